@@ -1,0 +1,3 @@
+from license_svc.cli import main
+
+main()

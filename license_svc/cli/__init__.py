@@ -1,0 +1,35 @@
+"""`license-svc` command line.  Each command group lives in its own module and registers here.
+
+Exit codes (DESIGN §10): 0 passed/ok, 1 failed, 2 indeterminate, 3 unreadable input or usage.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="长三角电子证照与电子印章服务 / YRD electronic licence and seal service")
+
+
+def _register() -> None:
+    # Import for side effects: each module adds its commands to `app`.
+    from license_svc.cli import keys  # noqa: F401
+
+
+def main() -> None:
+    _register()
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(3)
+    except Exception as exc:  # click usage errors and our bilingual errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(3)
+        raise

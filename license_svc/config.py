@@ -1,0 +1,100 @@
+"""Settings from the environment (and an optional TOML file), read once at the edges.
+
+Every command and the service take a `Settings`; nothing deep inside reads os.environ, so a
+test can build its own without touching the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REGIONS = {"sh": "上海", "js": "江苏", "zj": "浙江", "ah": "安徽"}
+ENVIRONMENTS = ("development", "production")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_KEYS_DIR = REPO_ROOT / "keys_dev"
+
+
+class ConfigError(Exception):
+    def __init__(self, message_en: str, message_zh: str):
+        super().__init__(f"{message_zh} / {message_en}")
+        self.message_en, self.message_zh = message_en, message_zh
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str = "sh"
+    env: str = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    keys_dir: Path = DEV_KEYS_DIR
+    key_passphrase: str | None = None
+    sm2_backend: str = ""
+    peers: dict[str, str] = field(default_factory=dict)
+    max_body_bytes: int = 5 * 1024 * 1024
+
+    def __post_init__(self):
+        if self.region not in REGIONS:
+            raise ConfigError(f"unknown region {self.region!r}; one of {sorted(REGIONS)}",
+                              f"未知的区域 {self.region!r}，应为 {sorted(REGIONS)} 之一")
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"LICENSE_SVC_ENV must be one of {ENVIRONMENTS}",
+                              f"LICENSE_SVC_ENV 必须是 {ENVIRONMENTS} 之一")
+        if not self.database_url:
+            object.__setattr__(self, "database_url",
+                               f"sqlite:///{Path(self.data_dir) / f'license-svc-{self.region}.db'}")
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def with_region(self, region: str) -> "Settings":
+        data = {"region": region}
+        if self.database_url.startswith("sqlite:///") and f"license-svc-{self.region}.db" in self.database_url:
+            data["database_url"] = ""
+        return replace(self, **data)
+
+    def check_keys_allowed(self) -> None:
+        """Production must never run on the committed development PKI."""
+        if self.production and Path(self.keys_dir).resolve() == DEV_KEYS_DIR.resolve():
+            raise ConfigError(
+                "refusing to start: LICENSE_SVC_ENV=production with the DEVELOPMENT-ONLY keys in keys_dev/",
+                "拒绝启动：生产环境不得使用 keys_dev/ 中的开发测试密钥")
+
+
+def _parse_peers(text: str) -> dict[str, str]:
+    peers = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        region, _, url = part.partition("=")
+        if not url:
+            raise ConfigError(f"bad LICENSE_SVC_PEERS entry {part!r} (want region=url)",
+                              f"LICENSE_SVC_PEERS 条目格式错误：{part!r}")
+        peers[region.strip()] = url.strip().rstrip("/")
+    return peers
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides) -> Settings:
+    """Environment first, then LICENSE_SVC_CONFIG (a TOML file) for anything unset."""
+    env = dict(os.environ if environ is None else environ)
+    file_values: dict = {}
+    if env.get("LICENSE_SVC_CONFIG"):
+        with open(env["LICENSE_SVC_CONFIG"], "rb") as fh:
+            file_values = tomllib.load(fh)
+
+    def pick(name: str, default=None):
+        return env.get(f"LICENSE_SVC_{name.upper()}") or file_values.get(name) or default
+
+    values = dict(
+        region=pick("region", "sh"),
+        env=pick("env", "development"),
+        data_dir=Path(pick("data_dir", "var")),
+        database_url=pick("database_url", ""),
+        keys_dir=Path(pick("keys_dir", str(DEV_KEYS_DIR))),
+        key_passphrase=pick("key_passphrase"),
+        sm2_backend=pick("sm2_backend", ""),
+        peers=_parse_peers(pick("peers", "") or ""),
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

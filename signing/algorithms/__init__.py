@@ -1,0 +1,178 @@
+"""The one algorithm layer: every other module signs, verifies and hashes through here.
+
+What it accepts:
+- private keys as PEM or DER PKCS#8, optionally encrypted with a passphrase (SM2 or RSA >= 2048);
+- public keys as DER SubjectPublicKeyInfo (or an asn1crypto PublicKeyInfo, e.g. from a cert);
+- `sign(message)` hashes for you (SM2: SM3(Z||M) with the default ID; RSA: SHA-256);
+  `sign_digest(e)` takes a digest you already computed and never hashes again;
+- signatures are DER SEQUENCE{r,s} for SM2, raw PKCS#1 / PSS bytes for RSA.
+
+`verification` imports this module too (verify side only): like pyca's primitives layer it holds
+no policy, no key store and no I/O, so sharing it keeps "one place calls the crypto libraries".
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from asn1crypto import keys, pem
+
+from signing import oids
+from signing.algorithms.digests import digest, sha256, sm3
+from signing.algorithms.rsa import RSAPrivateKey, RSAPublicKey
+from signing.algorithms.sm2 import SM2PrivateKey, SM2PublicKey, default_backend, z_value
+from signing.algorithms import sm2 as _sm2
+from signing.errors import InvalidSignature, KeyFormatError, UnsupportedAlgorithm
+
+PrivateKey = Union[SM2PrivateKey, RSAPrivateKey]
+PublicKey = Union[SM2PublicKey, RSAPublicKey]
+
+__all__ = [
+    "PrivateKey", "PublicKey", "SM2PrivateKey", "SM2PublicKey", "RSAPrivateKey", "RSAPublicKey",
+    "generate_private_key", "load_private_key", "load_public_key", "dump_private_key",
+    "signature_algorithm_oid", "digest", "sm3", "sha256", "z_value", "InvalidSignature",
+    "default_backend",
+]
+
+
+def generate_private_key(algorithm: str, *, rsa_bits: int = 2048,
+                         sm2_backend: str | None = None) -> PrivateKey:
+    """A fresh key from the OS CSPRNG (`secrets` for SM2, OpenSSL for RSA)."""
+    if algorithm == oids.ALG_SM2:
+        return SM2PrivateKey.generate(sm2_backend)
+    if algorithm == oids.ALG_RSA:
+        return RSAPrivateKey.generate(rsa_bits)
+    raise UnsupportedAlgorithm(f"unknown key algorithm {algorithm!r}", f"未知的密钥算法 {algorithm!r}")
+
+
+def _unarmor(data: bytes, expected: tuple[str, ...]) -> tuple[str | None, bytes]:
+    data = bytes(data)
+    if pem.detect(data):
+        try:
+            kind, _headers, der = pem.unarmor(data)
+        except ValueError as exc:
+            raise KeyFormatError(f"malformed PEM: {exc}", "PEM 格式错误") from None
+        if kind not in expected:
+            raise KeyFormatError(f"expected PEM {' or '.join(expected)}, found {kind}",
+                                 f"PEM 类型应为 {' 或 '.join(expected)}，实际为 {kind}")
+        return kind, der
+    return None, data
+
+
+def load_private_key(data: bytes, passphrase: bytes | str | None = None,
+                     sm2_backend: str | None = None) -> PrivateKey:
+    """PKCS#8 (PEM or DER), plain or encrypted.  Raises KeyFormatError with a reason."""
+    if isinstance(passphrase, str):
+        passphrase = passphrase.encode()
+    kind, der = _unarmor(data, ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"))
+    try:
+        if kind == "ENCRYPTED PRIVATE KEY" or _is_encrypted(der):
+            if passphrase is None:
+                raise KeyFormatError("the private key is encrypted; a passphrase is required",
+                                     "私钥已加密，需要口令")
+            der = _decrypt_pkcs8(der, passphrase)
+        elif passphrase is not None:
+            raise KeyFormatError("a passphrase was given but the key is not encrypted",
+                                 "提供了口令，但私钥未加密")
+        info = keys.PrivateKeyInfo.load(der, strict=True)
+        algo = info["private_key_algorithm"]["algorithm"].native
+        if algo == "ec":
+            params = info["private_key_algorithm"]["parameters"]
+            if params.name != "named" or params.chosen.dotted != oids.SM2_CURVE:
+                raise KeyFormatError("EC key is not on the SM2 curve", "EC 密钥不是 SM2 曲线")
+            return _sm2.private_key_from_pkcs8(info, sm2_backend)
+        if algo == "rsa":
+            from cryptography.hazmat.primitives import serialization
+
+            return RSAPrivateKey(serialization.load_der_private_key(der, None))
+        raise UnsupportedAlgorithm(f"unsupported private key algorithm {algo}",
+                                   f"不支持的私钥算法 {algo}")
+    except (KeyFormatError, UnsupportedAlgorithm):
+        raise
+    except Exception as exc:  # asn1crypto/pyca raise many types for truncated input
+        raise KeyFormatError(f"cannot read private key: {exc.__class__.__name__}: {exc}",
+                             "无法读取私钥（格式错误或已截断）") from None
+
+
+def _is_encrypted(der: bytes) -> bool:
+    try:
+        keys.EncryptedPrivateKeyInfo.load(der, strict=True)["encryption_algorithm"].native
+        return True
+    except Exception:
+        return False
+
+
+def _decrypt_pkcs8(der: bytes, passphrase: bytes) -> bytes:
+    """Decrypt a PBES2 PKCS#8 envelope: Tongsuo for SM2 (pyca cannot load SM2 keys),
+    pyca for RSA (tongsuopy only knows EC keys)."""
+    try:
+        from tongsuopy.crypto import serialization as ts
+
+        key = ts.load_der_private_key(der, passphrase)
+        return key.private_bytes(ts.Encoding.DER, ts.PrivateFormat.PKCS8, ts.NoEncryption())
+    except ImportError:  # pragma: no cover
+        raise KeyFormatError("decrypting keys needs tongsuopy", "解密私钥需要 tongsuopy") from None
+    except Exception:
+        # Tongsuo fails alike for a wrong passphrase and for an RSA key; pyca settles which.
+        from cryptography.hazmat.primitives import serialization
+
+        try:
+            key = serialization.load_der_private_key(der, passphrase)
+        except Exception:
+            raise KeyFormatError("wrong passphrase or corrupt encrypted key",
+                                 "口令错误或加密私钥已损坏") from None
+        return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+
+def dump_private_key(key: PrivateKey, passphrase: bytes | str | None = None) -> bytes:
+    """PEM PKCS#8; with a passphrase, encrypted (PBES2, AES-256-CBC)."""
+    if isinstance(passphrase, str):
+        passphrase = passphrase.encode()
+    der = key.pkcs8_der()
+    if passphrase is None:
+        return pem.armor("PRIVATE KEY", der)
+    if key.algorithm == oids.ALG_RSA:
+        from cryptography.hazmat.primitives import serialization
+
+        return key.pyca.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.BestAvailableEncryption(passphrase))
+    from tongsuopy.crypto import serialization as ts
+
+    enc = ts.load_der_private_key(der, None).private_bytes(
+        ts.Encoding.PEM, ts.PrivateFormat.PKCS8, ts.BestAvailableEncryption(passphrase))
+    return bytes(enc)
+
+
+def load_public_key(spki: Union[bytes, keys.PublicKeyInfo],
+                    sm2_backend: str | None = None) -> PublicKey:
+    """DER (or PEM) SubjectPublicKeyInfo -> SM2PublicKey or RSAPublicKey."""
+    try:
+        if isinstance(spki, keys.PublicKeyInfo):
+            info = spki
+        else:
+            _, der = _unarmor(spki, ("PUBLIC KEY",))
+            info = keys.PublicKeyInfo.load(der, strict=True)
+        algo = info["algorithm"]["algorithm"].native
+        if algo == "ec":
+            params = info["algorithm"]["parameters"]
+            if params.name != "named" or params.chosen.dotted != oids.SM2_CURVE:
+                raise KeyFormatError("EC public key is not on the SM2 curve",
+                                     "EC 公钥不是 SM2 曲线")
+            return _sm2.public_key_from_spki(info, sm2_backend)
+        if algo == "rsa":
+            from cryptography.hazmat.primitives import serialization
+
+            return RSAPublicKey(serialization.load_der_public_key(info.dump()))
+        raise UnsupportedAlgorithm(f"unsupported public key algorithm {algo}",
+                                   f"不支持的公钥算法 {algo}")
+    except (KeyFormatError, UnsupportedAlgorithm):
+        raise
+    except Exception as exc:
+        raise KeyFormatError(f"cannot read public key: {exc.__class__.__name__}: {exc}",
+                             "无法读取公钥（格式错误或已截断）") from None
+
+
+def signature_algorithm_oid(key: Union[PrivateKey, PublicKey]) -> str:
+    """The X.509/CMS signatureAlgorithm for signatures this key makes."""
+    return oids.SM2_WITH_SM3 if key.algorithm == oids.ALG_SM2 else "1.2.840.113549.1.1.11"

@@ -1,0 +1,84 @@
+"""RSA with SHA-256: PKCS#1 v1.5 (certificates, CMS/PAdES) and PSS (COSE PS256), via pyca."""
+
+from __future__ import annotations
+
+from cryptography.exceptions import InvalidSignature as _PycaInvalid
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+
+from signing import oids
+from signing.errors import InvalidSignature, KeyFormatError, SigningError
+
+SCHEMES = ("pkcs1v15", "pss")
+MIN_BITS = 2048
+
+
+def _padding(scheme: str):
+    if scheme == "pkcs1v15":
+        return padding.PKCS1v15()
+    if scheme == "pss":
+        # RFC 8230 / COSE PS256: salt length equal to the hash length.
+        return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    raise SigningError(f"unknown RSA scheme {scheme!r}", f"未知的 RSA 签名方案 {scheme!r}")
+
+
+class RSAPublicKey:
+    algorithm = oids.ALG_RSA
+
+    def __init__(self, key: rsa.RSAPublicKey):
+        if key.key_size < MIN_BITS:
+            raise KeyFormatError(f"RSA key of {key.key_size} bits is below {MIN_BITS}",
+                                 f"RSA 密钥长度 {key.key_size} 位低于 {MIN_BITS} 位")
+        self.pyca = key
+
+    def spki_der(self) -> bytes:
+        return self.pyca.public_bytes(serialization.Encoding.DER,
+                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RSAPublicKey) and self.spki_der() == other.spki_der()
+
+    def __hash__(self) -> int:
+        return hash(self.spki_der())
+
+    def verify(self, signature: bytes, message: bytes, scheme: str = "pkcs1v15") -> None:
+        try:
+            self.pyca.verify(bytes(signature), message, _padding(scheme), hashes.SHA256())
+        except _PycaInvalid:
+            raise InvalidSignature() from None
+
+    def verify_digest(self, signature: bytes, digest: bytes, scheme: str = "pkcs1v15") -> None:
+        try:
+            self.pyca.verify(bytes(signature), digest, _padding(scheme),
+                             utils.Prehashed(hashes.SHA256()))
+        except (_PycaInvalid, ValueError):
+            raise InvalidSignature() from None
+
+
+class RSAPrivateKey:
+    algorithm = oids.ALG_RSA
+
+    def __init__(self, key: rsa.RSAPrivateKey):
+        self.pyca = key
+        self.public_key = RSAPublicKey(key.public_key())
+
+    @classmethod
+    def generate(cls, bits: int = 2048) -> "RSAPrivateKey":
+        if bits < MIN_BITS:
+            raise SigningError(f"RSA keys must have at least {MIN_BITS} bits",
+                               f"RSA 密钥至少 {MIN_BITS} 位")
+        return cls(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+
+    def sign(self, message: bytes, scheme: str = "pkcs1v15") -> bytes:
+        return self.pyca.sign(message, _padding(scheme), hashes.SHA256())
+
+    def sign_digest(self, digest: bytes, scheme: str = "pkcs1v15") -> bytes:
+        """Sign a SHA-256 digest the caller already computed."""
+        if len(digest) != 32:
+            raise SigningError("SHA-256 digest must be 32 bytes", "SHA-256 摘要必须为 32 字节")
+        return self.pyca.sign(digest, _padding(scheme), utils.Prehashed(hashes.SHA256()))
+
+    def pkcs8_der(self) -> bytes:
+        return self.pyca.private_bytes(serialization.Encoding.DER,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())

@@ -1,0 +1,43 @@
+"""OIDs, algorithm names and the default SM2 user ID: the constants both sides share.
+
+This module is the one place `verification` may take names from `signing` besides the
+algorithm layer.  It also teaches asn1crypto the GM/T OIDs once, at import: asn1crypto 1.5
+knows none of them, and pyHanko looks digest names up through asn1crypto (pdf-notes B.2.2).
+"""
+
+from asn1crypto import algos, keys
+
+SM2_CURVE = "1.2.156.10197.1.301"
+SM2_SIGN = "1.2.156.10197.1.301.1"  # GM/T 0006 "SM2-1"; accepted when verifying
+SM3 = "1.2.156.10197.1.401"
+SM2_WITH_SM3 = "1.2.156.10197.1.501"
+SM2_SIGNATURE_OIDS = frozenset({SM2_WITH_SM3, SM2_SIGN})
+
+# GB/T 32918 / GM/T 0009 default distinguishing identifier, used everywhere in this project.
+DEFAULT_SM2_UID = b"1234567812345678"
+
+# asn1crypto names for the OIDs above.
+SM2_CURVE_NAME = "sm2p256v1"
+SM3_NAME = "sm3"
+SM2_SM3_NAME = "sm2_sm3"
+SM2_SIGN_NAME = "sm2sign"
+
+ALG_SM2 = "sm2"
+ALG_RSA = "rsa"
+
+
+def _register(cls, oid: str, name: str) -> None:
+    cls._map[oid] = name
+    if cls._reverse_map is not None:
+        cls._reverse_map[name] = oid
+
+
+def _register_all() -> None:
+    _register(algos.DigestAlgorithmId, SM3, SM3_NAME)
+    _register(algos.SignedDigestAlgorithmId, SM2_WITH_SM3, SM2_SM3_NAME)
+    _register(algos.SignedDigestAlgorithmId, SM2_SIGN, SM2_SIGN_NAME)
+    if SM2_CURVE not in keys.NamedCurve._map:
+        keys.NamedCurve.register(SM2_CURVE_NAME, SM2_CURVE, 32)
+
+
+_register_all()
