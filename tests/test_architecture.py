@@ -26,7 +26,11 @@ def _imports(path: Path):
             for alias in node.names:
                 yield alias.name
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module
+            if node.module in ("signing", "verification"):  # `from signing import oids`
+                for alias in node.names:
+                    yield f"{node.module}.{alias.name}"
+            else:
+                yield node.module
 
 
 def _sources(package: str):
