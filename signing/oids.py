@@ -22,6 +22,12 @@ SM3_NAME = "sm3"
 SM2_SM3_NAME = "sm2_sm3"
 SM2_SIGN_NAME = "sm2sign"
 
+# license-svc's private OID arc: a UUID OID (ITU-T X.667, 2.25.<uuid as integer>), which needs
+# no registration.  Sub-arcs are listed in docs/formats.md.
+LICENSE_SVC_ARC = "2.25.52070054592245582358171619290620815449"
+# CMS signed attribute carrying the DER GB/T 38540 SESeal bound to a PDF signature.
+SESEAL_SIGNED_ATTRIBUTE = LICENSE_SVC_ARC + ".1"
+
 ALG_SM2 = "sm2"
 ALG_RSA = "rsa"
 
