@@ -1,0 +1,96 @@
+"""The signed licence record (DESIGN §4): canonical JSON, its data hash, and the issuer signature.
+
+Why canonical JSON: the record is signed once and re-verified years later by other regions'
+software, so the bytes must be reproducible from the parsed JSON by anyone — UTF-8, keys sorted
+by code point, no insignificant whitespace, and no floats (their text form is not portable;
+amounts and measures are strings or integers in the templates).
+
+The envelope `{"payload": record, "signature": {"alg", "cert", "value"}}` is the same shape as the
+trust lists of DESIGN §8, so one verifier routine serves both.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from asn1crypto import x509
+
+from signing import algorithms as alg
+from signing import oids
+from signing.errors import InvalidSignature, SigningError
+
+RECORD_SCHEMA = "yrd-licence/1"
+# Envelope "alg" values: what a verifier must run over canonical_json(payload).
+ENVELOPE_ALGS = {oids.ALG_SM2: "SM2-SM3", oids.ALG_RSA: "RS256"}
+
+
+class CanonicalJSONError(SigningError):
+    code = "canonical-json"
+
+
+def _check(value: Any, path: str) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return
+    if isinstance(value, float):
+        raise CanonicalJSONError(f"floats are not allowed in signed records (at {path})",
+                                 f"签名记录中不允许浮点数（位置 {path}）")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise CanonicalJSONError(f"object keys must be strings (at {path})",
+                                         f"对象键必须是字符串（位置 {path}）")
+            _check(v, f"{path}.{k}")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check(v, f"{path}[{i}]")
+        return
+    raise CanonicalJSONError(f"{type(value).__name__} is not a JSON value (at {path})",
+                             f"{type(value).__name__} 不是 JSON 值（位置 {path}）")
+
+
+def canonical_json(value: Any) -> bytes:
+    """UTF-8 bytes, sorted keys, no whitespace; floats, NaN and non-string keys rejected."""
+    _check(value, "$")
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise CanonicalJSONError("text is not valid Unicode (lone surrogate)",
+                                 "文本不是有效的 Unicode（孤立代理项）") from None
+
+
+def data_hash(record: dict) -> str:
+    """SM3 over the canonical record, lowercase hex: the value the PDF and the QR carry.
+    SM3 for both key algorithms, so a verifier needs one rule whatever signed the record."""
+    return alg.sm3(canonical_json(record)).hex()
+
+
+def sign_envelope(payload: dict, key: alg.PrivateKey, cert: x509.Certificate) -> dict:
+    """`{"payload", "signature": {"alg", "cert", "value"}}` signed over canonical_json(payload)."""
+    value = key.sign(canonical_json(payload))
+    return {"payload": payload, "signature": {
+        "alg": ENVELOPE_ALGS[key.algorithm],
+        "cert": base64.b64encode(cert.dump()).decode(),
+        "value": base64.b64encode(value).decode(),
+    }}
+
+
+def verify_envelope(envelope: dict) -> x509.Certificate:
+    """Check the signature against the certificate carried in the envelope and return that
+    certificate; whether the certificate is trusted is the caller's question (trust lists)."""
+    try:
+        sig = envelope["signature"]
+        cert = x509.Certificate.load(base64.b64decode(sig["cert"], validate=True))
+        value = base64.b64decode(sig["value"], validate=True)
+        public = alg.load_public_key(cert.public_key)
+        message = canonical_json(envelope["payload"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidSignature(f"malformed signed envelope: {exc}", "签名封装格式错误") from None
+    if ENVELOPE_ALGS.get(public.algorithm) != sig.get("alg"):
+        raise InvalidSignature(f"envelope alg {sig.get('alg')!r} does not match the key",
+                               "签名算法与证书公钥不一致")
+    public.verify(value, message)
+    return cert
