@@ -16,6 +16,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 def _register() -> None:
     # Import for side effects: each module adds its commands to `app`.
     from license_svc.cli import keys  # noqa: F401
+    from license_svc.cli import devpki, pki  # noqa: F401
 
 
 def main() -> None:
