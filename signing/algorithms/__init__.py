@@ -1,11 +1,17 @@
 """The one algorithm layer: every other module signs, verifies and hashes through here.
 
-What it accepts:
-- private keys as PEM or DER PKCS#8, optionally encrypted with a passphrase (SM2 or RSA >= 2048);
-- public keys as DER SubjectPublicKeyInfo (or an asn1crypto PublicKeyInfo, e.g. from a cert);
-- `sign(message)` hashes for you (SM2: SM3(Z||M) with the default ID; RSA: SHA-256);
+What it accepts (anything else raises KeyFormatError / UnsupportedAlgorithm / InvalidSignature,
+all `signing.errors.SigningError` with Chinese and English text — never a library's exception):
+- private keys: PKCS#8 as PEM ("PRIVATE KEY" / "ENCRYPTED PRIVATE KEY") or DER, optionally
+  encrypted (PBES2; give `passphrase`), SM2 on sm2p256v1 or RSA >= 2048 bits.  Not SEC1
+  "EC PRIVATE KEY" nor PKCS#1 "RSA PRIVATE KEY";
+- public keys: SubjectPublicKeyInfo as DER, PEM "PUBLIC KEY", or an asn1crypto PublicKeyInfo
+  (e.g. from a certificate).  SM2 = id-ecPublicKey + namedCurve 1.2.156.10197.1.301 with an
+  uncompressed point; other curves (P-256 ...) are refused;
+- `sign(message)` hashes for you (SM2: SM3(Z_A||M) with the default ID; RSA: SHA-256);
   `sign_digest(e)` takes a digest you already computed and never hashes again;
-- signatures are DER SEQUENCE{r,s} for SM2, raw PKCS#1 / PSS bytes for RSA.
+- signatures are strict DER SEQUENCE{r,s} for SM2 (no raw r||s), raw PKCS#1 v1.5 / PSS bytes
+  for RSA.
 
 `verification` imports this module too (verify side only): like pyca's primitives layer it holds
 no policy, no key store and no I/O, so sharing it keeps "one place calls the crypto libraries".
@@ -22,7 +28,7 @@ from signing.algorithms.digests import digest, sha256, sm3
 from signing.algorithms.rsa import RSAPrivateKey, RSAPublicKey
 from signing.algorithms.sm2 import SM2PrivateKey, SM2PublicKey, default_backend, z_value
 from signing.algorithms import sm2 as _sm2
-from signing.errors import InvalidSignature, KeyFormatError, UnsupportedAlgorithm
+from signing.errors import InvalidSignature, KeyFormatError, SigningError, UnsupportedAlgorithm
 
 PrivateKey = Union[SM2PrivateKey, RSAPrivateKey]
 PublicKey = Union[SM2PublicKey, RSAPublicKey]
@@ -46,6 +52,9 @@ def generate_private_key(algorithm: str, *, rsa_bits: int = 2048,
 
 
 def _unarmor(data: bytes, expected: tuple[str, ...]) -> tuple[str | None, bytes]:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise KeyFormatError(f"expected key bytes, got {type(data).__name__}",
+                             "密钥数据应为字节串")
     data = bytes(data)
     if pem.detect(data):
         try:
@@ -64,8 +73,8 @@ def load_private_key(data: bytes, passphrase: bytes | str | None = None,
     """PKCS#8 (PEM or DER), plain or encrypted.  Raises KeyFormatError with a reason."""
     if isinstance(passphrase, str):
         passphrase = passphrase.encode()
-    kind, der = _unarmor(data, ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"))
     try:
+        kind, der = _unarmor(data, ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"))
         if kind == "ENCRYPTED PRIVATE KEY" or _is_encrypted(der):
             if passphrase is None:
                 raise KeyFormatError("the private key is encrypted; a passphrase is required",
@@ -87,7 +96,7 @@ def load_private_key(data: bytes, passphrase: bytes | str | None = None,
             return RSAPrivateKey(serialization.load_der_private_key(der, None))
         raise UnsupportedAlgorithm(f"unsupported private key algorithm {algo}",
                                    f"不支持的私钥算法 {algo}")
-    except (KeyFormatError, UnsupportedAlgorithm):
+    except SigningError:
         raise
     except Exception as exc:  # asn1crypto/pyca raise many types for truncated input
         raise KeyFormatError(f"cannot read private key: {exc.__class__.__name__}: {exc}",
@@ -102,9 +111,25 @@ def _is_encrypted(der: bytes) -> bool:
         return False
 
 
+# PBKDF2 rounds we are willing to run: generous (OWASP 2023 asks 600k for HMAC-SHA256, OpenSSL
+# writes 2048) yet bounded, so a doctored key file cannot pin a CPU for minutes.
+MAX_PBKDF2_ITERATIONS = 1_000_000
+
+
+def _check_kdf_cost(der: bytes) -> None:
+    algo = keys.EncryptedPrivateKeyInfo.load(der, strict=True)["encryption_algorithm"]
+    if algo["algorithm"].native == "pbes2":
+        kdf = algo["parameters"]["key_derivation_func"]
+        if kdf["algorithm"].native == "pbkdf2" and \
+                kdf["parameters"]["iteration_count"].native > MAX_PBKDF2_ITERATIONS:
+            raise KeyFormatError(f"PBKDF2 iteration count above {MAX_PBKDF2_ITERATIONS}",
+                                 f"PBKDF2 迭代次数超过 {MAX_PBKDF2_ITERATIONS}")
+
+
 def _decrypt_pkcs8(der: bytes, passphrase: bytes) -> bytes:
-    """Decrypt a PBES2 PKCS#8 envelope: Tongsuo for SM2 (pyca cannot load SM2 keys),
+    """Decrypt a PKCS#8 envelope: Tongsuo for SM2 (pyca cannot load SM2 keys),
     pyca for RSA (tongsuopy only knows EC keys)."""
+    _check_kdf_cost(der)
     try:
         from tongsuopy.crypto import serialization as ts
 
@@ -126,7 +151,8 @@ def _decrypt_pkcs8(der: bytes, passphrase: bytes) -> bytes:
 
 
 def dump_private_key(key: PrivateKey, passphrase: bytes | str | None = None) -> bytes:
-    """PEM PKCS#8; with a passphrase, encrypted (PBES2, AES-256-CBC)."""
+    """PEM PKCS#8; with a passphrase, encrypted PBES2 with PBKDF2-HMAC-SHA256: SM2 keys as
+    Tongsuo writes them (SM4-CBC, which OpenSSL 3 reads), RSA keys as pyca does (AES-256-CBC)."""
     if isinstance(passphrase, str):
         passphrase = passphrase.encode()
     der = key.pkcs8_der()
@@ -146,7 +172,7 @@ def dump_private_key(key: PrivateKey, passphrase: bytes | str | None = None) -> 
 
 def load_public_key(spki: Union[bytes, keys.PublicKeyInfo],
                     sm2_backend: str | None = None) -> PublicKey:
-    """DER (or PEM) SubjectPublicKeyInfo -> SM2PublicKey or RSAPublicKey."""
+    """SubjectPublicKeyInfo (DER, PEM or asn1crypto) -> SM2PublicKey or RSAPublicKey."""
     try:
         if isinstance(spki, keys.PublicKeyInfo):
             info = spki
@@ -166,7 +192,7 @@ def load_public_key(spki: Union[bytes, keys.PublicKeyInfo],
             return RSAPublicKey(serialization.load_der_public_key(info.dump()))
         raise UnsupportedAlgorithm(f"unsupported public key algorithm {algo}",
                                    f"不支持的公钥算法 {algo}")
-    except (KeyFormatError, UnsupportedAlgorithm):
+    except SigningError:
         raise
     except Exception as exc:
         raise KeyFormatError(f"cannot read public key: {exc.__class__.__name__}: {exc}",

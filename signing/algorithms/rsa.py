@@ -1,4 +1,9 @@
-"""RSA with SHA-256: PKCS#1 v1.5 (certificates, CMS/PAdES) and PSS (COSE PS256), via pyca."""
+"""RSA with SHA-256: PKCS#1 v1.5 (certificates, CMS/PAdES) and PSS (COSE PS256), via pyca.
+
+Keys below 2048 bits are refused on load and on generation.  PSS is MGF1-SHA-256 with a salt of
+exactly 32 bytes (RFC 8230 for PS256), on both sides: a PSS signature made with another salt
+length (e.g. OpenSSL's default "max" when signing) does not verify here.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,13 @@ def _padding(scheme: str):
     raise SigningError(f"unknown RSA scheme {scheme!r}", f"未知的 RSA 签名方案 {scheme!r}")
 
 
+def _sig_bytes(signature) -> bytes:
+    if not isinstance(signature, (bytes, bytearray, memoryview)):
+        raise InvalidSignature(f"signature must be bytes, not {type(signature).__name__}",
+                               "签名值应为字节串")
+    return bytes(signature)
+
+
 class RSAPublicKey:
     algorithm = oids.ALG_RSA
 
@@ -42,14 +54,16 @@ class RSAPublicKey:
         return hash(self.spki_der())
 
     def verify(self, signature: bytes, message: bytes, scheme: str = "pkcs1v15") -> None:
+        """Raise InvalidSignature unless `signature` is RSA-SHA256 (`scheme`) over `message`."""
         try:
-            self.pyca.verify(bytes(signature), message, _padding(scheme), hashes.SHA256())
+            self.pyca.verify(_sig_bytes(signature), message, _padding(scheme), hashes.SHA256())
         except _PycaInvalid:
             raise InvalidSignature() from None
 
     def verify_digest(self, signature: bytes, digest: bytes, scheme: str = "pkcs1v15") -> None:
+        """As `verify`, over a SHA-256 digest the caller computed (32 bytes)."""
         try:
-            self.pyca.verify(bytes(signature), digest, _padding(scheme),
+            self.pyca.verify(_sig_bytes(signature), digest, _padding(scheme),
                              utils.Prehashed(hashes.SHA256()))
         except (_PycaInvalid, ValueError):
             raise InvalidSignature() from None

@@ -1,14 +1,20 @@
-"""SM2 signatures (GB/T 32918.2) with SM3 and the default user ID.
+"""SM2 signatures (GB/T 32918.2) with SM3 and, unless told otherwise, the default user ID.
 
-Two backends with one contract:
-- ``tongsuopy`` (Tongsuo, C): the fast path; Tongsuo applies the GM default ID itself.
-- ``gmssl`` (pure Python): ~25x slower; kept as a fallback and as an independent cross-check.
-  Its own nonce helper uses `random`, so we always hand it a nonce from `secrets`.
+Two backends with one contract, chosen per key by ``backend=`` or LICENSE_SVC_SM2_BACKEND:
+- ``tongsuopy`` (Tongsuo, C): the fast path.
+- ``gmssl`` (pure Python): ~25x slower; a fallback and an independent cross-check.  Its own nonce
+  helper uses `random`, so we never let it pick one: every nonce comes from `secrets`.
 
-Signatures leave and enter as DER ``SEQUENCE{r, s}``.  Verification is strict: the DER must
-re-encode to the same bytes and 1 <= r, s < n, so malleable or truncated encodings fail before
-any curve arithmetic.  ``sign_digest`` signs e = SM3(Z || M) that the caller already computed
-(CMS signed attributes, SES), and says so in its name: it never hashes again.
+Both backends only ever do the curve arithmetic on e.  Z_A and e = SM3(Z_A || M) are computed
+here, once for each key (Z_A is cached), so the ID handling is the same for both backends and
+does not depend on a library's idea of a default ID (OpenSSL 3.x has none, 4.x has one).
+
+Inputs accepted:
+- signatures: DER SM2Signature only (see `sm2_der`); raw r||s is rejected;
+- `sign`/`verify`: the message itself (bytes); `sign_digest`/`verify_digest`: a 32-byte
+  e = SM3(Z_A || M) that the caller computed (CMS signed attributes, SES) — never hashed again;
+- public points: uncompressed, on the curve (cofactor 1, so that is the whole check of
+  GB/T 32918.1 §6.2); private scalars: 1 <= d <= n - 2.
 """
 
 from __future__ import annotations
@@ -16,30 +22,30 @@ from __future__ import annotations
 import os
 import secrets
 
-from asn1crypto import algos, keys
+from asn1crypto import keys
 
 from signing import oids
 from signing.algorithms.digests import sm3
+from signing.algorithms.sm2_der import N, decode_signature, encode_signature
 from signing.errors import InvalidSignature, KeyFormatError, SigningError
 
 P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
 A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC
 B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93
-N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
 GX = 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7
 GY = 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0
 
 BACKENDS = ("tongsuopy", "gmssl")
+
+__all__ = ["SM2PublicKey", "SM2PrivateKey", "z_value", "default_backend", "encode_signature",
+           "decode_signature", "N", "BACKENDS"]
 
 
 def default_backend() -> str:
     """The backend named by LICENSE_SVC_SM2_BACKEND, else tongsuopy when it imports."""
     name = os.environ.get("LICENSE_SVC_SM2_BACKEND", "").strip().lower()
     if name:
-        if name not in BACKENDS:
-            raise SigningError(f"unknown SM2 backend {name!r}; choose one of {BACKENDS}",
-                               f"未知的 SM2 实现 {name!r}")
-        return name
+        return _checked_backend(name)
     try:
         import tongsuopy  # noqa: F401
     except ImportError:  # pragma: no cover - tongsuopy is a declared dependency
@@ -47,39 +53,35 @@ def default_backend() -> str:
     return "tongsuopy"
 
 
+def _checked_backend(name: str | None) -> str:
+    if not name:
+        return default_backend()
+    if name not in BACKENDS:
+        raise SigningError(f"unknown SM2 backend {name!r}; choose one of {BACKENDS}",
+                           f"未知的 SM2 实现 {name!r}，可选 {BACKENDS}")
+    return name
+
+
 def _b32(n: int) -> bytes:
     return n.to_bytes(32, "big")
 
 
 def z_value(x: int, y: int, uid: bytes = oids.DEFAULT_SM2_UID) -> bytes:
-    """Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA)."""
+    """Z_A = SM3(ENTL_A || ID_A || a || b || xG || yG || xA || yA), GB/T 32918.2 §5.5."""
     if len(uid) * 8 > 0xFFFF:
         raise SigningError("SM2 user ID too long", "SM2 用户标识过长")
     entl = (len(uid) * 8).to_bytes(2, "big")
     return sm3(entl + uid + _b32(A) + _b32(B) + _b32(GX) + _b32(GY) + _b32(x) + _b32(y))
 
 
-def encode_signature(r: int, s: int) -> bytes:
-    return algos.DSASignature({"r": r, "s": s}).dump()
-
-
-def decode_signature(der: bytes) -> tuple[int, int]:
-    """Strict DER SEQUENCE{r, s}; raises InvalidSignature on anything else."""
-    try:
-        sig = algos.DSASignature.load(bytes(der), strict=True)
-        r, s = sig["r"].native, sig["s"].native
-        if encode_signature(r, s) != bytes(der):
-            raise ValueError("not DER")
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InvalidSignature(f"malformed SM2 signature encoding: {exc}",
-                               "SM2 签名编码格式错误") from None
-    if not (1 <= r < N and 1 <= s < N):
-        raise InvalidSignature("SM2 signature values out of range", "SM2 签名值超出范围")
-    return r, s
-
-
 def _on_curve(x: int, y: int) -> bool:
     return 0 <= x < P and 0 <= y < P and (y * y - (x * x * x + A * x + B)) % P == 0
+
+
+def _tongsuo_lib():
+    from tongsuopy.backends.tongsuo.backend import backend as be
+
+    return be
 
 
 class SM2PublicKey:
@@ -89,8 +91,9 @@ class SM2PublicKey:
         if not _on_curve(x, y):
             raise KeyFormatError("point is not on the SM2 curve", "公钥点不在 SM2 曲线上")
         self.x, self.y = x, y
-        self.backend = backend or default_backend()
-        self._ts = None
+        self.backend = _checked_backend(backend)
+        self._z = None  # Z_A for the default ID, computed on first use
+        self._ts = None  # Tongsuo EVP_PKEY holder, built on first use
 
     # -- encodings ---------------------------------------------------------------------
     @property
@@ -111,37 +114,55 @@ class SM2PublicKey:
     def __hash__(self) -> int:
         return hash((self.x, self.y))
 
+    # -- hashing -----------------------------------------------------------------------
+    def e_value(self, message: bytes, uid: bytes = oids.DEFAULT_SM2_UID) -> bytes:
+        """e = SM3(Z_A || M), what `sign_digest`/`verify_digest` take."""
+        if uid == oids.DEFAULT_SM2_UID:
+            if self._z is None:
+                self._z = z_value(self.x, self.y)
+            z = self._z
+        else:
+            z = z_value(self.x, self.y, uid)
+        return sm3(z + message)
+
     # -- verification ------------------------------------------------------------------
     def verify(self, signature: bytes, message: bytes, uid: bytes = oids.DEFAULT_SM2_UID) -> None:
-        """Raise InvalidSignature unless `signature` is a valid SM2-with-SM3 over `message`."""
-        if self.backend == "tongsuopy" and uid == oids.DEFAULT_SM2_UID:
-            decode_signature(signature)
-            from tongsuopy.crypto import exceptions, hashes
-            from tongsuopy.crypto.asymciphers import ec
-
-            try:
-                self._tongsuo().verify(bytes(signature), message, ec.ECDSA(hashes.SM3()))
-            except exceptions.InvalidSignature:
-                raise InvalidSignature() from None
-            return
-        self.verify_digest(signature, sm3(z_value(self.x, self.y, uid) + message))
+        """Raise InvalidSignature unless `signature` (DER) is SM2-with-SM3 over `message`."""
+        self.verify_digest(signature, self.e_value(message, uid))
 
     def verify_digest(self, signature: bytes, e: bytes) -> None:
-        """Verify over a precomputed e = SM3(Z || M) (pure arithmetic, backend-independent)."""
+        """Raise InvalidSignature unless `signature` (DER) is valid for e = SM3(Z_A || M)."""
         r, s = decode_signature(signature)
         if len(e) != 32:
             raise InvalidSignature("SM3 digest must be 32 bytes", "SM3 摘要必须为 32 字节")
         if self.backend == "gmssl":
-            if not self._gmssl().verify("%064x%064x" % (r, s), e):
-                raise InvalidSignature()
-            return
-        from tongsuopy.backends.tongsuo.backend import backend as be
+            self._gmssl_verify(r, s, bytes(e))
+        else:
+            self._tongsuo_verify(bytes(signature), bytes(e))
 
-        lib, ffi = be._lib, be._ffi
-        ctx = _pkey_ctx(self._tongsuo()._evp_pkey)
-        ok = lib.EVP_PKEY_verify_init(ctx) == 1 and lib.EVP_PKEY_verify(
-            ctx, bytes(signature), len(signature), e, len(e)) == 1
-        be._consume_errors()
+    def _tongsuo_verify(self, der: bytes, e: bytes) -> None:
+        # EVP_PKEY_verify on a context without a digest checks the signature over e as given.
+        be = _tongsuo_lib()
+        lib = be._lib
+        ctx = lib.EVP_PKEY_CTX_new(self._tongsuo()._evp_pkey, be._ffi.NULL)
+        if ctx == be._ffi.NULL:
+            raise SigningError("cannot create SM2 context", "无法创建 SM2 上下文")
+        try:
+            ok = lib.EVP_PKEY_verify_init(ctx) == 1 and \
+                lib.EVP_PKEY_verify(ctx, der, len(der), e, len(e)) == 1
+        finally:
+            lib.EVP_PKEY_CTX_free(ctx)
+        if not ok:
+            be._consume_errors()  # keep Tongsuo's thread-local error queue clean
+            raise InvalidSignature()
+
+    def _gmssl_verify(self, r: int, s: int, e: bytes) -> None:
+        try:
+            ok = self._gmssl().verify("%064x%064x" % (r, s), e)
+        except TypeError:
+            # gmssl cannot represent [s]G + [t]P_A = O and fails on None; the standard rejects
+            # it too (step B6 needs an affine x1').  Only the key's owner can craft this case.
+            ok = False
         if not ok:
             raise InvalidSignature()
 
@@ -163,12 +184,13 @@ class SM2PublicKey:
 class SM2PrivateKey:
     algorithm = oids.ALG_SM2
 
-    def __init__(self, d: int, backend: str | None = None, _tongsuo_key=None):
-        if not 1 <= d < N - 1:
-            raise KeyFormatError("SM2 private scalar out of range", "SM2 私钥超出范围")
+    def __init__(self, d: int, backend: str | None = None):
+        if not 1 <= d <= N - 2:
+            raise KeyFormatError("SM2 private scalar out of range [1, n-2]",
+                                 "SM2 私钥超出范围 [1, n-2]")
         self.d = d
-        self.backend = backend or default_backend()
-        self._ts = _tongsuo_key
+        self.backend = _checked_backend(backend)
+        self._ts = None
         if self.backend == "tongsuopy":
             nums = self._tongsuo().public_key().public_numbers()
             x, y = nums.x, nums.y
@@ -182,29 +204,23 @@ class SM2PrivateKey:
 
     @classmethod
     def generate(cls, backend: str | None = None) -> "SM2PrivateKey":
-        return cls(secrets.randbelow(N - 2) + 1, backend)
+        return cls(secrets.randbelow(N - 2) + 1, backend)  # uniform in [1, n-2]
 
     def sign(self, message: bytes, uid: bytes = oids.DEFAULT_SM2_UID) -> bytes:
-        """DER SM2 signature over SM3(Z || message)."""
-        if self.backend == "tongsuopy" and uid == oids.DEFAULT_SM2_UID:
-            from tongsuopy.crypto import hashes
-            from tongsuopy.crypto.asymciphers import ec
-
-            return bytes(self._tongsuo().sign(message, ec.ECDSA(hashes.SM3())))
-        pub = self.public_key
-        return self.sign_digest(sm3(z_value(pub.x, pub.y, uid) + message))
+        """DER SM2 signature over e = SM3(Z_A || message)."""
+        return self.sign_digest(self.public_key.e_value(message, uid))
 
     def sign_digest(self, e: bytes) -> bytes:
-        """DER SM2 signature over an e = SM3(Z || M) the caller computed."""
+        """DER SM2 signature over an e = SM3(Z_A || M) the caller computed (32 bytes)."""
         if len(e) != 32:
             raise SigningError("SM3 digest must be 32 bytes", "SM3 摘要必须为 32 字节")
         if self.backend == "tongsuopy":
-            return self._tongsuo_sign_digest(e)
+            return self._tongsuo_sign(bytes(e))
         c = self.public_key._gmssl()
         c.private_key = "%064x" % self.d
-        while True:
-            k = "%064x" % (secrets.randbelow(N - 1) + 1)
-            out = c.sign(e, k)
+        while True:  # gmssl returns None when r = 0, r + k = n or s = 0: draw a new nonce
+            k = "%064x" % (secrets.randbelow(N - 1) + 1)  # uniform in [1, n-1]
+            out = c.sign(bytes(e), k)
             if out:
                 return encode_signature(int(out[:64], 16), int(out[64:], 16))
 
@@ -215,17 +231,20 @@ class SM2PrivateKey:
             self._ts = ec.derive_private_key(self.d, ec.SM2())
         return self._ts
 
-    def _tongsuo_sign_digest(self, e: bytes) -> bytes:
-        from tongsuopy.backends.tongsuo.backend import backend as be
-
+    def _tongsuo_sign(self, e: bytes) -> bytes:
+        be = _tongsuo_lib()
         lib, ffi = be._lib, be._ffi
-        ctx = _pkey_ctx(self._tongsuo()._evp_pkey)
-        if lib.EVP_PKEY_sign_init(ctx) != 1:
-            be._consume_errors()
-            raise SigningError("cannot initialise SM2 signing", "无法初始化 SM2 签名")
-        buflen = ffi.new("size_t *", 80)
-        buf = ffi.new("unsigned char[]", 80)
-        if lib.EVP_PKEY_sign(ctx, buf, buflen, e, len(e)) != 1:
+        ctx = lib.EVP_PKEY_CTX_new(self._tongsuo()._evp_pkey, ffi.NULL)
+        if ctx == ffi.NULL:
+            raise SigningError("cannot create SM2 context", "无法创建 SM2 上下文")
+        try:
+            buflen = ffi.new("size_t *", 80)
+            buf = ffi.new("unsigned char[]", 80)
+            ok = lib.EVP_PKEY_sign_init(ctx) == 1 and \
+                lib.EVP_PKEY_sign(ctx, buf, buflen, e, len(e)) == 1
+        finally:
+            lib.EVP_PKEY_CTX_free(ctx)
+        if not ok:
             be._consume_errors()
             raise SigningError("SM2 signing failed", "SM2 签名失败")
         return bytes(ffi.buffer(buf)[: buflen[0]])
@@ -244,16 +263,6 @@ class SM2PrivateKey:
         }).dump()
 
 
-def _pkey_ctx(evp_pkey):
-    """An EVP_PKEY_CTX without a digest: Tongsuo's SM2 provider then signs/verifies e as given."""
-    from tongsuopy.backends.tongsuo.backend import backend as be
-
-    ctx = be._lib.EVP_PKEY_CTX_new(evp_pkey, be._ffi.NULL)
-    if ctx == be._ffi.NULL:
-        raise SigningError("cannot create SM2 context", "无法创建 SM2 上下文")
-    return be._ffi.gc(ctx, be._lib.EVP_PKEY_CTX_free)
-
-
 def public_key_from_spki(info: keys.PublicKeyInfo, backend: str | None = None) -> SM2PublicKey:
     point = info["public_key"].native
     if not isinstance(point, bytes) or len(point) != 65 or point[0] != 4:
@@ -264,7 +273,20 @@ def public_key_from_spki(info: keys.PublicKeyInfo, backend: str | None = None) -
 
 
 def private_key_from_pkcs8(info: keys.PrivateKeyInfo, backend: str | None = None) -> SM2PrivateKey:
+    """The key in a PKCS#8 whose algorithm already names the SM2 curve.  The inner ECPrivateKey
+    may repeat the curve and the public point; if it does they must agree with the key, so a
+    file cannot pair one private key with someone else's public key."""
     ec_key = info["private_key"].parsed
-    return SM2PrivateKey(int(ec_key["private_key"].native), backend)
-
-
+    if ec_key["version"].native != "ecPrivkeyVer1":
+        raise KeyFormatError("unsupported ECPrivateKey version", "不支持的 ECPrivateKey 版本")
+    params = ec_key["parameters"]
+    if params.native is not None and (params.name != "named"
+                                      or params.chosen.dotted != oids.SM2_CURVE):
+        raise KeyFormatError("ECPrivateKey names a curve other than SM2",
+                             "ECPrivateKey 中的曲线不是 SM2")
+    key = SM2PrivateKey(int(ec_key["private_key"].native), backend)
+    embedded = ec_key["public_key"].native
+    if embedded is not None and embedded != key.public_key.point:
+        raise KeyFormatError("the public key in the PKCS#8 file does not match the private key",
+                             "PKCS#8 文件中的公钥与私钥不匹配")
+    return key
