@@ -22,15 +22,16 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        # With standalone_mode=False click returns typer.Exit codes instead of exiting.
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(3)
     except Exception as exc:  # click usage errors and our bilingual errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # Typer >= 0.20 vendors click (typer._click), so match by shape, not by class.
+        if callable(getattr(exc, "show", None)) and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(3)
         raise

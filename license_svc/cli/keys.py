@@ -1,5 +1,14 @@
-"""`license-svc keys generate|sign|verify`: files in, DER signatures out."""
+"""`license-svc keys generate|sign|verify`: files in, DER signatures out.
+
+Exit codes: 0 ok / valid, 1 signature invalid, 3 unreadable input or usage (DESIGN §10).
+Signatures are what the algorithm layer makes: SM2 DER SEQUENCE{r,s} over SM3(Z||M) with the
+default ID (what `openssl pkeyutl -rawin -digest sm3 -pkeyopt distid:1234567812345678` checks),
+RSA PKCS#1 v1.5 or PSS over SHA-256.
+"""
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import typer
 
@@ -7,3 +16,109 @@ from license_svc.cli import app
 
 keys_app = typer.Typer(help="密钥与签名 / keys and raw signatures")
 app.add_typer(keys_app, name="keys")
+
+
+def _die(message_zh: str, message_en: str, code: int = 3):
+    typer.echo(f"错误：{message_zh} / error: {message_en}", err=True)
+    raise typer.Exit(code)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        _die(f"无法读取文件 {path}", f"cannot read {path}: {exc.strerror}")
+
+
+def _passphrase(env_var: str | None) -> str | None:
+    if not env_var:
+        return None
+    value = os.environ.get(env_var)
+    if not value:
+        _die(f"环境变量 {env_var} 未设置或为空", f"environment variable {env_var} is unset or empty")
+    return value
+
+
+@keys_app.command("generate")
+def generate(alg_name: str = typer.Option(..., "--alg", help="sm2 | rsa"),
+             out: Path = typer.Option(..., "--out", help="private key (PEM PKCS#8)"),
+             pub: Path = typer.Option(None, "--pub", help="also write the public key (PEM SPKI)"),
+             passphrase_env: str = typer.Option(None, "--passphrase-env",
+                                                help="encrypt with the passphrase in this variable")):
+    """生成 SM2 或 RSA-2048 私钥 / generate an SM2 or RSA-2048 private key."""
+    from asn1crypto import pem
+
+    from signing import algorithms as alg
+    from signing.errors import SigningError
+
+    if alg_name not in ("sm2", "rsa"):
+        _die(f"不支持的算法 {alg_name}", f"unsupported algorithm {alg_name} (sm2 | rsa)")
+    try:
+        key = alg.generate_private_key(alg_name)
+        data = alg.dump_private_key(key, _passphrase(passphrase_env))
+    except SigningError as exc:
+        _die(exc.message_zh, exc.message_en)
+    out.write_bytes(data)
+    os.chmod(out, 0o600)
+    if pub:
+        pub.write_bytes(pem.armor("PUBLIC KEY", key.public_key.spki_der()))
+    typer.echo(f"已生成 {alg_name} 私钥 {out} / wrote {alg_name} private key")
+
+
+@keys_app.command("sign")
+def sign(key_path: Path = typer.Option(..., "--key", help="private key (PEM/DER PKCS#8)"),
+         infile: Path = typer.Option(..., "--in", help="message file"),
+         out: Path = typer.Option(..., "--out", help="signature file (DER for SM2)"),
+         scheme: str = typer.Option("pkcs1v15", "--scheme", help="RSA only: pkcs1v15 | pss"),
+         passphrase_env: str = typer.Option(None, "--passphrase-env")):
+    """对文件签名 / sign a file."""
+    from signing import algorithms as alg
+    from signing.errors import SigningError
+
+    try:
+        key = alg.load_private_key(_read(key_path), _passphrase(passphrase_env))
+        message = _read(infile)
+        if key.algorithm == "rsa":
+            signature = key.sign(message, scheme=scheme)
+        elif scheme not in ("pkcs1v15", "sm2"):
+            _die("--scheme 仅适用于 RSA", "--scheme applies to RSA keys only")
+        else:
+            signature = key.sign(message)
+    except SigningError as exc:
+        _die(exc.message_zh, exc.message_en)
+    out.write_bytes(signature)
+    typer.echo(f"已签名 / signed ({key.algorithm}, {len(signature)} bytes) -> {out}")
+
+
+@keys_app.command("verify")
+def verify(pub: Path = typer.Option(None, "--pub", help="public key (PEM/DER SPKI)"),
+           cert: Path = typer.Option(None, "--cert", help="or a certificate (PEM/DER)"),
+           infile: Path = typer.Option(..., "--in", help="message file"),
+           sig: Path = typer.Option(..., "--sig", help="signature file"),
+           scheme: str = typer.Option("pkcs1v15", "--scheme", help="RSA only: pkcs1v15 | pss")):
+    """验证签名：0 有效，1 无效，3 无法读取 / verify: exit 0 valid, 1 invalid, 3 unreadable."""
+    from signing import algorithms as alg
+    from signing.errors import InvalidSignature, SigningError
+    from signing.x509 import load_certificate
+
+    if (pub is None) == (cert is None):
+        _die("必须且只能给出 --pub 或 --cert 之一", "give exactly one of --pub or --cert")
+    try:
+        if pub is not None:
+            key = alg.load_public_key(_read(pub))
+        else:
+            key = alg.load_public_key(load_certificate(_read(cert)).public_key)
+        message, signature = _read(infile), _read(sig)
+    except SigningError as exc:
+        _die(exc.message_zh, exc.message_en)
+    try:
+        if key.algorithm == "rsa":
+            key.verify(signature, message, scheme=scheme)
+        else:
+            key.verify(signature, message)
+    except InvalidSignature as exc:
+        typer.echo(f"签名无效 / signature INVALID: {exc.message_en}")
+        raise typer.Exit(1)
+    except SigningError as exc:
+        _die(exc.message_zh, exc.message_en)
+    typer.echo(f"签名有效 / signature valid ({key.algorithm})")
