@@ -1,0 +1,11 @@
+"""Electronic seals (GB/T 38540-2020 and GM/T 0031): read them and verify them.
+
+`parse_seal` / `parse_signature` turn DER into `Seal` / `SealSignature` (raising only
+`SealFormatError`); `verify_seal` / `verify_signature` return a `verification.report.Report`.
+"""
+
+from verification.seal.parse import (Extension, Seal, SealFormatError, SealSignature, detect,
+                                     parse_seal, parse_signature)
+
+__all__ = ["Extension", "Seal", "SealFormatError", "SealSignature", "detect", "parse_seal",
+           "parse_signature"]
