@@ -17,6 +17,7 @@ def _register() -> None:
     # Import for side effects: each module adds its commands to `app`.
     from license_svc.cli import keys  # noqa: F401
     from license_svc.cli import devpki, pki  # noqa: F401
+    from license_svc.cli import serve  # noqa: F401
 
 
 def main() -> None:

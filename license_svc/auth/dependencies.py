@@ -1,0 +1,53 @@
+"""FastAPI dependencies: who is calling, and may they.
+
+    @router.post("/licences")
+    def issue(body: ..., client: Client = Depends(require_role("issuer")),
+              ctx: AppContext = Depends(get_ctx)): ...
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from license_svc.auth.clients import ROLES, Client, authenticate
+from license_svc.context import AppContext
+from license_svc.web.problems import ProblemError
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def current_client(request: Request,
+                   credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                   ctx: AppContext = Depends(get_ctx)) -> Client:
+    """The authenticated client, or a 401 problem."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ProblemError.core("unauthorized", "send Authorization: Bearer <API key>",
+                                headers={"WWW-Authenticate": "Bearer"})
+    with ctx.unit_of_work() as session:
+        client = authenticate(session, credentials.credentials)
+    if client is None:
+        raise ProblemError.core("unauthorized", "unknown or disabled API key",
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    request.state.client = client  # for the access log
+    return client
+
+
+def require_role(*roles: str):
+    """A dependency that admits a client holding at least one of `roles` (403 otherwise)."""
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def dependency(client: Client = Depends(current_client)) -> Client:
+        if not client.has_role(*roles):
+            raise ProblemError.core("forbidden", f"this operation needs one of the roles {sorted(roles)}",
+                                    required_roles=sorted(roles))
+        return client
+
+    dependency.__name__ = f"require_role_{'_'.join(roles)}"
+    return dependency

@@ -1,0 +1,34 @@
+"""Start-up sequence shared by `serve` (and any command that needs a ready database):
+refuse development keys in production, migrate, and in development seed clients and demo data."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from license_svc.auth.clients import seed_clients
+from license_svc.config import Settings
+from license_svc.context import AppContext
+from license_svc.db import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def bootstrap(settings: Settings, *, seed: bool = True, **ctx_kwargs) -> AppContext:
+    settings.check_keys_allowed()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    upgrade(settings)
+    ctx = AppContext.create(settings, **ctx_kwargs)
+    if seed and not settings.production:
+        clients_file = Path(settings.keys_dir) / "clients.json"
+        if clients_file.exists():
+            with ctx.unit_of_work() as session:
+                clients = seed_clients(session, clients_file)
+            log.info("dev API clients seeded", extra={"count": len(clients), "file": str(clients_file)})
+        else:
+            log.warning("no dev API clients: %s missing (run `license-svc dev-pki generate`)",
+                        clients_file)
+        from license_svc.demo_seed import seed_demo
+
+        seed_demo(ctx)
+    return ctx

@@ -1,0 +1,56 @@
+"""Engines and transactions.
+
+`unit_of_work` is the one way domain code gets a transaction: it commits when the block ends
+normally and rolls back on any exception, so an action and its audit entry land together or not at all.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(database_url: str, **kwargs) -> Engine:
+    """An engine for `database_url`; SQLite files get their directory created and sane pragmas."""
+    url = make_url(database_url)
+    # Statement parameters stay out of exception messages: they can hold holder ID numbers.
+    kwargs.setdefault("hide_parameters", True)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets the web threads read while one writes.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: objects returned from a unit of work stay readable after commit.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """`with unit_of_work(sessions) as s:` — commit on success, roll back on error."""
+    session = sessions()
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()

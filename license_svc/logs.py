@@ -1,0 +1,61 @@
+"""Structured JSON logs, one object per line, with the request id — and never an ID number.
+
+Redaction is the last step of formatting, applied to the whole serialised line (message,
+extra fields, traceback), so a 身份证号 that slips into an exception message is still masked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import datetime, timezone
+
+from license_svc.web.request_context import current_request_id
+
+# 18-character resident ID (17 digits + digit/X) and the older 15-digit form, as whole tokens.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
+REDACTED = "[REDACTED-ID]"
+
+# Attributes every LogRecord has; anything else was passed through `extra=` and is logged.
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime",
+                                                                              "taskName"}
+
+
+def redact_id_numbers(text: str) -> str:
+    return _ID_NUMBER.sub(REDACTED, text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        rid = getattr(record, "request_id", None) or current_request_id()
+        if rid:
+            entry["request_id"] = rid
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and key not in entry:
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return redact_id_numbers(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def configure_logging(level: str | int = "INFO", stream=None) -> None:
+    """Route the root logger (and uvicorn's) to one JSON handler; idempotent."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    # uvicorn's access log prints raw paths and query strings; ours logs route templates instead.
+    logging.getLogger("uvicorn.access").disabled = True

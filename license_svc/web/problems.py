@@ -1,0 +1,126 @@
+"""RFC 9457 problem details: every error the API returns has a stable `type` and a bilingual title.
+
+Raise `ProblemError` from a route or a domain function called by one; the handlers installed by
+`install_problem_handlers` turn it (and FastAPI's own errors) into `application/problem+json`.
+`type` is `urn:license-svc:problem:<slug>`; clients switch on it, never on the text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from license_svc.web.request_context import current_request_id
+
+PROBLEM_TYPE_PREFIX = "urn:license-svc:problem:"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# Problem types raised by the web layer itself (domain modules add their own slugs).
+# slug: (status, 中文, English)
+CORE_PROBLEMS: dict[str, tuple[int, str, str]] = {
+    "bad-request": (400, "请求无效", "Bad request"),
+    "unauthorized": (401, "未认证：缺少或无效的 API 密钥", "Unauthorized: missing or invalid API key"),
+    "forbidden": (403, "无权执行此操作", "Forbidden"),
+    "not-found": (404, "未找到", "Not found"),
+    "method-not-allowed": (405, "不支持的请求方法", "Method not allowed"),
+    "not-acceptable": (406, "无法提供所请求的格式", "Not acceptable"),
+    "conflict": (409, "与当前状态冲突", "Conflict"),
+    "body-too-large": (413, "请求体过大", "Request body too large"),
+    "unsupported-media-type": (415, "不支持的内容类型", "Unsupported media type"),
+    "validation-error": (422, "请求参数校验失败", "Request validation failed"),
+    "too-many-requests": (429, "请求过于频繁", "Too many requests"),
+    "internal-error": (500, "服务器内部错误", "Internal server error"),
+    "not-ready": (503, "服务尚未就绪", "Service not ready"),
+}
+_SLUG_BY_STATUS = {status: slug for slug, (status, _, _) in CORE_PROBLEMS.items()}
+
+
+def problem_type(slug: str) -> str:
+    return PROBLEM_TYPE_PREFIX + slug
+
+
+class ProblemError(Exception):
+    """An error with an HTTP status, a stable slug, and titles a clerk and a developer can read.
+
+    `detail` explains this occurrence (English, or bilingual text); `extra` adds extension members.
+    """
+
+    def __init__(self, status: int, type_slug: str, title_zh: str, title_en: str,
+                 detail: str | None = None, *, headers: dict[str, str] | None = None,
+                 **extra: Any):
+        super().__init__(f"{title_zh} / {title_en}" + (f": {detail}" if detail else ""))
+        self.status, self.type_slug = status, type_slug
+        self.title_zh, self.title_en, self.detail = title_zh, title_en, detail
+        self.headers = headers or {}
+        self.extra = extra
+
+    @classmethod
+    def core(cls, slug: str, detail: str | None = None, **kwargs) -> "ProblemError":
+        """One of the web layer's own problems by slug: `ProblemError.core("not-found", "...")`."""
+        status, zh, en = CORE_PROBLEMS[slug]
+        return cls(status, slug, zh, en, detail, **kwargs)
+
+    def body(self) -> dict[str, Any]:
+        body = {"type": problem_type(self.type_slug), "title": f"{self.title_zh} / {self.title_en}",
+                "title_zh": self.title_zh, "title_en": self.title_en, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        body.update(self.extra)
+        rid = current_request_id()
+        if rid:
+            body["request_id"] = rid
+        return body
+
+
+def problem_response(problem: ProblemError) -> JSONResponse:
+    return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers,
+                        media_type=PROBLEM_MEDIA_TYPE)
+
+
+async def _problem_handler(_request: Request, exc: ProblemError):
+    return problem_response(exc)
+
+
+async def _http_exception_handler(_request: Request, exc: StarletteHTTPException):
+    slug = _SLUG_BY_STATUS.get(exc.status_code)
+    if slug:
+        problem = ProblemError.core(slug, _detail_text(exc.detail), headers=exc.headers)
+    else:
+        problem = ProblemError(exc.status_code, f"http-{exc.status_code}", "请求失败", "HTTP error",
+                               _detail_text(exc.detail), headers=exc.headers)
+    return problem_response(problem)
+
+
+def _detail_text(detail: Any) -> str | None:
+    return detail if isinstance(detail, str) else None
+
+
+async def _validation_handler(_request: Request, exc: RequestValidationError):
+    # The offending input is deliberately left out: it may be an ID number.
+    errors = [{"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""),
+               "type": err.get("type", "")} for err in exc.errors()]
+    return problem_response(ProblemError.core(
+        "validation-error", "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)[:2000],
+        errors=errors))
+
+
+async def _signing_error_handler(_request: Request, exc):
+    """Producing-side errors (signing.errors.SigningError) reached a route: a client-side 422
+    unless the error class says otherwise with `http_status`."""
+    status = getattr(exc, "http_status", 422)
+    return problem_response(ProblemError(status, getattr(exc, "code", "signing-error"),
+                                         exc.message_zh, exc.message_en))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    from signing.errors import SigningError
+
+    app.add_exception_handler(ProblemError, _problem_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(SigningError, _signing_error_handler)
+    # Unhandled exceptions become a 500 problem in web.middleware.RequestMiddleware.

@@ -1,0 +1,30 @@
+"""Per-request values reachable from anywhere in the request's call stack (logs, audit entries)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+
+_request_id: ContextVar[str | None] = ContextVar("license_svc_request_id", default=None)
+_ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def current_request_id() -> str | None:
+    """The X-Request-ID of the request being served (None outside a request)."""
+    return _request_id.get()
+
+
+def accept_or_make_request_id(incoming: str | None) -> str:
+    """Keep a caller's id if it is a plain token (so it can be logged safely), else make one."""
+    if incoming and _ACCEPTABLE_ID.match(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def set_request_id(value: str | None):
+    return _request_id.set(value)
+
+
+def reset_request_id(token) -> None:
+    _request_id.reset(token)

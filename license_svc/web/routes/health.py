@@ -1,0 +1,56 @@
+"""Liveness, readiness and Prometheus metrics: for load balancers and monitors, no auth."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from license_svc.auth.dependencies import get_ctx
+from license_svc.context import AppContext
+from license_svc.web.problems import ProblemError, problem_response
+
+router = APIRouter(tags=["运维 operations"])
+log = logging.getLogger(__name__)
+
+
+@router.get("/healthz", summary="存活检查 / liveness")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+def readiness(ctx: AppContext) -> dict[str, str]:
+    """Each dependency the service needs to answer requests: "ok" or why not."""
+    checks = {}
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "not ready", reported not raised
+        log.warning("readiness: database unreachable: %s", type(exc).__name__)
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    try:
+        ctx.keystore
+        checks["keys"] = "ok"
+    except Exception as exc:
+        log.warning("readiness: keys not loadable: %s", exc)
+        checks["keys"] = f"not loadable ({type(exc).__name__})"
+    return checks
+
+
+@router.get("/readyz", summary="就绪检查 / readiness: database reachable, keys loadable",
+            responses={503: {"description": "not ready (problem+json with `checks`)"}})
+def readyz(ctx: AppContext = Depends(get_ctx)):
+    checks = readiness(ctx)
+    if all(v == "ok" for v in checks.values()):
+        return JSONResponse({"status": "ready", "region": ctx.region, "checks": checks})
+    return problem_response(ProblemError.core("not-ready", "; ".join(
+        f"{k}: {v}" for k, v in checks.items() if v != "ok"), checks=checks))
+
+
+@router.get("/metrics", summary="Prometheus 指标 / metrics", response_class=Response)
+def metrics(ctx: AppContext = Depends(get_ctx)) -> Response:
+    return Response(generate_latest(ctx.metrics), media_type=CONTENT_TYPE_LATEST)
