@@ -62,7 +62,7 @@ def company_code(region_code: str, seq: int) -> str:
 def citizen_id(area: str, birth: str, seq: int = 123) -> str:
     """A GB 11643 identity number with its check character."""
     body = f"{area}{birth}{seq:03d}"
-    total = sum(int(d) * pow(2, 17 - i, 11) for i, d in enumerate(body, start=1))
+    total = sum(int(d) * pow(2, 18 - i, 11) for i, d in enumerate(body, start=1))
     return body + "10X98765432"[total % 11]
 
 
