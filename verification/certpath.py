@@ -197,6 +197,8 @@ async def async_validate_path(cert, *, trust_roots, intermediates=(), at: dateti
                               extended_key_usage: Iterable[str] | None = None,
                               allow_ca_leaf: bool = False) -> PathResult:
     """`validate_path` for callers already inside an event loop."""
+    if at.tzinfo is None:
+        raise ValueError("`at` must be timezone-aware")
     try:
         leaf = _as_cert(cert)
         roots = [_as_cert(c) for c in trust_roots]
@@ -207,6 +209,11 @@ async def async_validate_path(cert, *, trust_roots, intermediates=(), at: dateti
     if leaf.ca and not allow_ca_leaf:
         return _fail("CHAIN_CONSTRAINTS_FAILURE",
                      "CA 证书不能用作终端实体证书 / a CA certificate cannot be used as a leaf")
+    # The leaf's own window first: past its end, stale CRLs would otherwise mask "expired".
+    if at > leaf.not_valid_after:
+        return _fail("EXPIRED", f"notAfter {leaf.not_valid_after.isoformat()}")
+    if at < leaf.not_valid_before:
+        return _fail("NOT_YET_VALID", f"notBefore {leaf.not_valid_before.isoformat()}")
     try:
         context = make_validation_context(trust_roots=roots, intermediates=others, at=at,
                                           crls=crl_list)
