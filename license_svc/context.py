@@ -31,7 +31,8 @@ def load_keystore(settings: Settings):
     """The region's keys and certificates (PKI engineer's `signing.keystore`)."""
     from signing.keystore import KeyStore
 
-    return KeyStore.load(settings.keys_dir, passphrase=settings.key_passphrase)
+    return KeyStore.load(settings.keys_dir, passphrase=settings.key_passphrase,
+                         production=settings.production)
 
 
 class AppContext:

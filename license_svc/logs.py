@@ -19,8 +19,8 @@ _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z]
 REDACTED = "[REDACTED-ID]"
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is logged.
-_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime",
-                                                                              "taskName"}
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName", "color_message"}  # color_message: uvicorn's ANSI copy of msg
 
 
 def redact_id_numbers(text: str) -> str:

@@ -21,6 +21,7 @@ from license_svc.web.problems import install_problem_handlers
 # One line per route module; keep sorted by area.
 ROUTE_MODULES = [
     "license_svc.web.routes.health",
+    "license_svc.web.routes.pki",
 ]
 
 DESCRIPTION = """长三角电子证照与电子印章服务 — electronic licences and seals for the Yangtze River Delta.

@@ -31,6 +31,7 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # One organisation code per region for the default test clients (valid USCC check characters
 # are the issuance tests' business; these only label the actor).
 TEST_ORG = "91310000TEST00000X"
+TEST_NOW = datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
 
 
 class FrozenClock:
@@ -143,8 +144,8 @@ def _keystores():
 
 @pytest.fixture
 def clock() -> FrozenClock:
-    # Starts at "now" so freshly generated dev certificates are valid; tests move it explicitly.
-    return FrozenClock(datetime.now(timezone.utc).replace(microsecond=0))
+    # Fixed, inside the validity of every keys_dev certificate (2026-01-01 … 2031); tests move it.
+    return FrozenClock(TEST_NOW)
 
 
 @pytest.fixture

@@ -257,3 +257,56 @@ def test_serve_command_refuses_dev_keys_in_production(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 3
     assert "keys_dev" in r.stderr and "拒绝启动" in r.stderr
+
+
+def test_pki_route_lists_region_certificates(client):
+    from asn1crypto import pem, x509
+
+    r = client.get("/api/v1/pki")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["region"] == "sh" and body["development_only"] is True
+    roles = {c["role"] for c in body["certificates"]}
+    assert {"root", "issuing_ca", "licence_signer", "seal_maker", "node", "tsa"} <= roles
+    assert {c["role"] for c in body["federation"]} == {"federation_root"}
+    assert body["crls"]
+    assert "PRIVATE KEY" not in r.text
+    for c in body["certificates"]:
+        _, _, der = pem.unarmor(c["pem"].encode())
+        cert = x509.Certificate.load(der)
+        assert c["org_code"] in c["subject"] and cert.serial_number == int(c["serial"], 16)
+
+
+def test_serve_command_starts_seeds_and_logs_json(tmp_path):
+    """The real entry point (what `make run` runs): migrates a fresh SQLite file, seeds the dev
+    clients, answers /readyz, and logs only JSON."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"LICENSE_SVC_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, "-m", "license_svc", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, r = time.monotonic() + 30, None
+        while time.monotonic() < deadline:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert r is not None and r.status_code == 200, r and r.text
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    lines = [line for line in out.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert any(rec["msg"] == "dev API clients seeded" and rec["count"] > 0 for rec in records)
+    assert any(rec.get("route") == "/readyz" and rec.get("status") == 200 for rec in records)
+    assert (tmp_path / "license-svc-sh.db").exists()
