@@ -5,9 +5,8 @@ Reading and verifying seals is the consuming side's job: `verification.seal`.
 
 from signing.seal.build import (SEAL_TYPE_ORGANISATION, SEAL_TYPE_PERSONAL, SEAL_TYPE_SPECIAL,
                                 SEAL_TYPES, SealBuildError, SealCredential, SealPicture,
-                                document_digest, make_seal, new_seal_id, sign_document,
-                                signer_listed)
+                                document_digest, make_seal, new_seal_id, sign_document)
 
 __all__ = ["SEAL_TYPE_ORGANISATION", "SEAL_TYPE_PERSONAL", "SEAL_TYPE_SPECIAL", "SEAL_TYPES",
            "SealBuildError", "SealCredential", "SealPicture", "document_digest", "make_seal",
-           "new_seal_id", "sign_document", "signer_listed"]
+           "new_seal_id", "sign_document"]

@@ -157,7 +157,7 @@ def sign_document(*, seal_der: bytes, signer_key: alg.PrivateKey, signer_cert: C
                              f"只能使用 GB/T 38540（v4）印章签章，此印章为 {seal.family}")
     cert_der = _cert_der(signer_cert, "signer certificate", "签章者证书")
     _require_key_matches(signer_key, cert_der, "signer", "签章者")
-    if not signer_listed(seal, cert_der):
+    if not seal.lists_signer(cert_der):
         raise SealBuildError("the signer's certificate is not listed in the seal",
                              "签章者证书不在该印章的证书列表中")
     _require_aware(time)
@@ -189,18 +189,6 @@ def sign_document(*, seal_der: bytes, signer_key: alg.PrivateKey, signer_cert: C
     if timestamper is not None:
         out["time_stamp"] = timestamper(signature)
     return asn1.SESSignature(out).dump()
-
-
-def signer_listed(seal: Seal, cert_der: bytes) -> bool:
-    """Is this certificate one the seal allows: in certList, or its digest in certDigestList?"""
-    if seal.cert_list_type == asn1.CERT_LIST_CERTS:
-        return cert_der in seal.certs
-    return any(_digest_matches(name, value, cert_der) for name, value in seal.cert_digests)
-
-
-def _digest_matches(name: str, value: bytes, cert_der: bytes) -> bool:
-    fn = {"sm3": alg.sm3, "sha256": alg.sha256, "sha-256": alg.sha256}.get(name.strip().lower())
-    return fn is not None and fn(cert_der) == value
 
 
 # ---------------------------------------------------------------------------------------------

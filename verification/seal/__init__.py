@@ -6,6 +6,7 @@
 
 from verification.seal.parse import (Extension, Seal, SealFormatError, SealSignature, detect,
                                      parse_seal, parse_signature)
+from verification.seal.verify import SealTrust, verify_seal, verify_signature
 
 __all__ = ["Extension", "Seal", "SealFormatError", "SealSignature", "detect", "parse_seal",
-           "parse_signature"]
+           "parse_signature", "SealTrust", "verify_seal", "verify_signature"]

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from asn1crypto import core, parser
 
+from signing import algorithms as alg
 from signing.errors import SigningError
 from verification.seal import asn1
 
@@ -68,6 +69,20 @@ class Seal:
     timestamp: bytes | None          # v5 only: token over the seal signature
     der: bytes
     notes: tuple[str, ...] = field(default=())
+
+    def lists_signer(self, cert_der: bytes) -> bool:
+        """Is this certificate allowed to use the seal: in certList, or (certListType 2) its
+        digest, under a hash name we know, in certDigestList?"""
+        if self.cert_list_type == asn1.CERT_LIST_CERTS:
+            return bytes(cert_der) in self.certs
+        for name, value in self.cert_digests:
+            fn = _CERT_DIGESTS.get(name.strip().lower())
+            if fn is not None and fn(bytes(cert_der)) == value:
+                return True
+        return False
+
+
+_CERT_DIGESTS = {"sm3": alg.sm3, "sha256": alg.sha256, "sha-256": alg.sha256}
 
 
 @dataclass(frozen=True)
