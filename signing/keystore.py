@@ -145,6 +145,12 @@ class KeyStore:
                 and (role is None or i["role"] == role)
                 and (algorithm is None or i["algorithm"] == algorithm)]
 
+    def item(self, item_id: str) -> dict:
+        """One manifest record by id (e.g. "sh-issuing-ca-sm2")."""
+        if item_id not in self._items:
+            raise KeyStoreError(f"unknown credential {item_id!r}", f"未知的证书 {item_id!r}")
+        return self._items[item_id]
+
     def certificate(self, item_id: str) -> x509.Certificate:
         return self._certs[item_id]
 
@@ -170,9 +176,7 @@ class KeyStore:
         return self._credential(found[0])
 
     def credential_by_id(self, item_id: str) -> Credential:
-        if item_id not in self._items:
-            raise KeyStoreError(f"unknown credential {item_id!r}", f"未知的证书 {item_id!r}")
-        return self._credential(self._items[item_id])
+        return self._credential(self.item(item_id))
 
     def _credential(self, item: dict) -> Credential:
         return Credential(item["id"], self._key(item), self._certs[item["id"]],
