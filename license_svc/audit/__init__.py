@@ -1,0 +1,24 @@
+"""The tamper-evident audit log (用证留痕, DESIGN §9).
+
+Domain code calls `record(ctx, session, action=..., client=..., ...)` (or `append(session,
+entry)`) inside the transaction of the action it audits.  The log is an RFC 9162 Merkle tree
+over SM3 whose signed checkpoints, inclusion and consistency proofs anyone can check with
+`verification.tlog` / `verification.audit` and `license-svc audit verify`.
+
+Modules: `entries` (what an entry says, its canonical bytes), `holder` (keyed holder
+references), `merkle` (roots and proofs from stored subtree hashes), `models`/`store` (tables
+and SQL), `checkpoint` (signing notes), `log` (the domain functions), `export`.
+"""
+
+from license_svc.audit.entries import Actor, AuditEntry, AuditEntryError, AuditError
+from license_svc.audit.log import (AuditBadRequest, AuditNotFound, CheckpointPublisher, append,
+                                   consistency_proof, entries_for_holder, failing_appends,
+                                   get_entry, holder_reference, inclusion_proof,
+                                   latest_checkpoint_note, publish, publish_checkpoint, record)
+
+__all__ = [
+    "Actor", "AuditEntry", "AuditError", "AuditEntryError", "AuditBadRequest", "AuditNotFound",
+    "CheckpointPublisher", "append", "record", "publish", "publish_checkpoint",
+    "latest_checkpoint_note", "inclusion_proof", "consistency_proof", "get_entry",
+    "entries_for_holder", "holder_reference", "failing_appends",
+]

@@ -1,0 +1,232 @@
+"""The audit log's domain functions (DESIGN §9): append, checkpoints, proofs, entries.
+
+`append` runs inside the caller's transaction, so the action and its entry commit together;
+any failure propagates and the caller's unit of work rolls the action back — there is no
+unaudited access.  Call it as late as possible in the transaction: from the append until
+commit the log's counter is locked, so every other audited action waits.
+
+`record` is the convenience the domain code uses: it builds the entry from the context (clock,
+region, request id, holder key) and an authenticated client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from license_svc.audit import merkle, store
+from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
+from license_svc.audit.entries import Actor, AuditEntry, AuditError
+from license_svc.audit.holder import HolderKey, load_holder_key
+from license_svc.audit.models import AuditCheckpoint, AuditEntryRow
+from verification.tlog import Checkpoint, verify_consistency
+
+log = logging.getLogger(__name__)
+
+
+class AuditNotFound(AuditError):
+    code = "audit-not-found"
+
+
+class AuditBadRequest(AuditError):
+    code = "audit-bad-request"
+
+
+# ----------------------------------------------------------------------------------- append
+
+_fault: BaseException | None = None
+
+
+@contextmanager
+def failing_appends(exc: BaseException | None = None):
+    """Test seam: make every `append` raise, to prove the caller's action rolls back."""
+    global _fault
+    _fault = exc or AuditError("injected audit write failure", "注入的审计写入故障")
+    try:
+        yield
+    finally:
+        _fault = None
+
+
+def append(session: Session, entry: AuditEntry) -> int:
+    """Append `entry` in the caller's transaction; returns its index in the log."""
+    leaf = entry.leaf()  # validates before anything is locked
+    if _fault is not None:
+        raise _fault
+    index = store.claim_index(session)
+    store.write_leaf(session, index, leaf, {
+        "time": entry.time, "action": entry.action, "outcome": entry.outcome,
+        "actor_org": entry.actor.org_code, "licence_id": entry.licence_id,
+        "holder_ref": entry.holder_ref,
+    })
+    return index
+
+
+_holder_keys: dict[tuple, HolderKey] = {}
+_holder_lock = threading.Lock()
+
+
+def holder_key(settings) -> HolderKey:
+    """The region's holder-reference key, read once per process."""
+    cache_key = (str(settings.data_dir), settings.region)
+    with _holder_lock:
+        if cache_key not in _holder_keys:
+            _holder_keys[cache_key] = load_holder_key(settings)
+        return _holder_keys[cache_key]
+
+
+def holder_reference(ctx, holder_code: str) -> str:
+    return holder_key(ctx.settings).reference(holder_code)
+
+
+def record(ctx, session: Session, *, action: str, client=None, org_code: str | None = None,
+           operator: str | None = None, outcome: str = "success", licence_id: str | None = None,
+           holder_code: str | None = None, purpose: str | None = None,
+           legal_basis: str | None = None, grant_id: str | None = None, channel: str = "api",
+           source_region: str | None = None, request_id: str | None = None,
+           detail: dict[str, Any] | None = None) -> int:
+    """Build an entry from the context and an authenticated `client` (auth.Client) and append it.
+    The holder code is turned into its keyed reference here and goes no further."""
+    if request_id is None:
+        from license_svc.web.request_context import current_request_id
+
+        request_id = current_request_id()
+    actor = Actor(org_code=org_code or (client.org_code if client else ctx.settings.region),
+                  client_id=client.client_id if client else None, operator=operator)
+    entry = AuditEntry(
+        time=ctx.now(), actor=actor, action=action, outcome=outcome, licence_id=licence_id,
+        holder_ref=holder_reference(ctx, holder_code) if holder_code else None,
+        purpose=purpose, legal_basis=legal_basis, grant_id=grant_id, channel=channel,
+        source_region=source_region or (client.region if client else ctx.settings.region),
+        request_id=request_id, detail=detail or {})
+    return append(session, entry)
+
+
+# ------------------------------------------------------------------------------ checkpoints
+
+def publish_checkpoint(session: Session, signer: NoteSigner, now: datetime) -> Checkpoint | None:
+    """Sign a checkpoint for the current tree if it grew since the last one (or none exists).
+
+    Before signing, the new root is checked to be consistent with the last signed checkpoint;
+    a log must never sign two inconsistent trees, so a damaged node store stops here."""
+    size = store.tree_size(session)
+    last = store.latest_checkpoint(session)
+    if last is not None and last.size >= size:
+        return None
+    root = store.with_nodes(session, lambda node: merkle.root(size, node))
+    if last is not None:
+        proof = store.with_nodes(session, lambda node: merkle.consistency_path(last.size, size, node))
+        if not verify_consistency(last.size, size, bytes(last.root), root, proof):
+            raise store.AuditIntegrityError(
+                f"tree at size {size} is inconsistent with checkpoint {last.size}; not signing",
+                f"树（大小 {size}）与已签名检查点（大小 {last.size}）不一致，拒绝签名")
+    cp = Checkpoint(signer.name, size, root)
+    note = sign_checkpoint(cp, signer)
+    try:
+        with session.begin_nested():
+            session.add(AuditCheckpoint(size=size, root=root, note=note.decode("utf-8"), created_at=now))
+    except IntegrityError:  # another publisher signed this size first
+        return None
+    return cp
+
+
+def publish(ctx) -> Checkpoint | None:
+    """`publish_checkpoint` in its own transaction with the region's audit-log key."""
+    signer = log_signer(ctx.keystore, ctx.region)
+    with ctx.unit_of_work() as session:
+        return publish_checkpoint(session, signer, ctx.now())
+
+
+def latest_checkpoint_note(session: Session) -> bytes:
+    row = store.latest_checkpoint(session)
+    if row is None:
+        raise AuditNotFound("no checkpoint published yet", "尚未发布检查点")
+    return row.note.encode("utf-8")
+
+
+class CheckpointPublisher:
+    """Publishes a checkpoint every `interval` seconds in a daemon thread (started by the app)."""
+
+    def __init__(self, publish_once: Callable[[], object], interval: float = 5.0):
+        self._publish_once = publish_once
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "CheckpointPublisher":
+        self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self._publish_once()
+            except Exception:  # keep publishing; the failure is logged for operators
+                log.exception("audit checkpoint publication failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.interval + 5)
+
+
+# ----------------------------------------------------------------------------- proofs, entries
+
+def _current_size(session: Session, size: int, what: str) -> None:
+    current = store.tree_size(session)
+    if size > current:
+        raise AuditNotFound(f"{what} {size} is beyond the tree size {current}",
+                            f"{what} {size} 超出当前树大小 {current}")
+
+
+def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
+    if not 0 <= index < size:
+        raise AuditBadRequest(f"need 0 <= index < size (index {index}, size {size})",
+                              f"需要 0 ≤ index < size（index {index}，size {size}）")
+    _current_size(session, size, "size")
+    return store.with_nodes(session, lambda node: merkle.inclusion_path(index, size, node))
+
+
+def consistency_proof(session: Session, size1: int, size2: int) -> list[bytes]:
+    if not 0 <= size1 <= size2:
+        raise AuditBadRequest(f"need 0 <= from <= to (from {size1}, to {size2})",
+                              f"需要 0 ≤ from ≤ to（from {size1}，to {size2}）")
+    _current_size(session, size2, "to")
+    return store.with_nodes(session, lambda node: merkle.consistency_path(size1, size2, node))
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    index: int
+    leaf: bytes
+
+    @property
+    def entry(self) -> dict:
+        return json.loads(self.leaf)
+
+
+def get_entry(session: Session, index: int) -> StoredEntry:
+    leaf = store.leaf_bytes(session, index) if index >= 0 else None
+    if leaf is None:
+        raise AuditNotFound(f"no audit entry {index}", f"审计条目 {index} 不存在")
+    return StoredEntry(index, leaf)
+
+
+def entries_for_holder(session: Session, holder_ref: str, *, limit: int = 100,
+                       before: int | None = None) -> list[StoredEntry]:
+    """Newest first: who looked at this holder's licences (the citizen's view)."""
+    q = select(AuditEntryRow.idx, AuditEntryRow.leaf).where(AuditEntryRow.holder_ref == holder_ref)
+    if before is not None:
+        q = q.where(AuditEntryRow.idx < before)
+    rows = session.execute(q.order_by(AuditEntryRow.idx.desc()).limit(max(1, min(limit, 1000))))
+    return [StoredEntry(i, bytes(leaf)) for i, leaf in rows]

@@ -1,0 +1,101 @@
+"""Audit log tables (DESIGN §9).  Everything except the one-row counter is append-only.
+
+- `audit_entries`: one row per entry; `leaf` holds the exact canonical-JSON bytes that were
+  hashed; the other columns are copies for lookups (by licence, by holder reference).
+- `audit_nodes`: the hash of every perfect subtree, (level, index) = 2**level leaves from
+  index << level; level 0 holds the leaf hashes.  Proofs read O(log n) of these rows.
+- `audit_checkpoints`: every signed checkpoint note, by tree size.
+- `audit_log_state`: a single row (id = 1, made by the first append) holding the tree size.  `append` increments it with
+  an upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING), which locks the row until the
+  appending transaction ends: concurrent appends get consecutive indexes, and a rolled-back
+  append gives its index back.
+
+The database refuses UPDATE and DELETE on the append-only tables through triggers (created
+with the tables here for tests and by the migration `audit_0001`).  Production should also
+`REVOKE UPDATE, DELETE, TRUNCATE ON audit_entries, audit_nodes, audit_checkpoints FROM <app role>`
+(docs/formats.md "Audit checkpoints").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, DDL, Index, Integer, LargeBinary, SmallInteger, String, Text,
+                        event)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from license_svc.db.base import Base
+
+APPEND_ONLY_TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints")
+
+
+class AuditEntryRow(Base):
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_holder", "holder_ref", "idx"),
+        Index("ix_audit_entries_licence", "licence_id", "idx"),
+    )
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    time: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    actor_org: Mapped[str] = mapped_column(String(256))
+    licence_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    holder_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class AuditNode(Base):
+    __tablename__ = "audit_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditCheckpoint(Base):
+    __tablename__ = "audit_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AuditLogState(Base):
+    __tablename__ = "audit_log_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+def append_only_ddl(dialect: str, tables=APPEND_ONLY_TABLES) -> list[str]:
+    """Trigger DDL that makes `tables` refuse UPDATE and DELETE.  TRUNCATE is left to the
+    REVOKE above: the test fixtures empty every table between tests with it."""
+    if dialect == "postgresql":
+        stmts = ["""
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit log is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'insufficient_privilege';
+END $$"""]
+        for t in tables:
+            stmts.append(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+                         f"FOR EACH ROW EXECUTE FUNCTION audit_append_only()")
+        return stmts
+    if dialect == "sqlite":
+        return [f"CREATE TRIGGER {t}_no_{op.lower()} BEFORE {op} ON {t} "
+                f"BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"
+                for t in tables for op in ("UPDATE", "DELETE")]
+    return []
+
+
+def _install_triggers(table, connection, **_):
+    for stmt in append_only_ddl(connection.dialect.name, (table.name,)):
+        connection.execute(DDL(stmt))
+
+
+# metadata.create_all (benchmarks, scratch databases) gets the same triggers as the migration.
+for _model in (AuditEntryRow, AuditNode, AuditCheckpoint):
+    event.listen(_model.__table__, "after_create", _install_triggers)

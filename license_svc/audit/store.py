@@ -1,0 +1,119 @@
+"""SQL for the audit tables: claim an index, write a leaf and its completed subtrees, read nodes.
+
+Only INSERTs touch the append-only tables; there is no update or delete path in the code, and
+the database refuses both (triggers in `models`).  Statements are Core SQL on the caller's
+session so they join the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from license_svc.audit import merkle
+from license_svc.audit.entries import AuditError
+from license_svc.audit.models import AuditCheckpoint, AuditEntryRow, AuditLogState, AuditNode
+from verification.tlog import leaf_hash
+
+entries_t = AuditEntryRow.__table__
+nodes_t = AuditNode.__table__
+checkpoints_t = AuditCheckpoint.__table__
+state_t = AuditLogState.__table__
+
+
+class AuditIntegrityError(AuditError):
+    code = "audit-integrity"
+
+
+def claim_index(session: Session) -> int:
+    """Increment the tree size and return the new leaf's index.
+
+    An upsert on the one counter row: it takes the row's lock (PostgreSQL) or the database
+    write lock (SQLite) until the caller commits, which is what makes indexes consecutive and
+    gap-free (a rolled-back append gives its index back).  Call it late in a transaction."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    else:
+        raise AuditError(f"audit log needs PostgreSQL or SQLite, not {dialect}",
+                         f"审计日志仅支持 PostgreSQL 或 SQLite（当前 {dialect}）")
+    stmt = upsert(state_t).values(id=1, size=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[state_t.c.id],
+                                      set_={"size": state_t.c.size + 1}).returning(state_t.c.size)
+    return session.execute(stmt).scalar_one() - 1
+
+
+def tree_size(session: Session) -> int:
+    size = session.execute(select(state_t.c.size).where(state_t.c.id == 1)).scalar()
+    return 0 if size is None else size
+
+
+def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    keys = sorted(set(keys))
+    if not keys:
+        return {}
+    rows = session.execute(select(nodes_t.c.level, nodes_t.c.idx, nodes_t.c.hash)
+                           .where(tuple_(nodes_t.c.level, nodes_t.c.idx).in_(keys)))
+    found = {(lv, ix): bytes(h) for lv, ix, h in rows}
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise AuditIntegrityError(f"audit tree nodes missing: {missing[:5]}",
+                                  f"审计日志树节点缺失：{missing[:5]}")
+    return found
+
+
+def write_leaf(session: Session, index: int, leaf: bytes, columns: dict) -> bytes:
+    """Insert entry `index` and the subtree hashes it completes; returns its leaf hash."""
+    h = leaf_hash(leaf)
+    siblings = fetch_nodes(session, merkle.completed_parents(index))
+    session.execute(insert(entries_t).values(idx=index, leaf=leaf, **columns))
+    session.execute(insert(nodes_t), [{"level": lv, "idx": ix, "hash": nh}
+                                      for lv, ix, nh in merkle.new_nodes(index, h, siblings)])
+    return h
+
+
+def with_nodes(session: Session, compute):
+    """Run `compute(node)` (a merkle function) after fetching all its nodes in one query."""
+    nodes = fetch_nodes(session, merkle.needed_nodes(compute))
+    return compute(lambda level, index: nodes[(level, index)])
+
+
+def leaf_bytes(session: Session, index: int) -> bytes | None:
+    row = session.execute(select(entries_t.c.leaf).where(entries_t.c.idx == index)).scalar()
+    return None if row is None else bytes(row)
+
+
+def iter_leaves(session: Session, start: int = 0, end: int | None = None,
+                batch: int = 5000) -> Iterator[tuple[int, bytes, bytes]]:
+    """(index, leaf bytes, stored leaf hash) in index order, in batches (exports of 10^6 rows)."""
+    pos = start
+    while end is None or pos < end:
+        stop = pos + batch if end is None else min(pos + batch, end)
+        rows = session.execute(
+            select(entries_t.c.idx, entries_t.c.leaf, nodes_t.c.hash)
+            .select_from(entries_t.outerjoin(nodes_t, (nodes_t.c.level == 0)
+                                             & (nodes_t.c.idx == entries_t.c.idx)))
+            .where(entries_t.c.idx >= pos, entries_t.c.idx < stop).order_by(entries_t.c.idx)).all()
+        for idx, leaf, h in rows:
+            yield idx, bytes(leaf), (bytes(h) if h is not None else b"")
+        if end is None and not rows:
+            # Gaps (deleted rows) must not end the scan early: look for anything beyond.
+            more = session.execute(select(func.min(entries_t.c.idx))
+                                   .where(entries_t.c.idx >= stop)).scalar()
+            if more is None:
+                return
+            stop = more
+        pos = stop
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    return session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc())
+                           .limit(1)).scalar()
+
+
+def checkpoints(session: Session) -> list[AuditCheckpoint]:
+    return list(session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size)).scalars())

@@ -1,0 +1,112 @@
+"""Audit log over HTTP (DESIGN §10): the latest checkpoint, entries, inclusion and consistency proofs.
+
+Checkpoints and proofs are hashes only and are public: monitors, witnesses in peer regions and
+citizens checking "my entry is in the log" need no key.  An entry names a licence and who
+looked at it, so it needs the auditor or admin role — or a citizen asking for an entry about
+themselves.  `install` starts the background task that signs a checkpoint every few seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
+
+from license_svc import audit
+from license_svc.audit.log import CheckpointPublisher
+from license_svc.auth.clients import Client
+from license_svc.auth.dependencies import current_client, get_ctx, require_role
+from license_svc.context import AppContext
+from license_svc.web.problems import ProblemError
+
+router = APIRouter(prefix="/api/v1/audit", tags=["审计日志 audit log"])
+CHECKPOINT_INTERVAL_SECONDS = 5.0
+NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _problem(exc: audit.AuditError) -> ProblemError:
+    status = 404 if isinstance(exc, audit.AuditNotFound) else 400
+    return ProblemError(status, exc.code, exc.message_zh, exc.message_en)
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse,
+            summary="最新签名检查点 / latest signed checkpoint (C2SP tlog-checkpoint note)",
+            responses={200: {"content": {"text/plain": {}}}, 404: {"description": "none yet"}})
+def get_checkpoint(ctx: AppContext = Depends(get_ctx)):
+    try:
+        with ctx.unit_of_work() as session:
+            note = audit.latest_checkpoint_note(session)
+    except audit.AuditError as exc:
+        raise _problem(exc) from None
+    return PlainTextResponse(note.decode("utf-8"), media_type=NOTE_MEDIA_TYPE,
+                             headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/checkpoint", response_class=PlainTextResponse,
+             summary="立即签发检查点 / sign a checkpoint now (admin)")
+def post_checkpoint(ctx: AppContext = Depends(get_ctx),
+                    _client: Client = Depends(require_role("admin"))):
+    audit.publish(ctx)
+    return get_checkpoint(ctx)
+
+
+@router.get("/entries/{index}", summary="审计条目 / one entry with its exact leaf bytes")
+def get_entry(index: int, ctx: AppContext = Depends(get_ctx),
+              client: Client = Depends(current_client)) -> dict:
+    try:
+        with ctx.unit_of_work() as session:
+            stored = audit.get_entry(session, index)
+    except audit.AuditError as exc:
+        raise _problem(exc) from None
+    entry = stored.entry
+    own = bool(client.holder_code) and entry.get("holder_ref") == \
+        audit.holder_reference(ctx, client.holder_code)
+    if not (client.has_role("auditor", "admin") or own):
+        raise ProblemError.core("forbidden", "audit entries need the auditor or admin role, "
+                                "or must concern the calling holder")
+    return {"index": stored.index, "entry": entry, "leaf": _b64(stored.leaf)}
+
+
+@router.get("/proof/inclusion", summary="包含证明 / inclusion proof (RFC 9162 §2.1.3, SM3)")
+def get_inclusion(index: int = Query(..., ge=0), size: int = Query(..., ge=1),
+                  ctx: AppContext = Depends(get_ctx)) -> dict:
+    try:
+        with ctx.unit_of_work() as session:
+            hashes = audit.inclusion_proof(session, index, size)
+    except audit.AuditError as exc:
+        raise _problem(exc) from None
+    return {"index": index, "size": size, "hashes": [_b64(h) for h in hashes]}
+
+
+@router.get("/proof/consistency", summary="一致性证明 / consistency proof (RFC 9162 §2.1.4, SM3)")
+def get_consistency(from_: int = Query(..., alias="from", ge=0), to: int = Query(..., ge=0),
+                    ctx: AppContext = Depends(get_ctx)) -> dict:
+    try:
+        with ctx.unit_of_work() as session:
+            hashes = audit.consistency_proof(session, from_, to)
+    except audit.AuditError as exc:
+        raise _problem(exc) from None
+    return {"from": from_, "to": to, "hashes": [_b64(h) for h in hashes]}
+
+
+def install(app, ctx: AppContext) -> None:
+    """Sign checkpoints in the background while the app runs (interval overridable for tests
+    through `app.state.audit_checkpoint_interval`)."""
+    state = {}
+
+    async def start() -> None:
+        interval = getattr(app.state, "audit_checkpoint_interval", CHECKPOINT_INTERVAL_SECONDS)
+        if interval:
+            state["publisher"] = CheckpointPublisher(lambda: audit.publish(ctx), interval).start()
+
+    async def stop() -> None:
+        if "publisher" in state:
+            state.pop("publisher").stop()
+
+    app.router.on_startup.append(start)
+    app.router.on_shutdown.append(stop)

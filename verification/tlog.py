@@ -1,0 +1,328 @@
+"""Transparency-log primitives of the audit log (DESIGN §9): SM3 Merkle trees, proofs, checkpoints.
+
+The tree is RFC 9162 §2.1 with SM3 in place of SHA-256:
+leaf hash = SM3(0x00 ‖ leaf bytes), node hash = SM3(0x01 ‖ left ‖ right), the root of an empty
+tree = SM3(""), and MTH over n leaves splits at k = the largest power of two smaller than n.
+
+These definitions live on the consuming side because they *are* the format: an auditor's
+verifier must not need the service to check a proof.  The service (`license_svc.audit`) imports
+them to build trees, so producer and consumer cannot drift apart.
+
+Checkpoints are C2SP tlog-checkpoint notes (c2sp.org/signed-note, c2sp.org/tlog-checkpoint):
+
+    licence-audit/sh
+    1000
+    <base64 root>
+
+    — licence-audit/sh <base64(4-byte key ID ‖ DER SM2 signature over the note text)>
+
+Signed notes assign no byte to SM2, so we use the private-use type 0xFF followed by a longer
+identifier, as that spec recommends (docs/formats.md "Audit checkpoints"):
+key ID = SHA-256(key name ‖ 0x0A ‖ 0xFF ‖ "gbt32918-sm2-sm3" ‖ DER SubjectPublicKeyInfo)[:4].
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from signing import algorithms as alg
+from signing.errors import InvalidSignature, SigningError
+
+HASH_SIZE = 32
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+EMPTY_ROOT = alg.sm3(b"")
+
+SM2_SIGNATURE_TYPE = b"\xff" + b"gbt32918-sm2-sm3"
+EM_DASH = "\u2014"
+MAX_NOTE_BYTES = 64 * 1024
+MAX_NOTE_SIGNATURES = 64
+MAX_TREE_SIZE = 2**63 - 1
+
+
+def leaf_hash(leaf: bytes) -> bytes:
+    return alg.sm3(LEAF_PREFIX + leaf)
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return alg.sm3(NODE_PREFIX + left + right)
+
+
+def split_point(n: int) -> int:
+    """k of RFC 9162: the largest power of two strictly smaller than n (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+class CompactRange:
+    """The perfect subtrees covering leaves [0, size): enough to get the root at every size
+    while streaming a log once, in O(log n) memory (what an offline verifier of 10^6 entries
+    needs)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []  # (subtree size, hash), sizes decreasing
+
+    def append(self, leaf_hash_value: bytes) -> None:
+        size, h = 1, leaf_hash_value
+        while self._stack and self._stack[-1][0] == size:
+            left_size, left = self._stack.pop()
+            size, h = size + left_size, node_hash(left, h)
+        self._stack.append((size, h))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        root = self._stack[-1][1]
+        for _, h in reversed(self._stack[:-1]):
+            root = node_hash(h, root)
+        return root
+
+
+def root_from_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
+    cr = CompactRange()
+    for h in hashes:
+        cr.append(h)
+    return cr.root()
+
+
+def verify_inclusion(leaf_hash_value: bytes, index: int, size: int, proof: Sequence[bytes],
+                     root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2: does `proof` show leaf `index` in the tree of `size` with `root`?"""
+    if not (0 <= index < size) or any(len(p) != HASH_SIZE for p in proof):
+        return False
+    fn, sn, r = index, size - 1, leaf_hash_value
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
+                       proof: Sequence[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2: is the tree (size2, root2) an append-only extension of (size1, root1)?
+
+    Size 0 is consistent with everything and equal sizes need equal roots; both with an empty
+    proof, as RFC 9162 produces none for them."""
+    if not (0 <= size1 <= size2) or any(len(p) != HASH_SIZE for p in proof):
+        return False
+    if size1 == 0:
+        return not proof
+    if size1 == size2:
+        return not proof and root1 == root2
+    path = list(proof)
+    if not path:
+        return False
+    if size1 & (size1 - 1) == 0:  # an exact power of two: the old root is itself a node
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == root1 and sr == root2 and sn == 0
+
+
+# ----------------------------------------------------------------------------- signed notes
+
+class NoteFormatError(SigningError):
+    """A checkpoint or signed note that does not follow the format; never a crash."""
+
+    code = "note-format"
+
+
+def sm2_key_id(name: str, spki_der: bytes) -> bytes:
+    return alg.sha256(name.encode("utf-8") + b"\n" + SM2_SIGNATURE_TYPE + spki_der)[:4]
+
+
+def _check_key_name(name: str) -> None:
+    if not name or any(ch.isspace() or ch == "+" for ch in name):
+        raise NoteFormatError(f"invalid key name {name!r}", f"密钥名称无效：{name!r}")
+
+
+@dataclass(frozen=True)
+class NoteKey:
+    """A verifier key: a name bound to an SM2 public key (DER SubjectPublicKeyInfo)."""
+
+    name: str
+    spki: bytes
+
+    def __post_init__(self):
+        _check_key_name(self.name)
+
+    @property
+    def key_id(self) -> bytes:
+        return sm2_key_id(self.name, self.spki)
+
+    def verify(self, signature: bytes, text: bytes) -> bool:
+        try:
+            alg.load_public_key(self.spki).verify(signature, text)
+            return True
+        except (InvalidSignature, SigningError):
+            return False
+
+
+@dataclass(frozen=True)
+class NoteSignature:
+    name: str
+    key_id: bytes
+    signature: bytes
+
+    def line(self) -> str:
+        blob = base64.b64encode(self.key_id + self.signature).decode("ascii")
+        return f"{EM_DASH} {self.name} {blob}\n"
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str                      # the signed text, ending in a newline
+    signatures: tuple[NoteSignature, ...] = ()
+
+    def encode(self) -> bytes:
+        return (self.text + "\n" + "".join(s.line() for s in self.signatures)).encode("utf-8")
+
+
+def parse_note(data: bytes) -> Note:
+    """Split a signed note into text and signature lines (c2sp.org/signed-note §Format)."""
+    if len(data) > MAX_NOTE_BYTES:
+        raise NoteFormatError(f"note larger than {MAX_NOTE_BYTES} bytes", "签名注记过大")
+    try:
+        s = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        raise NoteFormatError("note is not UTF-8", "签名注记不是 UTF-8 编码") from None
+    if any(ord(ch) < 0x20 and ch != "\n" for ch in s):
+        raise NoteFormatError("note contains control characters", "签名注记含有控制字符")
+    if not s.endswith("\n"):
+        raise NoteFormatError("note does not end in a newline", "签名注记未以换行结尾")
+    split = s.rfind("\n\n")
+    if split < 0:
+        raise NoteFormatError("note has no signature block (blank line missing)",
+                              "签名注记缺少签名部分（无空行分隔）")
+    text, sig_block = s[:split + 1], s[split + 2:]
+    signatures = []
+    for line in sig_block.split("\n")[:-1]:
+        if not line.startswith(EM_DASH + " "):
+            raise NoteFormatError(f"malformed signature line {line[:60]!r}",
+                                  "签名行格式错误（应以 “— ” 开头）")
+        parts = line[2:].split(" ")
+        if len(parts) != 2:
+            raise NoteFormatError("signature line must be '— <name> <base64>'",
+                                  "签名行应为 “— 名称 base64签名”")
+        name, blob = parts
+        _check_key_name(name)
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except (binascii.Error, ValueError):
+            raise NoteFormatError(f"signature of {name} is not base64",
+                                  f"{name} 的签名不是 base64 编码") from None
+        if len(raw) < 5:
+            raise NoteFormatError(f"signature of {name} is too short", f"{name} 的签名过短")
+        signatures.append(NoteSignature(name, raw[:4], raw[4:]))
+    if not signatures:
+        raise NoteFormatError("note carries no signature", "签名注记没有签名")
+    if len(signatures) > MAX_NOTE_SIGNATURES:
+        raise NoteFormatError("too many signatures on note", "签名注记中的签名过多")
+    return Note(text, tuple(signatures))
+
+
+def verify_note(note: Note, keys: Iterable[NoteKey]) -> tuple[list[str], list[str]]:
+    """(names whose signature verified, names whose signature FAILED), keys matched on both name
+    and key ID; signatures from unknown keys are ignored, as the spec requires."""
+    known = {(k.name, k.key_id): k for k in keys}
+    good, bad = [], []
+    text = note.text.encode("utf-8")
+    for sig in note.signatures:
+        key = known.get((sig.name, sig.key_id))
+        if key is None:
+            continue
+        (good if key.verify(sig.signature, text) else bad).append(sig.name)
+    return good, bad
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    extensions: tuple[str, ...] = ()
+    note: Note | None = field(default=None, compare=False)
+
+    def body(self) -> str:
+        lines = [self.origin, str(self.size), base64.b64encode(self.root).decode("ascii"),
+                 *self.extensions]
+        return "\n".join(lines) + "\n"
+
+
+def parse_checkpoint_text(text: str) -> Checkpoint:
+    """The note text of a c2sp.org/tlog-checkpoint: origin, size, root, extension lines."""
+    lines = text.split("\n")[:-1]
+    if len(lines) < 3 or any(not line for line in lines):
+        raise NoteFormatError("checkpoint needs origin, size and root hash lines",
+                              "检查点应包含来源、树大小、根哈希三行")
+    origin, size_s, root_s, *ext = lines
+    if not size_s.isascii() or not size_s.isdigit() or (size_s != "0" and size_s.startswith("0")) \
+            or len(size_s) > 19 or int(size_s) > MAX_TREE_SIZE:
+        raise NoteFormatError(f"bad tree size {size_s[:30]!r}", f"树大小格式错误：{size_s[:30]!r}")
+    try:
+        root = base64.b64decode(root_s, validate=True)
+    except (binascii.Error, ValueError):
+        raise NoteFormatError("root hash is not base64", "根哈希不是 base64 编码") from None
+    if len(root) != HASH_SIZE:
+        raise NoteFormatError("root hash is not 32 bytes", "根哈希长度不是 32 字节")
+    return Checkpoint(origin, int(size_s), root, tuple(ext))
+
+
+def parse_checkpoint(data: bytes) -> Checkpoint:
+    note = parse_note(data)
+    cp = parse_checkpoint_text(note.text)
+    return Checkpoint(cp.origin, cp.size, cp.root, cp.extensions, note)
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    checkpoint: Checkpoint | None
+    ok: bool
+    detail: str
+    witnesses: tuple[str, ...] = ()
+
+
+def verify_checkpoint(data: bytes, log_keys: Iterable[NoteKey], *, origin: str | None = None,
+                      witness_keys: Iterable[NoteKey] = ()) -> CheckpointResult:
+    """Parse a checkpoint and check the log's signature (and report which known witnesses
+    cosigned).  Never raises: a malformed note is a failed result with a reason."""
+    try:
+        cp = parse_checkpoint(data)
+    except NoteFormatError as exc:
+        return CheckpointResult(None, False, str(exc))
+    if origin is not None and cp.origin != origin:
+        return CheckpointResult(cp, False, f"检查点来源为 {cp.origin!r}，应为 {origin!r} / "
+                                           f"origin {cp.origin!r}, expected {origin!r}")
+    good, bad = verify_note(cp.note, log_keys)
+    if bad:
+        return CheckpointResult(cp, False, f"日志签名无效 / log signature does not verify: {bad}")
+    if not good:
+        return CheckpointResult(cp, False, "没有受信任日志密钥的签名 / no signature by a trusted log key")
+    wgood, wbad = verify_note(cp.note, witness_keys)
+    if wbad:
+        return CheckpointResult(cp, False, f"见证签名无效 / witness cosignature does not verify: {wbad}")
+    return CheckpointResult(cp, True, f"由 {', '.join(good)} 签名 / signed by {', '.join(good)}",
+                            tuple(wgood))
