@@ -99,16 +99,16 @@ def render_square_seal(name: str, *, size_mm: int = 20,
     chars = name + {2: "之印", 3: "印", 4: ""}[len(name)]
     s = size_mm * px_per_mm
     canvas = _Canvas(s, s)
-    border = 0.07 * s
-    canvas.rectangle(border / 2, border / 2, s - border / 2, s - border / 2, border)
-    inner = s - 2 * border
+    margin, border = 0.02 * s, 0.07 * s  # a hair of clear edge; corners slightly rounded
+    canvas.frame(margin, margin, s - margin, s - margin, border, radius=0.06 * s)
+    inner = s - 2 * (margin + border)
     cell = inner / 2
-    # Columns read right to left, top to bottom: 1 3 / 0 2 → right column holds chars 0 and 1.
+    # Columns read right to left, top to bottom: the right column holds chars 0 and 1.
     for i, ch in enumerate(chars):
         col = 1 - i // 2
         row = i % 2
-        cx = border + cell * col + cell / 2
-        cy = border + cell * row + cell / 2
+        cx = margin + border + cell * col + cell / 2
+        cy = margin + border + cell * row + cell / 2
         canvas.glyph(ch, cx, cy, cell * 0.92, cell * 0.86, 0.0)
     return SealPicture(canvas.png(), size_mm, size_mm)
 
@@ -168,9 +168,10 @@ class _Canvas:
     def ellipse(self, cx, cy, rx, ry, width) -> None:
         self.draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), outline=255, width=round(width))
 
-    def rectangle(self, x0, y0, x1, y1, width) -> None:
-        self.draw.rectangle((x0 - width / 2, y0 - width / 2, x1 + width / 2, y1 + width / 2),
-                            outline=255, width=round(width))
+    def frame(self, x0, y0, x1, y1, width, radius) -> None:
+        """A rectangular border whose outer edge is the box (x0, y0)–(x1, y1)."""
+        self.draw.rounded_rectangle((x0, y0, x1, y1), radius=radius, outline=255,
+                                    width=round(width))
 
     def star(self, cx, cy, r) -> None:
         points = []

@@ -132,8 +132,3 @@ class SESSignature(core.Sequence):
         ("time_stamp", core.OctetBitString, {"explicit": 0, "optional": True}),
     ]
 
-
-class Elements(core.SequenceOf):
-    """Any SEQUENCE read element by element: the lenient reader's starting point."""
-
-    _child_spec = core.Any
