@@ -123,3 +123,17 @@ def authenticate(session: Session, api_key: str) -> Client | None:
     if row is None or row.disabled or not hmac.compare_digest(row.key_hash, wanted):
         return None
     return _principal(row)
+
+
+def list_clients(session: Session) -> list[tuple[Client, bool]]:
+    """Every client with its disabled flag, by id."""
+    rows = session.scalars(select(ApiClient).order_by(ApiClient.client_id))
+    return [(_principal(row), row.disabled) for row in rows]
+
+
+def disable_client(session: Session, client_id: str) -> None:
+    """Revoke a client's key (the row stays: audit entries refer to it)."""
+    row = session.get(ApiClient, client_id)
+    if row is None:
+        raise ClientError(f"no client {client_id!r}", f"没有客户端 {client_id!r}")
+    row.disabled = True

@@ -18,6 +18,7 @@ def _register() -> None:
     from license_svc.cli import keys  # noqa: F401
     from license_svc.cli import devpki, pki  # noqa: F401
     from license_svc.cli import serve  # noqa: F401
+    from license_svc.cli import clients  # noqa: F401
     from license_svc.cli import audit  # noqa: F401
 
 

@@ -138,3 +138,32 @@ def test_dev_clients_file_loads_when_present(ctx):
     with ctx.unit_of_work() as s:
         seeded = seed_clients(s, path)
     assert seeded and all(c.roles for c in seeded)
+
+
+def test_clients_cli_add_list_disable(tmp_path):
+    from typer.testing import CliRunner
+
+    from license_svc.cli import _register, app
+    from license_svc.config import load_settings
+    from license_svc.context import AppContext
+
+    _register()
+    runner = CliRunner()
+    env = {"LICENSE_SVC_DATA_DIR": str(tmp_path), "LICENSE_SVC_REGION": "js"}
+    r = runner.invoke(app, ["clients", "add", "--id", "js-hr", "--name", "江苏省人社厅", "--role", "relying",
+                            "--role", "auditor", "--org-code", "11320000MB0000300A"], env=env)
+    assert r.exit_code == 0, r.output
+    key = r.output.split("仅显示一次): ")[1].strip()
+    ctx = AppContext.create(load_settings(env))
+    try:
+        with ctx.unit_of_work() as s:
+            assert authenticate(s, key).roles == {"relying", "auditor"}
+        r = runner.invoke(app, ["clients", "list"], env=env)
+        assert "js-hr" in r.output and "active" in r.output and key not in r.output
+        assert runner.invoke(app, ["clients", "disable", "js-hr"], env=env).exit_code == 0
+        with ctx.unit_of_work() as s:
+            assert authenticate(s, key) is None
+        r = runner.invoke(app, ["clients", "add", "--id", "x", "--name", "x", "--role", "root"], env=env)
+        assert r.exit_code == 3
+    finally:
+        ctx.close()
