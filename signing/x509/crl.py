@@ -19,10 +19,12 @@ REASONS = ("unspecified", "key_compromise", "ca_compromise", "affiliation_change
 
 
 def build_crl(issuer_cert: x509.Certificate, issuer_key,
-              revoked: Iterable[tuple[int, datetime, str]] = (), *,
-              this_update: datetime, next_update: datetime,
+              revoked: Iterable[tuple[int, datetime, str]] = (),
+              this_update: datetime | None = None, next_update: datetime | None = None, *,
               crl_number: int = 1) -> crl.CertificateList:
-    """A complete v2 CRL.  `revoked` holds (serial, revocation time, reason name)."""
+    """A complete v2 CRL.  `revoked` holds (serial, revocation time, reason name from REASONS)."""
+    if this_update is None or next_update is None:
+        raise SigningError("thisUpdate and nextUpdate are required", "必须给出本次和下次更新时间")
     if issuer_key.public_key.spki_der() != issuer_cert.public_key.dump():
         raise SigningError("CRL signing key does not match the issuer certificate",
                            "CRL 签名私钥与签发者证书不匹配")
