@@ -249,3 +249,27 @@ def test_mutated_certificates_fail_cleanly(ks, data):
     res = validate_path(mutated, at=AT, **_trust(ks, "sh"))
     # Every byte is either structure or covered by the signature: nothing mutated may pass.
     assert not res.ok and res.reason_code and res.detail_zh_en
+
+
+@pytest.mark.parametrize("algorithm", ["sm2", "rsa"])
+def test_forged_crl_is_not_believed(ks, algorithm):
+    """A CRL under the issuing CA's name but signed by another key must neither revoke a good
+    certificate nor count as revocation information (its signature goes through our validator)."""
+    from signing.x509 import build_crl
+
+    ca = ks.credential("sh", "issuing_ca", algorithm)
+    root = ks.credential("sh", "root", algorithm)
+    fake_key = alg.generate_private_key(algorithm)
+    fake_ca = build_certificate(subject=ca.cert.subject, subject_public_key=fake_key.public_key,
+                                issuer_key=root.key, issuer_cert=root.cert, not_before=AT - timedelta(days=9),
+                                not_after=AT + timedelta(days=9), ca=True, path_length=0)
+    signer = ks.credential("sh", "licence_signer", algorithm).cert
+    forged = build_crl(fake_ca, fake_key, [(signer.serial_number, AT - timedelta(days=1), "key_compromise")],
+                       AT - timedelta(days=1), AT + timedelta(days=30))
+    root_crls = [c for c in ks.crls("sh") if c.issuer == root.cert.subject]
+    only_forged = validate_path(signer, trust_roots=ks.roots("sh"), intermediates=ks.intermediates("sh"),
+                                crls=root_crls + [forged], at=AT)
+    assert not only_forged.ok and only_forged.reason_code == "TRY_LATER", only_forged.detail_zh_en
+    both = validate_path(signer, trust_roots=ks.roots("sh"), intermediates=ks.intermediates("sh"),
+                         crls=ks.crls("sh") + [forged], at=AT)
+    assert both.ok, both.detail_zh_en
