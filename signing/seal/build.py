@@ -191,6 +191,25 @@ def sign_document(*, seal_der: bytes, signer_key: alg.PrivateKey, signer_cert: C
     return asn1.SESSignature(out).dump()
 
 
+def tsa_timestamper(authority) -> Callable[[bytes], bytes]:
+    """A `timestamper` for sign_document backed by a `signing.tsa.TimeStampAuthority`: asks it,
+    through the RFC 3161 request/response encoding, for a token over the signature value."""
+    from asn1crypto import tsp
+
+    def stamp(signature: bytes) -> bytes:
+        imprint = {"hash_algorithm": {"algorithm": authority.digest_name},
+                   "hashed_message": alg.digest(authority.digest_name, signature)}
+        request = tsp.TimeStampReq({"version": "v1", "message_imprint": imprint,
+                                    "nonce": secrets.randbits(63) | 1, "cert_req": True})
+        response = tsp.TimeStampResp.load(authority.respond(request.dump()))
+        if response["status"]["status"].native != "granted":
+            raise SealBuildError("the time-stamp authority refused the request",
+                                 "时间戳服务拒绝了请求")
+        return response["time_stamp_token"].dump()
+
+    return stamp
+
+
 # ---------------------------------------------------------------------------------------------
 def _cert_der(cert: Cert, en: str, zh: str) -> bytes:
     if isinstance(cert, x509.Certificate):
