@@ -110,10 +110,20 @@ async def _validation_handler(_request: Request, exc: RequestValidationError):
 
 async def _signing_error_handler(_request: Request, exc):
     """Producing-side errors (signing.errors.SigningError) reached a route: a client-side 422
-    unless the error class says otherwise with `http_status`."""
+    unless the error class says otherwise with `http_status`.
+
+    RFC 9457 wants a title that does not vary between occurrences: a class may declare
+    `title_zh`/`title_en` for that, and its messages then become `detail`/`detail_zh`.  Without
+    them the messages serve as titles."""
     status = getattr(exc, "http_status", 422)
-    return problem_response(ProblemError(status, getattr(exc, "code", "signing-error"),
-                                         exc.message_zh, exc.message_en))
+    slug = getattr(exc, "code", "signing-error")
+    title_zh, title_en = getattr(type(exc), "title_zh", None), getattr(type(exc), "title_en", None)
+    if title_zh and title_en:
+        problem = ProblemError(status, slug, title_zh, title_en, exc.message_en,
+                               detail_zh=exc.message_zh)
+    else:
+        problem = ProblemError(status, slug, exc.message_zh, exc.message_en)
+    return problem_response(problem)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

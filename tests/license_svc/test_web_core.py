@@ -22,6 +22,11 @@ ID_NUMBER = "11010519491231002X"  # GB 11643 example number, valid check digit
 ID_RE = re.compile(r"\d{17}[\dXx]")
 
 
+class _Titled(KeyFormatError):
+    code, http_status = "licence-state", 409
+    title_zh, title_en = "证照状态不允许此操作", "Licence state does not allow this"
+
+
 class Form(BaseModel):
     holder_code: str
     count: int
@@ -50,6 +55,10 @@ def _probe_router() -> APIRouter:
     @router.get("/probe/signing")
     def signing_error():
         raise KeyFormatError("not a PKCS#8 key", "不是 PKCS#8 私钥")
+
+    @router.get("/probe/signing-titled")
+    def signing_error_with_titles():
+        raise _Titled("licence 1.2.3 is revoked", "证照 1.2.3 已撤销")
 
     @router.get("/probe/log")
     def log_something():
@@ -108,6 +117,9 @@ def test_malformed_json_is_problem(probe):
 def test_signing_error_becomes_problem(probe):
     body = _assert_problem(probe.get("/probe/signing"), 422, "key-format")
     assert body["title_zh"] == "不是 PKCS#8 私钥"
+    body = _assert_problem(probe.get("/probe/signing-titled"), 409, "licence-state")
+    assert body["title_en"] == "Licence state does not allow this"
+    assert body["detail"] == "licence 1.2.3 is revoked" and body["detail_zh"] == "证照 1.2.3 已撤销"
 
 
 def test_unhandled_error_is_500_problem_without_details(probe):
