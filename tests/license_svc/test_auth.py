@@ -167,3 +167,22 @@ def test_clients_cli_add_list_disable(tmp_path):
         assert r.exit_code == 3
     finally:
         ctx.close()
+
+
+def test_access_log_names_the_client(guarded_client, auth_headers):
+    import io
+    import logging
+
+    from license_svc.logs import configure_logging
+
+    stream, root = io.StringIO(), logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("INFO", stream=stream)
+    try:
+        guarded_client.get("/probe/issuer", headers=auth_headers["issuer"])
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    access = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = [a for a in access if a.get("route") == "/probe/issuer"]
+    assert access and access[0]["client_id"].startswith("test-issuer-")
