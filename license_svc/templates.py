@@ -1,0 +1,374 @@
+"""Licence types as data: one folder per type under `templates/`, discovered at start-up.
+
+Adding a licence type is adding a folder with five files, no code (docs/formats.md "Templates"):
+
+- ``template.json`` what the type is: GB/T 36904 type code, name, holder code type and count,
+  whether the Delta regions recognise it, validity rules, licence-number pattern, which kind of
+  issuing organisation (``amr``, ``traffic``, …) may issue it;
+- ``schema.json`` JSON Schema of the type's own fields;
+- ``layout.json`` where things go on the A4 page (mm), the QR and seal boxes;
+- ``qr.json`` which claims go into the printed EL1 code and how they are masked;
+- ``example.json`` a complete issuance request, validated by the tests like real input.
+
+Each folder is checked when loaded, so a broken template fails at start-up, not at the first
+issuance.  Request checks raise `TemplateError` with a Chinese and an English message naming the
+offending field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from license_svc import identifiers as ids
+from signing.errors import SigningError
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_SCHEMA = "yrd-licence-template/1"
+FILES = ("template.json", "schema.json", "layout.json", "qr.json", "example.json")
+CLAIM_KEYS = ("id", "t", "n", "h", "hid", "vf", "vu", "r", "v")
+REQUEST_KEYS = {"type", "issuer_code", "holders", "valid_from", "valid_until", "fields", "number"}
+RECORD_PATH_ROOTS = {"identifier", "type_code", "type_name", "number", "holders", "issuer",
+                     "issued_on", "valid_from", "valid_until", "region", "version", "fields"}
+_FOLDER = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+_MASK = re.compile(r"^(none|name|keep:\d{1,2}:\d{1,2})$")
+MAX_HOLDER_NAME = 100
+
+
+class TemplateError(SigningError):
+    """A template folder is broken, or a request does not fit its template."""
+
+    code = "template-invalid"
+
+
+def _err(en: str, zh: str) -> TemplateError:
+    return TemplateError(en, zh)
+
+
+@dataclass(frozen=True)
+class Template:
+    folder: str
+    meta: dict = field(repr=False)
+    schema: dict = field(repr=False)
+    layout: dict = field(repr=False)
+    qr: dict = field(repr=False)
+    example: dict = field(repr=False)
+
+    # -- what the type is ---------------------------------------------------------------------
+    @property
+    def type_code(self) -> str:
+        return self.meta["type_code"]
+
+    @property
+    def name(self) -> str:
+        return self.meta["name"]
+
+    @property
+    def holder_code_type(self) -> str:
+        return self.meta["holders"]["code_type"]
+
+    @property
+    def recognised(self) -> bool:
+        """Mutually recognised across the Delta (listed in the trust list's recognised_types)."""
+        return bool(self.meta["recognised"])
+
+    @property
+    def issuer_kinds(self) -> tuple[str, ...]:
+        return tuple(self.meta["issuer_kinds"])
+
+    @property
+    def number_pattern(self) -> str:
+        return self.meta["number"]["pattern"]
+
+    # -- requests -----------------------------------------------------------------------------
+    def validate_request(self, request: Any, *, legacy: bool = False) -> list[str]:
+        """Check an issuance request against this type; returns warnings, raises TemplateError
+        (or IdentifierError for a bad code).  `legacy` relaxes only what legacy data is known to
+        break (USCC check characters of early pilot-area codes)."""
+        if not isinstance(request, dict):
+            raise _err("the request must be a JSON object", "申请内容必须是 JSON 对象")
+        unknown = set(request) - REQUEST_KEYS
+        if unknown:
+            raise _err(f"unknown request keys {sorted(unknown)}", f"申请中有未知字段 {sorted(unknown)}")
+        if request.get("type", self.folder) != self.folder:
+            raise _err(f"request is for type {request.get('type')!r}, not {self.folder!r}",
+                       f"申请的证照类型 {request.get('type')!r} 与模板 {self.folder!r} 不符")
+        warnings: list[str] = []
+        issuer = request.get("issuer_code")
+        if not isinstance(issuer, str):
+            raise _err("issuer_code (USCC of the issuing organisation) is required",
+                       "缺少颁发机构代码（统一社会信用代码）issuer_code")
+        ids.check_uscc(issuer)
+        warnings += self._check_holders(request.get("holders"), legacy)
+        self._check_validity(request.get("valid_from"), request.get("valid_until"))
+        self._check_fields(request.get("fields"))
+        number = request.get("number")
+        if number is not None:
+            if not legacy:
+                raise _err("a licence number may only be given when importing legacy licences",
+                           "仅在导入存量证照时可以指定证照编号")
+            if not isinstance(number, str) or not 1 <= len(number) <= 64:
+                raise _err("licence number must be 1..64 characters", "证照编号长度必须为 1 到 64 个字符")
+        return warnings
+
+    def _check_holders(self, holders: Any, legacy: bool) -> list[str]:
+        rule = self.meta["holders"]
+        lo, hi = rule.get("min", 1), rule.get("max", 1)
+        if not isinstance(holders, list) or not lo <= len(holders) <= hi:
+            n = f"{lo}" if lo == hi else f"{lo}–{hi}"
+            raise _err(f"{self.name} needs {n} holder(s)", f"{self.name}需要 {n} 个持证主体")
+        warnings, seen = [], set()
+        for i, h in enumerate(holders):
+            if not isinstance(h, dict) or set(h) - {"name", "code", "code_type"}:
+                raise _err(f"holder {i + 1} must be an object with name, code, code_type",
+                           f"第 {i + 1} 个持证主体必须包含 name、code、code_type")
+            name = h.get("name")
+            if not isinstance(name, str) or not name.strip() or len(name) > MAX_HOLDER_NAME \
+                    or not name.isprintable():
+                raise _err(f"holder {i + 1} name must be 1..{MAX_HOLDER_NAME} printable characters",
+                           f"第 {i + 1} 个持证主体名称必须为 1 到 {MAX_HOLDER_NAME} 个可打印字符")
+            if h.get("code_type") != rule["code_type"]:
+                want = ids.CODE_TYPE_NAMES[rule["code_type"]]
+                raise _err(f"holder {i + 1} code type must be {rule['code_type']} ({want[1]})",
+                           f"第 {i + 1} 个持证主体代码类型必须为 {rule['code_type']}（{want[0]}）")
+            warnings += ids.check_holder_code(h["code_type"], h.get("code"), legacy=legacy)
+            if h["code"] in seen:
+                raise _err("the same holder appears twice", "同一持证主体出现了两次")
+            seen.add(h["code"])
+        return warnings
+
+    def _check_validity(self, valid_from: Any, valid_until: Any) -> None:
+        rule = self.meta["validity"]
+        try:
+            start = date.fromisoformat(valid_from)
+            end = None if valid_until is None else date.fromisoformat(valid_until)
+            if not re.match(r"^\d{4}-\d{2}-\d{2}$", valid_from) or \
+                    (valid_until is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", valid_until)):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise _err("valid_from / valid_until must be YYYY-MM-DD dates (valid_until may be null)",
+                       "有效期起止日期必须为 YYYY-MM-DD 格式（截止日期可为 null 表示长期）") from None
+        if end is None:
+            if not rule.get("open_end", False):
+                raise _err(f"{self.name} must have an end date", f"{self.name}必须有有效期截止日期")
+            return
+        if rule.get("open_end_only"):
+            raise _err(f"{self.name} has no end date (valid_until must be null)",
+                       f"{self.name}长期有效，截止日期必须为 null")
+        if end < start:
+            raise _err("valid_until is before valid_from", "有效期截止日期早于起始日期")
+        years = rule.get("max_years")
+        if years is not None:
+            try:
+                limit = start.replace(year=start.year + years)
+            except ValueError:  # 29 February
+                limit = date(start.year + years, 3, 1)
+            if end >= limit:
+                raise _err(f"{self.name} is valid at most {years} years",
+                           f"{self.name}有效期最长 {years} 年")
+
+    def _check_fields(self, fields: Any) -> None:
+        validator = _validator(self.folder, json.dumps(self.schema, sort_keys=True))
+        errors = sorted(validator.iter_errors(fields if fields is not None else {}),
+                        key=lambda e: list(e.absolute_path))
+        if errors:
+            e = errors[0]
+            path = ".".join(str(p) for p in e.absolute_path) or "fields"
+            title = _title(self.schema, list(e.absolute_path)) or path
+            raise _err(f"field {path}: {e.message}", f"字段“{title}”（{path}）不符合要求")
+
+    # -- records ------------------------------------------------------------------------------
+    def licence_number(self, request: dict, *, region: str, issued: date) -> str:
+        """A new 证照编号 per the template pattern (or the legacy number given on import)."""
+        if request.get("number"):
+            return request["number"]
+        variables = {"holder_code": request["holders"][0]["code"]}
+        variables.update({k: v for k, v in (request.get("fields") or {}).items()
+                          if isinstance(v, str)})
+        return ids.format_licence_number(self.number_pattern, region=region, issued=issued,
+                                         variables=variables)
+
+    def make_record(self, request: dict, *, identifier: str, number: str, issuer_name: str,
+                    region: str, issued_on: date, version: int = 1) -> dict:
+        """The licence record the PDF, the QR and the signature are made from (GB/T 36903
+        names in English; docs/formats.md "Templates").  JSON only: no floats, dates as text."""
+        return {
+            "identifier": identifier,
+            "type_code": self.type_code,
+            "type_name": self.name,
+            "number": number,
+            "holders": [{"name": h["name"], "code": h["code"], "code_type": h["code_type"]}
+                        for h in request["holders"]],
+            "issuer": {"name": issuer_name, "code": request["issuer_code"]},
+            "issued_on": issued_on.isoformat(),
+            "valid_from": request["valid_from"],
+            "valid_until": request.get("valid_until"),
+            "region": region,
+            "version": version,
+            "fields": dict(request.get("fields") or {}),
+        }
+
+
+def _title(schema: dict, path: list) -> str | None:
+    node, title = schema, None
+    for p in path:
+        if isinstance(p, int):
+            node = node.get("items", {})
+        else:
+            node = node.get("properties", {}).get(p, {})
+        title = node.get("title", title)
+    return title
+
+
+@lru_cache(maxsize=64)
+def _validator(folder: str, schema_json: str):
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+# -- loading and checking folders ---------------------------------------------------------------
+
+def load_template(folder: Path) -> Template:
+    folder = Path(folder)
+    name = folder.name
+    if not _FOLDER.match(name):
+        raise _err(f"template folder name {name!r} must be lowercase letters, digits, _",
+                   f"模板目录名 {name!r} 只能包含小写字母、数字和下划线")
+    data = {}
+    for f in FILES:
+        p = folder / f
+        try:
+            data[f] = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise _err(f"template {name}: missing {f}", f"模板 {name} 缺少文件 {f}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _err(f"template {name}: {f} is not valid JSON: {exc}",
+                       f"模板 {name} 的 {f} 不是有效的 JSON") from None
+    t = Template(name, data["template.json"], data["schema.json"], data["layout.json"],
+                 data["qr.json"], data["example.json"])
+    try:
+        _check_meta(t)
+        _check_schema(t)
+        _check_layout(t)
+        _check_qr(t)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _err(f"template {name} is incomplete: {exc.__class__.__name__} {exc}",
+                   f"模板 {name} 内容不完整") from None
+    return t
+
+
+def _check_meta(t: Template) -> None:
+    m = t.meta
+    if m.get("schema") != TEMPLATE_SCHEMA:
+        raise _err(f"template {t.folder}: template.json schema must be {TEMPLATE_SCHEMA}",
+                   f"模板 {t.folder} 的 template.json 版本必须为 {TEMPLATE_SCHEMA}")
+    code = m["type_code"]
+    if not (isinstance(code, str) and len(code) == 21 and code[18:].isdigit()):
+        raise _err(f"template {t.folder}: type_code must be an 18-character USCC + 3 digits",
+                   f"模板 {t.folder} 的证照类型代码必须为 18 位统一社会信用代码加 3 位数字")
+    ids.check_uscc(code[:18])
+    if m["defining_authority"]["code"] != code[:18]:
+        raise _err(f"template {t.folder}: type_code must start with the defining authority code",
+                   f"模板 {t.folder} 的证照类型代码必须以证照定义机构代码开头")
+    if not isinstance(m["name"], str) or not m["name"]:
+        raise ValueError("name")
+    h = m["holders"]
+    if h["code_type"] not in ids.CODE_TYPE_NAMES or not 1 <= h.get("min", 1) <= h.get("max", 1) <= 10:
+        raise _err(f"template {t.folder}: bad holders rule", f"模板 {t.folder} 的持证主体规则错误")
+    if h.get("kind") not in ("natural_person", "legal_person"):
+        raise ValueError("holders.kind must be natural_person or legal_person")
+    if not isinstance(m["recognised"], bool):
+        raise ValueError("recognised must be true or false")
+    if not m["issuer_kinds"] or not all(isinstance(k, str) for k in m["issuer_kinds"]):
+        raise ValueError("issuer_kinds must list organisation kinds")
+    v = m["validity"]
+    if v.get("max_years") is not None and not (isinstance(v["max_years"], int) and v["max_years"] > 0):
+        raise ValueError("validity.max_years")
+    ids.licence_number_regex(m["number"]["pattern"])
+
+
+def _check_schema(t: Template) -> None:
+    try:
+        jsonschema.Draft202012Validator.check_schema(t.schema)
+    except jsonschema.SchemaError as exc:
+        raise _err(f"template {t.folder}: schema.json is not a valid JSON Schema: {exc.message}",
+                   f"模板 {t.folder} 的 schema.json 不是有效的 JSON Schema") from None
+    if t.schema.get("type") != "object":
+        raise _err(f"template {t.folder}: schema.json must describe an object",
+                   f"模板 {t.folder} 的 schema.json 必须描述一个对象")
+
+
+def _check_layout(t: Template) -> None:
+    lay = t.layout
+    w, h = (297, 210) if lay.get("page", {}).get("orientation") == "landscape" else (210, 297)
+    for box in ("qr", "seal") + (("photo",) if "photo" in lay else ()):
+        b = lay[box]
+        bw, bh = b.get("w", b.get("size")), b.get("h", b.get("size"))
+        if not (0 <= b["x"] and b["x"] + bw <= w and 0 <= b["y"] and b["y"] + bh <= h):
+            raise _err(f"template {t.folder}: {box} box is off the page",
+                       f"模板 {t.folder} 的 {box} 位置超出页面")
+    if lay["qr"]["size"] < 25:
+        raise _err(f"template {t.folder}: the QR must be at least 25 mm for phone cameras",
+                   f"模板 {t.folder} 的二维码尺寸不得小于 25 毫米")
+    props = t.schema.get("properties", {})
+    for spec in lay.get("fields", []) + [x for x in lay.get("texts", []) if "value" in x]:
+        if spec.get("format") == "validity":
+            continue
+        path = spec["value"].split(".")
+        if path[0] not in RECORD_PATH_ROOTS:
+            raise _err(f"template {t.folder}: layout refers to unknown record path {spec['value']}",
+                       f"模板 {t.folder} 的版式引用了未知字段 {spec['value']}")
+        if path[0] == "fields" and path[1] not in props:
+            raise _err(f"template {t.folder}: layout field {spec['value']} is not in schema.json",
+                       f"模板 {t.folder} 的版式字段 {spec['value']} 未在 schema.json 中定义")
+
+
+def _check_qr(t: Template) -> None:
+    claims = t.qr.get("claims", CLAIM_KEYS)
+    for k in ("id", "t", "n", "h", "vf", "r", "v"):
+        if k not in claims:
+            raise _err(f"template {t.folder}: qr.json must include claim {k!r}",
+                       f"模板 {t.folder} 的 qr.json 必须包含声明 {k!r}")
+    for k, rule in t.qr.get("mask", {}).items():
+        if k not in ("h", "hid", "n") or not _MASK.match(rule):
+            raise _err(f"template {t.folder}: bad masking rule {k}: {rule!r}",
+                       f"模板 {t.folder} 的脱敏规则错误：{k}: {rule!r}")
+    if t.holder_code_type == ids.CODE_TYPE_ID_CARD and t.qr.get("mask", {}).get("hid", "none") == "none":
+        raise _err(f"template {t.folder}: identity numbers must be masked in the printed QR",
+                   f"模板 {t.folder}：打印二维码中的身份证号必须脱敏")
+
+
+def load_templates(directory: Path | str | None = None) -> dict[str, Template]:
+    """Every template folder under `directory` (default: the repository's templates/)."""
+    return dict(_load_all(str(Path(directory or TEMPLATES_DIR).resolve())))
+
+
+@lru_cache(maxsize=4)
+def _load_all(directory: str) -> tuple[tuple[str, Template], ...]:
+    root = Path(directory)
+    if not root.is_dir():
+        raise _err(f"templates folder not found: {root}", f"未找到证照模板目录：{root}")
+    out = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        out.append((d.name, load_template(d)))
+    return tuple(out)
+
+
+def get_template(folder: str, directory: Path | str | None = None) -> Template:
+    templates = load_templates(directory)
+    if folder not in templates:
+        raise _err(f"unknown licence type {folder!r}; known: {', '.join(templates)}",
+                   f"未知的证照类型 {folder!r}，可用类型：{'、'.join(templates)}")
+    return templates[folder]
+
+
+def by_type_code(type_code: str, directory: Path | str | None = None) -> Template | None:
+    return next((t for t in load_templates(directory).values() if t.type_code == type_code), None)
