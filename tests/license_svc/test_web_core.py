@@ -225,7 +225,7 @@ def test_logs_are_json_with_request_id_and_no_id_numbers(probe):
         probe.get(f"/probe/items/{ID_NUMBER}")
         probe.post("/probe/form", json={"holder_code": ID_NUMBER, "count": "x"})
     finally:
-        root.handlers[:], _ = saved
+        root.handlers[:] = saved[0]
         root.setLevel(saved[1])
     lines = stream.getvalue().splitlines()
     assert len(lines) >= 5
