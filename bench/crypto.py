@@ -20,6 +20,7 @@ Targets (issue "Foundation", item 2): SM2 fast path sign >= 0.6x and verify >= 0
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import subprocess
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [Row(a, b, op, v, best_ossl.get((a, op))) for (a, b, op), v in best_ours.items()]
     print(f"Signing core benchmark  {time.strftime('%Y-%m-%d %H:%M')}  "
-          f"{platform.machine()} {__import__('os').cpu_count()} CPUs, Python "
+          f"{platform.machine()} {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, OpenSSL CLI {version}")
     print(f"{args.seconds:g} s per measurement (openssl: -seconds {ossl_secs}), "
           f"{args.rounds} round(s), best of rounds; ops per CPU second; 20-byte message, "
