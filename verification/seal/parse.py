@@ -422,6 +422,12 @@ class _Reader:
                              notes=tuple(self.notes))
 
     def _signature_v1(self, value: _TLV, elements: list[_TLV]) -> SealSignature:
+        if _tag_of(elements[0]) == (0, core.ObjectIdentifier.tag):
+            _fail("this is a CMS / GB/T 35275 ContentInfo (a plain digital signature), "
+                  "not an SES_Signature", "这是 CMS / GB/T 35275 数字签名（ContentInfo），不是电子签章数据")
+        if all(_tag_of(e) == (0, core.Integer.tag) for e in elements):
+            _fail("this is a bare SM2 signature value SEQUENCE{r, s} (a plain digital signature), "
+                  "not an SES_Signature", "这是单独的 SM2 签名值 SEQUENCE{r, s}（数字签名），不是电子签章数据")
         tbs = _elements(elements[0], "TBS_Sign (v1)")
         _count(tbs, (7,), "TBS_Sign (v1)")
         version = _as(tbs[0], core.Integer, "TBS_Sign.version").native
