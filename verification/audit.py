@@ -259,18 +259,23 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
     proofs = {(p.get("from"), p.get("to")): p.get("hashes") for p in bundle.consistency
               if isinstance(p, dict)}
     sizes = sorted(roots)
+    proven = unproven = 0
     for a, b in zip(sizes, sizes[1:]):
         hashes = proofs.get((a, b))
         decoded = [_b64(x) for x in hashes] if isinstance(hashes, list) else None
         if decoded is None or any(x is None for x in decoded):
-            continue  # the recomputed tree below still decides; a missing proof is no evidence
-        if not verify_consistency(a, b, roots[a], roots[b], decoded):
+            unproven += 1  # no proof is no evidence either way: the recomputed tree decides
+            continue
+        if verify_consistency(a, b, roots[a], roots[b], decoded):
+            proven += 1
+        else:
             forks.append(f"{a} → {b}")
     report.add("checkpoint consistency", not forks,
                ("检查点之间不一致（日志被改写或分叉）/ checkpoints inconsistent (log rewritten or "
                 f"forked): {'; '.join(forks[:5])}") if forks else
-               f"{max(len(sizes) - 1, 0)} 对相邻检查点一致 / successive checkpoints consistent",
-               failure="HASH_FAILURE")
+               f"{proven} 对相邻检查点有一致性证明，{unproven} 对无证明（由重算的树判定）/ {proven} "
+               f"successive pairs proven consistent, {unproven} without a proof (decided by the "
+               "recomputed tree)", failure="HASH_FAILURE")
 
     # 3. recompute the tree from the entries
     upto = max(sizes, default=0)

@@ -1,0 +1,231 @@
+"""The audit log on the test database (SQLite, or PostgreSQL with LICENSE_SVC_TEST_DATABASE_URL):
+append in the caller's transaction, gap-free indexes under concurrency, proofs checked by the
+independent RFC 9162 implementation, append-only enforcement, fault injection."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from license_svc import audit
+from license_svc.audit import store
+from license_svc.audit.checkpoint import log_signer
+from license_svc.audit.entries import AuditEntryError
+from license_svc.audit.models import AuditEntryRow, append_only_ddl
+from license_svc.auth.clients import upsert_client
+from license_svc.auth.models import ApiClient
+from tests.verification.test_audit_rfc9162 import (RFCTree, rfc_leaf, rfc_verify_consistency,
+                                                   rfc_verify_inclusion)
+from verification import tlog
+
+ORG = "91310000TEST00000X"
+
+
+def entry(ctx, i: int = 0, **kw) -> audit.AuditEntry:
+    values = dict(time=ctx.now(), actor=audit.Actor(ORG, "test-relying", "张三"),
+                  action="licence.retrieve", licence_id=f"1.2.156.3005.2.X.{i}",
+                  purpose="310100-000-001", grant_id=f"g-{i}", source_region="js",
+                  request_id=f"req-{i}")
+    values.update(kw)
+    return audit.AuditEntry(**values)
+
+
+def append_many(ctx, n: int, start: int = 0) -> None:
+    with ctx.unit_of_work() as s:
+        for i in range(start, start + n):
+            audit.append(s, entry(ctx, i))
+
+
+def leaves(ctx) -> list[bytes]:
+    with ctx.unit_of_work() as s:
+        return [bytes(x) for x in s.execute(select(AuditEntryRow.leaf).order_by(AuditEntryRow.idx)).scalars()]
+
+
+def test_append_returns_consecutive_indexes_and_exact_leaf(ctx):
+    with ctx.unit_of_work() as s:
+        idx = [audit.append(s, entry(ctx, i)) for i in range(3)]
+    assert idx == [0, 1, 2]
+    with ctx.unit_of_work() as s:
+        got = audit.get_entry(s, 1)
+    assert got.entry["grant_id"] == "g-1" and got.entry["actor"]["operator"] == "张三"
+    assert got.leaf == entry(ctx, 1).leaf()
+    assert got.entry["time"] == "2026-06-01T08:00:00.000Z"
+    with pytest.raises(audit.AuditNotFound):
+        with ctx.unit_of_work() as s:
+            audit.get_entry(s, 3)
+
+
+def test_proofs_from_the_database_verify_with_an_independent_rfc9162(ctx):
+    append_many(ctx, 300)
+    tree = RFCTree(leaves(ctx))
+    assert [rfc_leaf(x) for x in leaves(ctx)] == list(tree.hashes)
+    with ctx.unit_of_work() as s:
+        for n in list(range(1, 71)) + [127, 128, 129, 255, 256, 257, 300]:
+            root = tree.root(n)
+            for m in {0, n // 2, n - 1}:
+                proof = audit.inclusion_proof(s, m, n)
+                assert rfc_verify_inclusion(tree.hashes[m], m, n, proof, root), (m, n)
+            for m in {1, n // 3 or 1, n - 1} - {0, n}:
+                proof = audit.consistency_proof(s, m, n)
+                assert rfc_verify_consistency(m, n, tree.root(m), root, proof), (m, n)
+        with pytest.raises(audit.AuditNotFound):
+            audit.inclusion_proof(s, 0, 301)
+        with pytest.raises(audit.AuditBadRequest):
+            audit.inclusion_proof(s, 5, 5)
+        with pytest.raises(audit.AuditBadRequest):
+            audit.consistency_proof(s, 10, 9)
+
+
+def test_checkpoints_are_signed_and_only_published_when_the_log_grew(ctx, clock):
+    signer = log_signer(ctx.keystore, "sh")
+    with ctx.unit_of_work() as s:
+        first = audit.publish_checkpoint(s, signer, clock())
+        assert first.size == 0 and first.root == tlog.EMPTY_ROOT
+        assert audit.publish_checkpoint(s, signer, clock()) is None
+    append_many(ctx, 5)
+    with ctx.unit_of_work() as s:
+        cp = audit.publish_checkpoint(s, signer, clock())
+        note = audit.latest_checkpoint_note(s)
+        assert audit.publish_checkpoint(s, signer, clock()) is None
+    assert cp.size == 5 and cp.root == RFCTree(leaves(ctx)).root(5)
+    assert note.decode().startswith(f"licence-audit/sh\n5\n")
+    res = tlog.verify_checkpoint(note, [signer.verifier_key], origin="licence-audit/sh")
+    assert res.ok and res.checkpoint.root == cp.root
+
+
+def test_publishing_refuses_a_tree_inconsistent_with_the_last_checkpoint(ctx, clock):
+    signer = log_signer(ctx.keystore, "sh")
+    append_many(ctx, 4)
+    with ctx.unit_of_work() as s:
+        audit.publish_checkpoint(s, signer, clock())
+    with tampering(ctx), ctx.unit_of_work() as s:  # someone rewrites a stored subtree hash
+        s.execute(text("UPDATE audit_nodes SET hash = :h WHERE level = 2 AND idx = 0"), {"h": b"\x07" * 32})
+    append_many(ctx, 1, start=4)
+    with pytest.raises(store.AuditIntegrityError):
+        with ctx.unit_of_work() as s:
+            audit.publish_checkpoint(s, signer, clock())
+
+
+def test_action_rolls_back_when_the_audit_append_fails(ctx):
+    def action_with_audit(client_id):
+        with ctx.unit_of_work() as s:
+            upsert_client(s, client_id=client_id, name="n", region="sh", org_code=ORG, roles=["relying"])
+            audit.append(s, entry(ctx))
+
+    with audit.failing_appends():
+        with pytest.raises(audit.AuditError):
+            action_with_audit("rolled-back")
+    action_with_audit("kept")
+    with ctx.unit_of_work() as s:
+        ids = set(s.execute(select(ApiClient.client_id)).scalars())
+        assert "rolled-back" not in ids and "kept" in ids
+        assert store.tree_size(s) == 1
+
+
+def test_entry_with_an_id_number_in_clear_is_refused_and_the_action_rolls_back(ctx):
+    with pytest.raises(AuditEntryError):
+        with ctx.unit_of_work() as s:
+            upsert_client(s, client_id="leaky", name="n", region="sh", org_code=ORG, roles=["relying"])
+            audit.append(s, entry(ctx, detail={"note": "holder 11010519491231002X asked"}))
+    with ctx.unit_of_work() as s:
+        assert s.get(ApiClient, "leaky") is None
+        assert store.tree_size(s) == 0
+
+
+@contextmanager
+def tampering(ctx):
+    """What an attacker with database rights does first: switch the append-only guard off
+    (and, the test databases being reused, switch it back on afterwards)."""
+    tables = ("audit_entries", "audit_nodes", "audit_checkpoints")
+    with ctx.engine.begin() as conn:
+        pg = conn.dialect.name == "postgresql"
+        if pg:
+            for t in tables:
+                conn.execute(text(f"ALTER TABLE {t} DISABLE TRIGGER USER"))
+        else:
+            for name in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                          "AND name LIKE 'audit_%'")).scalars().all():
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
+    try:
+        yield
+    finally:
+        with ctx.engine.begin() as conn:
+            if pg:
+                for t in tables:
+                    conn.execute(text(f"ALTER TABLE {t} ENABLE TRIGGER USER"))
+            else:
+                for stmt in append_only_ddl("sqlite"):
+                    conn.execute(text(stmt))
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_entries SET action = 'licence.verify'",
+    "DELETE FROM audit_entries WHERE idx = 0",
+    "UPDATE audit_nodes SET hash = hash",
+    "DELETE FROM audit_checkpoints",
+])
+def test_database_refuses_update_and_delete(ctx, clock, statement):
+    append_many(ctx, 2)
+    with ctx.unit_of_work() as s:
+        audit.publish_checkpoint(s, log_signer(ctx.keystore, "sh"), clock())
+    with pytest.raises(Exception, match="append-only"):
+        with ctx.unit_of_work() as s:
+            s.execute(text(statement))
+    assert len(leaves(ctx)) == 2
+
+
+def test_concurrent_appends_get_consecutive_indexes_and_a_consistent_tree(ctx, clock):
+    errors, got = [], []
+    lock = threading.Lock()
+
+    def worker(t):
+        try:
+            for i in range(125):
+                with ctx.unit_of_work() as s:
+                    idx = audit.append(s, entry(ctx, t * 1000 + i))
+                with lock:
+                    got.append(idx)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert sorted(got) == list(range(1000))
+    with ctx.unit_of_work() as s:
+        assert s.execute(select(func.count()).select_from(AuditEntryRow)).scalar() == 1000
+        assert store.tree_size(s) == 1000
+        cp = audit.publish_checkpoint(s, log_signer(ctx.keystore, "sh"), clock())
+    tree = RFCTree(leaves(ctx))
+    assert cp.root == tree.root(1000)
+
+
+def test_holder_lookup_uses_the_keyed_reference(ctx):
+    ref = audit.holder_reference(ctx, "11010519491231002x")
+    assert ref == audit.holder_reference(ctx, " 11010519491231002X ")
+    with ctx.unit_of_work() as s:
+        audit.append(s, entry(ctx, 1, holder_ref=ref))
+        audit.append(s, entry(ctx, 2))
+        audit.append(s, entry(ctx, 3, holder_ref=ref, time=ctx.now() + timedelta(seconds=1)))
+        found = audit.entries_for_holder(s, ref)
+    assert [e.index for e in found] == [2, 0]
+    assert all(b"11010519491231002" not in e.leaf for e in found)
+
+
+def test_record_builds_the_entry_from_context_and_client(ctx, make_api_client):
+    client, _ = make_api_client(["relying"], org_code=ORG)
+    with ctx.unit_of_work() as s:
+        idx = audit.record(ctx, s, action="licence.retrieve", client=client,
+                           holder_code="11010519491231002X", licence_id="1.2.156.3005.2.X",
+                           purpose="310100-000-001", grant_id="g-1", request_id="r-1")
+        e = audit.get_entry(s, idx).entry
+    assert e["actor"] == {"org_code": ORG, "client_id": client.client_id, "operator": None}
+    assert e["holder_ref"] == audit.holder_reference(ctx, "11010519491231002X")
+    assert e["source_region"] == "sh" and e["request_id"] == "r-1"
