@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from license_svc import audit
@@ -23,6 +23,7 @@ from license_svc.web.problems import ProblemError
 router = APIRouter(prefix="/api/v1/audit", tags=["审计日志 audit log"])
 CHECKPOINT_INTERVAL_SECONDS = 5.0
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
+MAX_INDEX = 2**62  # far beyond any log, and inside a signed 64-bit column
 
 
 def _b64(b: bytes) -> str:
@@ -56,7 +57,7 @@ def post_checkpoint(ctx: AppContext = Depends(get_ctx),
 
 
 @router.get("/entries/{index}", summary="审计条目 / one entry with its exact leaf bytes")
-def get_entry(index: int, ctx: AppContext = Depends(get_ctx),
+def get_entry(index: int = Path(..., ge=0, le=MAX_INDEX), ctx: AppContext = Depends(get_ctx),
               client: Client = Depends(current_client)) -> dict:
     try:
         with ctx.unit_of_work() as session:
@@ -73,7 +74,8 @@ def get_entry(index: int, ctx: AppContext = Depends(get_ctx),
 
 
 @router.get("/proof/inclusion", summary="包含证明 / inclusion proof (RFC 9162 §2.1.3, SM3)")
-def get_inclusion(index: int = Query(..., ge=0), size: int = Query(..., ge=1),
+def get_inclusion(index: int = Query(..., ge=0, le=MAX_INDEX),
+                  size: int = Query(..., ge=1, le=MAX_INDEX),
                   ctx: AppContext = Depends(get_ctx)) -> dict:
     try:
         with ctx.unit_of_work() as session:
@@ -84,7 +86,8 @@ def get_inclusion(index: int = Query(..., ge=0), size: int = Query(..., ge=1),
 
 
 @router.get("/proof/consistency", summary="一致性证明 / consistency proof (RFC 9162 §2.1.4, SM3)")
-def get_consistency(from_: int = Query(..., alias="from", ge=0), to: int = Query(..., ge=0),
+def get_consistency(from_: int = Query(..., alias="from", ge=0, le=MAX_INDEX),
+                    to: int = Query(..., ge=0, le=MAX_INDEX),
                     ctx: AppContext = Depends(get_ctx)) -> dict:
     try:
         with ctx.unit_of_work() as session:
