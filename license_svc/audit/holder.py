@@ -77,7 +77,14 @@ def load_holder_key(settings) -> HolderKey:
                          f"缺少持证人引用密钥 {path}，请在启动前配置")
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(secret.hex() + "\n")
-    return HolderKey(secret)
+    try:
+        os.link(tmp, path)  # atomic and never overwrites: a concurrent first start keeps one secret
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return load_holder_key(settings)
