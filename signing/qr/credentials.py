@@ -71,7 +71,8 @@ def mask(value: str, rule: str) -> str:
 def licence_claims(record: dict, qr_rules: dict) -> dict:
     """The -70000 claims map of a licence record (see docs/formats.md "EL1/EP1 QR").
 
-    Several holders (e.g. both spouses) are joined with "、" (names) and "," (codes); a licence
+    Masking rules may apply to "h", "hid" and "n" (a driving licence number is the holder's
+    identity number).  Several holders (e.g. both spouses) are joined with "、" (names) and "," (codes); a licence
     with no end date (长期) has no "vu".
     """
     masks = qr_rules.get("mask", {})
@@ -79,7 +80,7 @@ def licence_claims(record: dict, qr_rules: dict) -> dict:
     claims = {
         "id": record["identifier"],
         "t": record["type_code"],
-        "n": record["number"],
+        "n": mask(record["number"], masks.get("n", "none")),
         "h": "、".join(mask(h["name"], masks.get("h", "none")) for h in holders),
         "hid": ",".join(mask(h["code"], masks.get("hid", "none")) for h in holders),
         "vf": record["valid_from"],

@@ -76,9 +76,16 @@ def qr_rect(layout: Mapping) -> tuple[float, float, float, float]:
 
 # -- values ----------------------------------------------------------------------------------
 
-def _lookup(record: Mapping, path: str) -> Any:
+def _lookup(record: Any, path: str) -> Any:
+    """Follow a dotted path; a ``*`` segment maps the rest of the path over a list
+    (``holders.*.name`` -> every holder's name)."""
     cur: Any = record
-    for part in path.split("."):
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if part == "*" and isinstance(cur, list):
+            rest = ".".join(parts[i + 1:])
+            return [v for v in (_lookup(item, rest) if rest else item for item in cur)
+                    if v is not None]
         if isinstance(cur, Mapping):
             cur = cur.get(part)
         elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
@@ -173,6 +180,18 @@ def _border(c: canvas.Canvas, layout: Mapping, w: float, h: float) -> None:
         for cx in (inner, w - inner):
             for cy in (inner, h - inner):
                 c.rect(cx - corner / 4, cy - corner / 4, corner / 2, corner / 2, fill=0)
+
+
+def _panels(c: canvas.Canvas, layout: Mapping, h: float) -> None:
+    """Plain rounded rectangles behind groups of fields (the card of a driving licence)."""
+    for p in layout.get("panels", []):
+        c.setLineWidth(p.get("line_width", 0.8))
+        c.setStrokeColor(HexColor(p.get("stroke", "#888888")))
+        fill = p.get("fill")
+        if fill:
+            c.setFillColor(HexColor(fill))
+        c.roundRect(p["x"] * MM, h - (p["y"] + p["h"]) * MM, p["w"] * MM, p["h"] * MM,
+                    p.get("radius", 0) * MM, stroke=1, fill=1 if fill else 0)
 
 
 def _guilloche(c: canvas.Canvas, layout: Mapping, w: float, h: float) -> None:
@@ -331,6 +350,7 @@ def _render(layout, record, qr_text, seal_png, seal_box, data_hash) -> bytes:
         c.setKeywords(f"data-hash-sm3:{data_hash}")
     try:
         _guilloche(c, layout, w, h)
+        _panels(c, layout, h)
         _border(c, layout, w, h)
         _texts(c, layout, record)
         _fields(c, layout, record)
