@@ -23,6 +23,7 @@ ROUTE_MODULES = [
     "license_svc.web.routes.audit",
     "license_svc.web.routes.health",
     "license_svc.web.routes.pki",
+    "license_svc.web.routes.seals",
 ]
 
 DESCRIPTION = """长三角电子证照与电子印章服务 — electronic licences and seals for the Yangtze River Delta.

@@ -88,10 +88,11 @@ def test_revoked_and_suspended_seal(sig_der, seal_der):
     assert S.failed(r) == {"seal.status": "REVOKED"} and r.indication == TOTAL_FAILED
     r = verify_seal(seal_der, at=S.LATER, trust=S.trust(seal_status=lambda s: "suspended"))
     assert r.indication == INDETERMINATE and S.failed(r) == {"seal.status": "TRY_LATER"}
-    r = verify_seal(seal_der, at=S.LATER, trust=S.trust(seal_status=lambda s: None))
-    assert r.indication == INDETERMINATE
-    r = verify_seal(seal_der, at=S.LATER, trust=S.trust(seal_status=None))
-    assert r.indication == TOTAL_PASSED and any("registry" in n for n in r.notes)
+    r = verify_seal(seal_der, at=S.LATER, trust=S.trust(seal_status=lambda s: "unknown"))
+    assert r.indication == INDETERMINATE and S.failed(r) == {"seal.status": "GENERIC"}
+    for no_registry in (None, lambda s: None):
+        r = verify_seal(seal_der, at=S.LATER, trust=S.trust(seal_status=no_registry))
+        assert r.indication == TOTAL_PASSED and any("registry" in n for n in r.notes)
 
 
 def test_untrusted_maker_is_indeterminate_not_forgery(sig_der):

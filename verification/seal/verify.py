@@ -47,8 +47,10 @@ KNOWN_EXTENSIONS: frozenset[str] = frozenset()
 class SealTrust:
     """Trust material for seals.  Certificates may be asn1crypto objects or DER/PEM bytes.
 
-    `seal_status(seal)` asks a seal registry about a seal: "active", "suspended", "revoked", or
-    None when the registry does not know it.  Without a registry the check is skipped (noted)."""
+    `seal_status(seal)` asks a seal registry about a seal: "active", "suspended", "revoked",
+    "unknown" (the registry is responsible for this seal's maker but has no such seal), or None
+    (the registry has nothing to say, e.g. another region's seal).  Without a registry, or on
+    None, the check is skipped and a note says so."""
 
     seal_maker_roots: Iterable = ()
     signer_roots: Iterable = ()
@@ -131,10 +133,10 @@ def _check_seal(report: Report, seal: Seal, at: datetime, trust: SealTrust) -> N
 
 
 def _check_status(report: Report, seal: Seal, trust: SealTrust) -> None:
-    if trust.seal_status is None:
+    status = trust.seal_status(seal) if trust.seal_status is not None else None
+    if status is None:
         report.notes.append("未查询印章登记状态 / seal registry not consulted")
         return
-    status = trust.seal_status(seal)
     if status == "revoked":
         report.add("seal.status", False, "印章已注销 / the seal is revoked", failure="REVOKED")
     elif status == "suspended":
@@ -144,7 +146,7 @@ def _check_status(report: Report, seal: Seal, trust: SealTrust) -> None:
         report.add("seal.status", True, "印章状态正常 / the seal is active")
     else:
         report.add("seal.status", False, "印章登记中查无此章 / the seal registry does not know "
-                   "this seal", failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
+                   f"this seal ({status})", failure="GENERIC", indeterminate=True)
 
 
 def _check_signature(report: Report, sig: SealSignature, at: datetime, trust: SealTrust,

@@ -1,0 +1,1 @@
+"""The seal registry of a region (印章管理): see `license_svc.seals.registry`."""

@@ -1,0 +1,234 @@
+"""The seal registry (印章管理): this region's seal maker makes seals for its organisations,
+keeps them, changes their status, signs documents with them and verifies seals of any region.
+
+Every function takes the context and the caller's open session, so the audit entry (`audit_hook`)
+lands in the same transaction as the act it records: no seal use without its trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from asn1crypto import x509
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from license_svc import audit
+from signing.errors import SigningError
+from signing.seal import SEAL_TYPES, make_seal, new_seal_id, sign_document
+from signing.seal.build import tsa_timestamper
+from signing.seal.picture import render_oval_seal, render_round_seal, render_square_seal
+from signing.tsa import TimeStampAuthority
+from verification.report import Report
+from verification.seal import SealTrust, detect, verify_seal, verify_signature
+from verification.seal.parse import Seal, SealFormatError
+
+from license_svc.seals.models import SealRow
+
+STATUSES = ("active", "suspended", "revoked")
+SHAPES = ("round", "oval", "square")
+DEFAULT_VALIDITY = timedelta(days=730)
+# Status moves the registry allows; revocation is final.
+TRANSITIONS = {"suspend": ("active", "suspended"), "reinstate": ("suspended", "active"),
+               "revoke": (None, "revoked")}
+
+
+class SealRegistryError(SigningError):
+    code = "seal-registry"
+    http_status = 422
+
+
+class SealNotFound(SealRegistryError):
+    code = "seal-not-found"
+    http_status = 404
+
+
+class SealForbidden(SealRegistryError):
+    code = "seal-forbidden"
+    http_status = 403
+
+
+class SealConflict(SealRegistryError):
+    code = "seal-conflict"
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class SealRequest:
+    org_code: str
+    name: str
+    seal_type: int = 1
+    shape: str | None = None      # default: round for 1, square for 2, oval for 3
+    number: str = ""
+    valid_start: datetime | None = None
+    valid_end: datetime | None = None
+
+
+def audit_hook(ctx, session: Session, *, action: str, client, seal_id: str,
+               outcome: str = "success", **detail) -> None:
+    """The one place a seal act is written to the audit log (seal.create, seal.suspend,
+    seal.reinstate, seal.revoke, seal.sign, seal.verify)."""
+    audit.record(ctx, session, action=action, client=client, outcome=outcome,
+                 detail={"seal_id": seal_id, **detail})
+
+
+def create_seal(ctx, session: Session, client, request: SealRequest) -> SealRow:
+    """Make a seal for an organisation of this region, listing its licence-signing certificates
+    (SM2 and RSA) as the certificates allowed to use it."""
+    ks = ctx.keystore
+    try:
+        org = ks.organisation(request.org_code)
+    except SigningError:
+        raise SealNotFound(f"no organisation {request.org_code}",
+                           f"没有机构 {request.org_code}") from None
+    if org.region != ctx.region:
+        raise SealForbidden(f"{request.org_code} belongs to region {org.region}; its seals are "
+                            f"made there", f"机构 {request.org_code} 属于 {org.region}，须由该区域制章")
+    if request.seal_type not in SEAL_TYPES:
+        raise SealRegistryError(f"seal type must be one of {sorted(SEAL_TYPES)}",
+                                f"印章类型须为 {sorted(SEAL_TYPES)} 之一")
+    maker = ks.credential(ctx.region, "seal_maker", "sm2")
+    signers = [ks.credential(ctx.region, "licence_signer", a, org_code=org.code).cert
+               for a in ("sm2", "rsa")]
+    now = ctx.now()
+    start = request.valid_start or now
+    end = request.valid_end or start + DEFAULT_VALIDITY
+    picture = _picture(request, org.name)
+    es_id = new_seal_id()
+    der = make_seal(maker_key=maker.key, maker_cert=maker.cert, es_id=es_id, name=request.name,
+                    seal_type=request.seal_type, picture=picture, signer_certs=signers,
+                    valid_start=start, valid_end=end, created=now)
+    row = SealRow(es_id=es_id, region=ctx.region, org_code=org.code, name=request.name,
+                  seal_type=request.seal_type, status="active", valid_start=start,
+                  valid_end=end, der=der, created_at=now, created_by=client.client_id,
+                  updated_at=now)
+    session.add(row)
+    session.flush()
+    audit_hook(ctx, session, action="seal.create", client=client, seal_id=es_id,
+               org_code=org.code, name=request.name)
+    return row
+
+
+def _picture(request: SealRequest, org_name: str):
+    shape = request.shape or {1: "round", 2: "square", 3: "oval"}[request.seal_type]
+    if shape not in SHAPES:
+        raise SealRegistryError(f"shape must be one of {SHAPES}", f"印章形状须为 {SHAPES} 之一")
+    if shape == "round":
+        return render_round_seal(org_name, request.name if request.seal_type != 1 else "",
+                                 request.number)
+    if shape == "oval":
+        return render_oval_seal(org_name, request.name, request.number)
+    return render_square_seal(request.name)
+
+
+def list_seals(session: Session, *, org_code: str | None = None,
+               status: str | None = None) -> list[SealRow]:
+    query = select(SealRow).order_by(SealRow.created_at, SealRow.es_id)
+    if org_code:
+        query = query.where(SealRow.org_code == org_code)
+    if status:
+        query = query.where(SealRow.status == status)
+    return list(session.scalars(query))
+
+
+def get_seal(session: Session, es_id: str) -> SealRow:
+    row = session.get(SealRow, es_id)
+    if row is None:
+        raise SealNotFound(f"no seal {es_id}", f"没有印章 {es_id}")
+    return row
+
+
+def change_status(ctx, session: Session, client, es_id: str, action: str,
+                  reason: str | None = None) -> SealRow:
+    """suspend / reinstate / revoke."""
+    if action not in TRANSITIONS:
+        raise SealRegistryError(f"unknown action {action}", f"未知操作 {action}")
+    row = get_seal(session, es_id)
+    before, after = TRANSITIONS[action]
+    if row.status == "revoked" or (before is not None and row.status != before):
+        raise SealConflict(f"cannot {action} a seal that is {row.status}",
+                           f"印章当前为 {row.status}，不能执行 {action}")
+    row.status, row.status_reason, row.updated_at = after, reason, ctx.now()
+    session.flush()
+    audit_hook(ctx, session, action=f"seal.{action}", client=client, seal_id=es_id,
+               reason=(reason or "")[:200])
+    return row
+
+
+def sign_with_seal(ctx, session: Session, client, es_id: str, *, data: bytes | None = None,
+                   data_hash: bytes | None = None, property_info: str = "document",
+                   algorithm: str = "sm2") -> bytes:
+    """DER SES_Signature by the seal's organisation over `data` (or its SM3/SHA-256 hash), with
+    a timestamp from this region's TSA.  Only that organisation's clients (or an admin) may."""
+    row = get_seal(session, es_id)
+    if client.org_code != row.org_code and not client.has_role("admin"):
+        raise SealForbidden("only the seal's organisation may use it", "只有印章所属机构可以用章")
+    if row.status != "active":
+        audit_hook(ctx, session, action="seal.sign", client=client, seal_id=es_id,
+                   outcome="denied", status=row.status)
+        raise SealConflict(f"the seal is {row.status}", f"印章状态为 {row.status}，不能用章")
+    ks = ctx.keystore
+    cred = ks.credential(ctx.region, "licence_signer", algorithm, org_code=row.org_code)
+    tsa_cred = ks.credential(ctx.region, "tsa", algorithm)
+    tsa = TimeStampAuthority(tsa_cred.key, tsa_cred.cert, tsa_cred.chain, clock=ctx.now)
+    der = sign_document(seal_der=row.der, signer_key=cred.key, signer_cert=cred.cert,
+                        property_info=property_info, time=ctx.now(), data=data,
+                        data_hash=data_hash, timestamper=tsa_timestamper(tsa))
+    audit_hook(ctx, session, action="seal.sign", client=client, seal_id=es_id,
+               property_info=property_info[:200], algorithm=algorithm)
+    return der
+
+
+def trust(ctx, session: Session) -> SealTrust:
+    """All four regions' roots (mutual recognition) and this registry as the status source for
+    the seals its own maker made."""
+    ks = ctx.keystore
+    regions = list(ks.regions)
+    roots = [c for r in regions for c in ks.roots(r)]
+    own_maker = ks.credential(ctx.region, "seal_maker", "sm2").cert.dump()
+
+    def seal_status(seal: Seal) -> str | None:
+        if seal.maker_cert != own_maker:
+            return None  # another maker's seal: its own registry answers for it
+        row = session.get(SealRow, seal.es_id)
+        if row is None or row.der != seal.der:
+            return "unknown"
+        return row.status
+
+    return SealTrust(seal_maker_roots=roots, signer_roots=roots, tsa_roots=roots,
+                     intermediates=[c for r in regions for c in ks.intermediates(r)],
+                     crls=[c for r in regions for c in ks.crls(r)], seal_status=seal_status)
+
+
+def verify(ctx, session: Session, client, blob: bytes, *, at: datetime | None = None,
+           data: bytes | None = None, data_hash: bytes | None = None) -> Report:
+    """Verify a SESeal or SES_Signature of any region as of `at` (default now), and audit it."""
+    moment = at or ctx.now()
+    try:
+        kind = detect(blob)
+    except SealFormatError:
+        kind = "signature"  # the report then says why it is neither
+    t = trust(ctx, session)
+    if kind == "seal":
+        report = verify_seal(blob, at=moment, trust=t)
+    else:
+        report = verify_signature(blob, at=moment, trust=t, data=data, data_hash=data_hash)
+    audit_hook(ctx, session, action="seal.verify", client=client,
+               seal_id=str(report.seal.get("es_id") or "-"), indication=report.indication,
+               outcome="success" if report.indication == "TOTAL_PASSED" else "invalid")
+    return report
+
+
+def summary(row: SealRow) -> dict:
+    maker = x509.Certificate.load(_maker_cert(row.der)).subject.human_friendly
+    return {"id": row.es_id, "region": row.region, "org_code": row.org_code, "name": row.name,
+            "type": row.seal_type, "status": row.status, "status_reason": row.status_reason,
+            "valid_start": row.valid_start.isoformat(), "valid_end": row.valid_end.isoformat(),
+            "created_at": row.created_at.isoformat(), "maker": maker}
+
+
+def _maker_cert(der: bytes) -> bytes:
+    from verification.seal import parse_seal
+
+    return parse_seal(der).maker_cert

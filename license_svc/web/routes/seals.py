@@ -1,0 +1,164 @@
+"""Seals over HTTP: the registry (admin makes and manages seals for the region's organisations),
+sealing a document (the organisation's issuer clients), and seal verification (any client).
+
+    POST /api/v1/seals                    {org_code, name, type, shape?, number?, valid_start?, valid_end?}
+    GET  /api/v1/seals?org_code=&status=
+    GET  /api/v1/seals/{id}               JSON;  /seal.esl (DER SESeal);  /picture.png
+    POST /api/v1/seals/{id}/suspend|reinstate|revoke   {reason?}
+    POST /api/v1/seals/{id}/sign          raw document bytes, or JSON {sm3 | sha256 (hex), property_info?}
+    POST /api/v1/verify/seal              raw .esl/.dat bytes or multipart file (+ document); ?at=
+"""
+
+from __future__ import annotations
+
+import binascii
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from license_svc.auth.clients import Client
+from license_svc.auth.dependencies import current_client, get_ctx, require_role
+from license_svc.context import AppContext
+from license_svc.seals import registry
+from license_svc.web.problems import ProblemError
+from verification.seal import parse_seal
+
+router = APIRouter(prefix="/api/v1", tags=["电子印章 seals"])
+DER = "application/octet-stream"
+
+
+class SealIn(BaseModel):
+    org_code: str = Field(..., max_length=32)
+    name: str = Field(..., min_length=1, max_length=40)
+    type: int = Field(1, description="1 单位印章, 2 个人印章, 3 专用章")
+    shape: str | None = Field(None, description="round | oval | square")
+    number: str = Field("", max_length=24)
+    valid_start: datetime | None = None
+    valid_end: datetime | None = None
+
+
+class StatusIn(BaseModel):
+    reason: str | None = Field(None, max_length=500)
+
+
+@router.post("/seals", status_code=201, summary="制作印章 / make a seal (admin)")
+def create(body: SealIn, ctx: AppContext = Depends(get_ctx),
+           client: Client = Depends(require_role("admin"))) -> dict:
+    for t in (body.valid_start, body.valid_end):
+        if t is not None and t.tzinfo is None:
+            raise ProblemError.core("bad-request", "times need a time zone (e.g. Z)")
+    request = registry.SealRequest(org_code=body.org_code, name=body.name, seal_type=body.type,
+                                   shape=body.shape, number=body.number,
+                                   valid_start=body.valid_start, valid_end=body.valid_end)
+    with ctx.unit_of_work() as session:
+        return registry.summary(registry.create_seal(ctx, session, client, request))
+
+
+@router.get("/seals", summary="印章列表 / list seals")
+def list_(org_code: str | None = Query(None, max_length=32),
+          status: str | None = Query(None, pattern="^(active|suspended|revoked)$"),
+          ctx: AppContext = Depends(get_ctx),
+          _client: Client = Depends(require_role("admin", "issuer", "auditor"))) -> list[dict]:
+    with ctx.unit_of_work() as session:
+        return [registry.summary(r) for r in registry.list_seals(session, org_code=org_code,
+                                                                 status=status)]
+
+
+@router.get("/seals/{es_id}", summary="印章信息 / one seal")
+def get(es_id: str, ctx: AppContext = Depends(get_ctx),
+        _client: Client = Depends(current_client)) -> dict:
+    with ctx.unit_of_work() as session:
+        return registry.summary(registry.get_seal(session, es_id))
+
+
+@router.get("/seals/{es_id}/seal.esl", summary="印章文件 / the DER SESeal",
+            response_class=Response, responses={200: {"content": {DER: {}}}})
+def get_der(es_id: str, ctx: AppContext = Depends(get_ctx),
+            _client: Client = Depends(current_client)):
+    with ctx.unit_of_work() as session:
+        der = registry.get_seal(session, es_id).der
+    return Response(der, media_type=DER,
+                    headers={"Content-Disposition": f'attachment; filename="{es_id}.esl"'})
+
+
+@router.get("/seals/{es_id}/picture.png", summary="印模图片 / the seal picture",
+            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def get_picture(es_id: str, ctx: AppContext = Depends(get_ctx),
+                _client: Client = Depends(current_client)):
+    with ctx.unit_of_work() as session:
+        der = registry.get_seal(session, es_id).der
+    return Response(parse_seal(der).picture, media_type="image/png")
+
+
+def _status_route(action: str):
+    def change(es_id: str, body: StatusIn | None = None, ctx: AppContext = Depends(get_ctx),
+               client: Client = Depends(require_role("admin"))) -> dict:
+        with ctx.unit_of_work() as session:
+            row = registry.change_status(ctx, session, client, es_id, action,
+                                         body.reason if body else None)
+            return registry.summary(row)
+
+    change.__name__ = f"seal_{action}"
+    return change
+
+
+for _action in registry.TRANSITIONS:
+    router.add_api_route(f"/seals/{{es_id}}/{_action}", _status_route(_action), methods=["POST"],
+                         summary=f"{_action} a seal (admin)")
+
+
+@router.post("/seals/{es_id}/sign", summary="用章签章 / sign a document → DER SES_Signature",
+             response_class=Response, responses={200: {"content": {DER: {}}}})
+async def sign(es_id: str, request: Request, algorithm: str = Query("sm2", pattern="^(sm2|rsa)$"),
+               property_info: str = Query("document", max_length=200),
+               ctx: AppContext = Depends(get_ctx),
+               client: Client = Depends(require_role("issuer", "admin"))):
+    body = await request.body()
+    data = data_hash = None
+    if request.headers.get("content-type", "").startswith("application/json"):
+        import json
+
+        try:
+            doc = json.loads(body)
+            digest = doc.get("sm3") if algorithm == "sm2" else doc.get("sha256")
+            data_hash = binascii.unhexlify(digest)
+            property_info = doc.get("property_info", property_info)
+        except (ValueError, TypeError, AttributeError, binascii.Error):
+            raise ProblemError.core("bad-request", 'JSON body must be {"sm3": "<64 hex>"} '
+                                    '(or "sha256" with algorithm=rsa)') from None
+        if len(data_hash) != 32:
+            raise ProblemError.core("bad-request", "the digest must be 32 bytes (64 hex)")
+    else:
+        data = body
+    if not isinstance(property_info, str) or not property_info.isascii():
+        raise ProblemError.core("bad-request", "property_info must be ASCII (IA5String)")
+    with ctx.unit_of_work() as session:
+        der = registry.sign_with_seal(ctx, session, client, es_id, data=data,
+                                      data_hash=data_hash, property_info=property_info,
+                                      algorithm=algorithm)
+    return Response(der, media_type=DER)
+
+
+@router.post("/verify/seal", summary="验证电子印章或签章数据 / verify a SESeal or SES_Signature")
+async def verify(request: Request, at: datetime | None = Query(None),
+                 ctx: AppContext = Depends(get_ctx),
+                 client: Client = Depends(current_client)) -> dict:
+    if at is not None and at.tzinfo is None:
+        raise ProblemError.core("bad-request", "`at` needs a time zone (e.g. Z)")
+    document = None
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ProblemError.core("bad-request", "multipart field `file` is required")
+        blob = await upload.read()
+        doc = form.get("document")
+        if doc is not None and not isinstance(doc, str):
+            document = await doc.read()
+    else:
+        blob = await request.body()
+    with ctx.unit_of_work() as session:
+        report = registry.verify(ctx, session, client, blob, at=at, data=document)
+    return report.as_dict()
