@@ -38,7 +38,7 @@ CODE_TYPE_NAMES = {
 _ALNUM36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
-_ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(1, 18)]
+_ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
 
 SERIAL_LENGTH = 20
 _SEGMENT = re.compile(r"^[0-9A-Z]+$")
@@ -273,7 +273,7 @@ def licence_number_regex(pattern: str) -> re.Pattern:
         elif name.startswith("serial"):
             out.append(r"\d{%d}" % int(m.group(2) or 8))
         else:
-            out.append(r"[0-9A-Za-z\u4e00-\u9fff]{1,16}")
+            out.append(r"[0-9A-Za-z\u4e00-\u9fff]{1,64}")
         pos = m.end()
     out.append(re.escape(pattern[pos:]))
     return re.compile("^" + "".join(out) + "$")

@@ -28,6 +28,7 @@ from typing import Any
 import jsonschema
 
 from license_svc import identifiers as ids
+from license_svc.identifiers import IdentifierError
 from signing.errors import SigningError
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -259,6 +260,8 @@ def load_template(folder: Path) -> Template:
         _check_schema(t)
         _check_layout(t)
         _check_qr(t)
+    except IdentifierError as exc:
+        raise _err(f"template {name}: {exc.message_en}", f"模板 {name}：{exc.message_zh}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise _err(f"template {name} is incomplete: {exc.__class__.__name__} {exc}",
                    f"模板 {name} 内容不完整") from None

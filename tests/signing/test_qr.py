@@ -22,8 +22,8 @@ RECORD = {
     "identifier": "1.2.156.3005.2.11100000MB0000002X001.11310000MB0000020B.ABCDEFGHJK0123456789.001.X",
     "type_code": "11100000MB0000002X001",
     "type_name": "机动车驾驶证",
-    "number": "310101199003071236",
-    "holders": [{"name": "张三丰", "code": "310101199003071236", "code_type": "111"}],
+    "number": "310101199003071230",
+    "holders": [{"name": "张三丰", "code": "310101199003071230", "code_type": "111"}],
     "issuer": {"name": "上海市公安局交通警察总队", "code": "11310000MB0000020B"},
     "issued_on": "2026-01-15", "valid_from": "2026-01-15", "valid_until": "2032-01-15",
     "region": "sh", "version": 1, "fields": {},
@@ -46,7 +46,7 @@ def test_mask_rules():
     assert mask("张三", "name") == "张*"
     assert mask("欧阳娜娜", "name") == "欧**娜"
     assert mask("王", "name") == "*"
-    assert mask("310101199003071236", "keep:4:4") == "3101**********1236"
+    assert mask("310101199003071230", "keep:4:4") == "3101**********1230"
     assert mask("1234", "keep:4:4") == "****"  # too short to reveal anything
     assert mask("上海示例科技有限公司", "none") == "上海示例科技有限公司"
     with pytest.raises(QRError) as exc:
@@ -59,13 +59,13 @@ def test_mask_rules():
 def test_claims_are_masked_and_complete():
     c = licence_claims(RECORD, RULES)
     assert c == {"id": RECORD["identifier"], "t": "11100000MB0000002X001",
-                 "n": "3101**********1236", "h": "张*丰", "hid": "3101**********1236",
+                 "n": "3101**********1230", "h": "张*丰", "hid": "3101**********1230",
                  "vf": "2026-01-15", "vu": "2032-01-15", "r": "sh", "v": 1}
-    two = dict(RECORD, holders=[{"name": "张三", "code": "310101199003071236"},
+    two = dict(RECORD, holders=[{"name": "张三", "code": "310101199003071230"},
                                 {"name": "李晓梅", "code": "310104199303221041"}],
                valid_until=None)
     c2 = licence_claims(two, RULES)
-    assert c2["h"] == "张*、李*梅" and c2["hid"] == "3101**********1236,3101**********1041"
+    assert c2["h"] == "张*、李*梅" and c2["hid"] == "3101**********1230,3101**********1041"
     assert "vu" not in c2  # 长期: no end date claim
 
 
@@ -87,7 +87,7 @@ def test_el1_structure_read_with_plain_cbor2(ks, algorithm):
     # exp: end of 2032-01-15 in Beijing time (or the certificate's end if earlier)
     end = datetime(2032, 1, 15, 15, 59, 59, tzinfo=timezone.utc)
     assert body[4] == int(min(end, cred.cert.not_valid_after).timestamp())
-    assert body[-70000]["h"] == "张*丰" and "310101199003071236" not in repr(body)
+    assert body[-70000]["h"] == "张*丰" and "310101199003071230" not in repr(body)
     sig_structure = cbor2.dumps(["Signature1", protected, b"", payload])
     if algorithm == "sm2":
         assert len(signature) == 64
