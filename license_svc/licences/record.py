@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from asn1crypto import x509
@@ -60,6 +61,13 @@ def canonical_json(value: Any) -> bytes:
     except UnicodeEncodeError:
         raise CanonicalJSONError("text is not valid Unicode (lone surrogate)",
                                  "文本不是有效的 Unicode（孤立代理项）") from None
+
+
+def iso_time(at: datetime) -> str:
+    """RFC 3339 UTC with a Z and whole seconds: the one time format inside signed JSON."""
+    if at.tzinfo is None:
+        raise SigningError("signed times must be timezone-aware", "签名时间必须带时区")
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def data_hash(record: dict) -> str:

@@ -1,0 +1,64 @@
+"""Errors of issuance and lifecycle.  Each carries the HTTP status and the stable problem slug the
+web layer turns into RFC 9457 problem+json (`license_svc.web.problems`), so a route never has to
+translate them by hand and the CLI prints the same bilingual text."""
+
+from __future__ import annotations
+
+from signing.errors import SigningError
+
+
+class LicenceError(SigningError):
+    code = "licence-error"
+    http_status = 422
+
+
+class LicenceNotFound(LicenceError):
+    code = "licence-not-found"
+    http_status = 404
+
+    def __init__(self, identifier: str):
+        super().__init__(f"no licence {identifier!r} in this region", f"本区域没有证照 {identifier!r}")
+
+
+class UnknownLicenceType(LicenceError):
+    code = "unknown-licence-type"
+
+
+class LicenceDataInvalid(LicenceError):
+    """The request does not match the type's schema (which field and why is in the message)."""
+
+    code = "licence-data-invalid"
+
+
+class IssuerAuthorityError(LicenceError):
+    """The caller may not issue or change this licence: wrong organisation, type or region."""
+
+    code = "issuer-authority"
+    http_status = 403
+
+
+class LicenceStateError(LicenceError):
+    """The lifecycle change is not allowed from the licence's current status."""
+
+    code = "licence-state"
+    http_status = 409
+
+
+class IdempotencyKeyReused(LicenceError):
+    """Same Idempotency-Key, different request (draft-ietf-httpapi-idempotency-key-header §2.7)."""
+
+    code = "idempotency-key-reused"
+    http_status = 422
+
+    def __init__(self):
+        super().__init__("this Idempotency-Key was already used with a different request body",
+                         "该幂等键（Idempotency-Key）已用于另一个不同的请求")
+
+
+class IdempotencyKeyInvalid(LicenceError):
+    code = "idempotency-key-invalid"
+    http_status = 400
+
+    def __init__(self):
+        super().__init__("Idempotency-Key must be 1-255 printable ASCII characters",
+                         "幂等键（Idempotency-Key）必须是 1 到 255 个可打印 ASCII 字符")

@@ -1,0 +1,76 @@
+"""Per-service signing resources for issuance, built once and reused for every licence.
+
+Why: loading a key, re-serialising a certificate chain and preparing the seal picture cost far
+more than one signature (DESIGN §2: pyHanko's SimpleSigner re-loads its key per PDF, 11/s; a
+signer holding a loaded key, 88/s).  One `OrgSigning` per (organisation, algorithm) holds the
+credential, its PDF stamper (seal bound as a signed attribute) and the region TSA.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from license_svc.licences.seals import seal_for
+from signing.pdf import LicenceStamper
+from signing.render import seal_rect
+from signing.tsa import InProcessTimeStamper, TimeStampAuthority
+
+_BY_CTX: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()  # builders nest (org signing builds the TSA)
+
+
+@dataclass
+class OrgSigning:
+    credential: Any  # signing.keystore.Credential (licence_signer)
+    cert_der: bytes
+    stamper: LicenceStamper
+
+
+def _cache(ctx) -> dict:
+    with _LOCK:
+        return _BY_CTX.setdefault(ctx, {})
+
+
+def _cached(ctx, key, build):
+    cache = _cache(ctx)
+    value = cache.get(key)
+    if value is None:
+        with _LOCK:
+            value = cache.get(key)
+            if value is None:
+                value = cache[key] = build()
+    return value
+
+
+def timestamper(ctx, algorithm: str) -> InProcessTimeStamper:
+    """The region TSA of `algorithm`, answering in process with the service clock."""
+    def build():
+        cred = ctx.keystore.credential(ctx.region, "tsa", algorithm)
+        return InProcessTimeStamper(TimeStampAuthority(cred.key, cred.cert, cred.chain,
+                                                       clock=ctx.now))
+    return _cached(ctx, ("tsa", algorithm), build)
+
+
+def seal(ctx, org_code: str) -> tuple[bytes, bytes]:
+    return _cached(ctx, ("seal", org_code), lambda: seal_for(ctx, org_code))
+
+
+def org_signing(ctx, org_code: str, algorithm: str, template) -> OrgSigning:
+    """Signing for one organisation, algorithm and page layout (the seal box is per layout)."""
+    box = seal_rect(template.layout)
+
+    def build():
+        cred = ctx.keystore.credential(ctx.region, "licence_signer", algorithm, org_code=org_code)
+        seal_der, picture = seal(ctx, org_code)
+        stamper = LicenceStamper(cred, seal=seal_der, seal_png=picture, seal_box=box,
+                                 timestamper=timestamper(ctx, algorithm))
+        return OrgSigning(cred, cred.cert.dump(), stamper)
+    return _cached(ctx, ("org", org_code, algorithm, box), build)
+
+
+def status_credential(ctx):
+    return _cached(ctx, ("status_signer",),
+                   lambda: ctx.keystore.credential(ctx.region, "status_signer", "sm2"))

@@ -1,0 +1,142 @@
+"""Licence status for relying parties (DESIGN §8): a signed response per licence, and signed
+bitstring status lists per issuer for offline and bulk checks.
+
+Both are signed by the region's `status_signer` (published in the region trust list with that
+role), in the same `{"payload", "signature": {"alg", "cert", "value"}}` envelope as the trust
+lists, so a verifier in another region checks them with the trust material it already has.
+`next_update` tells a cache how long the answer may be used; past it, ask again.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from license_svc.licences import bitstring
+from license_svc.licences.errors import LicenceDataInvalid, LicenceNotFound
+from license_svc.licences.lifecycle import EXPIRED, latest_event, load_version, status_at
+from license_svc.licences.models import LicenceEvent, LicenceVersion
+from license_svc.licences.record import iso_time, sign_envelope
+from license_svc.licences.resources import status_credential
+
+RESPONSE_SCHEMA = "yrd-licence-status/1"
+LIST_SCHEMA = "yrd-status-list/1"
+RESPONSE_VALIDITY = timedelta(hours=1)
+LIST_VALIDITY = timedelta(hours=6)
+LIST_ENTRIES = bitstring.MIN_ENTRIES
+# Start a new list part when this full, so random picks rarely collide and herd privacy holds.
+LIST_FILL_LIMIT = LIST_ENTRIES // 2
+MAX_PICKS = 32
+
+
+def list_id(region: str, issuer_code: str, part: int) -> str:
+    return f"{region}-{issuer_code}-{part:04d}"
+
+
+def _current_part(session: Session, region: str, issuer_code: str) -> int:
+    newest = session.scalar(select(func.max(LicenceVersion.status_list)).where(
+        LicenceVersion.region == region, LicenceVersion.issuer_code == issuer_code))
+    part = int(newest.rsplit("-", 1)[1]) if newest else 1
+    used = session.scalar(select(func.count()).select_from(LicenceVersion).where(
+        LicenceVersion.status_list == list_id(region, issuer_code, part)))
+    return part + 1 if used >= LIST_FILL_LIMIT else part
+
+
+def add_with_status_slot(session: Session, version: LicenceVersion) -> None:
+    """Give `version` a random free index in its issuer's current list and insert it.
+
+    The unique (list, index) constraint settles races between concurrent issuers; a clash
+    rolls back only the savepoint and we draw again."""
+    part = _current_part(session, version.region, version.issuer_code)
+    version.status_list = list_id(version.region, version.issuer_code, part)
+    for _ in range(MAX_PICKS):
+        index = secrets.randbelow(LIST_ENTRIES)
+        taken = session.scalar(select(LicenceVersion.id).where(
+            LicenceVersion.status_list == version.status_list, LicenceVersion.status_index == index))
+        if taken is not None:
+            continue
+        version.status_index = index
+        try:
+            with session.begin_nested():
+                session.add(version)
+                session.flush()
+            return
+        except IntegrityError:  # a concurrent issuance took the slot first
+            continue
+    raise LicenceDataInvalid("no free status-list slot found", "未找到空闲的状态列表位置")
+
+
+def response_payload(version: LicenceVersion, event: LicenceEvent, at: datetime,
+                     superseded_by: str | None = None) -> dict:
+    status = status_at(version, event, at)
+    payload = {
+        "schema": RESPONSE_SCHEMA,
+        "identifier": version.identifier,
+        "version": version.version,
+        "status": status,
+        "reason": event.reason if status in ("suspended", "revoked", "superseded") else None,
+        "since": iso_time(event.at),
+        "produced_at": iso_time(at),
+        "next_update": iso_time(at + RESPONSE_VALIDITY),
+        "status_list": {"list": version.status_list, "index": version.status_index},
+    }
+    if status == EXPIRED:
+        payload["reason"] = "validity period ended / 有效期已届满"
+    if superseded_by:
+        payload["superseded_by"] = superseded_by
+    return payload
+
+
+def signed_status(ctx, session: Session, identifier: str) -> dict:
+    """The signed status response of one licence version, as of now."""
+    version = load_version(session, identifier)
+    event = latest_event(session, identifier)
+    at = ctx.now()
+    newer = None
+    if event.status == "superseded":
+        newer = session.scalar(select(LicenceVersion.identifier).where(
+            LicenceVersion.family == version.family, LicenceVersion.version == version.version + 1))
+    cred = status_credential(ctx)
+    return sign_envelope(response_payload(version, event, at, newer), cred.key, cred.cert)
+
+
+def _latest_statuses(session: Session, status_list: str):
+    """(index, status) of every version in one list, from each version's last event."""
+    last = (select(LicenceEvent.identifier, func.max(LicenceEvent.seq).label("seq"))
+            .group_by(LicenceEvent.identifier).subquery())
+    stmt = (select(LicenceVersion.status_index, LicenceEvent.status)
+            .join(LicenceEvent, LicenceEvent.identifier == LicenceVersion.identifier)
+            .join(last, (last.c.identifier == LicenceEvent.identifier) & (last.c.seq == LicenceEvent.seq))
+            .where(LicenceVersion.status_list == status_list))
+    return session.execute(stmt).all()
+
+
+def signed_status_list(ctx, session: Session, issuer_code: str, part: int = 1) -> dict:
+    """The signed bitstring list `part` of `issuer_code` in this region.  Expiry is not in the
+    list: it follows from the validity date the verifier already holds."""
+    if not isinstance(part, int) or not 1 <= part <= 9999:
+        raise LicenceDataInvalid("list part must be 1..9999", "列表序号必须在 1 到 9999 之间")
+    lid = list_id(ctx.region, issuer_code, part)
+    rows = _latest_statuses(session, lid)
+    if not rows and not session.scalar(select(LicenceVersion.id).where(
+            LicenceVersion.region == ctx.region, LicenceVersion.issuer_code == issuer_code).limit(1)):
+        raise LicenceNotFound(f"status list of {issuer_code}")
+    bits = bitstring.Bitstring(LIST_ENTRIES)
+    for index, status in rows:
+        if status != "active":
+            bits.set(index, status)
+    at = ctx.now()
+    payload = {
+        "schema": LIST_SCHEMA, "region": ctx.region, "issuer": issuer_code, "list": lid,
+        "entries": LIST_ENTRIES, "status_size": bitstring.STATUS_SIZE,
+        "statuses": {str(k): v for k, v in bitstring.CODES.items()},
+        "encoding": "gzip+base64", "encoded_list": bits.encode(),
+        "produced_at": iso_time(at), "next_update": iso_time(at + LIST_VALIDITY),
+    }
+    cred = status_credential(ctx)
+    return sign_envelope(payload, cred.key, cred.cert)
+
