@@ -259,9 +259,9 @@ class _Reader:
                 if body is None:
                     self.note(f"{what} 使用了 [0] IMPLICIT 标记，已兼容",
                               f"{what} is [0] IMPLICIT; accepted")
-                    body = _wrap_sequence(inner)
+                    body = _sequence(inner)
             else:
-                body = _body_or_implicit(inner) or _wrap_sequence(inner)
+                body = _body_or_implicit(inner) or _sequence(inner)
                 self.note(f"{what} 带有 [0] 标记（按规范不加标记），已兼容",
                           f"{what} carries a [0] tag (untagged per the standard); accepted")
         elif (cls, tag) == (0, core.Sequence.tag):
@@ -485,10 +485,6 @@ def _der_length(n: int) -> bytes:
 
 def _sequence(content: bytes) -> bytes:
     return b"\x30" + _der_length(len(content)) + content
-
-
-def _wrap_sequence(content: bytes) -> bytes:
-    return _sequence(content)
 
 
 def _body_or_implicit(inner: bytes) -> bytes | None:
