@@ -12,13 +12,14 @@ and SQL), `checkpoint` (signing notes), `log` (the domain functions), `export`.
 
 from license_svc.audit.entries import Actor, AuditEntry, AuditEntryError, AuditError
 from license_svc.audit.log import (AuditBadRequest, AuditNotFound, CheckpointPublisher, append,
+                                   append_many,
                                    consistency_proof, entries_for_holder, failing_appends,
                                    get_entry, holder_reference, inclusion_proof,
                                    latest_checkpoint_note, publish, publish_checkpoint, record)
 
 __all__ = [
     "Actor", "AuditEntry", "AuditError", "AuditEntryError", "AuditBadRequest", "AuditNotFound",
-    "CheckpointPublisher", "append", "record", "publish", "publish_checkpoint",
+    "CheckpointPublisher", "append", "append_many", "record", "publish", "publish_checkpoint",
     "latest_checkpoint_note", "inclusion_proof", "consistency_proof", "get_entry",
     "entries_for_holder", "holder_reference", "failing_appends",
 ]

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, DDL, Index, Integer, LargeBinary, SmallInteger, String, Text,
-                        event)
+from sqlalchemy import (BigInteger, Index, Integer, LargeBinary, SmallInteger, String, Text, event,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from license_svc.db.base import Base
@@ -93,7 +93,7 @@ END $$"""]
 
 def _install_triggers(table, connection, **_):
     for stmt in append_only_ddl(connection.dialect.name, (table.name,)):
-        connection.execute(DDL(stmt))
+        connection.execute(text(stmt))  # text(), not DDL(): DDL %-formats the PL/pgSQL body
 
 
 # metadata.create_all (benchmarks, scratch databases) gets the same triggers as the migration.

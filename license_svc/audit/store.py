@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from license_svc.audit import merkle
@@ -27,12 +27,12 @@ class AuditIntegrityError(AuditError):
     code = "audit-integrity"
 
 
-def claim_index(session: Session) -> int:
-    """Increment the tree size and return the new leaf's index.
+def claim_indexes(session: Session, count: int = 1) -> int:
+    """Grow the tree size by `count` and return the first new leaf's index.
 
     An upsert on the one counter row: it takes the row's lock (PostgreSQL) or the database
     write lock (SQLite) until the caller commits, which is what makes indexes consecutive and
-    gap-free (a rolled-back append gives its index back).  Call it late in a transaction."""
+    gap-free (a rolled-back append gives its indexes back).  Call it late in a transaction."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
@@ -41,10 +41,10 @@ def claim_index(session: Session) -> int:
     else:
         raise AuditError(f"audit log needs PostgreSQL or SQLite, not {dialect}",
                          f"审计日志仅支持 PostgreSQL 或 SQLite（当前 {dialect}）")
-    stmt = upsert(state_t).values(id=1, size=1)
+    stmt = upsert(state_t).values(id=1, size=count)
     stmt = stmt.on_conflict_do_update(index_elements=[state_t.c.id],
-                                      set_={"size": state_t.c.size + 1}).returning(state_t.c.size)
-    return session.execute(stmt).scalar_one() - 1
+                                      set_={"size": state_t.c.size + count}).returning(state_t.c.size)
+    return session.execute(stmt).scalar_one() - count
 
 
 def tree_size(session: Session) -> int:
@@ -53,27 +53,41 @@ def tree_size(session: Session) -> int:
 
 
 def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    keys = sorted(set(keys))
-    if not keys:
+    """Stored nodes by (level, index), in one query.  Written as `level = l AND idx IN (...)`
+    per level: SQLite does not use the primary key for a row-value IN, this form it does."""
+    by_level: dict[int, list[int]] = {}
+    for level, idx in set(keys):
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
         return {}
-    rows = session.execute(select(nodes_t.c.level, nodes_t.c.idx, nodes_t.c.hash)
-                           .where(tuple_(nodes_t.c.level, nodes_t.c.idx).in_(keys)))
+    cond = or_(*(and_(nodes_t.c.level == level, nodes_t.c.idx.in_(sorted(idxs)))
+                 for level, idxs in sorted(by_level.items())))
+    rows = session.execute(select(nodes_t.c.level, nodes_t.c.idx, nodes_t.c.hash).where(cond))
     found = {(lv, ix): bytes(h) for lv, ix, h in rows}
-    missing = [k for k in keys if k not in found]
+    missing = sorted((lv, ix) for lv, idxs in by_level.items() for ix in idxs if (lv, ix) not in found)
     if missing:
         raise AuditIntegrityError(f"audit tree nodes missing: {missing[:5]}",
                                   f"审计日志树节点缺失：{missing[:5]}")
     return found
 
 
-def write_leaf(session: Session, index: int, leaf: bytes, columns: dict) -> bytes:
-    """Insert entry `index` and the subtree hashes it completes; returns its leaf hash."""
-    h = leaf_hash(leaf)
-    siblings = fetch_nodes(session, merkle.completed_parents(index))
-    session.execute(insert(entries_t).values(idx=index, leaf=leaf, **columns))
-    session.execute(insert(nodes_t), [{"level": lv, "idx": ix, "hash": nh}
-                                      for lv, ix, nh in merkle.new_nodes(index, h, siblings)])
-    return h
+def write_leaves(session: Session, first: int, leaves: list[bytes], columns: list[dict]) -> None:
+    """Insert entries first… and every subtree hash they complete, in one statement per table.
+
+    Left siblings made inside this batch come from memory; older ones (at most one per level)
+    from the store, fetched in one query."""
+    end = first + len(leaves)
+    lefts = {k for i in range(first, end) for k in merkle.completed_parents(i)}
+    older = {(lv, ix) for lv, ix in lefts if ((ix + 1) << lv) - 1 < first}
+    known = fetch_nodes(session, older)
+    node_rows = []
+    for i, leaf in enumerate(leaves, start=first):
+        for level, idx, h in merkle.new_nodes(i, leaf_hash(leaf), known):
+            known[(level, idx)] = h
+            node_rows.append({"level": level, "idx": idx, "hash": h})
+    session.execute(insert(entries_t), [{"idx": i, "leaf": leaf, **cols} for i, (leaf, cols)
+                                        in enumerate(zip(leaves, columns), start=first)])
+    session.execute(insert(nodes_t), node_rows)
 
 
 def with_nodes(session: Session, compute):

@@ -80,6 +80,23 @@ def test_proofs_from_the_database_verify_with_an_independent_rfc9162(ctx):
             audit.consistency_proof(s, 10, 9)
 
 
+def test_batched_appends_build_the_same_tree(ctx):
+    """append_many in batches of every shape gives the tree that single appends give."""
+    i = 0
+    with ctx.unit_of_work() as s:
+        for batch in (1, 2, 3, 1, 5, 8, 13, 21, 34, 1, 55, 16):
+            got = audit.append_many(s, [entry(ctx, i + k) for k in range(batch)])
+            assert got == list(range(i, i + batch))
+            i += batch
+        assert audit.append_many(s, []) == []
+    tree = RFCTree(leaves(ctx))
+    assert tree.hashes == tuple(rfc_leaf(entry(ctx, k).leaf()) for k in range(i))
+    with ctx.unit_of_work() as s:
+        for n in range(1, i + 1, 7):
+            for m in (0, n // 2, n - 1):
+                assert rfc_verify_inclusion(tree.hashes[m], m, n, audit.inclusion_proof(s, m, n), tree.root(n))
+
+
 def test_checkpoints_are_signed_and_only_published_when_the_log_grew(ctx, clock):
     signer = log_signer(ctx.keystore, "sh")
     with ctx.unit_of_work() as s:
