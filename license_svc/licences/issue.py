@@ -39,6 +39,7 @@ from signing.errors import SigningError
 
 ALGORITHMS = ("sm2", "rsa")
 MAX_BATCH = 100
+UNIQUE_RETRIES = 3
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -173,30 +174,35 @@ def run_idempotent(ctx, actor, kind: str, body: Any, key: str | None,
 
     A concurrent request with the same key loses on the primary key of the idempotency row;
     its whole transaction (licence included) rolls back and it answers with the winner's
-    result, so a retry storm still makes exactly one licence."""
+    result, so a retry storm still makes exactly one licence.  Any other unique clash (two
+    issuances drawing the same random status slot) is retried with fresh random choices."""
     if key is not None and not (isinstance(key, str) and _IDEMPOTENCY_KEY.match(key)):
         raise IdempotencyKeyInvalid()
     digest = request_hash(kind, body) if key is not None else None
-    try:
-        with ctx.unit_of_work() as session:
+    for attempt in range(UNIQUE_RETRIES):
+        try:
+            with ctx.unit_of_work() as session:
+                if key is not None:
+                    stored = _stored_result(session, actor, key, digest)
+                    if stored is not None:
+                        return stored
+                identifiers = produce(session)
+                if key is not None:
+                    session.add(IdempotencyKey(client_id=actor.client_id, key=key,
+                                               request_hash=digest,
+                                               result=json.dumps(identifiers),
+                                               created_at=ctx.now()))
+                    session.flush()
+                return IssueResult(identifiers)
+        except IntegrityError:
             if key is not None:
-                stored = _stored_result(session, actor, key, digest)
+                with ctx.unit_of_work() as session:
+                    stored = _stored_result(session, actor, key, digest)
                 if stored is not None:
                     return stored
-            identifiers = produce(session)
-            if key is not None:
-                session.add(IdempotencyKey(client_id=actor.client_id, key=key, request_hash=digest,
-                                           result=json.dumps(identifiers), created_at=ctx.now()))
-                session.flush()
-            return IssueResult(identifiers)
-    except IntegrityError:
-        if key is None:
-            raise
-        with ctx.unit_of_work() as session:
-            stored = _stored_result(session, actor, key, digest)
-        if stored is None:
-            raise
-        return stored
+            if attempt == UNIQUE_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def issue(ctx, actor, body: Any, *, idempotency_key: str | None = None) -> IssueResult:

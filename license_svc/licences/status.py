@@ -13,7 +13,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from license_svc.licences import bitstring
@@ -47,26 +46,23 @@ def _current_part(session: Session, region: str, issuer_code: str) -> int:
 
 
 def add_with_status_slot(session: Session, version: LicenceVersion) -> None:
-    """Give `version` a random free index in its issuer's current list and insert it.
+    """Give `version` a random free index in its issuer's current list and add it.
 
-    The unique (list, index) constraint settles races between concurrent issuers; a clash
-    rolls back only the savepoint and we draw again."""
+    A concurrent issuance may still take the same slot between our check and commit; the
+    unique (list, index) constraint then fails that transaction and `issue.run_idempotent`
+    runs it again with fresh random choices.  (No SAVEPOINT retry here: pysqlite in its
+    default mode commits the outer transaction on RELEASE when no DML preceded the SAVEPOINT.)"""
     part = _current_part(session, version.region, version.issuer_code)
     version.status_list = list_id(version.region, version.issuer_code, part)
     for _ in range(MAX_PICKS):
         index = secrets.randbelow(LIST_ENTRIES)
         taken = session.scalar(select(LicenceVersion.id).where(
             LicenceVersion.status_list == version.status_list, LicenceVersion.status_index == index))
-        if taken is not None:
-            continue
-        version.status_index = index
-        try:
-            with session.begin_nested():
-                session.add(version)
-                session.flush()
+        if taken is None:
+            version.status_index = index
+            session.add(version)
+            session.flush()  # before its events: no relationship() tells the ORM the order
             return
-        except IntegrityError:  # a concurrent issuance took the slot first
-            continue
     raise LicenceDataInvalid("no free status-list slot found", "未找到空闲的状态列表位置")
 
 

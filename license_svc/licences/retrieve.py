@@ -1,0 +1,80 @@
+"""Reading a licence: its signed record, PDF and QR, for those entitled to see them.
+
+Who may read (every read is audited in the same transaction, DESIGN §9):
+- the issuing organisation's issuer clients and admins;
+- the holder (a citizen client whose holder code is one of the licence's holders);
+- a relying department of this region that names the matter (事项编码) it needs the licence
+  for — the purpose goes into the audit entry.  Retrieval from another region goes through
+  the federation with the holder's grant, not through these functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from license_svc.licences.auditing import audit_licence
+from license_svc.licences.errors import IssuerAuthorityError, LicenceDataInvalid
+from license_svc.licences.lifecycle import history, latest_event, load_version, status_at
+from license_svc.licences.models import LicenceVersion
+from license_svc.licences.record import ENVELOPE_ALGS
+
+_PURPOSE = re.compile(r"^[0-9A-Za-z\-_.]{1,64}$")
+
+
+def _holder_codes(version: LicenceVersion) -> set[str]:
+    return {h["code"].upper() for h in json.loads(version.record)["holders"]}
+
+
+def check_read_access(ctx, actor, version: LicenceVersion, purpose: str | None) -> None:
+    if actor.has_role("admin") or (actor.has_role("issuer") and actor.org_code == version.issuer_code):
+        return
+    if actor.has_role("citizen") and actor.holder_code \
+            and actor.holder_code.upper() in _holder_codes(version):
+        return
+    if actor.has_role("relying") and actor.region == ctx.region:
+        if not purpose or not _PURPOSE.match(purpose):
+            raise LicenceDataInvalid(
+                "a relying department must give the matter code (purpose) it reads the licence for",
+                "用证部门调取证照须提供办理事项编码（purpose）")
+        return
+    raise IssuerAuthorityError("this client may not read this licence", "该客户端无权调取此证照")
+
+
+def open_licence(ctx, session: Session, identifier: str, actor, what: str,
+                 purpose: str | None = None) -> LicenceVersion:
+    """Load, check access and audit one read of `what` (record | pdf | qr)."""
+    version = load_version(session, identifier)
+    check_read_access(ctx, actor, version, purpose)
+    holder = json.loads(version.record)["holders"][0]["code"]
+    audit_licence(ctx, session, action=f"licence.read.{what}", actor=actor, identifier=identifier,
+                  holder_code=holder, purpose=purpose)
+    return version
+
+
+def licence_view(ctx, session: Session, version: LicenceVersion) -> dict:
+    """The API view: signed record envelope, current status, EL1, history, newer version."""
+    event = latest_event(session, version.identifier)
+    newer = session.scalar(select(LicenceVersion.identifier).where(
+        LicenceVersion.family == version.family, LicenceVersion.version == version.version + 1))
+    return {
+        "identifier": version.identifier,
+        "version": version.version,
+        "status": status_at(version, event, ctx.now()),
+        "superseded_by": newer,
+        "algorithm": version.algorithm,
+        "data_hash": version.data_hash,
+        "signed_record": {
+            "payload": json.loads(version.record),
+            "signature": {"alg": ENVELOPE_ALGS[version.algorithm],
+                          "cert": base64.b64encode(version.signer_cert).decode(),
+                          "value": base64.b64encode(version.signature).decode()},
+        },
+        "el1": version.el1,
+        "status_list": {"list": version.status_list, "index": version.status_index},
+        "events": history(session, version.identifier),
+    }

@@ -1,0 +1,168 @@
+"""Licences over HTTP: issue (single, batch, idempotent), read (JSON, PDF, QR), lifecycle,
+signed status and status lists.  Thin adapters over `license_svc.licences` (docs/issuance.md).
+
+Request bodies are read as raw JSON rather than through a pydantic model: the template's JSON
+Schema is the one definition of a licence type's fields, and its bilingual errors name the
+field; a second, hand-kept model here would drift from it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from license_svc.auth.clients import Client
+from license_svc.auth.dependencies import current_client, get_ctx, require_role
+from license_svc.context import AppContext
+from license_svc.licences import issue as issuing
+from license_svc.licences import lifecycle, retrieve, status
+from license_svc.web.problems import ProblemError
+from signing.qr import image as qr_image
+
+router = APIRouter(prefix="/api/v1", tags=["证照 licences"])
+ID_PATH = Path(..., max_length=200, description="GB/T 36904 证照标识")
+PDF_MEDIA = "application/pdf"
+_ISSUE_EXAMPLE = {
+    "type": "business_licence", "algorithm": "sm2",
+    "holders": [{"name": "上海示例科技有限公司", "code": "91310000MA00000012", "code_type": "001"}],
+    "valid_from": "2026-01-15", "valid_until": None,
+    "fields": {"enterprise_type": "有限责任公司（自然人投资或控股）", "legal_representative": "张三",
+               "registered_capital_wan": "500", "established_on": "2026-01-15",
+               "address": "上海市浦东新区张江路100号5幢3层301室", "business_scope": "技术服务"},
+}
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProblemError.core("bad-request", "the body must be JSON (UTF-8)") from None
+
+
+def _issued(ctx: AppContext, result: issuing.IssueResult, single: bool) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    if single:
+        ident = result.identifiers[0]
+        headers["Location"] = f"/api/v1/licences/{ident}"
+        with ctx.unit_of_work() as session:
+            view = retrieve.licence_view(ctx, session, lifecycle.load_version(session, ident))
+        return JSONResponse(view, status_code=201, headers=headers)
+    return JSONResponse({"identifiers": result.identifiers}, status_code=201, headers=headers)
+
+
+@router.post("/licences", status_code=201,
+             summary="签发证照 / issue a licence (Idempotency-Key supported)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"example": _ISSUE_EXAMPLE}}}})
+async def post_licence(request: Request, ctx: AppContext = Depends(get_ctx),
+                       client: Client = Depends(require_role("issuer")),
+                       idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    body = await _json_body(request)
+    result = issuing.issue(ctx, client, body, idempotency_key=idempotency_key)
+    return _issued(ctx, result, single=True)
+
+
+@router.post("/licences/batch", status_code=201,
+             summary="批量签发 / issue up to 100 licences, all or nothing")
+async def post_batch(request: Request, ctx: AppContext = Depends(get_ctx),
+                     client: Client = Depends(require_role("issuer")),
+                     idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    body = await _json_body(request)
+    items = body.get("licences") if isinstance(body, dict) else body
+    result = issuing.issue_batch(ctx, client, items, idempotency_key=idempotency_key)
+    return _issued(ctx, result, single=False)
+
+
+@router.get("/licences/{identifier}", summary="证照数据 / the signed record, status and history")
+def get_licence(identifier: str = ID_PATH, purpose: str | None = Query(None, max_length=64),
+                ctx: AppContext = Depends(get_ctx), client: Client = Depends(current_client)):
+    with ctx.unit_of_work() as session:
+        version = retrieve.open_licence(ctx, session, identifier, client, "record", purpose)
+        return retrieve.licence_view(ctx, session, version)
+
+
+@router.get("/licences/{identifier}/pdf", response_class=Response,
+            responses={200: {"content": {PDF_MEDIA: {}}}}, summary="版式文件 / the signed PDF")
+def get_pdf(identifier: str = ID_PATH, purpose: str | None = Query(None, max_length=64),
+            ctx: AppContext = Depends(get_ctx), client: Client = Depends(current_client)):
+    with ctx.unit_of_work() as session:
+        version = retrieve.open_licence(ctx, session, identifier, client, "pdf", purpose)
+    return Response(version.pdf, media_type=PDF_MEDIA, headers={
+        "Content-Disposition": f'inline; filename="{version.identifier}.pdf"'})
+
+
+@router.get("/licences/{identifier}/qr", response_class=Response,
+            responses={200: {"content": {"image/png": {}, "text/plain": {}}}},
+            summary="证照二维码 / the printed EL1 QR (PNG, or ?format=text)")
+def get_qr(identifier: str = ID_PATH, format: str = Query("png", pattern="^(png|text)$"),
+           scale: int = Query(6, ge=1, le=20), purpose: str | None = Query(None, max_length=64),
+           ctx: AppContext = Depends(get_ctx), client: Client = Depends(current_client)):
+    with ctx.unit_of_work() as session:
+        version = retrieve.open_licence(ctx, session, identifier, client, "qr", purpose)
+    if format == "text":
+        return Response(version.el1, media_type="text/plain; charset=utf-8")
+    return Response(qr_image.png(version.el1, scale=scale), media_type="image/png")
+
+
+def _reason(body: dict | None) -> str | None:
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise ProblemError.core("bad-request", 'the body must be {"reason": "..."}')
+    return body.get("reason")
+
+
+@router.post("/licences/{identifier}/amend", status_code=201,
+             summary="变更 / amend: a new signed version supersedes this one")
+def post_amend(identifier: str = ID_PATH, body: dict = Body(..., examples=[
+                   {"changes": {"fields": {"address": "上海市黄浦区中山东一路1号"}}, "reason": "住所变更"}]),
+               ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
+    with ctx.unit_of_work() as session:
+        new = lifecycle.amend(ctx, session, identifier, client, body.get("changes"), body.get("reason"))
+        view = retrieve.licence_view(ctx, session, new)
+    return JSONResponse(view, status_code=201, headers={"Location": f"/api/v1/licences/{new.identifier}"})
+
+
+def _change(action: str, ctx: AppContext, identifier: str, client: Client, body: dict | None):
+    with ctx.unit_of_work() as session:
+        event = lifecycle.change_status(ctx, session, identifier, action, client, _reason(body))
+        return {"identifier": identifier, "status": event.status, "event": lifecycle.canonical_event(event)}
+
+
+@router.post("/licences/{identifier}/suspend", summary="暂停 / suspend")
+def post_suspend(identifier: str = ID_PATH, body: dict | None = Body(None),
+                 ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
+    return _change("suspended", ctx, identifier, client, body)
+
+
+@router.post("/licences/{identifier}/reinstate", summary="恢复 / reinstate a suspended licence")
+def post_reinstate(identifier: str = ID_PATH, body: dict | None = Body(None),
+                   ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
+    return _change("reinstated", ctx, identifier, client, body)
+
+
+@router.post("/licences/{identifier}/revoke", summary="撤销 / revoke (reason required)")
+def post_revoke(identifier: str = ID_PATH, body: dict = Body(..., examples=[{"reason": "依法吊销"}]),
+                ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
+    return _change("revoked", ctx, identifier, client, body)
+
+
+@router.get("/licences/{identifier}/status",
+            summary="签名状态响应 / signed status response (public, no personal data)")
+def get_status(identifier: str = ID_PATH, ctx: AppContext = Depends(get_ctx)):
+    with ctx.unit_of_work() as session:
+        envelope = status.signed_status(ctx, session, identifier)
+    return JSONResponse(envelope, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/status-lists/{issuer}",
+            summary="签名状态列表 / signed bitstring status list of an issuing organisation")
+def get_status_list(issuer: str = Path(..., pattern="^[0-9A-Z]{1,32}$"),
+                    part: int = Query(1, ge=1, le=9999), ctx: AppContext = Depends(get_ctx)):
+    with ctx.unit_of_work() as session:
+        envelope = status.signed_status_list(ctx, session, issuer, part)
+    return JSONResponse(envelope, headers={"Cache-Control": "public, max-age=300"})
