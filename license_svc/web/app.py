@@ -22,6 +22,7 @@ from license_svc.web.problems import install_problem_handlers
 ROUTE_MODULES = [
     "license_svc.web.routes.audit",
     "license_svc.web.routes.health",
+    "license_svc.web.routes.licences",
     "license_svc.web.routes.pki",
     "license_svc.web.routes.seals",
 ]
