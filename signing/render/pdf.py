@@ -206,21 +206,20 @@ def _guilloche(c: canvas.Canvas, layout: Mapping, w: float, h: float) -> None:
 def _guilloche_ops(w: float, h: float, fx: float, fy: float, radius_mm: float, color: str) -> str:
     """A spirograph rosette (hypotrochoid), the security pattern of printed certificates, as
     vector strokes.  Pure vector rather than a text watermark, so text extraction and search see
-    only the licence; computed once per layout and reused (~2k points)."""
+    only the licence.  Computed once per layout; kept to ~600 points because the page stream is
+    compressed again for every licence."""
     rgb = HexColor(color)
-    cx, cy, scale = w * fx, h * fy, radius_mm * MM / 1.0
-    ops = [f"q {rgb.red:.3f} {rgb.green:.3f} {rgb.blue:.3f} RG 0.35 w"]
-    for R, r, d, turns in ((1.0, 0.145, 0.19, 29), (0.74, 0.115, 0.2, 23)):
-        pts = []
-        for i in range(turns * 24 + 1):
-            t = 2 * math.pi * i / 24
-            k = (R - r) / r
-            x = (R - r) * math.cos(t) + d * math.cos(k * t)
-            y = (R - r) * math.sin(t) - d * math.sin(k * t)
-            pts.append(f"{cx + x * scale:.2f} {cy + y * scale:.2f}")
-        ops.append(pts[0] + " m " + " l ".join(pts[1:]) + " l S")
-    ops.append("Q")
-    return "\n".join(ops)
+    cx, cy, scale = w * fx, h * fy, radius_mm * MM
+    big, small, pen, petals, steps = 1.0, 0.145, 0.19, 29, 20
+    k = (big - small) / small
+    pts = []
+    for i in range(petals * steps + 1):
+        t = 2 * math.pi * i / steps
+        x = (big - small) * math.cos(t) + pen * math.cos(k * t)
+        y = (big - small) * math.sin(t) - pen * math.sin(k * t)
+        pts.append(f"{cx + x * scale:.1f} {cy + y * scale:.1f}")
+    return (f"q {rgb.red:.3f} {rgb.green:.3f} {rgb.blue:.3f} RG 0.4 w\n"
+            + pts[0] + " m " + " l ".join(pts[1:]) + " l S\nQ")
 
 
 def _qr(c: canvas.Canvas, layout: Mapping, qr_text: str) -> None:
