@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from license_svc.audit import merkle
@@ -53,16 +53,19 @@ def tree_size(session: Session) -> int:
 
 
 def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored nodes by (level, index), in one query.  Written as `level = l AND idx IN (...)`
-    per level: SQLite does not use the primary key for a row-value IN, this form it does."""
+    """Stored nodes by (level, index), in one query: `(level = l AND idx IN (...)) OR ...`.
+
+    Per level, because SQLite does not use the primary key for a row-value IN; as literal
+    integers in the SQL text (they are ints we computed, never input), because building the
+    same condition as SQLAlchemy expressions cost 2 ms per proof, more than the query."""
     by_level: dict[int, list[int]] = {}
     for level, idx in set(keys):
-        by_level.setdefault(level, []).append(idx)
+        by_level.setdefault(int(level), []).append(int(idx))
     if not by_level:
         return {}
-    cond = or_(*(and_(nodes_t.c.level == level, nodes_t.c.idx.in_(sorted(idxs)))
-                 for level, idxs in sorted(by_level.items())))
-    rows = session.execute(select(nodes_t.c.level, nodes_t.c.idx, nodes_t.c.hash).where(cond))
+    cond = " OR ".join(f"(level = {level} AND idx IN ({','.join(map(str, sorted(idxs)))}))"
+                       for level, idxs in sorted(by_level.items()))
+    rows = session.execute(text(f"SELECT level, idx, hash FROM audit_nodes WHERE {cond}"))
     found = {(lv, ix): bytes(h) for lv, ix, h in rows}
     missing = sorted((lv, ix) for lv, idxs in by_level.items() for ix in idxs if (lv, ix) not in found)
     if missing:
