@@ -18,7 +18,10 @@ def audit_licence(ctx, session, *, action: str, actor, identifier: str,
                   purpose: str | None = None, legal_basis: str | None = None,
                   channel: str = "api", detail: dict[str, Any] | None = None) -> int:
     """Append one entry for `action` on `identifier` by `actor` (an auth Client); returns its index."""
-    return audit.record(ctx, session, action=action, client=actor, licence_id=identifier,
+    # A citizen client has no organisation; the entry still needs an actor org (audit schema).
+    org_code = actor.org_code or "citizen"
+    return audit.record(ctx, session, action=action, client=actor, org_code=org_code,
+                        licence_id=identifier,
                         holder_code=holder_code, purpose=purpose, legal_basis=legal_basis,
                         channel=channel, detail=detail)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from license_svc.auth.clients import Client
 from license_svc.auth.dependencies import current_client, get_ctx, require_role
@@ -36,6 +37,8 @@ _ISSUE_EXAMPLE = {
 
 
 async def _json_body(request: Request) -> Any:
+    """The parsed body.  Issuance itself then runs in the thread pool (it signs and renders:
+    CPU work that must not stall the event loop)."""
     raw = await request.body()
     try:
         return json.loads(raw)
@@ -62,8 +65,8 @@ async def post_licence(request: Request, ctx: AppContext = Depends(get_ctx),
                        client: Client = Depends(require_role("issuer")),
                        idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     body = await _json_body(request)
-    result = issuing.issue(ctx, client, body, idempotency_key=idempotency_key)
-    return _issued(ctx, result, single=True)
+    result = await run_in_threadpool(issuing.issue, ctx, client, body, idempotency_key=idempotency_key)
+    return await run_in_threadpool(_issued, ctx, result, True)
 
 
 @router.post("/licences/batch", status_code=201,
@@ -73,8 +76,9 @@ async def post_batch(request: Request, ctx: AppContext = Depends(get_ctx),
                      idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     body = await _json_body(request)
     items = body.get("licences") if isinstance(body, dict) else body
-    result = issuing.issue_batch(ctx, client, items, idempotency_key=idempotency_key)
-    return _issued(ctx, result, single=False)
+    result = await run_in_threadpool(issuing.issue_batch, ctx, client, items,
+                                     idempotency_key=idempotency_key)
+    return _issued(ctx, result, False)
 
 
 @router.get("/licences/{identifier}", summary="证照数据 / the signed record, status and history")
