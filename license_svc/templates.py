@@ -110,6 +110,7 @@ class Template:
         warnings += self._check_holders(request.get("holders"), legacy)
         self._check_validity(request.get("valid_from"), request.get("valid_until"))
         self._check_fields(request.get("fields"))
+        self._check_id_card_fields(request)
         number = request.get("number")
         if number is not None:
             if not legacy:
@@ -185,6 +186,24 @@ class Template:
             title = _title(self.schema, list(e.absolute_path)) or path
             raise _err(f"field {path}: {e.message}", f"字段“{title}”（{path}）不符合要求")
 
+    def _check_id_card_fields(self, request: dict) -> None:
+        """Fields that repeat what an identity number encodes (birth date, sex: odd 17th digit
+        is male) must agree with it: a clerk's typo caught at issuance, not by the holder."""
+        rule = self.meta.get("id_card_fields")
+        if not rule or self.holder_code_type != ids.CODE_TYPE_ID_CARD:
+            return
+        for i, holder in enumerate(request["holders"]):
+            code = holder["code"]
+            derived = {"birth_date": f"{code[6:10]}-{code[10:12]}-{code[12:14]}",
+                       "sex": "男" if int(code[16]) % 2 else "女"}
+            for what, path in rule.items():
+                value = _get(request, path.replace("{i}", str(i)))
+                if value is not None and value != derived[what]:
+                    zh = {"birth_date": "出生日期", "sex": "性别"}[what]
+                    raise _err(f"{path.replace('{i}', str(i))} ({value}) does not match holder "
+                               f"{i + 1}'s identity number",
+                               f"{zh}（{value}）与第 {i + 1} 个持证主体的公民身份号码不一致")
+
     # -- records ------------------------------------------------------------------------------
     def licence_number(self, request: dict, *, region: str, issued: date) -> str:
         """A new 证照编号 per the template pattern (or the legacy number given on import)."""
@@ -215,6 +234,17 @@ class Template:
             "version": version,
             "fields": dict(request.get("fields") or {}),
         }
+
+
+def _get(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
 
 
 def _title(schema: dict, path: list) -> str | None:
@@ -296,6 +326,10 @@ def _check_meta(t: Template) -> None:
     if v.get("max_years") is not None and not (isinstance(v["max_years"], int) and v["max_years"] > 0):
         raise ValueError("validity.max_years")
     ids.licence_number_regex(m["number"]["pattern"])
+    for what, path in m.get("id_card_fields", {}).items():
+        if what not in ("birth_date", "sex") or not path.startswith("fields."):
+            raise _err(f"template {t.folder}: id_card_fields maps birth_date/sex to fields.* paths",
+                       f"模板 {t.folder} 的 id_card_fields 只能把 birth_date/sex 对应到 fields 字段")
 
 
 def _check_schema(t: Template) -> None:

@@ -51,7 +51,8 @@ MAX_TEXT = 4296            # largest QR payload (version 40-L alphanumeric): any
 MAX_COSE = 16384           # decompressed COSE_Sign1 bound (zlib bombs)
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
-DEFAULT_SKEW = timedelta(seconds=30)  # phones' clocks drift; only for "issued in the future"
+DEFAULT_SKEW = timedelta(seconds=30)
+CHINA_TZ = timezone(timedelta(hours=8))  # licence dates are Beijing calendar dates  # phones' clocks drift; only for "issued in the future"
 
 _BASE45 = re.compile(r"^[0-9A-Z $%*+\-./:]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -429,6 +430,9 @@ def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime, skew:
     elif at > exp:
         report.add(f"{prefix}licence-validity", False, f"证照二维码已于 {exp.isoformat()} 过期 / "
                    "licence code expired", failure="EXPIRED")
+    elif at.astimezone(CHINA_TZ).date() < date.fromisoformat(claims["vf"]):
+        report.add(f"{prefix}licence-validity", False, f"证照自 {claims['vf']} 起生效，尚未生效 / "
+                   f"licence valid from {claims['vf']}, not yet in force", failure="NOT_YET_VALID")
     else:
         report.add(f"{prefix}licence-validity", True, f"有效至 / valid until {exp.isoformat()}")
 

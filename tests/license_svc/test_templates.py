@@ -110,6 +110,19 @@ def test_bad_fields_name_the_field_in_chinese(fields, zh):
     assert zh in exc.value.message_zh
 
 
+def test_fields_must_agree_with_the_identity_number():
+    req = _req("driving_licence")
+    req["fields"]["birth_date"] = "1990-03-08"
+    with pytest.raises(TemplateError) as exc:
+        ALL["driving_licence"].validate_request(req)
+    assert "出生日期" in exc.value.message_zh and "公民身份号码" in exc.value.message_zh
+    req = _req("marriage_certificate")
+    req["fields"]["parties"][1]["sex"] = "男"  # 310104199303221041: 17th digit 4, female
+    with pytest.raises(TemplateError) as exc:
+        ALL["marriage_certificate"].validate_request(req)
+    assert "第 2 个持证主体" in exc.value.message_zh
+
+
 def test_missing_field_and_nested_field_errors():
     req = _req("business_licence")
     del req["fields"]["address"]
@@ -163,6 +176,7 @@ def test_adding_a_folder_adds_a_type(tmp_path):
     ("template.json", lambda m: m.update(type_code="123"), "类型代码"),
     ("template.json", lambda m: m.update(schema="v0"), "版本"),
     ("template.json", lambda m: m["holders"].update(code_type="123"), "持证主体"),
+    ("template.json", lambda m: m.update(id_card_fields={"name": "fields.x"}), "id_card_fields"),
     ("schema.json", lambda s: s.update(type="nonsense"), "JSON Schema"),
     ("layout.json", lambda l: l["fields"].append({"label": "X", "value": "fields.nope", "x": 1, "y": 1}), "schema.json"),
     ("layout.json", lambda l: l["fields"].append({"label": "X", "value": "secret.key", "x": 1, "y": 1}), "未知字段"),

@@ -192,6 +192,15 @@ def test_expired_licence_code(ks, trust):
     assert (r.indication, r.sub_indication) == (TOTAL_FAILED, "EXPIRED")
 
 
+def test_licence_not_yet_in_force(ks, trust):
+    rec = dict(RECORD, valid_from="2026-06-01")
+    r = vqr.verify_qr_text(_el1(ks, record=rec), trust, NOW)
+    assert (r.indication, r.sub_indication) == (TOTAL_FAILED, "NOT_YET_VALID")
+    # 2026-05-31T16:00Z is already 1 June in Beijing
+    ok = vqr.verify_qr_text(_el1(ks, record=rec), trust, datetime(2026, 5, 31, 16, 0, tzinfo=timezone.utc))
+    assert ok.indication == TOTAL_PASSED, ok.to_text()
+
+
 def test_withdrawn_signer(ks):
     cred = ks.credential("sh", "licence_signer", "sm2", org_code=AMR)
     trust = vqr.QrTrust([vqr.QrSigner(cred.cert.dump(), "licence_signer", "sh", AMR,
