@@ -19,6 +19,7 @@ producing side (docs/architecture.md); tests/verification/test_qr.py checks they
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import zlib
@@ -106,6 +107,24 @@ class QrTrust:
 
     def __len__(self) -> int:
         return len(self._by_kid)
+
+    @classmethod
+    def from_trust_lists(cls, payloads: Iterable[Mapping]) -> "QrTrust":
+        """From the payloads of region trust lists (DESIGN §8) whose signatures the caller has
+        already verified: licence signers and nodes; a withdrawn entry stays known, so codes
+        signed before its withdrawal still verify and later ones fail as REVOKED."""
+        trust = cls()
+        for payload in payloads:
+            region = payload["region"]
+            for e in payload.get("entries", []):
+                if e.get("role") not in (ROLE_LICENCE_SIGNER, ROLE_NODE):
+                    continue
+                withdrawn = None
+                if e.get("status") == "withdrawn":
+                    withdrawn = datetime.fromisoformat(e["since"])
+                trust.add(QrSigner(base64.b64decode(e["cert"]), e["role"], region,
+                                   e.get("org_code"), e.get("org_name"), withdrawn))
+        return trust
 
     @classmethod
     def from_keystore(cls, ks, regions: Iterable[str] = ("sh", "js", "zj", "ah")) -> "QrTrust":

@@ -201,6 +201,28 @@ def test_licence_not_yet_in_force(ks, trust):
     assert ok.indication == TOTAL_PASSED, ok.to_text()
 
 
+def test_trust_from_trust_list_payloads(ks):
+    import base64
+
+    signer = ks.credential("sh", "licence_signer", "sm2", org_code=AMR)
+    node = ks.credential("sh", "node", "sm2")
+    payload = {"schema": "yrd-trust-list/1", "region": "sh", "entries": [
+        {"role": "licence_signer", "org_name": "上海市市场监督管理局", "org_code": AMR,
+         "algorithm": "sm2", "cert": base64.b64encode(signer.cert.dump()).decode(),
+         "status": "withdrawn", "since": "2026-03-01T09:00:00+00:00"},
+        {"role": "node", "org_name": "上海市大数据中心", "org_code": node.org_code, "algorithm": "sm2",
+         "cert": base64.b64encode(node.cert.dump()).decode(), "status": "granted",
+         "since": "2026-01-01T00:00:00+00:00"},
+        {"role": "tsa", "cert": "ignored"}]}
+    trust = vqr.QrTrust.from_trust_lists([payload])
+    assert len(trust) == 2
+    ep1, _ = _ep1(ks, _el1(ks))  # signed 08:00, before the withdrawal at 09:00
+    assert vqr.verify_qr_text(ep1, trust, NOW + timedelta(seconds=1)).indication == TOTAL_PASSED
+    late = _el1(ks, now=NOW + timedelta(hours=2))
+    r = vqr.verify_qr_text(late, trust, NOW + timedelta(hours=2))
+    assert (r.indication, r.sub_indication) == (TOTAL_FAILED, "REVOKED")
+
+
 def test_withdrawn_signer(ks):
     cred = ks.credential("sh", "licence_signer", "sm2", org_code=AMR)
     trust = vqr.QrTrust([vqr.QrSigner(cred.cert.dump(), "licence_signer", "sh", AMR,
