@@ -1,0 +1,116 @@
+"""`license-svc issue` and `license-svc qr`: issuance and QR codes offline, on the local database.
+
+Whoever runs these has the node's keys and database, so the command acts as the issuing
+organisation itself (client id `cli`) — still through the same domain functions, checks and
+audit entries as the HTTP API.  Exit codes: 0 done, 1 refused (bad data, not allowed),
+3 unreadable input or usage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from license_svc.cli import app
+from license_svc.config import ConfigError, load_settings
+from signing.errors import SigningError
+
+CLI_CLIENT_ID = "cli"
+
+
+def _fail(en: str, zh: str, code: int) -> None:
+    typer.echo(f"{zh}\n{en}", err=True)
+    raise typer.Exit(code)
+
+
+def _context(region: str | None):
+    from license_svc.bootstrap import bootstrap
+
+    try:
+        return bootstrap(load_settings(region=region), seed=False)
+    except ConfigError as exc:
+        _fail(exc.message_en, exc.message_zh, 3)
+
+
+def _operator(ctx, licence_type: str | None, org_code: str | None, roles=("issuer",)):
+    """The local operator as an auth principal: the organisation that issues `licence_type`."""
+    from license_svc.auth.clients import Client
+
+    if org_code is None and licence_type is not None:
+        orgs = [o.code for o in ctx.keystore.organisations(ctx.region) if licence_type in o.licence_types]
+        if not orgs:
+            _fail(f"no organisation in region {ctx.region} issues {licence_type!r}",
+                  f"区域 {ctx.region} 没有签发“{licence_type}”的机构", 1)
+        org_code = orgs[0]
+    return Client(client_id=CLI_CLIENT_ID, name="license-svc CLI", org_code=org_code or "",
+                  region=ctx.region, roles=frozenset(roles))
+
+
+@app.command("issue")
+def issue_command(
+        licence_type: str = typer.Option(..., "--type", help="证照类型 / template folder, e.g. business_licence"),
+        data: Path = typer.Option(..., "--data", help="申请数据 / request JSON (see templates/*/example.json)"),
+        region: str = typer.Option(None, "--region", help="sh | js | zj | ah"),
+        algorithm: str = typer.Option("sm2", "--alg", help="sm2 | rsa"),
+        org: str = typer.Option(None, "--org", help="颁发机构代码 / issuing organisation USCC"),
+        out: Path = typer.Option(Path("."), "--out", help="输出目录 / output directory")) -> None:
+    """离线签发证照 / issue a licence into the local database; writes <id>.pdf and <id>.json."""
+    from license_svc.licences import issue as issuing
+    from license_svc.licences import lifecycle, retrieve
+
+    try:
+        body = json.loads(data.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {data}: {exc}", f"无法读取申请数据文件 {data}", 3)
+    if not isinstance(body, dict):
+        _fail(f"{data} must hold a JSON object", f"{data} 必须是 JSON 对象", 3)
+    body = {**body, "type": licence_type, "algorithm": algorithm}
+    ctx = _context(region)
+    try:
+        actor = _operator(ctx, licence_type, org or body.get("issuer_code"))
+        ident = issuing.issue(ctx, actor, body).identifiers[0]
+        with ctx.unit_of_work() as session:
+            version = lifecycle.load_version(session, ident)
+            view = retrieve.licence_view(ctx, session, version)
+    except SigningError as exc:
+        _fail(exc.message_en, exc.message_zh, 1)
+    finally:
+        ctx.close()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{ident}.pdf").write_bytes(version.pdf)
+    (out / f"{ident}.json").write_text(json.dumps(view, ensure_ascii=False, indent=2) + "\n",
+                                       encoding="utf-8")
+    typer.echo(ident)
+
+
+@app.command("qr")
+def qr_command(identifier: str = typer.Argument(..., help="证照标识 / licence identifier"),
+               present: bool = typer.Option(False, "--present", help="亮证码 EP1 (≤60 s) instead of EL1"),
+               out: Path = typer.Option(None, "--out", help="PNG file to write"),
+               text: bool = typer.Option(False, "--text", help="print the QR text"),
+               region: str = typer.Option(None, "--region")) -> None:
+    """证照二维码 / a licence's EL1 QR (or an EP1 presentation with --present)."""
+    from license_svc.licences import retrieve
+    from signing.qr import image as qr_image
+    from signing.qr.credentials import make_ep1
+
+    ctx = _context(region)
+    try:
+        actor = _operator(ctx, None, None, roles=("admin",))
+        with ctx.unit_of_work() as session:
+            version = retrieve.open_licence(ctx, session, identifier, actor, "qr")
+        code = version.el1
+        if present:
+            node = ctx.keystore.credential(ctx.region, "node", "sm2")
+            code, _cti = make_ep1(node.key, node.cert.dump(), region=ctx.region, el1=code,
+                                  now=ctx.now())
+        if out is not None:
+            out.write_bytes(qr_image.png(code))
+    except SigningError as exc:
+        _fail(exc.message_en, exc.message_zh, 1)
+    finally:
+        ctx.close()
+    if text or out is None:
+        typer.echo(code)
