@@ -36,6 +36,7 @@ MM = 72.0 / 25.4
 _DARK_RUN = re.compile(b"\x01+")
 LINE_HEIGHT = 1.45
 MAX_PHOTO_BYTES = 300 * 1024
+MAX_IMAGE_PIXELS = 4_000_000  # 2000x2000: far above print resolution for a 42 mm seal or a photo
 
 
 class RenderError(SigningError):
@@ -248,11 +249,14 @@ def _qr(c: canvas.Canvas, layout: Mapping, qr_text: str) -> None:
 def _image_reader(data: bytes, what_en: str, what_zh: str) -> ImageReader:
     try:
         reader = ImageReader(io.BytesIO(data))
-        reader.getSize()
-        return reader
+        w, h = reader.getSize()
     except Exception as exc:  # PIL raises many types for bad images
         raise RenderError(f"{what_en} is not a readable image: {exc.__class__.__name__}",
                           f"{what_zh}不是可读取的图片") from None
+    if w * h > MAX_IMAGE_PIXELS:  # a small file can declare a huge canvas (decompression bomb)
+        raise RenderError(f"{what_en} of {w}x{h} pixels is too large",
+                          f"{what_zh}像素尺寸过大（{w}×{h}）")
+    return reader
 
 
 def _photo(c: canvas.Canvas, layout: Mapping, record: Mapping) -> None:

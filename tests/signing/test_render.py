@@ -146,6 +146,13 @@ def test_bad_photo_and_bad_seal_are_bilingual_errors(ks):
         assert exc.value.message_zh and exc.value.message_en
     with pytest.raises(RenderError):
         render_licence_pdf(t.layout, rec, el1, seal_png=b"not a png")
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (5000, 5000)).save(buf, "PNG")  # a few KB declaring 25 Mpx
+    with pytest.raises(RenderError) as exc:
+        render_licence_pdf(t.layout, rec, el1, seal_png=buf.getvalue())
+    assert "过大" in exc.value.message_zh
     no_photo = dict(rec, fields={k: v for k, v in rec["fields"].items() if k != "photo"})
     assert render_licence_pdf(t.layout, no_photo, el1).startswith(b"%PDF")
 
