@@ -78,15 +78,21 @@ class QrSigner:
     kid: bytes = field(init=False)
 
     def __post_init__(self):
+        """Parse everything verification will touch now, so bad trust material fails when the
+        trust is built, never halfway through verifying a scanned code."""
         self.cert_der = bytes(self.cert_der)
-        self.cert = x509.Certificate.load(self.cert_der)
+        try:
+            self.cert = x509.Certificate.load(self.cert_der)
+            self.not_before, self.not_after = self.cert.not_valid_before, self.cert.not_valid_after
+            self.subject = self.cert.subject.human_friendly
+            self._public = alg.load_public_key(self.cert.public_key)
+        except Exception as exc:  # asn1crypto and the key loader raise many types
+            raise ValueError(f"unusable signer certificate for {self.role} {self.region}: "
+                             f"{exc.__class__.__name__}") from None
         self.kid = alg.sha256(self.cert_der)[:8]
-        self._public = None
 
     @property
     def public_key(self):
-        if self._public is None:
-            self._public = alg.load_public_key(self.cert.public_key)
         return self._public
 
 
@@ -361,7 +367,7 @@ def _check_signature(report: Report, s: _Sign1, trust: QrTrust, role: str, prefi
 def _check_signer_at(report: Report, signer: QrSigner, iat: datetime, prefix: str) -> None:
     """The certificate must have been valid, and not withdrawn from the trust list, when the
     code was signed."""
-    nb, na = signer.cert.not_valid_before, signer.cert.not_valid_after
+    nb, na = signer.not_before, signer.not_after
     if iat < nb:
         report.add(f"{prefix}signer-validity", False, f"签发时证书尚未生效 / certificate not yet "
                    f"valid at signing time ({nb.isoformat()})", failure="NOT_YET_VALID")
@@ -434,7 +440,7 @@ def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime, skew:
         return
     report.signer.update({"kid": s.kid.hex(), "role": signer.role, "region": signer.region,
                           "org_code": signer.org_code, "org_name": signer.org_name,
-                          "subject": signer.cert.subject.human_friendly,
+                          "subject": signer.subject,
                           "algorithm": signer.public_key.algorithm})
     binding_ok = signer.org_code == s.claims[CLAIM_ISS] and signer.region == claims["r"]
     report.add(f"{prefix}issuer-binding", binding_ok,

@@ -223,6 +223,11 @@ def test_trust_from_trust_list_payloads(ks):
     assert (r.indication, r.sub_indication) == (TOTAL_FAILED, "REVOKED")
 
 
+def test_bad_trust_material_fails_when_building_trust():
+    with pytest.raises(ValueError):
+        vqr.QrSigner(b"\x30\x03\x02\x01\x01", "node", "sh")
+
+
 def test_withdrawn_signer(ks):
     cred = ks.credential("sh", "licence_signer", "sm2", org_code=AMR)
     trust = vqr.QrTrust([vqr.QrSigner(cred.cert.dump(), "licence_signer", "sh", AMR,
