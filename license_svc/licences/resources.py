@@ -3,7 +3,8 @@
 Why: loading a key, re-serialising a certificate chain and preparing the seal picture cost far
 more than one signature (DESIGN §2: pyHanko's SimpleSigner re-loads its key per PDF, 11/s; a
 signer holding a loaded key, 88/s).  One `OrgSigning` per (organisation, algorithm) holds the
-credential, its PDF stamper (seal bound as a signed attribute) and the region TSA.
+credential, its PDF stamper (seal bound as a signed attribute) and the region TSA; which seal
+is current is asked of the seal registry per issuance (`licences.seals`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from license_svc.licences.seals import seal_for
 from signing.pdf import LicenceStamper
+from signing.seal import SealCredential
 from signing.render import seal_rect
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 
@@ -54,21 +55,18 @@ def timestamper(ctx, algorithm: str) -> InProcessTimeStamper:
     return _cached(ctx, ("tsa", algorithm), build)
 
 
-def seal(ctx, org_code: str) -> tuple[bytes, bytes]:
-    return _cached(ctx, ("seal", org_code), lambda: seal_for(ctx, org_code))
-
-
-def org_signing(ctx, org_code: str, algorithm: str, template) -> OrgSigning:
-    """Signing for one organisation, algorithm and page layout (the seal box is per layout)."""
+def org_signing(ctx, org_code: str, algorithm: str, template, seal_row) -> OrgSigning:
+    """Signing for one organisation, algorithm, seal and page layout (the seal box is per
+    layout).  Keyed by the seal's esID, so a new seal in the registry gets a new stamper."""
     box = seal_rect(template.layout)
 
     def build():
         cred = ctx.keystore.credential(ctx.region, "licence_signer", algorithm, org_code=org_code)
-        seal_der, picture = seal(ctx, org_code)
-        stamper = LicenceStamper(cred, seal=seal_der, seal_png=picture, seal_box=box,
+        picture = SealCredential.from_der(seal_row.der).picture
+        stamper = LicenceStamper(cred, seal=seal_row.der, seal_png=picture, seal_box=box,
                                  timestamper=timestamper(ctx, algorithm))
         return OrgSigning(cred, cred.cert.dump(), stamper)
-    return _cached(ctx, ("org", org_code, algorithm, box), build)
+    return _cached(ctx, ("org", org_code, algorithm, seal_row.es_id, box), build)
 
 
 def status_credential(ctx):

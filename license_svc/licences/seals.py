@@ -1,39 +1,46 @@
-"""The electronic seal (电子印章) an issuing organisation stamps its licences with.
+"""Which electronic seal (电子印章) an organisation stamps its licences with.
 
-The seal is made from the key store alone: the region seal maker (制章机构) signs a GB/T 38540
-v4 SESeal whose esID and name come from the organisation's manifest entry, whose picture is the
-red round official seal, and whose certList names the organisation's licence-signing
-certificates (SM2 and RSA), so either signature may carry it.  Its identity (esID, name,
-validity = the maker certificate's) is stable across restarts; only the maker's randomised SM2
-signature differs, and every licence embeds the exact seal it was stamped with.
+The seal comes from the region's seal registry (`license_svc.seals`), so a verifier asking the
+registry finds it, and suspending or revoking it there stops issuance with it at once: each
+issuance looks the seal up in its own transaction.  An organisation that has never had a
+licence seal gets one made by the registry on its first issuance (an audited `seal.create`);
+one whose licence seals are all suspended or revoked gets none — issuing then fails until
+an administrator acts, rather than silently minting a replacement.
 """
 
 from __future__ import annotations
 
-from signing.seal import SEAL_TYPE_ORGANISATION, make_seal
-from signing.seal.picture import render_round_seal
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from license_svc.auth.clients import Client
+from license_svc.licences.errors import LicenceStateError
+from license_svc.seals.models import SealRow
+from license_svc.seals.registry import SealRequest, create_seal
+from signing.seal import SEAL_TYPE_ORGANISATION
 
 SEAL_NAME = "电子证照专用章"
-# 10 px/mm (254 dpi) prints sharply and keeps the picture ~11 KB; it rides in every licence twice
-# (the SESeal attribute and the signature appearance).
-PX_PER_MM = 10
+SYSTEM_CLIENT = "licence-issuance"
 
 
-def seal_for(ctx, org_code: str) -> tuple[bytes, bytes]:
-    """(SESeal DER, picture PNG) of `org_code` in this region."""
-    ks = ctx.keystore
-    org = ks.organisation(org_code)
-    maker = ks.credential(ctx.region, "seal_maker", "sm2")
-    signers = [ks.credential(ctx.region, "licence_signer", a, org_code=org_code).cert
-               for a in ("sm2", "rsa")]
-    info = org.seal or {}
-    es_id = str(info.get("esid") or org_code)
-    picture = render_round_seal(org.name, "", es_id, px_per_mm=PX_PER_MM)
-    validity = maker.cert["tbs_certificate"]["validity"]
-    der = make_seal(maker_key=maker.key, maker_cert=maker.cert, es_id=es_id,
-                    name=info.get("name") or f"{org.name}{SEAL_NAME}",
-                    seal_type=int(info.get("type") or SEAL_TYPE_ORGANISATION), picture=picture,
-                    signer_certs=signers, valid_start=validity["not_before"].native,
-                    valid_end=validity["not_after"].native,
-                    created=validity["not_before"].native)
-    return der, picture.data
+def seal_name(org) -> str:
+    return (org.seal or {}).get("name") or f"{org.name}{SEAL_NAME}"
+
+
+def licence_seal(ctx, session: Session, org) -> SealRow:
+    """The organisation's active licence seal, made on first use."""
+    rows = session.scalars(select(SealRow).where(
+        SealRow.org_code == org.code, SealRow.region == ctx.region,
+        SealRow.name == seal_name(org)).order_by(SealRow.created_at.desc())).all()
+    active = [r for r in rows if r.status == "active"]
+    if active:
+        return active[0]
+    if rows:
+        raise LicenceStateError(
+            f"the licence seal of {org.name} is {rows[0].status}; no licences can be stamped",
+            f"{org.name}的电子证照专用章状态为“{rows[0].status}”，暂不能签发证照")
+    system = Client(client_id=SYSTEM_CLIENT, name="证照签发服务", org_code=org.code,
+                    region=ctx.region, roles=frozenset({"admin"}))
+    return create_seal(ctx, session, system, SealRequest(
+        org_code=org.code, name=seal_name(org), seal_type=SEAL_TYPE_ORGANISATION,
+        number=str((org.seal or {}).get("esid") or "")))

@@ -178,3 +178,21 @@ def test_record_signature_verifies_with_other_implementations(ctx, amr):
     tampered = version.record.replace("上海", "江苏", 1).encode()
     assert not gmssl_pyx.sm2_verify(point[1:], tampered, version.signature)
     assert base64.b64encode(version.signature)
+
+
+def test_the_registry_seal_is_used_and_its_suspension_stops_issuance(ctx, amr):
+    from license_svc.seals import registry
+    from license_svc.seals.models import SealRow
+    from verification.seal import verify_seal
+
+    version, _ = _issue(ctx, amr, example("business_licence"))
+    with ctx.unit_of_work() as s:
+        (seal,) = s.scalars(select(SealRow).where(SealRow.org_code == AMR_SH)).all()
+        trust = registry.trust(ctx, s)
+        report = verify_seal(seal.der, at=ctx.now(), trust=trust)
+    assert report.indication == "TOTAL_PASSED", report.to_text()
+    assert seal.der in version.pdf or seal.der.hex().encode() in version.pdf.lower()
+    with ctx.unit_of_work() as s:
+        registry.change_status(ctx, s, amr, seal.es_id, "suspend", "印章核查")
+    _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, example("business_licence")),
+             code="licence-state", status=409)
