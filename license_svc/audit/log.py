@@ -174,11 +174,14 @@ class CheckpointPublisher:
         return self
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        # First at start, so a fresh node serves a checkpoint at once, then every interval.
+        while True:
             try:
                 self._publish_once()
             except Exception:  # keep publishing; the failure is logged for operators
                 log.exception("audit checkpoint publication failed")
+            if self._stop.wait(self.interval):
+                return
 
     def stop(self) -> None:
         self._stop.set()
