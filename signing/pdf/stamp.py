@@ -1,0 +1,177 @@
+"""Stamp a rendered licence PDF: one certification signature (DocMDP P=1) whose appearance is
+the seal picture.
+
+Profile (docs/pdf.md):
+- SubFilter `ETSI.CAdES.detached`, certification signature, DocMDP P=1 (no changes allowed);
+- RSA: sha256WithRSA + an RFC 3161 signature timestamp from the region TSA (PAdES B-T);
+- SM2: SM3 digest, SM2-with-SM3 signature, the GB/T 38540 SESeal as a signed attribute, and an
+  SM2 timestamp when a TSA is given;
+- the licence identifier and data hash in a `/LicenseSvc` catalog dictionary written in the same
+  revision as the signature, so the signature covers it (docs/formats.md).
+
+Everything that does not change between licences (key, certificate chain, seal attribute,
+compressed seal picture, size of /Contents) lives in a `LicenceStamper` built once per
+credential and seal; per licence we parse the page, add one revision and sign once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections import OrderedDict
+from typing import Mapping
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name, pdf_string
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
+
+from signing import oids
+from signing.errors import SigningError
+from signing.pdf.appearance import seal_stamp_style
+from signing.pdf.rsa_signer import RSASigner
+from signing.pdf.seal_attribute import seal_der
+from signing.pdf.sm2_signer import SM2Signer
+
+FIELD_NAME = "LicenceSeal"
+# A4 is 595 x 842 pt; a 42 mm official seal at the lower right, above the footer.
+DEFAULT_SEAL_BOX = (380, 90, 500, 210)
+LICENCE_DICT_KEY = "/LicenseSvc"
+LICENCE_DICT_VERSION = 1
+MAX_PDF_BYTES = 50 * 1024 * 1024
+
+
+class LicenceStamper:
+    """Signs many licences with one credential and one seal; safe to share between threads
+    (pyHanko signing state is per call; the held objects are read-only)."""
+
+    def __init__(self, credential, seal=None, seal_png: bytes | None = None,
+                 seal_box=DEFAULT_SEAL_BOX, timestamper=None):
+        algorithm = getattr(credential, "algorithm", None) or credential.key.algorithm
+        chain = list(getattr(credential, "chain", ()) or ())
+        der = seal_der(seal) if seal is not None else None
+        if algorithm == oids.ALG_SM2:
+            self.signer = SM2Signer(credential.key, credential.cert, chain, seal=der)
+            self.md = oids.SM3_NAME
+        elif algorithm == oids.ALG_RSA:
+            self.signer = RSASigner(credential.key, credential.cert, chain, seal=der)
+            self.md = "sha256"
+        else:
+            raise SigningError(f"unsupported credential algorithm {algorithm!r}",
+                               f"不支持的证书算法 {algorithm!r}")
+        if seal_png is None and der is not None:
+            seal_png = _picture_from_seal(der)
+        self.algorithm = algorithm
+        self.timestamper = timestamper
+        self.seal_box = tuple(seal_box) if seal_box is not None else None
+        self.style = seal_stamp_style(seal_png) if seal_png is not None else None
+        self.bytes_reserved = _reserve(credential.cert, chain, der, timestamper)
+        self.meta = PdfSignatureMetadata(
+            field_name=FIELD_NAME,
+            md_algorithm=self.md,
+            subfilter=SigSeedSubFilter.PADES,
+            certify=True,
+            docmdp_permissions=MDPPerm.NO_CHANGES,
+            reason="电子证照签发 / licence issuance",
+            location=getattr(credential, "region", None),
+        )
+        self._lock = threading.Lock()  # the stamp style's image cache is per writer
+
+    def sign(self, pdf_bytes: bytes, licence: Mapping | None = None) -> bytes:
+        return _run(self.async_sign(pdf_bytes, licence))
+
+    async def async_sign(self, pdf_bytes: bytes, licence: Mapping | None = None) -> bytes:
+        if not pdf_bytes or len(pdf_bytes) > MAX_PDF_BYTES:
+            raise SigningError("PDF missing or larger than 50 MiB", "PDF 缺失或超过 50 MiB")
+        try:
+            writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=True)
+        except Exception as exc:
+            raise SigningError(f"cannot read the licence PDF: {exc}", "无法读取证照 PDF") from None
+        if licence:
+            writer.root[pdf_name(LICENCE_DICT_KEY)] = licence_dictionary(licence)
+            writer.update_root()
+        field = SigFieldSpec(FIELD_NAME, on_page=-1,
+                             box=self.seal_box if self.style is not None else None)
+        pdf_signer = PdfSigner(self.meta, self.signer, timestamper=self.timestamper,
+                               stamp_style=self.style, new_field_spec=field)
+        out = io.BytesIO()
+        with self._lock:
+            await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=self.bytes_reserved)
+        return out.getvalue()
+
+
+def licence_dictionary(licence: Mapping) -> generic.DictionaryObject:
+    """`/LicenseSvc << /V 1 /Id (identifier) /Hash (hex) /HashAlg /SM3 ... >>` (docs/formats.md)."""
+    ident = licence.get("id") or licence.get("identifier")
+    if not ident:
+        raise SigningError("licence metadata needs an identifier", "证照元数据缺少证照标识")
+    d = generic.DictionaryObject({
+        pdf_name("/V"): generic.NumberObject(LICENCE_DICT_VERSION),
+        pdf_name("/Id"): pdf_string(str(ident)),
+    })
+    if licence.get("data_hash"):
+        d[pdf_name("/Hash")] = pdf_string(str(licence["data_hash"]))
+        d[pdf_name("/HashAlg")] = pdf_name("/" + str(licence.get("hash_alg", "SM3")).upper())
+    if licence.get("version") is not None:
+        d[pdf_name("/Version")] = generic.NumberObject(int(licence["version"]))
+    return d
+
+
+def _reserve(cert, chain, der, timestamper) -> int:
+    """Hex digits for the CMS in /Contents (pyHanko wants twice the DER size), so pyHanko skips
+    its dry-run signature: certificates + seal + signed attributes/SignerInfo overhead + a
+    timestamp token with its certificates."""
+    size = len(cert.dump()) + sum(len(c.dump()) for c in chain) + 2048
+    if der is not None:
+        size += len(der) + 64
+    if timestamper is not None:
+        authority = getattr(timestamper, "authority", None)
+        certs = [authority.cert, *authority.chain] if authority is not None else []
+        size += 2048 + sum(len(c.dump()) for c in certs) + (0 if certs else 6144)
+    return 2 * size
+
+
+def _picture_from_seal(der: bytes) -> bytes | None:
+    """The seal's own picture (DESIGN §5), through the seal module when it is present."""
+    try:
+        from signing.seal import picture_png  # provided by the seal engineer's module
+    except ImportError:
+        return None
+    return picture_png(der)
+
+
+def _run(coro):
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    raise SigningError("call async_sign from async code", "异步环境中请调用 async_sign")
+
+
+_CACHE: "OrderedDict[tuple, LicenceStamper]" = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 64
+
+
+def sign_licence_pdf(pdf_bytes: bytes, credential, seal=None, seal_png: bytes | None = None,
+                     seal_box=None, timestamper=None, licence: Mapping | None = None) -> bytes:
+    """Certify `pdf_bytes` with `credential` and return the signed PDF.
+
+    The stamper for (credential, seal, picture, box, timestamper) is built once and cached, so
+    repeated calls for the same office cost one parse and one signature each."""
+    box = tuple(seal_box) if seal_box is not None else DEFAULT_SEAL_BOX
+    seal_key = seal.dump() if hasattr(seal, "dump") else seal
+    key = (id(credential), seal_key, seal_png, box, id(timestamper))
+    with _CACHE_LOCK:
+        stamper = _CACHE.get(key)
+        if stamper is not None and stamper.signer.signing_cert is credential.cert:
+            _CACHE.move_to_end(key)
+        else:
+            stamper = LicenceStamper(credential, seal=seal, seal_png=seal_png, seal_box=box,
+                                     timestamper=timestamper)
+            _CACHE[key] = stamper
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return stamper.sign(pdf_bytes, licence)

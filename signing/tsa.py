@@ -1,0 +1,183 @@
+"""An RFC 3161 time-stamp authority (TSA) for one region: SM2 or RSA, in process or over HTTP.
+
+`TimeStampAuthority.respond(request_der)` is the whole protocol: parse a DER TimeStampReq,
+answer with a DER TimeStampResp whose token is a CMS SignedData over a TSTInfo, signed with the
+region TSA key (SM2-with-SM3 or sha256WithRSA).  Bad requests get a `rejection` status with the
+RFC 3161 failure bit, never an exception, because the same function sits behind
+`POST /api/v1/tsa`.  `InProcessTimeStamper` lets pyHanko call it without HTTP, which is how the
+issuance path timestamps PAdES B-T signatures (no network round trip per licence).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from asn1crypto import algos, cms, core, tsp, x509
+from pyhanko.sign.general import as_signing_certificate_v2
+from pyhanko.sign.timestamps.api import TimeStamper
+
+from signing import algorithms as alg
+from signing import oids
+from signing.errors import SigningError
+
+# TSA policy under our UUID arc (docs/formats.md): "timestamps from a license-svc region TSA,
+# time from the host clock (NTP-disciplined in production), accuracy 1 s".
+TSA_POLICY = oids.LICENSE_SVC_ARC + ".2"
+MAX_REQUEST_BYTES = 16 * 1024
+CONTENT_TYPE_QUERY = "application/timestamp-query"
+CONTENT_TYPE_REPLY = "application/timestamp-reply"
+
+# ESSCertIDv2 hash of the TSA certificate.  Not SHA-256 for RSA: SHA-256 is the ASN.1 DEFAULT
+# there, and asn1crypto then re-serialises the omitted default on every access, which made
+# embedding the token in pyHanko's SignedData take ~15 s.  SHA-512 is explicit and cheap.
+ESS_HASH = {"sha256": "sha512"}
+
+# Imprint algorithms we accept and their digest lengths.
+_IMPRINT_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64, oids.SM3_NAME: 32}
+
+
+def _rejection(fail: str, text: str) -> tsp.TimeStampResp:
+    return tsp.TimeStampResp({"status": tsp.PKIStatusInfo({
+        "status": "rejection",
+        "status_string": [text],
+        "fail_info": tsp.PKIFailureInfo({fail}),
+    })})
+
+
+class TimeStampAuthority:
+    """Signs TSTInfo structures with a held key.  The certificate must carry the critical
+    extended key usage id-kp-timeStamping alone (RFC 3161 §2.3), which we check once here."""
+
+    def __init__(self, key, cert: x509.Certificate, chain: Iterable[x509.Certificate] = (),
+                 *, clock: Callable[[], datetime] | None = None, policy: str = TSA_POLICY):
+        eku = cert.extended_key_usage_value
+        if eku is None or eku.native != ["time_stamping"] or \
+                "extended_key_usage" not in cert.critical_extensions:
+            raise SigningError("TSA certificate needs the critical EKU timeStamping only",
+                               "时间戳证书必须且只能包含关键扩展用途 timeStamping")
+        if key.public_key.spki_der() != cert.public_key.dump():
+            raise SigningError("the TSA private key does not match its certificate",
+                               "时间戳私钥与证书不匹配")
+        # Re-read from DER: asn1crypto re-serialises constructed certificates on every dump.
+        self.key, self.cert = key, x509.Certificate.load(cert.dump())
+        self.chain = [x509.Certificate.load(c.dump()) for c in chain
+                      if c.subject != c.issuer]  # no roots in tokens
+        self.policy = policy
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        if key.algorithm == oids.ALG_SM2:
+            self.digest_name, self.sig_alg = oids.SM3_NAME, oids.SM2_SM3_NAME
+        else:
+            self.digest_name, self.sig_alg = "sha256", "sha256_rsa"
+        self._signing_cert_der = cms.CMSAttribute({
+            "type": "signing_certificate_v2",
+            "values": [as_signing_certificate_v2(self.cert, hash_algo=ESS_HASH.get(self.digest_name, self.digest_name))],
+        }).dump()
+
+    # -- protocol ----------------------------------------------------------------------
+    def respond(self, request_der: bytes) -> bytes:
+        """DER TimeStampReq -> DER TimeStampResp (granted, or rejection with a reason)."""
+        return self.response(request_der).dump()
+
+    def response(self, request_der: bytes) -> tsp.TimeStampResp:
+        if len(request_der) > MAX_REQUEST_BYTES:
+            return _rejection("bad_request", "request too large / 请求过大")
+        try:
+            req = tsp.TimeStampReq.load(bytes(request_der), strict=True)
+            imprint = req["message_imprint"]
+            hash_name = imprint["hash_algorithm"]["algorithm"].native
+            hashed = imprint["hashed_message"].native
+            version = req["version"].native
+            policy = req["req_policy"].dotted if req["req_policy"].native is not None else None
+            has_ext = req["extensions"].native is not None
+            nonce = req["nonce"].native
+            cert_req = bool(req["cert_req"].native)
+        except Exception:
+            return _rejection("bad_data_format", "malformed TimeStampReq / 时间戳请求格式错误")
+        if version != "v1":
+            return _rejection("bad_request", "unsupported version / 不支持的版本")
+        if _IMPRINT_LENGTHS.get(hash_name) != len(hashed or b""):
+            return _rejection("bad_alg", "unsupported or inconsistent hash / 摘要算法不支持或长度不符")
+        if policy is not None and policy != self.policy:
+            return _rejection("unaccepted_policy", "unknown policy / 不接受的策略")
+        if has_ext:
+            return _rejection("unaccepted_extension", "extensions not supported / 不支持扩展")
+        if nonce is not None and not 0 < nonce < 1 << 160:
+            return _rejection("bad_request", "nonce out of range / 随机数超出范围")
+        try:
+            token = self._token(imprint, nonce, cert_req)
+        except Exception:
+            return _rejection("system_failure", "signing failed / 签名失败")
+        return tsp.TimeStampResp({
+            "status": tsp.PKIStatusInfo({"status": "granted"}),
+            "time_stamp_token": token,
+        })
+
+    def _token(self, imprint: tsp.MessageImprint, nonce: int | None,
+               cert_req: bool) -> cms.ContentInfo:
+        now = self.clock().astimezone(timezone.utc).replace(microsecond=0)
+        info = {
+            "version": "v1",
+            "policy": self.policy,
+            "message_imprint": imprint,
+            "serial_number": secrets.randbits(120) | 1 << 120,
+            "gen_time": now,
+            "accuracy": {"seconds": 1},
+            "tsa": x509.GeneralName({"directory_name": self.cert.subject}),
+        }
+        if nonce is not None:
+            info["nonce"] = nonce
+        tst_der = tsp.TSTInfo(info).dump()
+        signed_attrs = cms.CMSAttributes([
+            cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
+            cms.CMSAttribute({"type": "message_digest",
+                              "values": [alg.digest(self.digest_name, tst_der)]}),
+            cms.CMSAttribute.load(self._signing_cert_der),
+        ])
+        digest_alg = algos.DigestAlgorithm({"algorithm": self.digest_name})
+        signer_info = cms.SignerInfo({
+            "version": "v1",
+            "sid": cms.SignerIdentifier({"issuer_and_serial_number": {
+                "issuer": self.cert.issuer, "serial_number": self.cert.serial_number}}),
+            "digest_algorithm": digest_alg,
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": self.sig_alg}),
+            "signature": self.key.sign(signed_attrs.dump()),
+        })
+        return cms.ContentInfo({
+            "content_type": "signed_data",
+            "content": cms.SignedData({
+                "version": "v3",
+                "digest_algorithms": [digest_alg],
+                "encap_content_info": {"content_type": "tst_info",
+                                       "content": cms.ParsableOctetString(tst_der)},
+                "certificates": [self.cert, *self.chain] if cert_req else None,
+                "signer_infos": [signer_info],
+            }),
+        })
+
+
+class InProcessTimeStamper(TimeStamper):
+    """pyHanko `TimeStamper` that asks a `TimeStampAuthority` in this process.
+
+    The request still goes through DER encode/decode so it exercises exactly what the HTTP
+    route serves, and pyHanko checks nonce and imprint on the reply as for a remote TSA."""
+
+    def __init__(self, authority: TimeStampAuthority, include_nonce: bool = True):
+        super().__init__(include_nonce=include_nonce)
+        self.authority = authority
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        return tsp.TimeStampResp.load(self.authority.respond(req.dump()))
+
+
+def handle_timestamp_query(body: bytes, content_type: str | None,
+                           authority: TimeStampAuthority) -> tuple[int, bytes, str]:
+    """HTTP adapter logic: (status code, body, content type).  RFC 3161 §3.4: a query must
+    be sent as application/timestamp-query; rejections are still 200 with a TimeStampResp."""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype != CONTENT_TYPE_QUERY:
+        return 415, _rejection("bad_request", "expected application/timestamp-query / "
+                               "请求类型应为 application/timestamp-query").dump(), CONTENT_TYPE_REPLY
+    return 200, authority.respond(body), CONTENT_TYPE_REPLY
