@@ -26,11 +26,12 @@ YEAR = timedelta(days=365)  # only for the expired fixture's back-dating
 ROOT_YEARS, CA_YEARS, EE_YEARS = 20, 10, 5
 
 REGIONS = {
-    # region: (name, GB/T 2260 code, province DN value, market regulator, second authority)
-    "sh": ("上海", "310000", "上海市", "上海市市场监督管理局", "上海市公安局交通警察总队"),
-    "js": ("江苏", "320000", "江苏省", "江苏省市场监督管理局", "江苏省公安厅交通警察总队"),
-    "zj": ("浙江", "330000", "浙江省", "浙江省市场监督管理局", "浙江省公安厅交通警察总队"),
-    "ah": ("安徽", "340000", "安徽省", "安徽省市场监督管理局", "安徽省公安厅交通警察总队"),
+    # region: (name, GB/T 2260 code, province DN value, market regulator, traffic police,
+    #          civil affairs)
+    "sh": ("上海", "310000", "上海市", "上海市市场监督管理局", "上海市公安局交通警察总队", "上海市民政局"),
+    "js": ("江苏", "320000", "江苏省", "江苏省市场监督管理局", "江苏省公安厅交通警察总队", "江苏省民政厅"),
+    "zj": ("浙江", "330000", "浙江省", "浙江省市场监督管理局", "浙江省公安厅交通警察总队", "浙江省民政厅"),
+    "ah": ("安徽", "340000", "安徽省", "安徽省市场监督管理局", "安徽省公安厅交通警察总队", "安徽省民政厅"),
 }
 # The region's e-licence platform operator runs the node, TSA, trust list, status and audit log.
 PLATFORM = {"sh": "上海市大数据中心", "js": "江苏省大数据管理中心", "zj": "浙江省大数据发展管理局",
@@ -43,6 +44,7 @@ ORG_KINDS = {
     "amr": {"licence_types": ["business_licence", "food_business_licence"],
             "seal_name": "电子证照专用章"},
     "traffic": {"licence_types": ["driving_licence"], "seal_name": "电子证照专用章"},
+    "civil_affairs": {"licence_types": ["marriage_certificate"], "seal_name": "婚姻登记专用章"},
 }
 CITIZENS = {"sh": ("张三", "310101", "19900307"), "js": ("李四", "320102", "19850612"),
             "zj": ("王五", "330102", "19921120"), "ah": ("赵六", "340102", "19780201")}
@@ -134,7 +136,7 @@ class _Generator:
 
 
 def _region(g: _Generator, region: str) -> tuple[list[dict], list[dict]]:
-    name, rcode, province, amr_name, traffic_name = REGIONS[region]
+    name, rcode, province, amr_name, traffic_name, civil_name = REGIONS[region]
     platform = PLATFORM[region]
     platform_code = gov_code(rcode, 100, "12")
     cas: dict[str, _Issued] = {}
@@ -149,7 +151,8 @@ def _region(g: _Generator, region: str) -> tuple[list[dict], list[dict]]:
                          common_name=f"{name}电子证照签发CA {a.upper()}（开发测试）")
 
     orgs = []
-    for seq, (kind, org_name) in enumerate((("amr", amr_name), ("traffic", traffic_name)), 1):
+    for seq, (kind, org_name) in enumerate(
+            (("amr", amr_name), ("traffic", traffic_name), ("civil_affairs", civil_name)), 1):
         code = gov_code(rcode, seq * 10)
         for a in ("sm2", "rsa"):
             g.issue(id=f"{region}-licence-signer-{kind}-{a}", region=region, role="licence_signer",
