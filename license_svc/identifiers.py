@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from signing.errors import SigningError
+from signing.x509.names import USCC_ALPHABET
+from signing.x509.names import uscc_check_char as _uscc_check_char
 
 ROOT = "1.2.156.3005.2"
 
@@ -36,8 +38,6 @@ CODE_TYPE_NAMES = {
 }
 
 _ALNUM36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 _ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
 
 SERIAL_LENGTH = 20
@@ -151,14 +151,13 @@ def is_valid_identifier(text: str) -> bool:
 # -- GB 32100 unified social credit code ---------------------------------------------------
 
 def uscc_check_char(body17: str) -> str:
-    total = 0
-    for ch, w in zip(body17, _USCC_WEIGHTS):
-        v = _USCC_ALPHABET.find(ch)
-        if v < 0:
-            raise IdentifierError(f"character {ch!r} is not allowed in a USCC",
-                                  f"统一社会信用代码中不允许出现字符 {ch!r}")
-        total += v * w
-    return _USCC_ALPHABET[(31 - total % 31) % 31]
+    """The GB 32100 check character (one implementation, in signing.x509.names, which the dev
+    PKI also needs); here only the error becomes bilingual."""
+    bad = next((ch for ch in body17 if ch not in USCC_ALPHABET), None)
+    if bad is not None:
+        raise IdentifierError(f"character {bad!r} is not allowed in a USCC",
+                              f"统一社会信用代码中不允许出现字符 {bad!r}")
+    return _uscc_check_char(body17)
 
 
 def check_uscc(code: str) -> None:
