@@ -14,8 +14,9 @@ from license_svc.templates import load_templates
 
 AMR_SH = "11310000MB0000010A"        # 上海市市场监督管理局: business, food business
 TRAFFIC_SH = "11310000MB0000020B"    # 上海市公安局交通警察总队: driving licence
+CIVIL_SH = "11310000MB0000030C"      # 上海市民政局: marriage certificate
 ORG_TYPES = {AMR_SH: ["business_licence", "food_business_licence"],
-             TRAFFIC_SH: ["driving_licence"]}
+             TRAFFIC_SH: ["driving_licence"], CIVIL_SH: ["marriage_certificate"]}
 
 
 def example(folder: str, **changes) -> dict:
