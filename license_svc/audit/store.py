@@ -27,13 +27,7 @@ class AuditIntegrityError(AuditError):
     code = "audit-integrity"
 
 
-def claim_indexes(session: Session, count: int = 1) -> int:
-    """Grow the tree size by `count` and return the first new leaf's index.
-
-    An upsert on the one counter row: it takes the row's lock (PostgreSQL) or the database
-    write lock (SQLite) until the caller commits, which is what makes indexes consecutive and
-    gap-free (a rolled-back append gives its indexes back).  Call it late in a transaction."""
-    dialect = session.get_bind().dialect.name
+def _upsert(dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     elif dialect == "sqlite":
@@ -41,10 +35,24 @@ def claim_indexes(session: Session, count: int = 1) -> int:
     else:
         raise AuditError(f"audit log needs PostgreSQL or SQLite, not {dialect}",
                          f"审计日志仅支持 PostgreSQL 或 SQLite（当前 {dialect}）")
-    stmt = upsert(state_t).values(id=1, size=count)
+    return upsert
+
+
+def claim_indexes(session: Session, count: int = 1) -> int:
+    """Grow the tree size by `count` and return the first new leaf's index.
+
+    An upsert on the one counter row: it takes the row's lock (PostgreSQL) or the database
+    write lock (SQLite) until the caller commits, which is what makes indexes consecutive and
+    gap-free (a rolled-back append gives its indexes back).  Call it late in a transaction."""
+    stmt = _upsert(session.get_bind().dialect.name)(state_t).values(id=1, size=count)
     stmt = stmt.on_conflict_do_update(index_elements=[state_t.c.id],
                                       set_={"size": state_t.c.size + count}).returning(state_t.c.size)
     return session.execute(stmt).scalar_one() - count
+
+
+def frontier(size: int) -> set[tuple[int, int]]:
+    """The perfect subtrees covering leaves [0, size): (level, index) per 1-bit of size."""
+    return {(level, (size >> level) - 1) for level in range(size.bit_length()) if (size >> level) & 1}
 
 
 def tree_size(session: Session) -> int:
@@ -74,23 +82,29 @@ def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple
     return found
 
 
-def write_leaves(session: Session, first: int, leaves: list[bytes], columns: list[dict]) -> None:
-    """Insert entries first… and every subtree hash they complete, in one statement per table.
+def append_leaves(session: Session, leaves: list[bytes], columns: list[dict]) -> int:
+    """Claim indexes for `leaves` and insert them with every subtree hash they complete;
+    returns the first index.  Four statements whatever the batch size.
 
-    Left siblings made inside this batch come from memory; older ones (at most one per level)
-    from the store, fetched in one query."""
-    end = first + len(leaves)
-    lefts = {k for i in range(first, end) for k in merkle.completed_parents(i)}
-    older = {(lv, ix) for lv, ix in lefts if ((ix + 1) << lv) - 1 < first}
-    known = fetch_nodes(session, older)
+    Left siblings made inside the batch come from memory, older ones (always part of the
+    frontier of the tree before the batch) from the store — read in a statement of their own
+    *after* the claim: a PostgreSQL statement sees the snapshot it started with, so a read
+    folded into the claim (tried) misses the nodes of the append it had waited for."""
+    first = claim_indexes(session, len(leaves))
+    lefts = {k for i in range(first, first + len(leaves)) for k in merkle.completed_parents(i)}
+    known = fetch_nodes(session, lefts & frontier(first))
     node_rows = []
     for i, leaf in enumerate(leaves, start=first):
         for level, idx, h in merkle.new_nodes(i, leaf_hash(leaf), known):
             known[(level, idx)] = h
             node_rows.append({"level": level, "idx": idx, "hash": h})
-    session.execute(insert(entries_t), [{"idx": i, "leaf": leaf, **cols} for i, (leaf, cols)
-                                        in enumerate(zip(leaves, columns), start=first)])
+    entry_rows = [{"idx": i, "leaf": leaf, **cols}
+                  for i, (leaf, cols) in enumerate(zip(leaves, columns), start=first)]
+    # (Folding both inserts into one PostgreSQL statement with a data-modifying CTE was tried:
+    # no faster here, SQLAlchemy's compile of the multi-row CTE ate the saved round trip.)
+    session.execute(insert(entries_t), entry_rows)
     session.execute(insert(nodes_t), node_rows)
+    return first
 
 
 def with_nodes(session: Session, compute):
