@@ -75,6 +75,9 @@ def load_export(path: str | Path) -> ExportBundle:
     path = Path(path)
     try:
         if path.is_dir():
+            for name in ("entries.jsonl", "leaf-hashes.jsonl", "checkpoints.jsonl", "consistency.jsonl"):
+                if not (path / name).is_file():
+                    raise FileNotFoundError(f"{name} missing")
             manifest = json.loads((path / "manifest.json").read_bytes())
             checkpoints = [r["note"].encode("utf-8") for r in _jsonl(path / "checkpoints.jsonl")()]
             consistency = list(_jsonl(path / "consistency.jsonl")())

@@ -70,8 +70,7 @@ def append_many(session: Session, entries: list[AuditEntry]) -> list[int]:
         raise _fault
     if not leaves:
         return []
-    first = store.claim_indexes(session, len(leaves))
-    store.write_leaves(session, first, leaves, [{
+    first = store.append_leaves(session, leaves, [{
         "time": e.time, "action": e.action, "outcome": e.outcome, "actor_org": e.actor.org_code,
         "licence_id": e.licence_id, "holder_ref": e.holder_ref} for e in entries])
     return list(range(first, first + len(leaves)))
@@ -106,7 +105,7 @@ def record(ctx, session: Session, *, action: str, client=None, org_code: str | N
         from license_svc.web.request_context import current_request_id
 
         request_id = current_request_id()
-    actor = Actor(org_code=org_code or (client.org_code if client else ctx.settings.region),
+    actor = Actor(org_code=org_code or (client.org_code if client else f"license-svc/{ctx.region}"),
                   client_id=client.client_id if client else None, operator=operator)
     entry = AuditEntry(
         time=ctx.now(), actor=actor, action=action, outcome=outcome, licence_id=licence_id,

@@ -172,6 +172,10 @@ def test_unreadable_exports(tmp_path):
                                                      "consistency": [], "entries": [], "leaf_hashes": []}))
     with pytest.raises(ExportFormatError):
         load_export(tmp_path / "other.json")
+    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial" / "manifest.json").write_text('{"format": "licence-audit-export/1"}')
+    with pytest.raises(ExportFormatError):
+        load_export(tmp_path / "partial")
 
 
 def test_hostile_rows_in_an_export_fail_cleanly(ctx, log, tmp_path):
