@@ -7,9 +7,9 @@ session so they join the caller's transaction.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from typing import Iterable
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from license_svc.audit import merkle
@@ -116,29 +116,6 @@ def with_nodes(session: Session, compute):
 def leaf_bytes(session: Session, index: int) -> bytes | None:
     row = session.execute(select(entries_t.c.leaf).where(entries_t.c.idx == index)).scalar()
     return None if row is None else bytes(row)
-
-
-def iter_leaves(session: Session, start: int = 0, end: int | None = None,
-                batch: int = 5000) -> Iterator[tuple[int, bytes, bytes]]:
-    """(index, leaf bytes, stored leaf hash) in index order, in batches (exports of 10^6 rows)."""
-    pos = start
-    while end is None or pos < end:
-        stop = pos + batch if end is None else min(pos + batch, end)
-        rows = session.execute(
-            select(entries_t.c.idx, entries_t.c.leaf, nodes_t.c.hash)
-            .select_from(entries_t.outerjoin(nodes_t, (nodes_t.c.level == 0)
-                                             & (nodes_t.c.idx == entries_t.c.idx)))
-            .where(entries_t.c.idx >= pos, entries_t.c.idx < stop).order_by(entries_t.c.idx)).all()
-        for idx, leaf, h in rows:
-            yield idx, bytes(leaf), (bytes(h) if h is not None else b"")
-        if end is None and not rows:
-            # Gaps (deleted rows) must not end the scan early: look for anything beyond.
-            more = session.execute(select(func.min(entries_t.c.idx))
-                                   .where(entries_t.c.idx >= stop)).scalar()
-            if more is None:
-                return
-            stop = more
-        pos = stop
 
 
 def latest_checkpoint(session: Session) -> AuditCheckpoint | None:

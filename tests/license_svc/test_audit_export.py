@@ -3,9 +3,7 @@ in the database, or a checkpoint signed over a different tree, is caught and the
 
 from __future__ import annotations
 
-import base64
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -18,7 +16,8 @@ from license_svc.cli import _register, app
 from signing import algorithms as alg
 from tests.license_svc.test_audit_log import append_many, tampering
 from verification.audit import ExportFormatError, load_export, verify_export
-from verification.tlog import Checkpoint, NoteKey, root_from_leaf_hashes, leaf_hash
+from verification.tlog import (Checkpoint, NoteKey, leaf_hash, root_from_leaf_hashes,
+                               verify_checkpoint)
 
 _register()
 runner = CliRunner()
@@ -231,3 +230,13 @@ def test_cli_verify_with_a_key_file_and_a_kept_checkpoint(ctx, log, tmp_path):
     assert json.loads(res.stdout)["audit"]["checkpoints_verified"] == 4
     res = runner.invoke(app, ["audit", "verify", str(tmp_path / "x"), "--no-keystore"], env=env)
     assert res.exit_code == 2  # intact, but only checked against the export's own key
+
+
+def test_cli_checkpoint_signs_now(ctx, tmp_path):
+    env = _env(ctx, tmp_path)
+    append_many(ctx, 3)
+    res = runner.invoke(app, ["audit", "checkpoint"], env=env)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("licence-audit/sh\n3\n")
+    key = log_signer(ctx.keystore, "sh").verifier_key
+    assert verify_checkpoint(res.stdout.encode(), [key], origin=ORIGIN).ok
