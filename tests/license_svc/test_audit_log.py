@@ -203,6 +203,8 @@ def test_concurrent_appends_get_consecutive_indexes_and_a_consistent_tree(ctx, c
         try:
             for i in range(125):
                 with ctx.unit_of_work() as s:
+                    # as a real action would: read first, then audit in the same transaction
+                    s.execute(select(func.count()).select_from(ApiClient)).scalar()
                     idx = audit.append(s, entry(ctx, t * 1000 + i))
                 with lock:
                     got.append(idx)
