@@ -134,12 +134,11 @@ def _reserve(cert, chain, der, timestamper) -> int:
 
 
 def _picture_from_seal(der: bytes) -> bytes | None:
-    """The seal's own picture (DESIGN §5), through the seal module when it is present."""
-    try:
-        from signing.seal import picture_png  # provided by the seal engineer's module
-    except ImportError:
-        return None
-    return picture_png(der)
+    """The seal's own picture (DESIGN §5), as the seal module reads it."""
+    from signing.seal import SealCredential
+
+    cred = SealCredential.from_der(der)
+    return cred.picture if cred.picture_type.upper() == "PNG" else None
 
 
 def _run(coro):

@@ -151,3 +151,24 @@ def seal_png(size: int = 240) -> bytes:
     out = io.BytesIO()
     img.save(out, "PNG")
     return out.getvalue()
+
+
+@functools.lru_cache(maxsize=None)
+def seal_der(algorithm: str, label: str = "", listed: str = "signer") -> bytes:
+    """A real v4 SESeal (signing.seal) made by the hierarchy's seal maker, listing one signer."""
+    from signing.seal import SEAL_TYPE_ORGANISATION, make_seal, new_seal_id
+    from signing.seal import SealPicture
+
+    h = hierarchy(algorithm, label)
+    cred = getattr(h, listed)
+    return make_seal(maker_key=h.seal_maker.key, maker_cert=h.seal_maker.cert, es_id=new_seal_id(),
+                     name="证照专用章（测试）", seal_type=SEAL_TYPE_ORGANISATION,
+                     picture=SealPicture(seal_png(), 42, 42), signer_certs=[cred.cert],
+                     valid_start=NOW - timedelta(days=300), valid_end=NOW + timedelta(days=3000),
+                     created=NOW - timedelta(days=300))
+
+
+def trust_for(h: Hierarchy, **kw):
+    from verification.pdf import PdfTrust
+
+    return PdfTrust(signer_roots=[h.root], tsa_roots=[h.root], seal_maker_roots=[h.root], **kw)

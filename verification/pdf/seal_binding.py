@@ -1,0 +1,69 @@
+"""The GB/T 38540 seal bound to an SM2 licence signature (docs/pdf.md, docs/formats.md).
+
+The SESeal travels as a signed attribute (`signing.oids.SESEAL_SIGNED_ATTRIBUTE`), so it is
+covered by the signature.  Binding means: the signer's certificate is one the seal lists
+(certList or its digest), the seal was valid when the document was signed, and the seal maker's
+signature and certificate verify (the seal engineer's `verify_seal`).  An attacker who copies a
+genuine seal — picture or whole SESeal — into a signature made with another key fails the
+"listed signer" check even when his own chain looks fine.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from signing import oids
+from verification.report import Report
+from verification.seal import SealFormatError, parse_seal, verify_seal
+
+
+def seal_attribute(signer_info) -> bytes | None | bool:
+    """DER of the SESeal attribute; None if absent; False if present more than once or with
+    other than exactly one value (ambiguous is malformed)."""
+    found = [a for a in (signer_info["signed_attrs"] or ())
+             if a["type"].dotted == oids.SESEAL_SIGNED_ATTRIBUTE]
+    if not found:
+        return None
+    if len(found) != 1 or len(found[0]["values"]) != 1:
+        return False
+    return found[0]["values"][0].dump()
+
+
+def check_seal(report: Report, signer_info, signer_cert, algorithm: str, trust,
+               signing_time: datetime, at: datetime) -> None:
+    der = seal_attribute(signer_info)
+    if der is None:
+        if algorithm == oids.ALG_SM2:
+            report.add("pdf.seal", False, "SM2 证照签名缺少电子印章签名属性 / the SM2 licence signature "
+                       "carries no SESeal attribute", failure="SIG_CONSTRAINTS_FAILURE")
+        else:
+            report.notes.append("RSA 签名未携带电子印章属性 / the RSA signature carries no SESeal")
+        return
+    if der is False:
+        report.fail_format("pdf.seal", "电子印章属性重复或值个数不为 1 / SESeal attribute repeated or "
+                           "not single-valued")
+        return
+    try:
+        seal = parse_seal(der)
+    except SealFormatError as exc:
+        report.fail_format("pdf.seal", f"电子印章无法解析 / SESeal does not parse: {exc}")
+        return
+    if not seal.lists_signer(signer_cert.dump()):
+        report.add("pdf.seal_binding", False, "签名证书不在印章的签章人列表中（印章被盗用？）/ the signer "
+                   "certificate is not listed in the seal (copied seal?)",
+                   failure="SIG_CONSTRAINTS_FAILURE")
+    else:
+        report.add("pdf.seal_binding", True, f"签名人列于印章「{seal.name}」中 / signer listed in "
+                   f"the seal \"{seal.name}\"")
+    # Seal valid when the document was signed; its maker judged as of `at` like the signer.
+    sub = verify_seal(der, at=signing_time, trust=trust)
+    report.seal = sub.seal
+    report.notes.extend(n for n in sub.notes if n not in report.notes)
+    failed = [c for c in sub.checks if not c.passed]
+    if not failed:
+        report.add("pdf.seal", True, f"电子印章有效（签名时）/ seal valid at signing time "
+                   f"({seal.family}, {seal.es_id})")
+        return
+    for c in failed:
+        report.add(f"pdf.{c.name}", False, c.detail, failure=c.failure,
+                   indeterminate=c.indeterminate)

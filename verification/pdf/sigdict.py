@@ -1,0 +1,95 @@
+"""Signature dictionary sanity (pdf-notes A.1 USF, A.3 signature wrapping, B.1.4 item 6).
+
+A malformed or missing /ByteRange or /Contents must make the signature INVALID, never
+"skipped": pyHanko drops signatures with an unknown /SubFilter from `embedded_signatures`
+and raises on others, so every filled /Sig field is checked here against the raw bytes, and
+their number must equal the number pyHanko will validate.
+"""
+
+from __future__ import annotations
+
+import re
+
+from asn1crypto import cms
+from pyhanko.pdf_utils import generic
+from pyhanko.sign.fields import enumerate_sig_fields
+
+from verification.report import Report
+
+ALLOWED_SUBFILTERS = {
+    "/Sig": frozenset({"/ETSI.CAdES.detached", "/adbe.pkcs7.detached"}),
+    "/DocTimeStamp": frozenset({"/ETSI.RFC3161"}),
+}
+_HEX = re.compile(rb"<[0-9A-Fa-f]*>\Z")
+
+
+def check_signature_fields(report: Report, reader, data: bytes) -> int | None:
+    """Number of filled signature fields (all sane), or None after a FORMAT_FAILURE check."""
+    try:
+        fields = list(enumerate_sig_fields(reader, filled_status=True))
+    except Exception as exc:
+        report.fail_format("pdf.signature_dictionary", f"无法枚举签名域 / cannot enumerate "
+                           f"signature fields: {type(exc).__name__}")
+        return None
+    if not fields:
+        report.fail_format("pdf.signature_dictionary", "文件未签名 / the PDF has no signature")
+        return None
+    for name, sig, _ref in fields:
+        problem = _problem(sig, data)
+        if problem is not None:
+            report.fail_format("pdf.signature_dictionary",
+                               f"签名域 {name}：{problem[0]} / signature field {name}: {problem[1]}")
+            return None
+    report.add("pdf.signature_dictionary", True, f"{len(fields)} 个签名域格式正确 / {len(fields)} "
+               "well-formed signature field(s)")
+    return len(fields)
+
+
+def _problem(sig, data: bytes) -> tuple[str, str] | None:
+    try:
+        sig = sig.get_object()
+    except Exception:
+        return "签名字典无法读取", "unreadable signature dictionary"
+    if not isinstance(sig, generic.DictionaryObject):
+        return "签名值不是字典", "signature value is not a dictionary"
+    kind = sig.get("/Type")
+    if not isinstance(kind, generic.NameObject) or str(kind) not in ALLOWED_SUBFILTERS:
+        return "/Type 不是 /Sig 或 /DocTimeStamp", "/Type is not /Sig or /DocTimeStamp"
+    sub = sig.get("/SubFilter")
+    if not isinstance(sub, generic.NameObject) or str(sub) not in ALLOWED_SUBFILTERS[str(kind)]:
+        return f"不接受的 /SubFilter {sub}", f"/SubFilter {sub} not in the allow-list"
+    br = sig.get("/ByteRange")
+    if not isinstance(br, generic.ArrayObject) or len(br) != 4 or \
+            not all(type(v) is generic.NumberObject for v in br):
+        return "/ByteRange 必须是 4 个整数", "/ByteRange must be exactly four integers"
+    a, b, c, d = (int(v) for v in br)
+    if a != 0 or b <= 0 or c <= b or d < 0 or c + d > len(data):
+        return f"/ByteRange {[a, b, c, d]} 不合法", f"impossible /ByteRange {[a, b, c, d]}"
+    contents = sig.get("/Contents")
+    if not isinstance(contents, (generic.ByteStringObject, generic.TextStringObject)):
+        return "/Contents 不是字符串", "/Contents is not a string"
+    gap = data[b:c]
+    # The gap must be exactly the <hex> string of /Contents: nothing else is unsigned.
+    if not _HEX.match(gap) or bytes.fromhex(gap[1:-1].decode("ascii")) != bytes(contents.original_bytes):
+        return "签名范围的空隙不等于 /Contents 十六进制串", \
+            "the unsigned gap is not exactly the /Contents hex string (signature wrapping?)"
+    return _cms_problem(bytes(contents.original_bytes))
+
+
+def _cms_problem(blob: bytes) -> tuple[str, str] | None:
+    try:
+        info = cms.ContentInfo.load(blob)  # the DER is followed by zero padding
+        der_len = len(info.dump())
+        if blob[der_len:].strip(b"\x00"):
+            return "/Contents 的 CMS 之后有非零数据", "non-zero data after the CMS in /Contents"
+        info = cms.ContentInfo.load(blob[:der_len], strict=True)
+        if info["content_type"].native != "signed_data":
+            return "/Contents 不是 CMS SignedData", "/Contents is not CMS SignedData"
+        signer_infos = info["content"]["signer_infos"]
+        if len(signer_infos) != 1:
+            return f"SignerInfo 数量为 {len(signer_infos)}，应为 1", \
+                f"{len(signer_infos)} SignerInfos, expected exactly one"
+        signer_infos[0]["signed_attrs"].native  # noqa: B018  (parse everything once)
+    except Exception as exc:
+        return "/Contents 无法解析为 CMS", f"/Contents does not parse as CMS ({type(exc).__name__})"
+    return None

@@ -1,0 +1,205 @@
+"""Cryptographic and modification checks of each embedded signature, through pyHanko's
+validator with our SM2-capable `SignatureValidator` (verification.certpath).
+
+What we add on top of pyHanko's `bottom_line` (pdf-notes B.1.4): a strict diff policy (only DSS
+and document-timestamp updates after a signature; form filling is not part of a licence), the
+last signature must cover the whole file, every pyHanko exception is a failed check, and the
+certificate is judged "as of" `at` with the signature timestamp as proof of existence: a
+certificate expired (or revoked) at `at` still passes if a trusted timestamp shows the
+signature existed while it was valid, and fails EXPIRED if the timestamp shows it was used
+after expiry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
+from pyhanko.sign.diff_analysis import (CatalogModificationRule, DocInfoRule, DSSCompareRule,
+                                        FormUpdatingRule, MetadataUpdateRule, ModificationLevel,
+                                        ObjectStreamRule, SigFieldCreationRule,
+                                        SigFieldModificationRule, StandardDiffPolicy,
+                                        SuspiciousModification, XrefStreamRule)
+from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+from verification import certpath
+from verification.report import Report
+
+_L = ModificationLevel.LTA_UPDATES
+# pdf-notes B.1.4 item 3: DSS, document timestamps and metadata bookkeeping only.
+STRICT_DIFF_POLICY = StandardDiffPolicy(
+    global_rules=[CatalogModificationRule(), DocInfoRule().as_qualified(_L),
+                  XrefStreamRule().as_qualified(_L), ObjectStreamRule().as_qualified(_L),
+                  DSSCompareRule().as_qualified(_L), MetadataUpdateRule().as_qualified(_L)],
+    form_rule=FormUpdatingRule(field_rules=[SigFieldCreationRule(), SigFieldModificationRule()]),
+)
+# Licence signer certificates carry nonRepudiation; some issuers set only digitalSignature.
+KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"},
+                                match_all_key_usages=False)
+
+_POE_RECOVERABLE = {AdESIndeterminate.OUT_OF_BOUNDS_NO_POE, AdESIndeterminate.REVOKED_NO_POE,
+                    AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED, AdESIndeterminate.EXPIRED}
+
+
+@dataclass
+class SignatureOutcome:
+    status: object            # PdfSignatureStatus
+    signing_time: datetime    # timestamp time if trusted, else `at`
+    timestamped: bool
+
+
+def contexts(trust, at: datetime):
+    signer = certpath.make_validation_context(trust_roots=trust.signer_roots, at=at,
+                                              intermediates=trust.intermediates, crls=trust.crls)
+    tsa = certpath.make_validation_context(trust_roots=trust.tsa_roots or trust.signer_roots,
+                                           at=at, intermediates=trust.intermediates,
+                                           crls=trust.crls)
+    return signer, tsa
+
+
+async def check_document_timestamp(report: Report, emb, trust, at: datetime) -> None:
+    _, ts_vc = contexts(trust, at)
+    st = await async_validate_pdf_timestamp(emb, ts_vc, diff_policy=STRICT_DIFF_POLICY)
+    ok = st.intact and st.valid and st.trusted
+    report.add("pdf.document_timestamp", ok,
+               f"文档时间戳 {st.timestamp:%Y-%m-%d %H:%M:%S}Z / document timestamp" if ok else
+               "文档时间戳无效或不可信 / document timestamp invalid or untrusted",
+               failure=None if ok else ("HASH_FAILURE" if not st.intact else
+                                        "SIG_CRYPTO_FAILURE" if not st.valid else
+                                        "NO_CERTIFICATE_CHAIN_FOUND"),
+               indeterminate=st.intact and st.valid)
+
+
+async def check_signature(report: Report, emb, trust, at: datetime, *,
+                          last: bool) -> SignatureOutcome:
+    vc, ts_vc = contexts(trust, at)
+    st = await async_validate_pdf_signature(emb, vc, ts_validation_context=ts_vc,
+                                            diff_policy=STRICT_DIFF_POLICY,
+                                            key_usage_settings=KEY_USAGE)
+    _integrity(report, st)
+    _coverage(report, st, last)
+    _modifications(report, st)
+    ts_time = _timestamp(report, st)
+    await _certificate(report, st, emb, trust, at, ts_time)
+    return SignatureOutcome(st, ts_time or at, ts_time is not None)
+
+
+def _integrity(report: Report, st) -> None:
+    report.add("pdf.integrity", st.intact,
+               "签名范围内的内容未被修改（摘要一致）/ signed bytes intact (digest matches)"
+               if st.intact else "签名范围内的内容已被修改 / signed bytes changed (digest mismatch)",
+               failure="HASH_FAILURE")
+    report.add("pdf.signature_value", st.valid,
+               f"签名值有效（{st.md_algorithm}）/ signature value valid ({st.md_algorithm})"
+               if st.valid else "签名值无效 / signature value does not verify",
+               failure="SIG_CRYPTO_FAILURE")
+
+
+def _coverage(report: Report, st, last: bool) -> None:
+    cov = st.coverage
+    level = st.modification_level
+    if cov == SignatureCoverageLevel.ENTIRE_FILE:
+        ok, detail = True, "签名覆盖整个文件 / the signature covers the entire file"
+    elif cov == SignatureCoverageLevel.ENTIRE_REVISION and (
+            not last or (level is not None and level <= _L)):
+        ok, detail = True, ("签名覆盖其修订版本，之后仅有长期验证数据 / covers its revision; only "
+                            "validation data / document timestamps follow")
+    else:
+        ok, detail = False, (f"签名未覆盖整个文件（{cov.name if cov else '未知'}）/ the signature does "
+                             f"not cover the file ({cov.name if cov else 'unknown'})")
+    report.add("pdf.coverage", ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
+
+
+def _modifications(report: Report, st) -> None:
+    diff = st.diff_result
+    level = st.modification_level
+    if isinstance(diff, SuspiciousModification) or level is None and st.coverage != \
+            SignatureCoverageLevel.ENTIRE_FILE:
+        ok, detail = False, f"签名后存在不允许的修改 / disallowed change after signing: {diff}"
+    elif level is not None and (level > _L or not st.docmdp_ok):
+        ok, detail = False, (f"签名后的修改超出证书签名（DocMDP）允许范围：{level.name} / changes "
+                             f"after signing exceed what the certification allows: {level.name}")
+    else:
+        name = level.name if level is not None else "NONE"
+        ok, detail = True, f"签名后无修改或仅有长期验证数据（{name}）/ no changes after signing ({name})"
+    report.add("pdf.modifications", ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
+
+
+def _timestamp(report: Report, st) -> datetime | None:
+    tst = st.timestamp_validity
+    if tst is None:
+        report.notes.append("签名无时间戳（PAdES B-B），签名时间仅为签名者自述 / no signature "
+                            "timestamp (B-B): the signing time is only claimed")
+        return None
+    if not (tst.intact and tst.valid):
+        report.add("pdf.timestamp", False, "签名时间戳无效 / signature timestamp does not verify",
+                   failure="SIG_CRYPTO_FAILURE")
+        return None
+    if not tst.trusted:
+        report.add("pdf.timestamp", False, "签名时间戳来自不可信的时间戳服务 / timestamp from an "
+                   "untrusted TSA", failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
+        return None
+    report.add("pdf.timestamp", True, f"签名时间戳 {tst.timestamp:%Y-%m-%d %H:%M:%S}Z / signature "
+               f"timestamp (TSA {tst.signing_cert.subject.human_friendly})")
+    return tst.timestamp
+
+
+async def _certificate(report: Report, st, emb, trust, at: datetime,
+                       ts_time: datetime | None) -> None:
+    cert = emb.signer_cert
+    if st.trusted and not st.revoked:
+        report.add("pdf.certificate_path", True, f"签名证书链可信（截至 {at:%Y-%m-%d}）/ signer "
+                   f"certificate trusted as of {at:%Y-%m-%d}")
+        return
+    indic = st.trust_problem_indic
+    not_after = cert["tbs_certificate"]["validity"]["not_after"].native
+    expired = at > not_after
+    if ts_time is not None and (expired or indic in _POE_RECOVERABLE or st.revoked):
+        if expired and ts_time > not_after:
+            report.add("pdf.certificate_path", False, f"时间戳证明签名晚于证书到期（{not_after:%Y-%m-%d}）"
+                       f"/ the timestamp shows the certificate was used after it expired",
+                       failure="EXPIRED")
+            return
+        # The timestamp is proof of existence: judge the certificate at that time.
+        result = await certpath.async_validate_path(
+            cert, trust_roots=trust.signer_roots, at=ts_time, crls=trust.crls,
+            intermediates=[*trust.intermediates, *_embedded_certs(emb)])
+        result.add_to(report, "pdf.certificate_path")
+        return
+    if expired:
+        report.add("pdf.certificate_path", False, f"签名证书已于 {not_after:%Y-%m-%d} 过期，且无时间戳证明"
+                   f" / signer certificate expired on {not_after:%Y-%m-%d}, no proof of existence "
+                   "before that", failure="OUT_OF_BOUNDS_NO_POE", indeterminate=True)
+        return
+    code, hard = _classify(indic, st)
+    report.add("pdf.certificate_path", False, _PATH_TEXT.get(code, _PATH_TEXT["GENERIC"]),
+               failure=code, indeterminate=not hard)
+
+
+def _embedded_certs(emb) -> list:
+    certs = emb.signed_data["certificates"]
+    return [c.chosen for c in certs if c.name == "certificate"] if certs.native else []
+
+
+def _classify(indic, st) -> tuple[str, bool]:
+    if st.revoked:
+        return "REVOKED", True
+    if isinstance(indic, AdESFailure):
+        return indic.name, True
+    if isinstance(indic, AdESIndeterminate):
+        return indic.name, False
+    return "NO_CERTIFICATE_CHAIN_FOUND", False
+
+
+_PATH_TEXT = {
+    "NO_CERTIFICATE_CHAIN_FOUND": "签名证书无法链接到可信根证书 / no path from the signer to a trusted root",
+    "REVOKED": "签名证书已被撤销 / the signer certificate is revoked",
+    "NOT_YET_VALID": "签名证书尚未生效 / the signer certificate is not yet valid",
+    "CHAIN_CONSTRAINTS_FAILURE": "证书链不满足约束（密钥用途等）/ the path violates a constraint (key usage…)",
+    "TRY_LATER": "缺少有效的撤销信息 / no usable revocation information",
+    "OUT_OF_BOUNDS_NO_POE": "证书已过期且无存在性证明 / certificate expired, no proof of existence",
+    "GENERIC": "签名证书验证失败 / signer certificate validation failed",
+}

@@ -1,0 +1,70 @@
+"""File-level checks before any signature is looked at (pdf-notes A.2, A.6 items 1 and 4).
+
+pyHanko reads at most 1 KiB backwards to the last `%%EOF` and silently ignores what follows
+(pdf-notes A.2: the `isa-3.pdf` gap), while lenient viewers reconstruct an xref from those
+bytes and render them.  So the tail must be exactly `startxref N %%EOF` with N the offset
+pyHanko used, and nothing between the end of the last xref section and that `startxref` may
+look like PDF syntax.  The reader is strict: duplicate keys, hybrid xrefs and broken xref
+tables are errors, and nothing is ever repaired.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from verification.report import Report
+
+MAX_PDF_BYTES = 50 * 1024 * 1024
+_TAIL = re.compile(rb"startxref\s+(\d+)\s*%%EOF\s*\Z")
+_SYNTAX = re.compile(rb"\bobj\b|\bstream\b|%%EOF|\bxref\b|\btrailer\b")
+
+
+def read_pdf(report: Report, data: bytes) -> PdfFileReader | None:
+    """A strict reader over `data`, or None after recording a FORMAT_FAILURE check."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
+        report.fail_format("pdf.structure", "不是 PDF 文件（空）/ not a PDF (empty input)")
+        return None
+    data = bytes(data)
+    if len(data) > MAX_PDF_BYTES:
+        report.fail_format("pdf.structure", "PDF 超过 50 MiB / PDF larger than 50 MiB")
+        return None
+    if not data.startswith(b"%PDF-"):
+        report.fail_format("pdf.structure", "缺少 %PDF- 文件头 / missing %PDF- header")
+        return None
+    tail = _TAIL.search(data, max(0, len(data) - 64))
+    if tail is None:
+        report.fail_format("pdf.tail", "文件末尾不是 startxref … %%EOF（%%EOF 之后有附加数据）/ the "
+                           "file does not end with startxref … %%EOF (data after the last %%EOF)")
+        return None
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        reader.root  # noqa: B018  (fails early on a missing/broken catalog)
+        xrefs = reader.xrefs
+        last_end = max(xrefs.get_xref_container_info(i).end_location
+                       for i in range(xrefs.total_revisions))
+    except Exception as exc:
+        report.fail_format("pdf.structure", f"PDF 结构错误，拒绝修复 / malformed PDF, not repaired: "
+                           f"{type(exc).__name__}: {_short(exc)}")
+        return None
+    report.add("pdf.structure", True, f"严格解析通过，{xrefs.total_revisions} 个修订版本 / strict "
+               f"parse, {xrefs.total_revisions} revision(s)")
+    if int(tail.group(1)) != reader.last_startxref:
+        report.fail_format("pdf.tail", "最后的 startxref 与解析所用的不一致 / last startxref is not "
+                           "the one the reader used")
+        return None
+    between = re.sub(rb"^\s*endobj", b"", data[last_end:tail.start()], count=1)
+    if _SYNTAX.search(between):
+        report.fail_format("pdf.tail", "最后一个交叉引用表之后还有对象或交叉引用数据 / objects or xref data "
+                           "after the last cross-reference section")
+        return None
+    report.add("pdf.tail", True, "文件以 startxref … %%EOF 结束，之后无附加数据 / ends with "
+               "startxref … %%EOF, nothing appended")
+    return reader
+
+
+def _short(exc: Exception, limit: int = 200) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"
