@@ -224,6 +224,13 @@ def test_concurrent_appends_get_consecutive_indexes_and_a_consistent_tree(ctx, c
         cp = audit.publish_checkpoint(s, log_signer(ctx.keystore, "sh"), clock())
     tree = RFCTree(leaves(ctx))
     assert cp.root == tree.root(1000)
+    with ctx.unit_of_work() as s:  # proofs at 1000 and its neighbours, from the database
+        for n in (511, 512, 513, 999, 1000):
+            for m in (0, 1, n // 3, n - 2, n - 1):
+                assert rfc_verify_inclusion(tree.hashes[m], m, n, audit.inclusion_proof(s, m, n), tree.root(n))
+                if 0 < m < n:
+                    assert rfc_verify_consistency(m, n, tree.root(m), tree.root(n),
+                                                  audit.consistency_proof(s, m, n))
 
 
 def test_holder_lookup_uses_the_keyed_reference(ctx):
