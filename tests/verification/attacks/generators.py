@@ -32,11 +32,13 @@ def _byte_range(data: bytes) -> tuple[list[int], re.Match]:
 
 # -- A.1 / byte level -----------------------------------------------------------------------
 def flip_signed_byte(data: bytes) -> bytes:
-    """One byte changed inside the signed range (in the page content, before /Contents)."""
+    """One byte changed inside the signed range: the licensee's name in the /Info dictionary
+    of the signed revision (uncompressed, so the edit is a plausible forgery, not noise)."""
     (a, b, c, d), _ = _byte_range(data)
-    i = data.index(b"BT")  # a content operator in the first signed range
+    i = data.index(b"/Producer")
     assert i < b
-    return data[:i] + b"bT" + data[i + 2:]
+    j = i + len(b"/Producer (")
+    return data[:j] + bytes([data[j] ^ 0x01]) + data[j + 1:]
 
 
 def zero_contents(data: bytes) -> bytes:
@@ -142,9 +144,11 @@ def sign_again(data: bytes, credential, **kw) -> bytes:
     meta = PdfSignatureMetadata(field_name="Second",
                                 md_algorithm="sm3" if credential.algorithm == "sm2" else "sha256")
     out = io.BytesIO()
-    PdfSigner(meta, signer, new_field_spec=SigFieldSpec("Second", on_page=0,
-                                                        box=(70, 560, 520, 700))
-              ).sign_pdf(_writer(data), output=out)
+    pdf_signer = PdfSigner(meta, signer, new_field_spec=SigFieldSpec("Second", on_page=0,
+                                                                     box=(70, 560, 520, 700)))
+    # pyHanko politely refuses to sign after a P=1 certification; an attacker's tool does not.
+    pdf_signer._enforce_certification_constraints = lambda reader: None
+    pdf_signer.sign_pdf(_writer(data), output=out)
     return out.getvalue()
 
 

@@ -78,6 +78,7 @@ class Hierarchy:
     tsa: Credential
     seal_maker: Credential
     expired_signer: Credential
+    short_signer: Credential  # valid now, expires 30 days after NOW
 
 
 @functools.lru_cache(maxsize=None)
@@ -100,6 +101,8 @@ def hierarchy(algorithm: str, label: str = "") -> Hierarchy:
         expired_signer=leaf(f"TEST {algorithm} expired signer {label}", ca_key, ca, [ca, root],
                             not_before=NOW - timedelta(days=400),
                             not_after=NOW - timedelta(days=30)),
+        short_signer=leaf(f"TEST {algorithm} short-lived signer {label}", ca_key, ca, [ca, root],
+                          not_after=NOW + timedelta(days=30)),
     )
 
 
