@@ -38,8 +38,18 @@ ESS_HASH = {"sha256": "sha512"}
 _IMPRINT_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64, oids.SM3_NAME: 32}
 
 
-def _rejection(fail: str, text: str) -> tsp.TimeStampResp:
-    return tsp.TimeStampResp({"status": tsp.PKIStatusInfo({
+class TimeStampResp(core.Sequence):
+    """RFC 3161 TimeStampResp.  asn1crypto 1.5 declares timeStampToken mandatory, so it can
+    neither write nor read a rejection; this declaration follows the RFC (OPTIONAL)."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
+def _rejection(fail: str, text: str) -> TimeStampResp:
+    return TimeStampResp({"status": tsp.PKIStatusInfo({
         "status": "rejection",
         "status_string": [text],
         "fail_info": tsp.PKIFailureInfo({fail}),
@@ -80,7 +90,7 @@ class TimeStampAuthority:
         """DER TimeStampReq -> DER TimeStampResp (granted, or rejection with a reason)."""
         return self.response(request_der).dump()
 
-    def response(self, request_der: bytes) -> tsp.TimeStampResp:
+    def response(self, request_der: bytes) -> TimeStampResp:
         if len(request_der) > MAX_REQUEST_BYTES:
             return _rejection("bad_request", "request too large / 请求过大")
         try:
@@ -109,7 +119,7 @@ class TimeStampAuthority:
             token = self._token(imprint, nonce, cert_req)
         except Exception:
             return _rejection("system_failure", "signing failed / 签名失败")
-        return tsp.TimeStampResp({
+        return TimeStampResp({
             "status": tsp.PKIStatusInfo({"status": "granted"}),
             "time_stamp_token": token,
         })
@@ -168,8 +178,8 @@ class InProcessTimeStamper(TimeStamper):
         super().__init__(include_nonce=include_nonce)
         self.authority = authority
 
-    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        return tsp.TimeStampResp.load(self.authority.respond(req.dump()))
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> TimeStampResp:
+        return TimeStampResp.load(self.authority.respond(req.dump()))
 
 
 def handle_timestamp_query(body: bytes, content_type: str | None,
