@@ -25,6 +25,8 @@ ROUTE_MODULES = [
     "license_svc.web.routes.licences",
     "license_svc.web.routes.pki",
     "license_svc.web.routes.seals",
+    "license_svc.web.routes.tsa",
+    "license_svc.web.routes.verify",
 ]
 
 DESCRIPTION = """长三角电子证照与电子印章服务 — electronic licences and seals for the Yangtze River Delta.

@@ -1,0 +1,43 @@
+"""`POST /api/v1/tsa`: the region's RFC 3161 time-stamp authority over HTTP (RFC 3161 §3.4).
+
+Body `application/timestamp-query` (a DER TimeStampReq), reply `application/timestamp-reply`.
+Which TSA key answers: `?alg=sm2|rsa`, else SM2 for an SM3 message imprint and RSA otherwise,
+so standard clients (`openssl ts`, pyHanko's HTTPTimeStamper, curl) need no parameter.
+Unauthenticated like public TSAs; the service's body limit bounds the request size.
+"""
+
+from __future__ import annotations
+
+from asn1crypto import tsp
+from fastapi import APIRouter, Depends, Request, Response
+
+from license_svc.auth.dependencies import get_ctx
+from license_svc.context import AppContext
+from license_svc.licences.resources import timestamper
+from signing import oids
+from signing.tsa import MAX_REQUEST_BYTES, handle_timestamp_query
+
+router = APIRouter(prefix="/api/v1", tags=["时间戳 timestamps"])
+
+
+def _algorithm(body: bytes, requested: str | None) -> str:
+    if requested in (oids.ALG_SM2, oids.ALG_RSA):
+        return requested
+    try:
+        name = tsp.TimeStampReq.load(body)["message_imprint"]["hash_algorithm"]["algorithm"].native
+    except Exception:
+        return oids.ALG_RSA  # the TSA answers a malformed request with a rejection anyway
+    return oids.ALG_SM2 if name == oids.SM3_NAME else oids.ALG_RSA
+
+
+@router.post("/tsa", summary="RFC 3161 时间戳 / RFC 3161 time-stamping",
+             response_class=Response,
+             responses={200: {"content": {"application/timestamp-reply": {}}}})
+async def tsa(request: Request, alg: str | None = None,
+              ctx: AppContext = Depends(get_ctx)) -> Response:
+    body = await request.body()
+    body = body[:MAX_REQUEST_BYTES + 1]
+    authority = timestamper(ctx, _algorithm(body, alg)).authority
+    code, reply, ctype = handle_timestamp_query(body, request.headers.get("content-type"),
+                                                authority)
+    return Response(content=reply, status_code=code, media_type=ctype)
