@@ -1,0 +1,303 @@
+"""Verification as the service offers it: the domain functions behind `license-svc verify` and
+`POST /api/v1/verify`.
+
+- `verifier_trust(ks)`: trust material for every verifier, from the key store — all four regions'
+  roots, issuing CAs and CRLs (mutual recognition), their licence signers and nodes (QR), status
+  signers (signed status).  Certificates only: a verifier never needs another region's keys.
+- `status_lookup(...)`: a licence's status — from the local register when this node issued it,
+  else from the issuing region's signed status response / status list (verification.status
+  cache, fetched from LICENSE_SVC_PEERS).
+- `verify_offline(...)`: pure verification, nothing written (the CLI).
+- `verify_online(...)`: the HTTP path.  Judges QR codes as of now (never a caller's `at`: an old
+  screenshot must not be made fresh by asking about the past), accepts each EP1 presentation id
+  (cti) once, and audits the request in the same transaction ("licence.verify", plus
+  "qr.present" for a scanned presentation, so a holder sees who scanned their code).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from license_svc import audit
+from license_svc.verify_models import SeenPresentation
+from verification import dispatch
+from verification.dispatch import IMAGE, QR_TEXT, Trust, UnreadableInput
+from verification.qr import QrSigner, QrTrust
+from verification.report import TOTAL_PASSED, Report
+from verification.seal import SealTrust
+from verification.status import StatusCache, StatusError, StatusTrust, TRY_LATER
+
+REPLAY_CHECK = "presentation-replay"
+PEER_TIMEOUT = 3.0
+# USCC characters 3-4 are the province of the registering authority (GB 32100).
+_PROVINCE_REGION = {"31": "sh", "32": "js", "33": "zj", "34": "ah"}
+_IDENTIFIER = re.compile(r"^1\.2\.156\.3005\.[0-9A-Za-z.]{1,180}$")
+_RETRIES = 2
+
+
+@dataclass
+class VerifierTrust:
+    qr: QrTrust
+    seal: SealTrust
+    status: StatusTrust
+    regions: tuple[str, ...]
+
+
+_TRUST: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def verifier_trust(ks) -> VerifierTrust:
+    """Built once per key store (parsing ~100 certificates costs more than a verification)."""
+    cached = _TRUST.get(ks)
+    if cached is not None:
+        return cached
+    regions = tuple(r for r in ks.regions)
+    qr = QrTrust()
+    status = StatusTrust()
+    for item in ks.items():
+        if item["region"] not in regions:
+            continue
+        cert = ks.certificate(item["id"])
+        if item["role"] in ("licence_signer", "node"):
+            qr.add(QrSigner(cert.dump(), item["role"], item["region"],
+                            item.get("org_code") or None, item.get("org_name") or None))
+        elif item["role"] == "status_signer":
+            status.add(item["region"], cert.dump())
+    roots = [c for r in regions for c in ks.roots(r)]
+    seal = SealTrust(seal_maker_roots=roots, signer_roots=roots, tsa_roots=roots,
+                     intermediates=[c for r in regions for c in ks.intermediates(r)],
+                     crls=[c for r in regions for c in ks.crls(r)])
+    trust = _TRUST[ks] = VerifierTrust(qr, seal, status, regions)
+    return trust
+
+
+# -- status ---------------------------------------------------------------------------------------
+
+def issuing_region(ks, identifier: str) -> str | None:
+    """The region whose node answers for a licence: its issuer's region in the key store, else
+    the province digits of the issuer's USCC."""
+    from license_svc.identifiers import IdentifierError, parse_identifier
+
+    try:
+        issuer = parse_identifier(identifier).issuer_code
+    except IdentifierError:
+        return None
+    org = next((o for o in ks.organisations() if o.code == issuer), None)
+    return org.region if org is not None else _PROVINCE_REGION.get(issuer[2:4])
+
+
+def http_fetchers(peers: dict[str, str], timeout: float = PEER_TIMEOUT):
+    """(fetch_list, fetch_response) over HTTP to the peers' public status routes."""
+    import httpx
+
+    def get(region: str, path: str, params=None) -> dict:
+        base = peers.get(region)
+        if not base:
+            raise LookupError(f"no address for region {region}")
+        r = httpx.get(f"{base}{path}", params=params, timeout=timeout)
+        r.raise_for_status()
+        return r.json()
+
+    def fetch_response(region: str, identifier: str) -> dict:
+        return get(region, f"/api/v1/licences/{identifier}/status")
+
+    def fetch_list(region: str, list_id: str) -> dict:
+        _region, issuer, part = list_id.rsplit("-", 2)
+        return get(region, f"/api/v1/status-lists/{issuer}", {"part": int(part)})
+
+    return fetch_list, fetch_response
+
+
+_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def status_cache(ctx) -> StatusCache:
+    """One cache of remote status answers per running service."""
+    cache = _CACHES.get(ctx)
+    if cache is None:
+        fetch_list, fetch_response = http_fetchers(ctx.settings.peers)
+        cache = _CACHES[ctx] = StatusCache(verifier_trust(ctx.keystore).status, clock=ctx.now,
+                                           fetch_list=fetch_list, fetch_response=fetch_response)
+    return cache
+
+
+def local_status(session: Session, identifier: str, at: datetime) -> dict | None:
+    """The status in this node's own register, or None when it never issued the licence."""
+    from license_svc.licences import lifecycle
+    from license_svc.licences.models import LicenceVersion
+
+    version = session.scalars(select(LicenceVersion).where(
+        LicenceVersion.identifier == identifier)).first()
+    if version is None:
+        return None
+    event = lifecycle.latest_event(session, identifier)
+    out = {"status": lifecycle.status_at(version, event, at), "source": "本地登记 / local register"}
+    if event.reason and out["status"] in ("suspended", "revoked"):
+        out["reason"] = event.reason
+    if out["status"] == "superseded":
+        out["superseded_by"] = session.scalar(select(LicenceVersion.identifier).where(
+            LicenceVersion.family == version.family, LicenceVersion.version == version.version + 1))
+    return out
+
+
+def status_lookup(ks, region: str, session: Session | None, at: datetime,
+                  remote: StatusCache | None):
+    """`lookup(identifier)` for the verifiers: the local register for this region's licences,
+    the issuing region's signed status otherwise."""
+    def lookup(identifier: str) -> dict:
+        if session is not None:
+            local = local_status(session, identifier, at)
+            if local is not None:
+                return local
+        owner = issuing_region(ks, identifier)
+        if owner == region and session is not None:
+            return {"status": "unknown", "source": "本地登记中没有此证照 / not in the local register"}
+        if remote is None or owner is None:
+            raise StatusError(f"no status source for region {owner or '?'} (verify online or "
+                              "configure LICENSE_SVC_PEERS)",
+                              f"没有 {owner or '?'} 地区的状态来源（请联网验证或配置 LICENSE_SVC_PEERS）",
+                              TRY_LATER)
+        return remote.lookup(identifier, owner)
+    return lookup
+
+
+# -- verification -------------------------------------------------------------------------------
+
+def _trust(trust: VerifierTrust, seal_trust: SealTrust | None, lookup) -> Trust:
+    return Trust(qr=trust.qr, seal=seal_trust or trust.seal, status_lookup=lookup)
+
+
+def verify_offline(ks, data: bytes | None = None, *, text: str | None = None, at: datetime,
+                   region: str = "sh", session: Session | None = None,
+                   remote: StatusCache | None = None) -> Report:
+    """Verify a file's bytes or a QR text; status from `session` (local register) and `remote`.
+    Without either, the status is not checked (a note says so).  Raises UnreadableInput."""
+    trust = verifier_trust(ks)
+    lookup = status_lookup(ks, region, session, at, remote) \
+        if session is not None or remote is not None else None
+    t = _trust(trust, None, lookup)
+    if text is not None:
+        return dispatch.verify_text(text, t, at)
+    return dispatch.verify_bytes(data, t, at)
+
+
+def verify_online(ctx, client, data: bytes | None = None, *, text: str | None = None,
+                  at: datetime | None = None, channel: str = "api") -> Report:
+    """The HTTP verification: status live, EP1 replay refused, everything audited in the same
+    transaction.  Raises UnreadableInput (after auditing the refusal)."""
+    kind = QR_TEXT if text is not None else _kind_or_audit(ctx, client, data, channel)
+    now = ctx.now()
+    moment = now if kind in (QR_TEXT, IMAGE) or at is None else at
+    for attempt in range(_RETRIES):
+        try:
+            with ctx.unit_of_work() as session:
+                report = _verify_in(ctx, session, client, kind, data, text, moment, now, channel)
+            return report
+        except IntegrityError:
+            # Two scans of one presentation raced; the loser runs again and sees the winner's row.
+            if attempt == _RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _kind_or_audit(ctx, client, data, channel) -> str:
+    try:
+        return dispatch.detect(data)
+    except UnreadableInput:
+        with ctx.unit_of_work() as session:
+            audit.record(ctx, session, action="licence.verify", client=client, outcome="invalid",
+                         channel=channel, detail={"kind": "unreadable",
+                                                  "bytes": len(data) if data is not None else 0})
+        raise
+
+
+def _verify_in(ctx, session: Session, client, kind: str, data, text, moment: datetime,
+               now: datetime, channel: str) -> Report:
+    from license_svc.seals.registry import trust as seal_registry_trust
+
+    ks = ctx.keystore
+    lookup = status_lookup(ks, ctx.region, session, moment, status_cache(ctx))
+    # The seal registry answers for the seals this region's maker made.
+    t = _trust(verifier_trust(ks), seal_registry_trust(ctx, session), lookup)
+    report = dispatch.verify_text(text, t, moment) if text is not None \
+        else dispatch.verify_bytes(data, t, moment)
+    presentation = report.licence.get("presentation") if report.subject == "qr-ep1" else None
+    if presentation is not None:
+        _check_replay(session, report, presentation, client, now)
+    _audit(ctx, session, client, kind, report, channel, presentation)
+    return report
+
+
+def _check_replay(session: Session, report: Report, presentation: dict, client,
+                  now: datetime) -> None:
+    """Accept each presentation id once.  Only signed presentations count: a forged one cannot
+    burn a genuine cti, and its failure is already in the report."""
+    sig = report.check("presentation-signature")
+    if sig is None or not sig.passed:
+        return
+    cti = presentation["cti"]
+    session.execute(delete(SeenPresentation).where(SeenPresentation.expires_at < now))
+    seen = session.get(SeenPresentation, cti)
+    if seen is not None:
+        report.add(REPLAY_CHECK, False, f"亮证码已于 {seen.seen_at.isoformat()} 被扫描过，这是重放 / "
+                   "replayed: this presentation was already scanned; ask the holder for a fresh code",
+                   failure="SIG_CONSTRAINTS_FAILURE")
+        report.licence["presentation"]["replayed"] = True
+        return
+    expires = datetime.fromisoformat(presentation["expires_at"]) + timedelta(minutes=5)
+    session.add(SeenPresentation(cti=cti, region=str(presentation.get("region", ""))[:8],
+                                 seen_at=now, expires_at=max(expires, now),
+                                 client_id=getattr(client, "client_id", None)))
+    session.flush()
+    report.add(REPLAY_CHECK, True, "首次扫描（未重放）/ first scan, not replayed")
+    report.licence["presentation"]["replayed"] = False
+
+
+def _licence_id(report: Report) -> str | None:
+    ident = report.licence.get("id") or report.licence.get("identifier")
+    return ident if isinstance(ident, str) and _IDENTIFIER.match(ident) else None
+
+
+def _holder_code(session: Session, identifier: str | None) -> str | None:
+    """The holder code of a licence in the local register, for the keyed holder reference."""
+    if identifier is None:
+        return None
+    from license_svc.licences.models import LicenceVersion
+
+    record = session.scalar(select(LicenceVersion.record).where(
+        LicenceVersion.identifier == identifier))
+    if record is None:
+        return None
+    holders = json.loads(record).get("holders") or [{}]
+    return holders[0].get("code")
+
+
+def _audit(ctx, session: Session, client, kind: str, report: Report, channel: str,
+           presentation: dict | None) -> None:
+    ident = _licence_id(report)
+    holder = _holder_code(session, ident)
+    outcome = "success" if report.indication == TOTAL_PASSED else "invalid"
+    detail = {"kind": kind, "subject": report.subject, "indication": report.indication,
+              "sub_indication": report.sub_indication}
+    audit.record(ctx, session, action="licence.verify", client=client, outcome=outcome,
+                 licence_id=ident, holder_code=holder, channel=channel, detail=detail)
+    if presentation is not None:
+        replayed = presentation.get("replayed")
+        audit.record(ctx, session, action="qr.present", client=client,
+                     outcome="denied" if replayed else outcome, licence_id=ident,
+                     holder_code=holder, channel=channel, source_region=_region(presentation),
+                     detail={"cti": presentation["cti"], "replayed": bool(replayed),
+                             "indication": report.indication})
+
+
+def _region(presentation: dict) -> str | None:
+    region = presentation.get("region")
+    return region if region in _PROVINCE_REGION.values() else None

@@ -1,0 +1,184 @@
+"""One entry point for "verify this": tell what the bytes are, hand them to the verifier for that
+kind, and add the licence's status where the verifier does not ask for it itself.
+
+Why a dispatcher: a clerk (or `license-svc verify`, or `POST /api/v1/verify`) holds a file or a
+scanned text and should not have to know whether it is a PDF licence, an OFD document, a seal
+file or a photo of a QR code.  Detection is by content, never by file name.
+
+Three kinds of answer (DESIGN §7, §10):
+- `UnreadableInput` (raised): nothing we recognise — empty, random bytes, an unknown format, a
+  picture that cannot be decoded.  The CLI maps it to exit 3, HTTP to a 4xx problem.
+- a report whose subject is ``not-a-licence`` (INDETERMINATE, SIGNED_DATA_NOT_FOUND): readable,
+  but no licence code in it (a URL, a picture of a payment code).
+- any other report: the verifier's verdict, TOTAL_PASSED / TOTAL_FAILED / INDETERMINATE.
+
+Online concerns (a replayed EP1, audit) belong to the service (license_svc.verify_service).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from signing.errors import SigningError
+from verification import qr as qr_verifier
+from verification.qr import QrTrust
+from verification.report import Report
+from verification.seal import SealFormatError, SealTrust, detect as detect_seal
+from verification.seal import verify_seal, verify_signature
+from verification.status import add_status_check
+
+PDF, OFD, SEAL, SEAL_SIGNATURE, IMAGE, QR_TEXT = (
+    "pdf", "ofd", "seal", "seal-signature", "image", "qr-text")
+KIND_ZH = {PDF: "PDF 版式文件", OFD: "OFD 版式文件", SEAL: "电子印章（.esl）",
+           SEAL_SIGNATURE: "电子签章数据（.dat）", IMAGE: "二维码图片", QR_TEXT: "二维码文本"}
+MAX_INPUT = 50 * 1024 * 1024
+MAX_TEXT = 16 * 1024  # a QR holds at most 4,296 characters; anything much longer is not one
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+STATUS_CHECK = "licence-status"
+
+
+class UnreadableInput(SigningError):
+    """Input that is none of the kinds we verify (exit 3, HTTP 422)."""
+
+    code = "unreadable-input"
+    http_status = 422
+    title_zh = "无法识别的输入"
+    title_en = "Unreadable input"
+
+
+@dataclass
+class Trust:
+    """Everything the verifiers need.  `seal` serves seals, OFD and PDF signatures (same shape:
+    signer, TSA and seal-maker roots, intermediates, CRLs, seal registry status).
+    `status_lookup(identifier)` → {"status", ...} or raises (see verification.status)."""
+
+    qr: QrTrust
+    seal: SealTrust
+    status_lookup: Callable[[str], Mapping | str] | None = None
+
+
+def detect(data: bytes) -> str:
+    """The kind of `data`, by content.  Raises UnreadableInput."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise UnreadableInput("input must be bytes", "输入必须是字节")
+    data = bytes(data)
+    if not data:
+        raise UnreadableInput("empty input", "输入为空")
+    if len(data) > MAX_INPUT:
+        raise UnreadableInput("input larger than 50 MiB", "输入超过 50 MiB")
+    if b"%PDF-" in data[:1024]:
+        return PDF
+    if data.startswith(b"PK\x03\x04"):
+        if _is_ofd(data):
+            return OFD
+        raise UnreadableInput("a ZIP file that is not an OFD document (no OFD.xml)",
+                              "ZIP 文件不是 OFD 文档（缺少 OFD.xml）")
+    if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return IMAGE
+    if data[0] == 0x30:
+        try:
+            return SEAL if detect_seal(data) == "seal" else SEAL_SIGNATURE
+        except SealFormatError:
+            raise UnreadableInput("DER data that is neither a SESeal nor an SES_Signature",
+                                  "DER 数据既不是电子印章也不是电子签章数据") from None
+    if _text(data) is not None:
+        return QR_TEXT
+    raise UnreadableInput("not a PDF, OFD, seal file, image or QR text",
+                          "不是 PDF、OFD、印章文件、图片或二维码文本")
+
+
+def _is_ofd(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "OFD.xml" in z.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        return False
+
+
+def _text(data: bytes) -> str | None:
+    """The text of a scanned code: UTF-8 (BOM allowed), printable, not too long."""
+    if len(data) > MAX_TEXT:
+        return None
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        return None
+    if not text or not text.isprintable():
+        return None
+    return text
+
+
+def verify_bytes(data: bytes, trust: Trust, at: datetime) -> Report:
+    """Detect and verify.  Raises UnreadableInput; otherwise returns the report."""
+    kind = detect(data)
+    data = bytes(data)
+    if kind == PDF:
+        report = _verify_pdf(data, trust, at)
+    elif kind == OFD:
+        report = _verify_ofd(data, trust, at)
+    elif kind == SEAL:
+        report = verify_seal(data, at=at, trust=trust.seal)
+    elif kind == SEAL_SIGNATURE:
+        report = verify_signature(data, at=at, trust=trust.seal)
+    elif kind == IMAGE:
+        report = qr_verifier.verify_qr_image(data, trust.qr, at)
+        image = report.check("image")
+        if image is not None and not image.passed:
+            raise UnreadableInput(f"cannot read the image ({image.detail})", "无法读取图片")
+        _qr_status(report, trust)
+    else:
+        report = verify_text(_text(data), trust, at)
+    report.notes.insert(0, f"输入类型：{KIND_ZH[kind]} / input kind: {kind}")
+    return report
+
+
+def verify_text(text: str, trust: Trust, at: datetime) -> Report:
+    """A scanned code's text (EL1, EP1, or anything else → "not a licence code")."""
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise UnreadableInput("QR text missing or longer than 16 KiB", "二维码文本为空或超过 16 KiB")
+    report = qr_verifier.verify_qr_text(text, trust.qr, at)
+    _qr_status(report, trust)
+    return report
+
+
+def _qr_status(report: Report, trust: Trust) -> None:
+    """Status of the licence a QR names — only when its signature held: a forged code's claims
+    are the forger's words, not worth a lookup."""
+    if report.subject in ("qr-el1", "qr-ep1") and report.indication != "TOTAL_FAILED" \
+            and report.licence.get("id"):
+        add_status_check(report, STATUS_CHECK, report.licence["id"], trust.status_lookup)
+
+
+def _unavailable(subject: str, zh: str, en: str) -> Report:
+    report = Report(subject=subject)
+    report.add(f"{subject}.verifier", False, f"{zh} / {en}", failure="GENERIC", indeterminate=True)
+    return report
+
+
+def _verify_pdf(data: bytes, trust: Trust, at: datetime) -> Report:
+    try:
+        from verification.pdf import verify_pdf
+    except ImportError:
+        return _unavailable("pdf", "PDF 验证器不可用", "PDF verifier unavailable")
+    return _guard("pdf", lambda: verify_pdf(data, trust.seal, at, status_lookup=trust.status_lookup))
+
+
+def _verify_ofd(data: bytes, trust: Trust, at: datetime) -> Report:
+    try:
+        from verification.ofd import verify_ofd
+    except ImportError:
+        return _unavailable("ofd", "OFD 验证器不可用", "OFD verifier unavailable")
+    return _guard("ofd", lambda: verify_ofd(data, trust.seal, at))
+
+
+def _guard(subject: str, run: Callable[[], Report]) -> Report:
+    """Verifiers promise not to raise; if one does, the answer is "cannot tell", never a crash."""
+    try:
+        return run()
+    except Exception as exc:
+        return _unavailable(subject, f"验证器内部错误（{type(exc).__name__}）",
+                            f"verifier error ({type(exc).__name__})")
