@@ -1,0 +1,112 @@
+"""Fixtures for the grant, retrieval and access-log tests: real licences issued through the
+issuance pipeline, holder clients (a person and a company), two relying departments and an
+auditor.  Imported by tests/license_svc/test_grants*.py, test_retrieval*.py, test_access_log.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from license_svc.audit.models import AuditEntryRow
+from license_svc.auth.clients import Client
+from license_svc.licences import issue as issuing
+from tests.license_svc.issuing import AMR_SH, TRAFFIC_SH, example
+
+PERSON = "310101199003071230"        # holder of the example driving licence
+COMPANY = "91310000MA00000012"       # holder of the example business licence
+STRANGER = "11010519491231002X"      # a valid ID number holding nothing here
+DEPT = "11310000MB0000300A"          # 上海市人力资源和社会保障局 (dev relying client)
+OTHER_DEPT = "11320000MB0000300E"    # another department
+MATTER = "310000-000-0001"
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class World:
+    driving: str | None   # identifier of PERSON's driving licence
+    business: str | None  # identifier of COMPANY's business licence
+    person: Client
+    person_h: dict
+    company: Client
+    company_h: dict
+    dept: Client
+    dept_h: dict
+    other: Client
+    other_h: dict
+    auditor_h: dict
+
+
+def issue_licence(ctx, folder: str, org: str, types: list[str], **changes) -> str:
+    actor = Client(client_id=f"test-issuer-{org}", name="测试审批系统", org_code=org,
+                   region=ctx.region, roles=frozenset({"issuer"}), licence_types=tuple(types))
+    with ctx.unit_of_work() as session:
+        return issuing.issue_one(ctx, session, actor, example(folder, issuer_code=org, **changes)).identifier
+
+
+@pytest.fixture
+def parties(ctx, make_api_client) -> World:
+    """The clients only (no licences issued: cheaper, for tests that need none)."""
+    person, person_h = make_api_client(["citizen"], org_code="", holder_code=PERSON, name="张三")
+    company, company_h = make_api_client(["citizen"], org_code=COMPANY, holder_code=COMPANY)
+    dept, dept_h = make_api_client(["relying"], org_code=DEPT, name="上海市人社局")
+    other, other_h = make_api_client(["relying"], org_code=OTHER_DEPT, name="江苏省某局")
+    _, auditor_h = make_api_client(["auditor"], org_code="11310000MB00004000")
+    return World(None, None, person, person_h, company, company_h, dept, dept_h, other,
+                 other_h, auditor_h)
+
+
+@pytest.fixture
+def world(ctx, parties) -> World:
+    """The clients plus PERSON's driving licence and COMPANY's business licence."""
+    parties.driving = issue_licence(ctx, "driving_licence", TRAFFIC_SH, ["driving_licence"])
+    parties.business = issue_licence(ctx, "business_licence", AMR_SH, ["business_licence"])
+    return parties
+
+
+def grant_body(ctx, **changes) -> dict:
+    body = {"grantee_org": DEPT, "licence_type": "driving_licence", "matter_code": MATTER,
+            "valid_until": (ctx.now() + timedelta(days=7)).isoformat(), "max_uses": 1}
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def retrieval_body(grant_id=None, **changes) -> dict:
+    body = {"holder_code": PERSON, "holder_code_type": "111", "licence_type": "driving_licence",
+            "matter_code": MATTER, "want": "data"}
+    if grant_id is not None:
+        body["grant_id"] = grant_id
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def audit_rows(ctx) -> list:
+    with ctx.unit_of_work() as session:
+        return list(session.execute(select(AuditEntryRow.idx, AuditEntryRow.leaf)
+                                    .order_by(AuditEntryRow.idx)).all())
+
+
+def audit_count(ctx) -> int:
+    with ctx.unit_of_work() as session:
+        return session.scalar(select(func.count()).select_from(AuditEntryRow))
+
+
+def problem(resp, status: int, slug: str) -> dict:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith(PROBLEM)
+    body = resp.json()
+    assert body["type"] == f"urn:license-svc:problem:{slug}", body
+    assert body["title_zh"] and body["title_en"]
+    return body
+
+
+@pytest.fixture
+def http(app):
+    """The app without the background checkpoint publisher (tests publish when they need to)."""
+    from fastapi.testclient import TestClient
+
+    app.state.audit_checkpoint_interval = 0
+    with TestClient(app) as tc:
+        yield tc
