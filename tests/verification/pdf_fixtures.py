@@ -27,9 +27,14 @@ def timestamper(algorithm: str, label: str = "", when=NOW):
                                                    clock=lambda: when))
 
 
-@functools.lru_cache(maxsize=None)
 def stamper(algorithm: str, who: str = "signer", label: str = "", with_ts: bool = True,
             with_seal: bool = True) -> LicenceStamper:
+    return _stamper(algorithm, who, label, with_ts, with_seal)
+
+
+@functools.lru_cache(maxsize=None)
+def _stamper(algorithm: str, who: str, label: str, with_ts: bool,
+             with_seal: bool) -> LicenceStamper:
     h = hierarchy(algorithm, label)
     seal = seal_der(algorithm, label, who) if with_seal and algorithm == "sm2" else None
     return LicenceStamper(getattr(h, who), seal=seal, seal_png=seal_png(),

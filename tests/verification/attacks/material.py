@@ -42,7 +42,7 @@ def make_cert(cn, subject_key, issuer_key, issuer_cert=None, *, ca=False, eku=No
               not_before=None, not_after=None, key_usage=None):
     not_before = not_before or NOW - timedelta(days=365)
     not_after = not_after or NOW + timedelta(days=3650)
-    subject = _name(cn)
+    subject = _name(cn.strip())  # NSS does not find issuers whose CN ends in a space
     spki = keys.PublicKeyInfo.load(subject_key.public_key.spki_der())
     exts = [
         {"extn_id": "basic_constraints", "critical": True,
@@ -81,8 +81,13 @@ class Hierarchy:
     short_signer: Credential  # valid now, expires 30 days after NOW
 
 
-@functools.lru_cache(maxsize=None)
 def hierarchy(algorithm: str, label: str = "") -> Hierarchy:
+    """One hierarchy per (algorithm, label) per test session."""
+    return _hierarchy(algorithm, label)
+
+
+@functools.lru_cache(maxsize=None)  # called with both arguments always: one cache key
+def _hierarchy(algorithm: str, label: str) -> Hierarchy:
     gen = functools.partial(alg.generate_private_key, algorithm)
     root_key, ca_key = gen(), gen()
     root = make_cert(f"TEST {algorithm} root {label}", root_key, root_key, ca=True)
@@ -156,9 +161,13 @@ def seal_png(size: int = 240) -> bytes:
     return out.getvalue()
 
 
-@functools.lru_cache(maxsize=None)
 def seal_der(algorithm: str, label: str = "", listed: str = "signer") -> bytes:
     """A real v4 SESeal (signing.seal) made by the hierarchy's seal maker, listing one signer."""
+    return _seal_der(algorithm, label, listed)
+
+
+@functools.lru_cache(maxsize=None)
+def _seal_der(algorithm: str, label: str, listed: str) -> bytes:
     from signing.seal import SEAL_TYPE_ORGANISATION, make_seal, new_seal_id
     from signing.seal import SealPicture
 
