@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import threading
 from collections import OrderedDict
 from typing import Mapping
@@ -78,6 +79,7 @@ class LicenceStamper:
             location=getattr(credential, "region", None),
         )
         self._lock = threading.Lock()  # the stamp style's image cache is per writer
+        self._fitted = False
 
     def sign(self, pdf_bytes: bytes, licence: Mapping | None = None) -> bytes:
         return _run(self.async_sign(pdf_bytes, licence))
@@ -99,7 +101,40 @@ class LicenceStamper:
         out = io.BytesIO()
         with self._lock:
             await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=self.bytes_reserved)
-        return out.getvalue()
+            signed = out.getvalue()
+            self._fit_reservation(signed)
+        return signed
+
+    def _fit_reservation(self, signed: bytes) -> None:
+        """After the first signature, shrink /Contents to what this stamper really needs plus
+        a margin for the few bytes that vary (DER integers, timestamp serial, nonce).  Every
+        verifier parses the whole hex string, so padding costs each verification time."""
+        if self._fitted:
+            return
+        found = list(_CONTENTS.finditer(signed))
+        if not found:
+            return
+        m = found[-1]  # our signature dictionary is in the last revision
+        used = _der_length(bytes.fromhex(m.group(1)[:16].decode()))
+        if used:
+            self.bytes_reserved = min(self.bytes_reserved, 2 * (used + 256))
+            self._fitted = True
+
+
+_CONTENTS = re.compile(rb"/Contents\s*<([0-9A-Fa-f]{16})")
+
+
+def _der_length(head: bytes) -> int:
+    """Total length of the DER value starting with `head` (tag, then definite length)."""
+    if len(head) < 2 or head[0] != 0x30:
+        return 0
+    first = head[1]
+    if first < 0x80:
+        return 2 + first
+    n = first & 0x7F
+    if not 0 < n <= 4 or len(head) < 2 + n:
+        return 0
+    return 2 + n + int.from_bytes(head[2:2 + n], "big")
 
 
 def licence_dictionary(licence: Mapping) -> generic.DictionaryObject:

@@ -10,6 +10,7 @@ genuine seal — picture or whole SESeal — into a signature made with another 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from signing import oids
@@ -30,7 +31,7 @@ def seal_attribute(signer_info) -> bytes | None | bool:
 
 
 def check_seal(report: Report, signer_info, signer_cert, algorithm: str, trust,
-               signing_time: datetime, at: datetime) -> None:
+               signing_time: datetime, at: datetime, embedded_certs=()) -> None:
     der = seal_attribute(signer_info)
     if der is None:
         if algorithm == oids.ALG_SM2:
@@ -56,6 +57,8 @@ def check_seal(report: Report, signer_info, signer_cert, algorithm: str, trust,
         report.add("pdf.seal_binding", True, f"签名人列于印章「{seal.name}」中 / signer listed in "
                    f"the seal \"{seal.name}\"")
     # Seal valid when the document was signed; its maker judged as of `at` like the signer.
+    # The seal maker's issuing CA may travel only in the signature's certificate set.
+    trust = dataclasses.replace(trust, intermediates=[*trust.intermediates, *embedded_certs])
     sub = verify_seal(der, at=signing_time, trust=trust)
     report.seal = sub.seal
     report.notes.extend(n for n in sub.notes if n not in report.notes)

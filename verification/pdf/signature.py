@@ -166,7 +166,7 @@ async def _certificate(report: Report, st, emb, trust, at: datetime,
         # The timestamp is proof of existence: judge the certificate at that time.
         result = await certpath.async_validate_path(
             cert, trust_roots=trust.signer_roots, at=ts_time, crls=trust.crls,
-            intermediates=[*trust.intermediates, *_embedded_certs(emb)])
+            intermediates=[*trust.intermediates, *embedded_certs(emb)])
         result.add_to(report, "pdf.certificate_path")
         return
     if expired:
@@ -179,7 +179,7 @@ async def _certificate(report: Report, st, emb, trust, at: datetime,
                failure=code, indeterminate=not hard)
 
 
-def _embedded_certs(emb) -> list:
+def embedded_certs(emb) -> list:
     certs = emb.signed_data["certificates"]
     return [c.chosen for c in certs if c.name == "certificate"] if certs.native else []
 

@@ -23,7 +23,8 @@ from signing import oids
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
 from verification.pdf.sigdict import check_signature_fields
-from verification.pdf.signature import check_document_timestamp, check_signature
+from verification.pdf.signature import (check_document_timestamp, check_signature,
+                                         embedded_certs)
 from verification.pdf.structure import read_pdf
 from verification.report import Report
 from verification.seal import SealTrust
@@ -89,7 +90,7 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, status_looku
             algorithm = _algorithm(emb)
             report.signer = _signer_summary(emb, outcome, algorithm)
             check_seal(report, emb.signer_info, emb.signer_cert, algorithm, trust,
-                       outcome.signing_time, at)
+                       outcome.signing_time, at, embedded_certs(emb))
     report.licence = read_licence(reader)
     check_status(report, report.licence, status_lookup)
 
