@@ -21,7 +21,7 @@ from typing import Callable
 
 log = logging.getLogger(__name__)
 
-DEMO_MODULES: list[str] = ["license_svc.licences.demo"]  # modules that register demo steps on import
+DEMO_MODULES: list[str] = ["license_svc.licences.demo", "license_svc.grants.demo"]  # modules that register demo steps on import
 _STEPS: list[tuple[str, Callable]] = []
 
 

@@ -107,6 +107,7 @@ def search(session: Session, *, department: str | None = None, licence: str | No
     grant, action, outcome, time range [start, end), or only those made under a legal basis;
     newest first."""
     limit = max(1, min(limit, MAX_PAGE))
+    audit.sequence_pending(session)  # "sequence, then read": see everything committed so far
     query = select(AuditEntryRow.idx, AuditEntryRow.leaf)
     if department:
         query = query.where(AuditEntryRow.actor_org == department)

@@ -39,11 +39,12 @@ def record(ctx, session: Session, *, action: str, client, outcome: str = "succes
            holder_code: str | None = None, licence_id: str | None = None,
            matter_code: str | None = None, grant_id: str | None = None,
            legal_basis: str | None = None, operator: str | None = None,
-           detail: dict[str, Any] | None = None) -> int:
+           detail: dict[str, Any] | None = None) -> None:
     """Append one entry: `client` (auth.Client) is the actor; the holder code becomes its keyed
-    reference inside `audit.record` and goes no further."""
+    reference inside `audit.record` and goes no further.  The entry carries the request's
+    X-Request-ID, which is how a department finds the entry of its retrieval."""
     # A citizen has no organisation code; the entry's actor still needs one (as licences do).
-    return audit.record(ctx, session, action=action, client=client,
+    audit.record(ctx, session, action=action, client=client,
                         org_code=client.org_code or "citizen", operator=operator, outcome=outcome,
                         licence_id=licence_id, holder_code=holder_code, purpose=matter_code,
                         legal_basis=legal_basis, grant_id=grant_id, detail=detail)

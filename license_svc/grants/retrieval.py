@@ -81,7 +81,6 @@ class Retrieval:
     matter_code: str
     grant: dict | None
     legal_basis: str | None
-    audit_indexes: list[int]
     licences: list[dict] = field(default_factory=list)   # data: licence views; verify: results
     pdf: bytes | None = None
     identifier: str | None = None                        # the licence of a PDF
@@ -89,8 +88,7 @@ class Retrieval:
     def body(self) -> dict[str, Any]:
         return {"want": self.want, "matter_code": self.matter_code, "grant": self.grant,
                 "legal_basis": self.legal_basis, "licences": self.licences,
-                "valid": any(item.get("valid") for item in self.licences) if self.want == "verify" else None,
-                "audit_indexes": self.audit_indexes}
+                "valid": any(item.get("valid") for item in self.licences) if self.want == "verify" else None}
 
 
 @dataclass
@@ -200,13 +198,13 @@ def _verification(version: LicenceVersion, status: str) -> dict[str, Any]:
 
 
 def _audit(ctx, session, client, req: _Request, *, outcome: str, licence_id: str | None = None,
-           reason: str | None = None) -> int:
+           reason: str | None = None) -> None:
     detail: dict[str, Any] = {"want": req.want}
     if req.template is not None:
         detail["type_code"] = req.template.type_code
     if reason:
         detail["reason"] = reason
-    return auditing.record(ctx, session, action=ACTIONS[req.want], client=client, outcome=outcome,
+    auditing.record(ctx, session, action=ACTIONS[req.want], client=client, outcome=outcome,
                            holder_code=req.holder_code, licence_id=licence_id,
                            matter_code=req.matter_code, grant_id=req.grant_id,
                            legal_basis=req.legal_basis, operator=req.operator, detail=detail)
@@ -244,12 +242,11 @@ def attempt(ctx, session: Session, client, body: Any) -> Retrieval | GrantError:
         session.refresh(grant)
     result = Retrieval(want=req.want, matter_code=req.matter_code,
                        grant=grant_view(grant, ctx.now()) if grant is not None else None,
-                       legal_basis=req.legal_basis, audit_indexes=[])
+                       legal_basis=req.legal_basis)
     if not found:  # verify-only: "no current licence" is the answer
-        result.audit_indexes.append(_audit(ctx, session, client, req, outcome="not_found"))
+        _audit(ctx, session, client, req, outcome="not_found")
     for version, status in found:
-        result.audit_indexes.append(_audit(ctx, session, client, req, outcome="success",
-                                           licence_id=version.identifier))
+        _audit(ctx, session, client, req, outcome="success", licence_id=version.identifier)
         if req.want == "data":
             result.licences.append(licence_view(ctx, session, version))
         elif req.want == "verify":

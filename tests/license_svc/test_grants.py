@@ -132,3 +132,19 @@ def test_expired_and_used_up_are_derived_states(http, ctx, parties, clock):
     assert http.get("/api/v1/grants?status=active", headers=parties.dept_h).json()["grants"] == []
     clock.advance(days=-8)
     assert http.get(f"/api/v1/grants/{gid}", headers=parties.person_h).json()["status"] == "active"
+
+
+def test_demo_seed_leaves_an_access_log(http, ctx, parties, make_api_client):
+    from license_svc.demo_seed import seed_demo
+
+    make_api_client(["relying"], org_code=DEPT, client_id="sh-relying")
+    seed_demo(ctx)
+    seed_demo(ctx)  # idempotent
+    with ctx.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(Grant)) == 1
+    items = http.get("/api/v1/holders/me/access-log", headers=parties.person_h).json()["entries"]
+    seen = [(i["action"], i["outcome"], i["department"]["org_code"]) for i in items
+            if not i["action"].startswith("licence.") or i["department"]["org_code"] == DEPT]
+    # the demo issues each type with SM2 and RSA: two driving licences, an entry for each
+    assert seen == [("licence.verify", "success", DEPT)] * 2 + [("licence.retrieve", "denied", DEPT)] + \
+        [("licence.retrieve", "success", DEPT)] * 2 + [("grant.create", "success", "citizen")]

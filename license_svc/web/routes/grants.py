@@ -109,8 +109,7 @@ def post_retrieval(body: Any = Body(..., examples=[_RETRIEVAL_EXAMPLE]), ctx: Ap
     if result.want == "pdf":
         return Response(result.pdf, media_type=PDF_MEDIA, headers={
             "Content-Disposition": f'inline; filename="{result.identifier}.pdf"',
-            "X-Licence-Id": result.identifier,
-            "X-Audit-Index": ",".join(map(str, result.audit_indexes))})
+            "X-Licence-Id": result.identifier})
     return result.body()
 
 
