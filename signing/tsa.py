@@ -21,6 +21,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from signing import algorithms as alg
 from signing import oids
 from signing.errors import SigningError
+from signing.pdf.fast_cms import der_set, tlv
 
 # TSA policy under our UUID arc (docs/formats.md): "timestamps from a license-svc region TSA,
 # time from the host clock (NTP-disciplined in production), accuracy 1 s".
@@ -33,6 +34,17 @@ CONTENT_TYPE_REPLY = "application/timestamp-reply"
 # there, and asn1crypto then re-serialises the omitted default on every access, which made
 # embedding the token in pyHanko's SignedData take ~15 s.  SHA-512 is explicit and cheap.
 ESS_HASH = {"sha256": "sha512"}
+
+_OID_SIGNED_DATA = core.ObjectIdentifier("1.2.840.113549.1.7.2").dump()
+_OID_TST_INFO = core.ObjectIdentifier("1.2.840.113549.1.9.16.1.4").dump()
+_INT_1 = tlv(0x02, b"\x01")
+_GRANTED = tsp.PKIStatusInfo({"status": "granted"}).dump()
+
+
+def _int(n: int) -> bytes:
+    """DER INTEGER for n >= 0."""
+    return tlv(0x02, n.to_bytes(n.bit_length() // 8 + 1, "big"))
+
 
 # Imprint algorithms we accept and their digest lengths.
 _IMPRINT_LENGTHS = {"sha256": 32, "sha384": 48, "sha512": 64, oids.SM3_NAME: 32}
@@ -84,6 +96,7 @@ class TimeStampAuthority:
             "type": "signing_certificate_v2",
             "values": [as_signing_certificate_v2(self.cert, hash_algo=ESS_HASH.get(self.digest_name, self.digest_name))],
         }).dump()
+        self._parts = self._encode_parts()
 
     # -- protocol ----------------------------------------------------------------------
     def respond(self, request_der: bytes) -> bytes:
@@ -119,53 +132,52 @@ class TimeStampAuthority:
             token = self._token(imprint, nonce, cert_req)
         except Exception:
             return _rejection("system_failure", "signing failed / 签名失败")
-        return TimeStampResp({
-            "status": tsp.PKIStatusInfo({"status": "granted"}),
-            "time_stamp_token": token,
-        })
+        return TimeStampResp.load(tlv(0x30, _GRANTED + token))
 
     def _token(self, imprint: tsp.MessageImprint, nonce: int | None,
-               cert_req: bool) -> cms.ContentInfo:
-        now = self.clock().astimezone(timezone.utc).replace(microsecond=0)
-        info = {
-            "version": "v1",
-            "policy": self.policy,
-            "message_imprint": imprint,
-            "serial_number": secrets.randbits(120) | 1 << 120,
-            "gen_time": now,
-            "accuracy": {"seconds": 1},
-            "tsa": x509.GeneralName({"directory_name": self.cert.subject}),
+               cert_req: bool) -> bytes:
+        """DER ContentInfo of the token.  Everything but TSTInfo, messageDigest and the
+        signature is the same for every token, so it is encoded once (`_parts`), as for the
+        PDF signature's CMS (signing.pdf.fast_cms)."""
+        p = self._parts
+        now = self.clock().astimezone(timezone.utc)
+        tst = tlv(0x30, b"".join([
+            _INT_1, p["policy"], imprint.dump(),
+            _int(secrets.randbits(120) | 1 << 120),
+            tlv(0x18, now.strftime("%Y%m%d%H%M%SZ").encode()),
+            p["accuracy"],
+            _int(nonce) if nonce is not None else b"",
+            p["tsa_name"],
+        ]))
+        attrs = der_set([*p["fixed_attrs"], p["md_prefix"] + alg.digest(self.digest_name, tst)])
+        signer_info = tlv(0x30, p["si_head"] + b"\xa0" + attrs[1:] + p["sig_alg"]
+                          + tlv(0x04, self.key.sign(attrs)))
+        econtent = tlv(0x30, _OID_TST_INFO + tlv(0xA0, tlv(0x04, tst)))
+        signed_data = tlv(0x30, p["sd_head"] + econtent + (p["certs"] if cert_req else b"")
+                          + tlv(0x31, signer_info))
+        return tlv(0x30, _OID_SIGNED_DATA + tlv(0xA0, signed_data))
+
+    def _encode_parts(self) -> dict:
+        cert = self.cert
+        digest_alg = algos.DigestAlgorithm({"algorithm": self.digest_name}).dump()
+        empty = alg.digest(self.digest_name, b"")
+        md_attr = cms.CMSAttribute({"type": "message_digest", "values": [empty]}).dump()
+        sid = cms.SignerIdentifier({"issuer_and_serial_number": {
+            "issuer": cert.issuer, "serial_number": cert.serial_number}}).dump()
+        return {
+            "policy": core.ObjectIdentifier(self.policy).dump(),
+            "accuracy": tlv(0x30, _INT_1),
+            "tsa_name": tlv(0xA0, tlv(0xA4, cert.subject.dump())),
+            "fixed_attrs": [
+                cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}).dump(),
+                self._signing_cert_der,
+            ],
+            "md_prefix": md_attr[:-len(empty)],
+            "si_head": _INT_1 + sid + digest_alg,
+            "sig_alg": algos.SignedDigestAlgorithm({"algorithm": self.sig_alg}).dump(),
+            "sd_head": tlv(0x02, b"\x03") + der_set([digest_alg]),
+            "certs": tlv(0xA0, b"".join(sorted(c.dump() for c in [cert, *self.chain]))),
         }
-        if nonce is not None:
-            info["nonce"] = nonce
-        tst_der = tsp.TSTInfo(info).dump()
-        signed_attrs = cms.CMSAttributes([
-            cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}),
-            cms.CMSAttribute({"type": "message_digest",
-                              "values": [alg.digest(self.digest_name, tst_der)]}),
-            cms.CMSAttribute.load(self._signing_cert_der),
-        ])
-        digest_alg = algos.DigestAlgorithm({"algorithm": self.digest_name})
-        signer_info = cms.SignerInfo({
-            "version": "v1",
-            "sid": cms.SignerIdentifier({"issuer_and_serial_number": {
-                "issuer": self.cert.issuer, "serial_number": self.cert.serial_number}}),
-            "digest_algorithm": digest_alg,
-            "signed_attrs": signed_attrs,
-            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": self.sig_alg}),
-            "signature": self.key.sign(signed_attrs.dump()),
-        })
-        return cms.ContentInfo({
-            "content_type": "signed_data",
-            "content": cms.SignedData({
-                "version": "v3",
-                "digest_algorithms": [digest_alg],
-                "encap_content_info": {"content_type": "tst_info",
-                                       "content": cms.ParsableOctetString(tst_der)},
-                "certificates": [self.cert, *self.chain] if cert_req else None,
-                "signer_infos": [signer_info],
-            }),
-        })
 
 
 class InProcessTimeStamper(TimeStamper):

@@ -15,10 +15,11 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing import oids
 from signing.errors import SigningError
+from signing.pdf.fast_cms import FastCMSMixin
 from signing.pdf.seal_attribute import SealBindingMixin, parsed
 
 
-class RSASigner(SealBindingMixin, Signer):
+class RSASigner(FastCMSMixin, SealBindingMixin, Signer):
     """Signs CMS signed attributes with a held RSA key (sha256WithRSAEncryption)."""
 
     def __init__(self, key, cert: x509.Certificate, chain: Iterable[x509.Certificate] = (),

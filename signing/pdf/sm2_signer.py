@@ -18,13 +18,14 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing import oids
 from signing.errors import SigningError
+from signing.pdf.fast_cms import FastCMSMixin
 from signing.pdf.seal_attribute import SealBindingMixin, parsed
 
 # DER SEQUENCE{INTEGER r, INTEGER s} with both integers 33 bytes: 2 + 2*(2+33) = 72.
 SM2_SIGNATURE_MAX_LEN = 72
 
 
-class SM2Signer(SealBindingMixin, Signer):
+class SM2Signer(FastCMSMixin, SealBindingMixin, Signer):
     """Signs CMS signed attributes with a held SM2 key; `signatureAlgorithm` is SM2-with-SM3."""
 
     def __init__(self, key, cert: x509.Certificate, chain: Iterable[x509.Certificate] = (),

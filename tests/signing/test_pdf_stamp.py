@@ -125,3 +125,34 @@ def test_picture_defaults_to_the_one_in_the_seal():
     h = hierarchy("sm2")
     st = LicenceStamper(h.signer, seal=seal_der("sm2", "", "signer"))
     assert st.style is not None
+
+
+@pytest.mark.parametrize("algorithm", ["sm2", "rsa"])
+def test_preencoded_cms_equals_pyhankos(algorithm, monkeypatch):
+    """signing.pdf.fast_cms writes the same SignedData as pyHanko's generic path (apart from
+    message digest, signature and timestamp, which differ per signature)."""
+    from signing.pdf.fast_cms import FastCMSMixin
+
+    def cms_of(pdf):
+        return _sig(pdf)[1].signed_data
+
+    def strip(sd):
+        n = sd.native
+        si = n["signer_infos"][0]
+        si["signature"] = si["unsigned_attrs"] = None
+        si["signed_attrs"] = [a for a in si["signed_attrs"] if a["type"] != "message_digest"]
+        n["certificates"] = sorted(c.dump() for c in sd["certificates"])
+        return n
+
+    st = stamper(algorithm)
+    fast = cms_of(st.sign(licence_page(), LICENCE))
+    assert st.signer._template is not None  # the fast path was taken
+
+    async def generic(self, *a, **k):
+        return await super(FastCMSMixin, self).async_sign(*a, **k)
+
+    monkeypatch.setattr(FastCMSMixin, "async_sign", generic)
+    slow = cms_of(st.sign(licence_page(), LICENCE))
+    assert strip(fast) == strip(slow)
+    ts = [a["type"].native for a in fast["signer_infos"][0]["unsigned_attrs"]]
+    assert ts == ["signature_time_stamp_token"]
