@@ -52,12 +52,21 @@ class SignatureOutcome:
 
 
 def contexts(trust, at: datetime):
+    """Validation contexts for the signer and the TSA; one shared context when both trust the
+    same roots, so CRL and path work done for one is reused for the other."""
     signer = certpath.make_validation_context(trust_roots=trust.signer_roots, at=at,
                                               intermediates=trust.intermediates, crls=trust.crls)
-    tsa = certpath.make_validation_context(trust_roots=trust.tsa_roots or trust.signer_roots,
-                                           at=at, intermediates=trust.intermediates,
-                                           crls=trust.crls)
+    tsa_roots = trust.tsa_roots or trust.signer_roots
+    if _same_certs(tsa_roots, trust.signer_roots):
+        return signer, signer
+    tsa = certpath.make_validation_context(trust_roots=tsa_roots, at=at,
+                                           intermediates=trust.intermediates, crls=trust.crls)
     return signer, tsa
+
+
+def _same_certs(a, b) -> bool:
+    dump = (lambda c: c.dump() if hasattr(c, "dump") else bytes(c))
+    return sorted(map(dump, a)) == sorted(map(dump, b))
 
 
 async def check_document_timestamp(report: Report, emb, trust, at: datetime) -> None:
