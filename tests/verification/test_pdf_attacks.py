@@ -207,3 +207,24 @@ def test_unsigned_pdf_is_not_passed():
 def test_naive_time_is_refused_not_raised():
     r = verify_pdf(genuine("rsa"), trust("rsa"), AT.replace(tzinfo=None))
     assert r.indication == TOTAL_FAILED
+
+
+@pytest.mark.parametrize("algorithm", ALGS)
+def test_document_timestamp_after_certification_is_allowed_but_not_a_cover(algorithm):
+    """B-LTA style document timestamp after the P=1 signature: allowed (LTA update).  A content
+    change after that timestamp is still caught."""
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+
+    out = io.BytesIO()
+    PdfTimeStamper(timestamper(algorithm)).timestamp_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(genuine(algorithm))),
+        "sm3" if algorithm == "sm2" else "sha256", output=out)
+    stamped = out.getvalue()
+    r = _verdict(stamped, algorithm)
+    assert r.indication == TOTAL_PASSED, r.to_text()
+    assert r.check("pdf.document_timestamp").passed
+    _assert(_verdict(g.overwrite_page_content(stamped), algorithm), TOTAL_FAILED, None,
+            "pdf.modifications")
