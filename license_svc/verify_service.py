@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, true as literal_true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,21 +130,27 @@ def status_cache(ctx) -> StatusCache:
 
 
 def local_status(session: Session, identifier: str, at: datetime) -> dict | None:
-    """The status in this node's own register, or None when it never issued the licence."""
+    """The status in this node's own register, or None when it never issued the licence.
+    One Core query (the version and its last event): it runs for every verification."""
     from license_svc.licences import lifecycle
-    from license_svc.licences.models import LicenceVersion
+    from license_svc.licences.models import LicenceEvent, LicenceVersion
 
-    version = session.scalars(select(LicenceVersion).where(
-        LicenceVersion.identifier == identifier)).first()
-    if version is None:
+    last = (select(LicenceEvent.status, LicenceEvent.reason)
+            .where(LicenceEvent.identifier == identifier)
+            .order_by(LicenceEvent.seq.desc()).limit(1).subquery())
+    row = session.execute(select(LicenceVersion.valid_until, LicenceVersion.family,
+                                 LicenceVersion.version, last.c.status, last.c.reason)
+                          .where(LicenceVersion.identifier == identifier)
+                          .join(last, literal_true())).first()
+    if row is None:
         return None
-    event = lifecycle.latest_event(session, identifier)
-    out = {"status": lifecycle.status_at(version, event, at), "source": "本地登记 / local register"}
-    if event.reason and out["status"] in ("suspended", "revoked"):
-        out["reason"] = event.reason
-    if out["status"] == "superseded":
+    status = lifecycle.status_at(row, row, at)  # the row has the version's and event's fields
+    out = {"status": status, "source": "本地登记 / local register"}
+    if row.reason and status in ("suspended", "revoked"):
+        out["reason"] = row.reason
+    if status == "superseded":
         out["superseded_by"] = session.scalar(select(LicenceVersion.identifier).where(
-            LicenceVersion.family == version.family, LicenceVersion.version == version.version + 1))
+            LicenceVersion.family == row.family, LicenceVersion.version == row.version + 1))
     return out
 
 
