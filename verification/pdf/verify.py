@@ -15,6 +15,7 @@ Order (each a named check; docs/pdf.md maps every attack to the check that stops
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from datetime import datetime
 from typing import Callable
@@ -36,13 +37,14 @@ PdfTrust = SealTrust
 
 def verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
                status_lookup: Callable | None = None) -> Report:
-    coro = async_verify_pdf(data, trust, at, status_lookup)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    box: list = []  # called from inside an event loop: run on a private loop in a thread
-    t = threading.Thread(target=lambda: box.append(asyncio.run(coro)))
+        report, follow_ups = asyncio.run(_pdf_part(data, trust, at))
+        _finish(report, follow_ups, status_lookup)
+        return report
+    box: list = []  # called from inside an event loop: run apart on a private loop
+    t = threading.Thread(target=lambda: box.append(verify_pdf(data, trust, at, status_lookup)))
     t.start()
     t.join()
     return box[0]
@@ -50,36 +52,64 @@ def verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
 
 async def async_verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
                            status_lookup: Callable | None = None) -> Report:
-    report = Report(subject="pdf")
-    if at is None or at.tzinfo is None:
-        report.fail_format("pdf.input", "验证时间必须带时区 / `at` must be timezone-aware")
-        return report
-    try:
-        await _verify(report, bytes(data), trust, at, status_lookup)
-    except Exception as exc:  # any parser/validator surprise is a format failure, never a crash
-        report.fail_format("pdf.format", f"PDF 无法验证 / PDF could not be verified: "
-                           f"{type(exc).__name__}: {str(exc)[:200]}")
+    report, follow_ups = await _pdf_part(data, trust, at)
+    await asyncio.to_thread(_finish, report, follow_ups, status_lookup)
     return report
 
 
-async def _verify(report: Report, data: bytes, trust, at: datetime, status_lookup) -> None:
+async def _pdf_part(data, trust, at: datetime):
+    """The PDF and CMS checks (pyHanko is async).  Returns the report so far and the
+    synchronous checks still to run: the seal verifier and the caller's status lookup are
+    plain functions (they may do I/O or run their own event loop), so they run outside ours."""
+    report = Report(subject="pdf")
+    follow_ups: list = []
+    if at is None or at.tzinfo is None:
+        report.fail_format("pdf.input", "验证时间必须带时区 / `at` must be timezone-aware")
+        return report, None
+    try:
+        await _verify(report, bytes(data), trust, at, follow_ups)
+    except _Stop:
+        return report, None
+    except Exception as exc:  # any parser/validator surprise is a format failure, never a crash
+        _format_failure(report, exc)
+        return report, None
+    return report, follow_ups
+
+
+def _finish(report: Report, follow_ups, status_lookup) -> None:
+    if follow_ups is None:
+        return
+    try:
+        for step in follow_ups:
+            step()
+        check_status(report, report.licence, status_lookup)
+    except Exception as exc:
+        _format_failure(report, exc)
+
+
+def _format_failure(report: Report, exc: Exception) -> None:
+    report.fail_format("pdf.format", f"PDF 无法验证 / PDF could not be verified: "
+                       f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: list) -> None:
     reader = read_pdf(report, data)
     if reader is None:
-        return
+        raise _Stop
     filled = check_signature_fields(report, reader, data)
     if filled is None:
-        return
+        raise _Stop
     embedded = reader.embedded_signatures
     if len(embedded) != filled:
         report.fail_format("pdf.signature_count", f"{filled} 个已签名域，但只有 {len(embedded)} 个可验证 "
                            f"/ {filled} filled signature fields, {len(embedded)} verifiable")
-        return
+        raise _Stop
     report.add("pdf.signature_count", True, f"{filled} 个签名 / {filled} signature(s)")
     sigs = [e for e in embedded if e.sig_object_type == "/Sig"]
     if not sigs:
         report.fail_format("pdf.signature_count", "没有文档签名（只有时间戳）/ no document "
                            "signature (only timestamps)")
-        return
+        raise _Stop
     last_sig = sigs[-1]
     for emb in embedded:
         if emb.sig_object_type != "/Sig":
@@ -89,10 +119,14 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, status_looku
         if emb is last_sig:
             algorithm = _algorithm(emb)
             report.signer = _signer_summary(emb, outcome, algorithm)
-            check_seal(report, emb.signer_info, emb.signer_cert, algorithm, trust,
-                       outcome.signing_time, at, embedded_certs(emb))
+            follow_ups.append(functools.partial(
+                check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
+                outcome.signing_time, at, embedded_certs(emb)))
     report.licence = read_licence(reader)
-    check_status(report, report.licence, status_lookup)
+
+
+class _Stop(Exception):
+    """A structural check failed and was recorded: nothing further can be checked."""
 
 
 def _algorithm(emb) -> str:
