@@ -117,3 +117,29 @@ def test_concurrent_retrievals_one_entry_each_consistent_tree_and_an_exact_use_c
     leaves = [leaf for _, leaf in audit_rows(ctx)]
     assert cp.size == n and cp.root == RFCTree(leaves).root(n)
     assert sum(b'"outcome":"denied"' in leaf for leaf in leaves[start:]) == 10
+
+
+def test_racing_for_the_last_uses_never_overspends(ctx, parties):
+    """8 departments' clerks start together on a grant with 3 uses left, five times over: each
+    time exactly 3 are served.  (The read that precedes the use is not what decides: the
+    conditional UPDATE is.)"""
+    for _ in range(5):
+        with ctx.unit_of_work() as s:
+            grant = grant_domain.create_grant(ctx, s, parties.person, grant_body(ctx, max_uses=3))
+        barrier = threading.Barrier(8)
+        outcomes: list[str] = []
+
+        def clerk() -> None:
+            barrier.wait()
+            try:
+                retrieval.retrieve(ctx, parties.dept, retrieval_body(grant.id, want="verify"))
+                outcomes.append("served")
+            except RetrievalRefused as exc:
+                outcomes.append(exc.reason)
+
+        threads = [threading.Thread(target=clerk) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["grant-used-up"] * 5 + ["served"] * 3
