@@ -31,6 +31,7 @@ from license_svc.grants.fields import (check_matter, check_org, holder_code_type
 from license_svc.grants.models import Grant
 from license_svc.identifiers import IdentifierError, parse_identifier
 from license_svc.licences.models import LicenceVersion
+from license_svc.templates import by_type_code
 
 MAX_VALIDITY = timedelta(days=366)   # a grant is for a matter in hand, not a standing permission
 MAX_USES = 10_000
@@ -66,8 +67,6 @@ def status_of(grant: Grant, now: datetime) -> str:
 
 
 def grant_view(grant: Grant, now: datetime) -> dict[str, Any]:
-    from license_svc.templates import by_type_code
-
     template = by_type_code(grant.type_code)
     status = status_of(grant, now)
     return {
@@ -122,11 +121,13 @@ def create_grant(ctx, session: Session, client, body: Any) -> Grant:
     licence, family = None, None
     if body.get("licence_id") is not None:
         licence, family = _licence_scope(session, ctx, body["licence_id"], holder_code)
-    if body.get("licence_type") is None and licence is None:
-        raise invalid(GrantError, "licence_type", "name the licence type (or one licence with "
-                      "licence_id)", "须指定证照类型（或以 licence_id 指定一本证照）")
-    template = licence_template(GrantError, body["licence_type"]) if body.get("licence_type") \
-        is not None else licence_template(GrantError, licence.type_code)
+    type_name = body.get("licence_type")
+    if type_name is None:
+        if licence is None:
+            raise invalid(GrantError, "licence_type", "name the licence type (or one licence with "
+                          "licence_id)", "须指定证照类型（或以 licence_id 指定一本证照）")
+        type_name = licence.type_code
+    template = licence_template(GrantError, type_name)
     if licence is not None and licence.type_code != template.type_code:
         raise invalid(GrantError, "licence_type", "does not match the licence named by licence_id",
                       "与 licence_id 所指证照的类型不一致")
