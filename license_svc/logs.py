@@ -59,3 +59,7 @@ def configure_logging(level: str | int = "INFO", stream=None) -> None:
         lg.propagate = True
     # uvicorn's access log prints raw paths and query strings; ours logs route templates instead.
     logging.getLogger("uvicorn.access").disabled = True
+    # pyHanko logs a traceback at WARNING for every failed path build or hostile PDF; the
+    # verification report already says what failed, so those would only flood the log.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.ERROR)
