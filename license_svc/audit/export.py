@@ -21,7 +21,7 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from license_svc.audit import merkle, store
+from license_svc.audit import merkle, sequencer, store
 from license_svc.audit.entries import format_time
 from verification.audit import EXPORT_FORMAT
 from verification.tlog import NoteKey
@@ -62,6 +62,7 @@ def _consistency(session: Session, sizes: list[int]) -> Iterator[dict]:
 def export_log(session: Session, out: Path, *, origin: str, log_keys: list[NoteKey],
                now: datetime) -> dict:
     """Write the export to `out` (directory, or a `.json` file); returns the manifest."""
+    sequencer.sequence_pending(session)
     cps = store.checkpoints(session)
     size = max([store.tree_size(session)] + [c.size for c in cps])
     manifest = {

@@ -2,8 +2,10 @@
 
 `append` runs inside the caller's transaction, so the action and its entry commit together;
 any failure propagates and the caller's unit of work rolls the action back — there is no
-unaudited access.  Call it as late as possible in the transaction: from the append until
-commit the log's counter is locked, so every other audited action waits.
+unaudited access.  It queues the entry (`audit_queue`) without taking any shared lock, so
+concurrent actions do not wait for each other; the sequencer (`sequencer`) gives it its log
+index after the commit.  Everything that reads the log sequences first ("sequence, then
+read"), so a read sees every entry committed before it.
 
 `record` is the convenience the domain code uses: it builds the entry from the context (clock,
 region, request id, holder key) and an authenticated client.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,12 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from license_svc.audit import merkle, store
+from license_svc.audit import merkle, sequencer, store
 from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
 from license_svc.audit.entries import Actor, AuditEntry, AuditError
 from license_svc.audit.holder import HolderKey, load_holder_key
 from license_svc.audit.models import AuditCheckpoint, AuditEntryRow
-from verification.tlog import Checkpoint, verify_consistency
+from verification.tlog import Checkpoint, leaf_hash, verify_consistency
 
 log = logging.getLogger(__name__)
 
@@ -58,22 +61,48 @@ def failing_appends(exc: BaseException | None = None):
 
 
 def append(session: Session, entry: AuditEntry) -> int:
-    """Append `entry` in the caller's transaction; returns its index in the log."""
+    """Append `entry` in the caller's transaction; returns its queue id (an int >= 1).
+
+    Not the log index: that is assigned by the sequencer after the caller commits (`index_of`
+    finds it).  One INSERT, no shared lock."""
     return append_many(session, [entry])[0]
 
 
 def append_many(session: Session, entries: list[AuditEntry]) -> list[int]:
-    """Append several entries (one action touching several licences) at the cost of one:
-    one counter update, one sibling read, one insert per table."""
-    leaves = [e.leaf() for e in entries]  # validates before anything is locked
+    """Append several entries (one action touching several licences) in one INSERT; returns
+    their queue ids, in order (the sequencer keeps that order: consecutive indexes)."""
+    leaves = [e.leaf() for e in entries]  # validates before anything is written
     if _fault is not None:
         raise _fault
     if not leaves:
         return []
-    first = store.append_leaves(session, leaves, [{
-        "time": e.time, "action": e.action, "outcome": e.outcome, "actor_org": e.actor.org_code,
-        "licence_id": e.licence_id, "holder_ref": e.holder_ref} for e in entries])
-    return list(range(first, first + len(leaves)))
+    return store.enqueue(session, [{
+        "leaf": leaf, "leaf_hash": leaf_hash(leaf), "time": e.time, "action": e.action,
+        "outcome": e.outcome, "actor_org": e.actor.org_code, "licence_id": e.licence_id,
+        "holder_ref": e.holder_ref} for leaf, e in zip(leaves, entries)])
+
+
+def sequence_pending(session: Session) -> int:
+    """Give every entry committed so far its log index before `session` reads the log (see
+    `sequencer.sequence_pending`).  Call it before reading `audit_entries` directly."""
+    return sequencer.sequence_pending(session)
+
+
+def sequence(ctx) -> int:
+    """Sequence everything committed so far, in transactions of its own (background task, CLI)."""
+    return sequencer.drain(ctx.engine)
+
+
+def index_of(session: Session, queue_id: int) -> int:
+    """The log index of the entry `append`/`record` returned `queue_id` for, once committed."""
+    idx = store.index_of(session, queue_id)
+    if idx is None:
+        sequence_pending(session)
+        idx = store.index_of(session, queue_id)
+    if idx is None:
+        raise AuditNotFound(f"queue entry {queue_id} is not in the log (not committed?)",
+                            f"排队条目 {queue_id} 不在日志中（未提交？）")
+    return idx
 
 
 _holder_keys: dict[tuple, HolderKey] = {}
@@ -99,7 +128,8 @@ def record(ctx, session: Session, *, action: str, client=None, org_code: str | N
            legal_basis: str | None = None, grant_id: str | None = None, channel: str = "api",
            source_region: str | None = None, request_id: str | None = None,
            detail: dict[str, Any] | None = None) -> int:
-    """Build an entry from the context and an authenticated `client` (auth.Client) and append it.
+    """Build an entry from the context and an authenticated `client` (auth.Client) and append it;
+    returns its queue id (truthy; the log index comes after commit, see `append`).
     The holder code is turned into its keyed reference here and goes no further."""
     if request_id is None:
         from license_svc.web.request_context import current_request_id
@@ -122,7 +152,9 @@ def publish_checkpoint(session: Session, signer: NoteSigner, now: datetime) -> C
     """Sign a checkpoint for the current tree if it grew since the last one (or none exists).
 
     Before signing, the new root is checked to be consistent with the last signed checkpoint;
-    a log must never sign two inconsistent trees, so a damaged node store stops here."""
+    a log must never sign two inconsistent trees, so a damaged node store stops here.
+    Entries committed before the call are sequenced first, so the checkpoint covers them."""
+    sequence_pending(session)
     size = store.tree_size(session)
     last = store.latest_checkpoint(session)
     if last is not None and last.size >= size:
@@ -159,11 +191,16 @@ def latest_checkpoint_note(session: Session) -> bytes:
 
 
 class CheckpointPublisher:
-    """Publishes a checkpoint every `interval` seconds in a daemon thread (started by the app)."""
+    """The log's background task (started by the app), in a daemon thread: sequences queued
+    entries every `sequence_interval` seconds when there are any, and publishes a checkpoint
+    every `interval` seconds (which sequences first)."""
 
-    def __init__(self, publish_once: Callable[[], object], interval: float = 5.0):
+    def __init__(self, publish_once: Callable[[], object], interval: float = 5.0, *,
+                 sequence_once: Callable[[], object] | None = None, sequence_interval: float = 1.0):
         self._publish_once = publish_once
+        self._sequence_once = sequence_once
         self.interval = interval
+        self.sequence_interval = min(sequence_interval, interval)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -173,13 +210,20 @@ class CheckpointPublisher:
         return self
 
     def _run(self) -> None:
-        # First at start, so a fresh node serves a checkpoint at once, then every interval.
+        # Publish first at start, so a fresh node serves a checkpoint at once, then every interval;
+        # sequence on the ticks in between.
+        next_publish = time.monotonic()
         while True:
             try:
-                self._publish_once()
-            except Exception:  # keep publishing; the failure is logged for operators
-                log.exception("audit checkpoint publication failed")
-            if self._stop.wait(self.interval):
+                if time.monotonic() >= next_publish:
+                    next_publish = time.monotonic() + self.interval
+                    self._publish_once()
+                elif self._sequence_once is not None:
+                    self._sequence_once()
+            except Exception:  # keep going; the failure is logged for operators
+                log.exception("audit sequencing or checkpoint publication failed")
+            tick = self.sequence_interval if self._sequence_once is not None else self.interval
+            if self._stop.wait(max(0.0, min(tick, next_publish - time.monotonic()))):
                 return
 
     def stop(self) -> None:
@@ -192,6 +236,9 @@ class CheckpointPublisher:
 
 def _current_size(session: Session, size: int, what: str) -> None:
     current = store.tree_size(session)
+    if size > current:  # perhaps committed but not sequenced yet
+        sequence_pending(session)
+        current = store.tree_size(session)
     if size > current:
         raise AuditNotFound(f"{what} {size} is beyond the tree size {current}",
                             f"{what} {size} 超出当前树大小 {current}")
@@ -224,7 +271,11 @@ class StoredEntry:
 
 
 def get_entry(session: Session, index: int) -> StoredEntry:
-    leaf = store.leaf_bytes(session, index) if index >= 0 else None
+    if index < 0:
+        leaf = None
+    elif (leaf := store.leaf_bytes(session, index)) is None:
+        sequence_pending(session)
+        leaf = store.leaf_bytes(session, index)
     if leaf is None:
         raise AuditNotFound(f"no audit entry {index}", f"审计条目 {index} 不存在")
     return StoredEntry(index, leaf)
@@ -233,6 +284,7 @@ def get_entry(session: Session, index: int) -> StoredEntry:
 def entries_for_holder(session: Session, holder_ref: str, *, limit: int = 100,
                        before: int | None = None) -> list[StoredEntry]:
     """Newest first: who looked at this holder's licences (the citizen's view)."""
+    sequence_pending(session)
     q = select(AuditEntryRow.idx, AuditEntryRow.leaf).where(AuditEntryRow.holder_ref == holder_ref)
     if before is not None:
         q = q.where(AuditEntryRow.idx < before)

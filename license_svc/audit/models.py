@@ -1,19 +1,23 @@
-"""Audit log tables (DESIGN §9).  Everything except the one-row counter is append-only.
+"""Audit log tables (DESIGN §9).  Everything except the queue is append-only.
 
-- `audit_entries`: one row per entry; `leaf` holds the exact canonical-JSON bytes that were
-  hashed; the other columns are copies for lookups (by licence, by holder reference).
+- `audit_queue`: entries recorded but not yet sequenced.  `append` INSERTs here in the caller's
+  transaction (no shared row: concurrent actions do not wait for each other's commits, so
+  PostgreSQL can flush them in one WAL write); `id` comes from the database (an identity
+  sequence on PostgreSQL, AUTOINCREMENT on SQLite: never reused).  Each row already holds the
+  exact leaf bytes and their leaf hash.  The sequencer (`license_svc.audit.sequencer`) moves
+  committed rows into `audit_entries` and deletes them here, in one transaction.
+- `audit_entries`: one row per sequenced entry, `idx` consecutive from 0 with no gaps; `leaf`
+  holds the exact canonical-JSON bytes that were hashed; `queue_id` the queue row it came from
+  (unique: a queue row can never be sequenced twice); the other columns are copies for lookups.
 - `audit_nodes`: the hash of every perfect subtree, (level, index) = 2**level leaves from
-  index << level; level 0 holds the leaf hashes.  Proofs read O(log n) of these rows.
+  index << level; level 0 holds the leaf hashes.  Proofs read O(log n) of these rows, and the
+  tree size is the highest level-0 index + 1.
 - `audit_checkpoints`: every signed checkpoint note, by tree size.
-- `audit_log_state`: a single row (id = 1, made by the first append) holding the tree size.  `append` increments it with
-  an upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING), which locks the row until the
-  appending transaction ends: concurrent appends get consecutive indexes, and a rolled-back
-  append gives its index back.
 
 The database refuses UPDATE and DELETE on the append-only tables through triggers (created
 with the tables here for tests and by the migration `audit_0001`).  Production should also
 `REVOKE UPDATE, DELETE, TRUNCATE ON audit_entries, audit_nodes, audit_checkpoints FROM <app role>`
-(docs/formats.md "Audit checkpoints").
+and `REVOKE UPDATE, TRUNCATE ON audit_queue` (docs/formats.md "Audit checkpoints").
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class AuditEntryRow(Base):
     __table_args__ = (
         Index("ix_audit_entries_holder", "holder_ref", "idx"),
         Index("ix_audit_entries_licence", "licence_id", "idx"),
+        Index("ux_audit_entries_queue_id", "queue_id", unique=True),
     )
 
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -44,6 +49,8 @@ class AuditEntryRow(Base):
     actor_org: Mapped[str] = mapped_column(String(256))
     licence_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
     holder_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # NULL only for entries appended before the queue existed (migration audit_0002).
+    queue_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class AuditNode(Base):
@@ -63,11 +70,20 @@ class AuditCheckpoint(Base):
     created_at: Mapped[datetime]
 
 
-class AuditLogState(Base):
-    __tablename__ = "audit_log_state"
+class AuditQueueRow(Base):
+    __tablename__ = "audit_queue"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused after the sequencer deletes
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    size: Mapped[int] = mapped_column(BigInteger)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    time: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    actor_org: Mapped[str] = mapped_column(String(256))
+    licence_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    holder_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 def append_only_ddl(dialect: str, tables=APPEND_ONLY_TABLES) -> list[str]:

@@ -1,8 +1,9 @@
-"""SQL for the audit tables: claim an index, write a leaf and its completed subtrees, read nodes.
+"""SQL for the audit tables: queue an entry, move queued entries into the tree, read nodes.
 
-Only INSERTs touch the append-only tables; there is no update or delete path in the code, and
-the database refuses both (triggers in `models`).  Statements are Core SQL on the caller's
-session so they join the caller's transaction.
+Only INSERTs touch the append-only tables; there is no update or delete path in the code for
+them, and the database refuses both (triggers in `models`).  The one DELETE is the sequencer's
+removal of the queue rows it has just moved, in the same transaction.  Statements are Core SQL
+on the caller's session so they join the caller's transaction.
 """
 
 from __future__ import annotations
@@ -14,40 +15,83 @@ from sqlalchemy.orm import Session
 
 from license_svc.audit import merkle
 from license_svc.audit.entries import AuditError
-from license_svc.audit.models import AuditCheckpoint, AuditEntryRow, AuditLogState, AuditNode
-from verification.tlog import leaf_hash
+from license_svc.audit.models import AuditCheckpoint, AuditEntryRow, AuditNode, AuditQueueRow
 
 entries_t = AuditEntryRow.__table__
 nodes_t = AuditNode.__table__
 checkpoints_t = AuditCheckpoint.__table__
-state_t = AuditLogState.__table__
+queue_t = AuditQueueRow.__table__
+
+# pg_advisory_xact_lock key of the sequencer: "auditseq" as a big-endian signed 64-bit integer.
+SEQUENCER_LOCK_KEY = int.from_bytes(b"auditseq", "big", signed=True)
+_COPIED = "time, action, outcome, actor_org, licence_id, holder_ref"
 
 
 class AuditIntegrityError(AuditError):
     code = "audit-integrity"
 
 
-def _upsert(dialect: str):
+def enqueue(session: Session, rows: list[dict]) -> list[int]:
+    """Insert queue rows (leaf, leaf_hash and the lookup columns); returns their ids in order.
+    Takes no lock beyond the new rows themselves."""
+    stmt = insert(queue_t).returning(queue_t.c.id, sort_by_parameter_order=True)
+    return list(session.execute(stmt, rows).scalars())
+
+
+def lock_sequencer(session: Session) -> None:
+    """Make the caller's transaction the only sequencer until it ends.
+
+    PostgreSQL: a transaction-scoped advisory lock; the caller's *next* statement then sees
+    everything the previous sequencer committed (READ COMMITTED takes a snapshot per statement,
+    so the lock must be its own statement, before any read).  SQLite: the database write lock,
+    taken now with BEGIN IMMEDIATE unless this connection already holds it (it wrote earlier in
+    the transaction): a sequencer that read first and locked later could be overtaken."""
+    conn = session.connection()
+    dialect = conn.dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCER_LOCK_KEY})
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as upsert
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         raise AuditError(f"audit log needs PostgreSQL or SQLite, not {dialect}",
                          f"审计日志仅支持 PostgreSQL 或 SQLite（当前 {dialect}）")
-    return upsert
 
 
-def claim_indexes(session: Session, count: int = 1) -> int:
-    """Grow the tree size by `count` and return the first new leaf's index.
+def queue_has_rows(session: Session) -> bool:
+    return session.execute(select(queue_t.c.id).limit(1)).first() is not None
 
-    An upsert on the one counter row: it takes the row's lock (PostgreSQL) or the database
-    write lock (SQLite) until the caller commits, which is what makes indexes consecutive and
-    gap-free (a rolled-back append gives its indexes back).  Call it late in a transaction."""
-    stmt = _upsert(session.get_bind().dialect.name)(state_t).values(id=1, size=count)
-    stmt = stmt.on_conflict_do_update(index_elements=[state_t.c.id],
-                                      set_={"size": state_t.c.size + count}).returning(state_t.c.size)
-    return session.execute(stmt).scalar_one() - count
+
+def queued(session: Session, limit: int) -> list[tuple[int, bytes]]:
+    """(id, leaf hash) of the committed queue rows this statement sees, lowest ids first."""
+    rows = session.execute(select(queue_t.c.id, queue_t.c.leaf_hash).order_by(queue_t.c.id).limit(limit))
+    return [(i, bytes(h)) for i, h in rows]
+
+
+def move_queued(session: Session, ids: list[int], first: int, node_rows: list[dict]) -> None:
+    """Give queue rows `ids` (ascending) the indexes first, first+1, …; store their nodes; delete
+    them from the queue.  The entry rows are copied inside the database (INSERT … SELECT), so
+    the leaf bytes never travel to the sequencer.  Ids are ints read from the database and are
+    written into the SQL as literals (a bound list of thousands of parameters costs more).
+
+    Every statement names the rows by id, never by range: under READ COMMITTED a later
+    statement sees rows committed after the `queued` read, and a range would take (or delete)
+    a row that was not hashed into the tree."""
+    id_list = ",".join(str(int(i)) for i in ids)
+    moved = session.execute(text(
+        f"INSERT INTO audit_entries (idx, queue_id, leaf, {_COPIED}) "
+        f"SELECT {int(first) - 1} + ROW_NUMBER() OVER (ORDER BY id), id, leaf, {_COPIED} "
+        f"FROM audit_queue WHERE id IN ({id_list})")).rowcount
+    session.execute(insert(nodes_t), node_rows)
+    deleted = session.execute(text(f"DELETE FROM audit_queue WHERE id IN ({id_list})")).rowcount
+    if moved != len(ids) or deleted != len(ids):
+        raise AuditIntegrityError(
+            f"sequencer moved {moved} and deleted {deleted} of {len(ids)} queue rows; rolled back",
+            f"定序器移动 {moved} 条、删除 {deleted} 条，应为 {len(ids)} 条；已回滚")
+
+
+def index_of(session: Session, queue_id: int) -> int | None:
+    return session.execute(select(entries_t.c.idx).where(entries_t.c.queue_id == queue_id)).scalar()
 
 
 def frontier(size: int) -> set[tuple[int, int]]:
@@ -56,8 +100,11 @@ def frontier(size: int) -> set[tuple[int, int]]:
 
 
 def tree_size(session: Session) -> int:
-    size = session.execute(select(state_t.c.size).where(state_t.c.id == 1)).scalar()
-    return 0 if size is None else size
+    """Sequenced entries: the highest leaf-hash index + 1 (an index scan of one row); the
+    sequencer writes leaf hashes in the same transaction as the entries."""
+    last = session.execute(select(nodes_t.c.idx).where(nodes_t.c.level == 0)
+                           .order_by(nodes_t.c.idx.desc()).limit(1)).scalar()
+    return 0 if last is None else last + 1
 
 
 def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -80,31 +127,6 @@ def fetch_nodes(session: Session, keys: Iterable[tuple[int, int]]) -> dict[tuple
         raise AuditIntegrityError(f"audit tree nodes missing: {missing[:5]}",
                                   f"审计日志树节点缺失：{missing[:5]}")
     return found
-
-
-def append_leaves(session: Session, leaves: list[bytes], columns: list[dict]) -> int:
-    """Claim indexes for `leaves` and insert them with every subtree hash they complete;
-    returns the first index.  Four statements whatever the batch size.
-
-    Left siblings made inside the batch come from memory, older ones (always part of the
-    frontier of the tree before the batch) from the store — read in a statement of their own
-    *after* the claim: a PostgreSQL statement sees the snapshot it started with, so a read
-    folded into the claim (tried) misses the nodes of the append it had waited for."""
-    first = claim_indexes(session, len(leaves))
-    lefts = {k for i in range(first, first + len(leaves)) for k in merkle.completed_parents(i)}
-    known = fetch_nodes(session, lefts & frontier(first))
-    node_rows = []
-    for i, leaf in enumerate(leaves, start=first):
-        for level, idx, h in merkle.new_nodes(i, leaf_hash(leaf), known):
-            known[(level, idx)] = h
-            node_rows.append({"level": level, "idx": idx, "hash": h})
-    entry_rows = [{"idx": i, "leaf": leaf, **cols}
-                  for i, (leaf, cols) in enumerate(zip(leaves, columns), start=first)]
-    # (Folding both inserts into one PostgreSQL statement with a data-modifying CTE was tried:
-    # no faster here, SQLAlchemy's compile of the multi-row CTE ate the saved round trip.)
-    session.execute(insert(entries_t), entry_rows)
-    session.execute(insert(nodes_t), node_rows)
-    return first
 
 
 def with_nodes(session: Session, compute):

@@ -36,7 +36,10 @@ def row_counts(ctx) -> dict:
     from license_svc.audit.models import AuditEntryRow
     from license_svc.licences.models import IdempotencyKey, LicenceEvent, LicenceVersion
 
+    from license_svc import audit
+
     with ctx.unit_of_work() as session:
+        audit.sequence_pending(session)  # count every committed audit entry, queued ones too
         return {m.__tablename__: session.scalar(select(func.count()).select_from(m))
                 for m in (LicenceVersion, LicenceEvent, IdempotencyKey, AuditEntryRow)}
 

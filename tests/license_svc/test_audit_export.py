@@ -26,7 +26,8 @@ ORIGIN = "licence-audit/sh"
 
 @pytest.fixture
 def log(ctx, clock):
-    """43 entries; checkpoints at 10, 25 and 40 (the last 3 entries not yet checkpointed)."""
+    """43 entries, all sequenced; checkpoints at 10, 25 and 40 (the last 3 entries not yet
+    checkpointed)."""
     signer = log_signer(ctx.keystore, "sh")
     done = 0
     for size in (10, 25, 40, 43):
@@ -35,6 +36,7 @@ def log(ctx, clock):
         if size != 43:
             with ctx.unit_of_work() as s:
                 audit.publish_checkpoint(s, signer, clock.advance(seconds=5))
+    assert audit.sequence(ctx) == 3  # so that the tampering below finds them in audit_entries
     return signer
 
 

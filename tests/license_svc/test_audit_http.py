@@ -9,9 +9,11 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from license_svc import audit
 from license_svc.audit.checkpoint import log_signer
+from license_svc.audit.models import AuditEntryRow
 from tests.license_svc.test_audit_log import append_many, entry
 from tests.verification.test_audit_rfc9162 import (rfc_leaf, rfc_verify_consistency,
                                                    rfc_verify_inclusion)
@@ -88,8 +90,35 @@ def test_citizen_sees_entries_about_themselves_only(http, ctx, make_api_client):
     with ctx.unit_of_work() as s:
         mine = audit.append(s, entry(ctx, 1, holder_ref=audit.holder_reference(ctx, "11010519491231002X")))
         other = audit.append(s, entry(ctx, 2, holder_ref=audit.holder_reference(ctx, "110105194912310037")))
+    with ctx.unit_of_work() as s:
+        mine, other = audit.index_of(s, mine), audit.index_of(s, other)
     assert http.get(f"/api/v1/audit/entries/{mine}", headers=headers).status_code == 200
     assert http.get(f"/api/v1/audit/entries/{other}", headers=headers).status_code == 403
+
+
+def test_served_entries_and_proofs_include_entries_committed_just_before(http, ctx, auth_headers):
+    """No background task here: the routes sequence on demand ("sequence, then read")."""
+    append_many(ctx, 5)
+    r = http.get("/api/v1/audit/entries/4", headers=auth_headers["auditor"])
+    assert r.status_code == 200 and r.json()["entry"]["grant_id"] == "g-4"
+    append_many(ctx, 3, start=5)
+    assert http.get("/api/v1/audit/proof/inclusion", params={"index": 7, "size": 8}).status_code == 200
+    append_many(ctx, 1, start=8)
+    assert http.post("/api/v1/audit/checkpoint", headers=auth_headers["admin"]).text.split("\n")[1] == "9"
+
+
+def test_background_task_sequences_queued_entries_between_checkpoints(app, ctx):
+    app.state.audit_checkpoint_interval = 30  # first checkpoint at start, next one far away
+    with TestClient(app):
+        append_many(ctx, 4)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with ctx.unit_of_work() as s:  # without sequencing: what the background task did
+                if s.execute(select(func.count()).select_from(AuditEntryRow)).scalar() == 4:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the background task did not sequence the 4 entries within 10 s")
 
 
 def test_background_publisher_signs_new_entries(app, ctx):

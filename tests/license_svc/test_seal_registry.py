@@ -6,6 +6,7 @@ import json
 import pytest
 from sqlalchemy import text
 
+from license_svc import audit
 from signing import algorithms as alg
 from verification.seal import parse_seal, parse_signature
 
@@ -33,6 +34,7 @@ def make(client, admin, **body):
 
 def audit_actions(ctx):
     with ctx.unit_of_work() as session:
+        audit.sequence_pending(session)  # entries are queued until sequenced
         rows = session.execute(text("SELECT leaf FROM audit_entries ORDER BY idx")).all()
     return [json.loads(bytes(r[0]))["action"] for r in rows]
 

@@ -13,7 +13,7 @@ import cbor2
 import pytest
 from sqlalchemy import func, select
 
-from license_svc import verify_service
+from license_svc import audit, verify_service
 from license_svc.audit.models import AuditEntryRow
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
@@ -49,6 +49,7 @@ def _failed(body):
 
 def _audit(ctx, action=None):
     with ctx.unit_of_work() as s:
+        audit.sequence_pending(s)  # entries are queued until sequenced
         q = select(func.count()).select_from(AuditEntryRow)
         if action:
             q = q.where(AuditEntryRow.action == action)
@@ -332,5 +333,6 @@ def test_another_region_sees_revocation_within_one_refresh(ctx, client, issuers,
         body = js.post(URL, json={"qr": el1}, headers=headers).json()
         assert (body["indication"], body["sub_indication"]) == ("TOTAL_FAILED", "REVOKED")
     with js_ctx.unit_of_work() as s:  # the js node audited its own verifications
+        audit.sequence_pending(s)
         assert s.scalar(select(func.count()).select_from(AuditEntryRow)
                         .where(AuditEntryRow.action == "licence.verify")) == 4

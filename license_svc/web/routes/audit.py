@@ -3,7 +3,8 @@
 Checkpoints and proofs are hashes only and are public: monitors, witnesses in peer regions and
 citizens checking "my entry is in the log" need no key.  An entry names a licence and who
 looked at it, so it needs the auditor or admin role — or a citizen asking for an entry about
-themselves.  `install` starts the background task that signs a checkpoint every few seconds.
+themselves.  `install` starts the background task that sequences queued entries about every
+second and signs a checkpoint every few seconds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from license_svc.web.problems import ProblemError
 
 router = APIRouter(prefix="/api/v1/audit", tags=["审计日志 audit log"])
 CHECKPOINT_INTERVAL_SECONDS = 5.0
+SEQUENCE_INTERVAL_SECONDS = 1.0  # reads sequence on demand anyway; this bounds the queue's age
 NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 MAX_INDEX = 2**62  # far beyond any log, and inside a signed 64-bit column
 
@@ -98,14 +100,17 @@ def get_consistency(from_: int = Query(..., alias="from", ge=0, le=MAX_INDEX),
 
 
 def install(app, ctx: AppContext) -> None:
-    """Sign checkpoints in the background while the app runs (interval overridable for tests
-    through `app.state.audit_checkpoint_interval`)."""
+    """Sequence and sign checkpoints in the background while the app runs (interval
+    overridable for tests through `app.state.audit_checkpoint_interval`; 0 = no background
+    task, reads still sequence on demand)."""
     state = {}
 
     async def start() -> None:
         interval = getattr(app.state, "audit_checkpoint_interval", CHECKPOINT_INTERVAL_SECONDS)
         if interval:
-            state["publisher"] = CheckpointPublisher(lambda: audit.publish(ctx), interval).start()
+            state["publisher"] = CheckpointPublisher(
+                lambda: audit.publish(ctx), interval, sequence_once=lambda: audit.sequence(ctx),
+                sequence_interval=SEQUENCE_INTERVAL_SECONDS).start()
 
     async def stop() -> None:
         if "publisher" in state:
