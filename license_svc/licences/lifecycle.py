@@ -180,7 +180,9 @@ def canonical_event(row: LicenceEvent) -> dict:
 
 
 def holder_code_of(version: LicenceVersion) -> str | None:
-    return json.loads(version.record).get("holder", {}).get("code")
+    """The first holder's code: the one the licence row's holder reference is keyed on."""
+    holders = json.loads(version.record).get("holders") or [{}]
+    return holders[0].get("code")
 
 
 AMENDABLE = ("holders", "valid_from", "valid_until", "fields", "algorithm")

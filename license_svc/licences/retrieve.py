@@ -50,9 +50,8 @@ def open_licence(ctx, session: Session, identifier: str, actor, what: str,
     """Load, check access and audit one read of `what` (record | pdf | qr)."""
     version = load_version(session, identifier)
     check_read_access(ctx, actor, version, purpose)
-    holder = json.loads(version.record)["holders"][0]["code"]
     audit_licence(ctx, session, action=f"licence.read.{what}", actor=actor, identifier=identifier,
-                  holder_code=holder, purpose=purpose)
+                  holder_code=holder_code_of(version), purpose=purpose)
     return version
 
 

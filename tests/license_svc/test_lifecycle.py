@@ -47,6 +47,18 @@ def test_suspend_reinstate_revoke(ctx, amr, licence):
         assert row_counts(ctx) == before
 
 
+def test_lifecycle_changes_reach_the_holders_access_log(ctx, amr, licence):
+    from license_svc import audit
+
+    _change(ctx, "suspended", licence, amr, "年报未公示")
+    with ctx.unit_of_work() as s:
+        code = lifecycle.holder_code_of(lifecycle.load_version(s, licence))
+        assert code
+        actions = [e.entry["action"] for e in audit.entries_for_holder(
+            s, audit.holder_reference(ctx, code)) if e.entry["licence_id"] == licence]
+    assert any("suspend" in a for a in actions), actions
+
+
 def test_event_chain_is_signed_and_linked(ctx, amr, licence):
     _change(ctx, "suspended", licence, amr, "核查")
     _change(ctx, "reinstated", licence, amr)
