@@ -20,7 +20,7 @@ def audit_licence(ctx, session, *, action: str, actor, identifier: str,
     """Append one entry for `action` on `identifier` by `actor` (an auth Client); returns its index."""
     # A citizen client has no organisation; the entry still needs an actor org (audit schema).
     org_code = actor.org_code or "citizen"
-    return audit.record(ctx, session, action=action, client=actor, org_code=org_code,
+    return audit.record(ctx, session, action=action, client=actor, org_code=org_code, outcome=outcome,
                         licence_id=identifier,
                         holder_code=holder_code, purpose=purpose, legal_basis=legal_basis,
                         channel=channel, detail=detail)

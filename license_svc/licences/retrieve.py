@@ -3,9 +3,9 @@
 Who may read (every read is audited in the same transaction, DESIGN §9):
 - the issuing organisation's issuer clients and admins;
 - the holder (a citizen client whose holder code is one of the licence's holders);
-- a relying department of this region that names the matter (事项编码) it needs the licence
-  for — the purpose goes into the audit entry.  Retrieval from another region goes through
-  the federation with the holder's grant, not through these functions.
+Relying departments do not read here: 免证办 retrieval needs the holder's grant or a stated
+legal basis and goes through `license_svc.grants` (POST /api/v1/retrievals).  A refused read
+is audited too, in its own transaction, so the refusal survives the error response.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import IssuerAuthorityError, LicenceDataInvalid
-from license_svc.licences.lifecycle import history, latest_event, load_version, status_at
+from license_svc.licences.lifecycle import (history, holder_code_of, latest_event, load_version,
+                                            status_at)
 from license_svc.licences.models import LicenceVersion
 from license_svc.licences.record import ENVELOPE_ALGS
 
@@ -36,12 +37,10 @@ def check_read_access(ctx, actor, version: LicenceVersion, purpose: str | None) 
     if actor.has_role("citizen") and actor.holder_code \
             and actor.holder_code.upper() in _holder_codes(version):
         return
-    if actor.has_role("relying") and actor.region == ctx.region:
-        if not purpose or not _PURPOSE.match(purpose):
-            raise LicenceDataInvalid(
-                "a relying department must give the matter code (purpose) it reads the licence for",
-                "用证部门调取证照须提供办理事项编码（purpose）")
-        return
+    if actor.has_role("relying"):
+        raise IssuerAuthorityError(
+            "relying departments retrieve licences under a grant or legal basis: POST /api/v1/retrievals",
+            "用证部门须凭持证人授权或法定依据调取证照（POST /api/v1/retrievals）")
     raise IssuerAuthorityError("this client may not read this licence", "该客户端无权调取此证照")
 
 
@@ -49,7 +48,15 @@ def open_licence(ctx, session: Session, identifier: str, actor, what: str,
                  purpose: str | None = None) -> LicenceVersion:
     """Load, check access and audit one read of `what` (record | pdf | qr)."""
     version = load_version(session, identifier)
-    check_read_access(ctx, actor, version, purpose)
+    try:
+        check_read_access(ctx, actor, version, purpose)
+    except IssuerAuthorityError:
+        with ctx.unit_of_work() as own:
+            audit_licence(ctx, own, action=f"licence.read.{what}", actor=actor,
+                          identifier=identifier, holder_code=holder_code_of(version),
+                          purpose=purpose if purpose and _PURPOSE.match(purpose) else None,
+                          outcome="denied")
+        raise
     audit_licence(ctx, session, action=f"licence.read.{what}", actor=actor, identifier=identifier,
                   holder_code=holder_code_of(version), purpose=purpose)
     return version

@@ -94,9 +94,19 @@ def test_auth_and_roles(client, ctx, make_api_client, amr_headers):
              403, "forbidden")
     ident = client.post("/api/v1/licences", json=example("business_licence"),
                         headers=amr_headers).json()["identifier"]
-    # a relying department reads only for a named matter, and the read is audited with it
-    _problem(client.get(f"/api/v1/licences/{ident}", headers=relying), 422, "licence-data-invalid")
-    assert client.get(f"/api/v1/licences/{ident}?purpose=310100-000-01", headers=relying).status_code == 200
+    # a relying department does not read here, even naming a matter: 免证办 goes through
+    # /api/v1/retrievals with a grant or legal basis; the refused read is itself audited
+    from license_svc import audit
+
+    with ctx.unit_of_work() as s:
+        before = len(audit.entries_for_holder(s, audit.holder_reference(ctx, "91310000MA00000012")))
+    for url in (f"/api/v1/licences/{ident}", f"/api/v1/licences/{ident}?purpose=310100-000-01",
+                f"/api/v1/licences/{ident}/pdf?purpose=310100-000-01"):
+        _problem(client.get(url, headers=relying), 403, "issuer-authority")
+    with ctx.unit_of_work() as s:
+        entries = audit.entries_for_holder(s, audit.holder_reference(ctx, "91310000MA00000012"))
+    denied = [e.entry for e in entries[: len(entries) - before]]
+    assert len(denied) == 3 and all(e["outcome"] == "denied" for e in denied), denied
     # the holder reads their own licence; another citizen may not
     holder = make_api_client(["citizen"], org_code="", holder_code="91310000MA00000012")[1]
     stranger = make_api_client(["citizen"], org_code="", holder_code="310101199003071236")[1]
