@@ -1,30 +1,38 @@
-"""Audit-log benchmark: audited appends/s with checkpointing, and inclusion-proof time as the log grows.
+"""Audit-log benchmark: audited appends/s with the sequencer and checkpointing, and
+inclusion-proof time as the log grows.
 
     python bench/audit.py                        # SQLite, and PostgreSQL if reachable (~2 min)
+    python bench/audit.py --backends postgresql --sizes ''   # appends on PostgreSQL only
     python bench/audit.py --backends sqlite      # one backend
     python bench/audit.py --sizes 1000,100000    # skip the 10^6 build
     python bench/audit.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 References measured in the same run, next to each figure:
-- appends: a raw single-row INSERT committed per transaction into a scratch table on the same
-  database (what any durable write costs there: the commit's WAL flush dominates), and raw SM3
-  hashes/s of an entry-sized input;
+- appends: raw single-row INSERTs, each committed on its own, into a scratch table of the same
+  database with the same number of threads (what any durable write costs there: the commit's
+  WAL flush dominates, and concurrent commits share flushes), and raw SM3 hashes/s of an
+  entry-sized input;
 - proofs: one indexed primary-key SELECT of a single row on the same node table.
 
-Appends: every transaction holds one `audit.append` (the worst case: one audited action per
-commit) while a background publisher signs a checkpoint every second, as the service does; a
-single thread, then 8 threads (PostgreSQL), then 10 appends per transaction (a retrieval of
-several licences).  Sizes: building 10^6 entries through `append` would take ~10 minutes, and
-proofs read only the stored subtree hashes, so the size test computes leaf hashes of synthetic
-entries and every perfect-subtree hash in memory (merkle.new_nodes, the same code append uses),
-bulk-inserts them (COPY on PostgreSQL, executemany on SQLite) and sets the counter.  It then
-times `inclusion_proof` (one batched SELECT of O(log n) nodes plus hashing) at random indexes,
-and checks a sample of the proofs against the root.
+Appends: every transaction holds one audited action — either the entry alone (`audit.append`)
+or, the honest shape, a small action row (INSERT into a scratch `bench_action` table) plus its
+entry — committed with `synchronous_commit=on`, while the service's background task runs
+(sequencer + a checkpoint signed every second).  1 thread, then 8 threads (PostgreSQL; 4 on
+SQLite), then 10 entries per transaction (a retrieval of several licences).  After each run
+the queue is drained and the tree size checked against the count of committed appends; the
+time the background sequencer spent and the queue left at the end are reported.
+Sizes: building 10^6 entries through `append` would take minutes, and proofs read only the
+stored subtree hashes, so the size test computes leaf hashes of synthetic entries and every
+perfect-subtree hash in memory (merkle.new_nodes, the same code the sequencer uses),
+bulk-inserts them (COPY on PostgreSQL, executemany on SQLite) — the tree size is the highest
+leaf-hash index + 1.  It then times `inclusion_proof` (one batched SELECT of O(log n) nodes
+plus hashing) at random indexes, and checks a sample of the proofs against the root.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import random
@@ -40,7 +48,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from license_svc import audit
-from license_svc.audit import merkle, store
+from license_svc.audit import merkle, sequencer, store
 from license_svc.audit.checkpoint import NoteSigner
 from license_svc.audit.log import CheckpointPublisher
 from license_svc.db import Base, make_engine, make_session_factory, unit_of_work
@@ -48,7 +56,7 @@ from signing import algorithms as alg
 from verification import tlog
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
-AUDIT_TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_log_state")
+AUDIT_TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_queue")
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -63,7 +71,9 @@ def sample_entry(i: int) -> audit.AuditEntry:
 class Backend:
     def __init__(self, name: str, url: str):
         self.name, self.url = name, url
-        self.engine = make_engine(url)
+        # A pool that holds every thread's connection: overflow connections are closed on return,
+        # and reconnecting per transaction would be measured instead of the log.
+        self.engine = make_engine(url, pool_size=16) if name == "postgresql" else make_engine(url)
         self.sessions = make_session_factory(self.engine)
 
     def reset(self) -> None:
@@ -71,26 +81,74 @@ class Backend:
         with self.engine.begin() as conn:
             if self.name == "postgresql":
                 conn.execute(text("DROP FUNCTION IF EXISTS audit_append_only() CASCADE"))
-            for t in AUDIT_TABLES + ("bench_raw",):
+            for t in AUDIT_TABLES + ("audit_log_state", "bench_raw", "bench_action"):
                 conn.execute(text(f"DROP TABLE IF EXISTS {t}"))
         Base.metadata.create_all(self.engine, tables=tables)
         with self.engine.begin() as conn:
-            conn.execute(text("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, data BYTEA)"
-                              if self.name == "postgresql" else
-                              "CREATE TABLE bench_raw (id INTEGER PRIMARY KEY, data BLOB)"))
+            if self.name == "postgresql":
+                conn.execute(text("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, data BYTEA)"))
+                conn.execute(text("CREATE TABLE bench_action (id BIGSERIAL PRIMARY KEY, "
+                                  "licence_id TEXT, holder_ref TEXT, at TIMESTAMPTZ)"))
+            else:
+                conn.execute(text("CREATE TABLE bench_raw (id INTEGER PRIMARY KEY, data BLOB)"))
+                conn.execute(text("CREATE TABLE bench_action (id INTEGER PRIMARY KEY, "
+                                  "licence_id TEXT, holder_ref TEXT, at TEXT)"))
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def raw_insert_rate(b: Backend, seconds: float) -> float:
+def run_threads(threads: int, seconds: float, transaction) -> float:
+    """Transactions/s of `transaction(k, i)` (thread k, its i-th call) on `threads` threads."""
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def worker(k: int) -> None:
+        i = 0
+        while time.perf_counter() < stop:
+            transaction(k, i)
+            i += 1
+            counts[k] += 1
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(counts) / (time.perf_counter() - t0)
+
+
+_run_ids = itertools.count(1)
+
+
+def raw_insert_rate(b: Backend, seconds: float, threads: int) -> float:
+    """Reference: a single-row INSERT + COMMIT per transaction on a bare engine connection."""
     payload = sample_entry(0).leaf()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
+    run = next(_run_ids) * 10**12
+    stmt = text("INSERT INTO bench_raw (id, data) VALUES (:i, :d)")
+
+    def transaction(k: int, i: int) -> None:
         with b.engine.begin() as conn:
-            conn.execute(text("INSERT INTO bench_raw (id, data) VALUES (:i, :d)"), {"i": n, "d": payload})
-        n += 1
-    return n / (time.perf_counter() - t0)
+            conn.execute(stmt, {"i": run + k * 10**9 + i, "d": payload})
+
+    return run_threads(threads, seconds, transaction)
+
+
+ACTION_SQL = text("INSERT INTO bench_action (licence_id, holder_ref, at) VALUES (:l, :h, :t)")
+
+
+def _action(s, i: int) -> None:
+    s.execute(ACTION_SQL, {"l": f"L{i}", "h": "%064x" % i, "t": NOW})
+
+
+def action_rate(b: Backend, seconds: float, threads: int) -> float:
+    """Reference: the small action row alone, in the service's unit of work, not audited."""
+    def transaction(k: int, i: int) -> None:
+        with unit_of_work(b.sessions) as s:
+            _action(s, i)
+
+    return run_threads(threads, seconds, transaction)
 
 
 def sm3_rate(seconds: float) -> float:
@@ -103,41 +161,60 @@ def sm3_rate(seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
+SHAPES = {"raw": "raw INSERT+COMMIT (reference)", "action": "action row alone (reference)",
+          "entry": "audited: entry alone", "action+entry": "audited: action row + entry",
+          "10 entries": "audited: append_many(10)"}
+
+
 def append_rate(b: Backend, signer: NoteSigner, seconds: float, threads: int, per_txn: int,
-                sessions=None) -> tuple[float, int]:
-    """Audited appends/s with a checkpoint publisher running every second."""
-    sessions = sessions or b.sessions
+                with_action: bool) -> dict:
+    """Audited appends/s while the service's background task runs (sequencer, checkpoint every
+    second); then the queue is drained and the tree checked to hold every committed append."""
     with unit_of_work(b.sessions) as s:
         start = store.tree_size(s)
-    publisher = CheckpointPublisher(lambda: _publish(b, signer), interval=1.0).start()
-    counts = [0] * threads
-    stop = time.perf_counter() + seconds
+    seq = {"seconds": 0.0, "moved": 0}
 
-    def worker(k: int) -> None:
-        i = k * 10**7
-        while time.perf_counter() < stop:
-            with unit_of_work(sessions) as s:
-                if per_txn == 1:
-                    audit.append(s, sample_entry(i))
-                else:
-                    audit.append_many(s, [sample_entry(i + j) for j in range(per_txn)])
-                i += per_txn
-            counts[k] += per_txn
+    def timed(fn):
+        def run():
+            t0 = time.perf_counter()
+            try:
+                return fn()
+            finally:
+                seq["seconds"] += time.perf_counter() - t0
+        return run
+
+    publisher = CheckpointPublisher(timed(lambda: _publish(b, signer)), interval=1.0,
+                                    sequence_once=timed(lambda: seq.__setitem__(
+                                        "moved", seq["moved"] + sequencer.drain(b.engine))),
+                                    sequence_interval=1.0).start()
+    def transaction(k: int, i: int) -> None:
+        i = k * 10**7 + i * per_txn
+        with unit_of_work(b.sessions) as s:
+            if with_action:
+                _action(s, i)
+            if per_txn == 1:
+                audit.append(s, sample_entry(i))
+            else:
+                audit.append_many(s, [sample_entry(i + j) for j in range(per_txn)])
 
     t0 = time.perf_counter()
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    rate = run_threads(threads, seconds, transaction) * per_txn
     elapsed = time.perf_counter() - t0
     publisher.stop()
+    with unit_of_work(b.sessions) as s:
+        left = s.execute(text("SELECT count(*) FROM audit_queue")).scalar()
+    t1 = time.perf_counter()
+    drained = sequencer.drain(b.engine)
+    drain_s = time.perf_counter() - t1
     _publish(b, signer)
     with unit_of_work(b.sessions) as s:
         end = store.tree_size(s)
         cps = len(store.checkpoints(s))
-    assert end - start == sum(counts), (end, start, sum(counts))
-    return sum(counts) / elapsed, cps
+        queue = s.execute(text("SELECT count(*) FROM audit_queue")).scalar()
+    assert drained == left and queue == 0, (drained, left, queue)
+    assert end - start == round(rate * elapsed), (end, start, rate * elapsed)
+    return {"rate": rate, "checkpoints": cps, "left": left, "drain_s": drain_s,
+            "seq_share": seq["seconds"] / elapsed}
 
 
 def _publish(b: Backend, signer: NoteSigner):
@@ -169,7 +246,6 @@ def bulk_load(b: Backend, rows, n: int) -> None:
                 with cur.copy("COPY audit_nodes (level, idx, hash) FROM STDIN") as copy:
                     for r in rows:
                         copy.write_row(r)
-                cur.execute("INSERT INTO audit_log_state (id, size) VALUES (1, %s)", (n,))
                 cur.execute("ANALYZE audit_nodes")
             raw.commit()
         finally:
@@ -179,7 +255,6 @@ def bulk_load(b: Backend, rows, n: int) -> None:
         try:
             cur = raw.cursor()
             cur.executemany("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", rows)
-            cur.execute("INSERT INTO audit_log_state (id, size) VALUES (1, ?)", (n,))
             raw.commit()
         finally:
             raw.close()
@@ -225,6 +300,7 @@ def main(argv=None) -> int:
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--pg", default=os.environ.get("LICENSE_SVC_TEST_DATABASE_URL") or PG_DEFAULT)
     ap.add_argument("--seconds", type=float, default=5.0, help="per append measurement")
+    ap.add_argument("--rounds", type=int, default=1, help="repeat the append measurements")
     ap.add_argument("--sizes", default="1000,100000,1000000")
     ap.add_argument("--samples", type=int, default=200, help="proofs timed per size")
     args = ap.parse_args(argv)
@@ -246,25 +322,38 @@ def main(argv=None) -> int:
           f"{os.getloadavg()[0]:.1f}")
     print(f"reference: raw SM3 of a {len(sample_entry(0).leaf()) + 1}-byte leaf: "
           f"{sm3_rate(1.0):,.0f} hashes/s\n")
-    print(f"{'backend':<11}{'appends':<34}{'audited/s':>10}{'raw INSERT+COMMIT/s':>21}{'ratio':>7}{'checkpoints':>13}")
+    print(f"{'backend':<11}{'threads':>8}  {'transaction':<32}{'per s':>22}{'/ raw':>7}"
+          f"{'ckpts':>6}{'queue at end':>13}{'sequencer busy':>15}")
     for b in backends:
         b.reset()
-        raw = raw_insert_rate(b, min(args.seconds, 3.0))
-        configs = [(1, 1), (1, 10)] + ([(8, 1)] if b.name == "postgresql" else [(4, 1)])
-        for threads, per_txn in configs:
-            rate, cps = append_rate(b, signer, args.seconds, threads, per_txn)
-            label = f"{threads} thread(s), {per_txn} per transaction"
-            print(f"{b.name:<11}{label:<34}{rate:>10,.0f}{raw:>21,.0f}{rate / raw:>6.2f}x{cps:>13}")
-        if b.name == "postgresql":
-            # What-if, NOT a production setting: commits that do not wait for the WAL flush show
-            # what the code costs once the disk's flush latency is taken out.
-            nosync = make_engine(b.url, connect_args={"options": "-c synchronous_commit=off"})
-            for threads in (1, 8):
-                rate, cps = append_rate(b, signer, args.seconds, threads, 1, make_session_factory(nosync))
-                label = f"{threads} thread(s), 1/txn, no WAL-flush wait*"
-                print(f"{b.name:<11}{label:<34}{rate:>10,.0f}{raw:>21,.0f}{rate / raw:>6.2f}x{cps:>13}")
-            nosync.dispose()
-    print("* synchronous_commit=off: a what-if for a disk with fast flushes, never for production\n")
+        many = 8 if b.name == "postgresql" else 4
+        configs = [(t, shape) for t in (1, many) for shape in ("raw", "action", "entry", "action+entry")]
+        configs.append((1, "10 entries"))
+        results: dict = {c: [] for c in configs}
+        for _ in range(args.rounds):  # interleaved, so a neighbour's burst hits every shape alike
+            for threads, shape in configs:
+                if shape == "raw":
+                    r = {"rate": raw_insert_rate(b, min(args.seconds, 3.0), threads)}
+                elif shape == "action":
+                    r = {"rate": action_rate(b, min(args.seconds, 3.0), threads)}
+                else:
+                    r = append_rate(b, signer, args.seconds, threads, 10 if shape == "10 entries" else 1,
+                                    shape == "action+entry")
+                results[(threads, shape)].append(r)
+        for threads, shape in configs:
+            rs = results[(threads, shape)]
+            rates = sorted(r["rate"] for r in rs)
+            raw = statistics.median(r["rate"] for r in results[(threads, "raw")])
+            spread = f" ({rates[0]:,.0f}–{rates[-1]:,.0f})" if len(rates) > 1 else ""
+            last = rs[-1]
+            extra = (f"{last['checkpoints']:>6}{last['left']:>13,}{last['seq_share']:>14.0%}"
+                     if "checkpoints" in last else "")
+            print(f"{b.name:<11}{threads:>8}  {SHAPES[shape]:<32}"
+                  f"{statistics.median(rates):>8,.0f}{spread:>14}{statistics.median(rates) / raw:>6.2f}x{extra}")
+    print("per s: median of the rounds (min–max); audited rows count entries.  queue at end: entries "
+          "committed but not yet sequenced when the writers stopped (the sequencer runs every "
+          "second); sequencer busy: share of the run's wall time the background task spent "
+          "sequencing and signing (last round)\n")
 
     print(f"{'backend':<11}{'entries':>10}{'hash+load s':>13}{'proof median ms':>17}"
           f"{'p95 ms':>8}{'1-row SELECT ms':>17}")

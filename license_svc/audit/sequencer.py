@@ -50,11 +50,12 @@ def sequence_batch(session: Session, limit: int = BATCH) -> int:
     end = first + len(batch)
     lefts = {k for i in range(first, end) for k in merkle.completed_parents(i)}
     known = store.fetch_nodes(session, lefts & store.frontier(first))  # older siblings only
-    node_rows = []
+    node_rows = []  # parents only: the leaf hashes are copied from the queue in SQL
     for i, (_qid, leaf_hash) in enumerate(batch, start=first):
         for level, idx, h in merkle.new_nodes(i, leaf_hash, known):
             known[(level, idx)] = h
-            node_rows.append({"level": level, "idx": idx, "hash": h})
+            if level:
+                node_rows.append({"level": level, "idx": idx, "hash": h})
     store.move_queued(session, [qid for qid, _ in batch], first, node_rows)
     return len(batch)
 

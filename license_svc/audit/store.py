@@ -31,11 +31,21 @@ class AuditIntegrityError(AuditError):
     code = "audit-integrity"
 
 
+_ENQUEUE_ONE = insert(queue_t).returning(queue_t.c.id)
+_ENQUEUE_MANY = insert(queue_t).returning(queue_t.c.id, sort_by_parameter_order=True)
+
+
 def enqueue(session: Session, rows: list[dict]) -> list[int]:
     """Insert queue rows (leaf, leaf_hash and the lookup columns); returns their ids in order.
-    Takes no lock beyond the new rows themselves."""
-    stmt = insert(queue_t).returning(queue_t.c.id, sort_by_parameter_order=True)
-    return list(session.execute(stmt, rows).scalars())
+    Takes no lock beyond the new rows themselves.
+
+    On the session's Core connection, not `session.execute`: the ORM execution layer cost
+    0.05 ms of CPU per append (0.12 → 0.07 ms), a tenth of an audited transaction's Python time,
+    and with 8 writer threads the process is bound by that time (the GIL), not by the disk."""
+    conn = session.connection()
+    if len(rows) == 1:
+        return [conn.execute(_ENQUEUE_ONE, rows[0]).scalar_one()]
+    return list(conn.execute(_ENQUEUE_MANY, rows).scalars())
 
 
 def lock_sequencer(session: Session) -> None:
@@ -69,25 +79,31 @@ def queued(session: Session, limit: int) -> list[tuple[int, bytes]]:
 
 
 def move_queued(session: Session, ids: list[int], first: int, node_rows: list[dict]) -> None:
-    """Give queue rows `ids` (ascending) the indexes first, first+1, …; store their nodes; delete
-    them from the queue.  The entry rows are copied inside the database (INSERT … SELECT), so
-    the leaf bytes never travel to the sequencer.  Ids are ints read from the database and are
+    """Give queue rows `ids` (ascending) the indexes first, first+1, …; store their leaf hashes
+    and the parent nodes `node_rows` (levels >= 1); delete them from the queue.  Entry rows and
+    leaf hashes are copied inside the database (INSERT … SELECT): the leaf bytes never travel to
+    the sequencer, and half the node rows cost no Python time.  Ids are ints read from the database and are
     written into the SQL as literals (a bound list of thousands of parameters costs more).
 
     Every statement names the rows by id, never by range: under READ COMMITTED a later
     statement sees rows committed after the `queued` read, and a range would take (or delete)
     a row that was not hashed into the tree."""
     id_list = ",".join(str(int(i)) for i in ids)
+    position = f"{int(first) - 1} + ROW_NUMBER() OVER (ORDER BY id)"
     moved = session.execute(text(
         f"INSERT INTO audit_entries (idx, queue_id, leaf, {_COPIED}) "
-        f"SELECT {int(first) - 1} + ROW_NUMBER() OVER (ORDER BY id), id, leaf, {_COPIED} "
-        f"FROM audit_queue WHERE id IN ({id_list})")).rowcount
-    session.execute(insert(nodes_t), node_rows)
+        f"SELECT {position}, id, leaf, {_COPIED} FROM audit_queue WHERE id IN ({id_list})")).rowcount
+    leaves = session.execute(text(
+        f"INSERT INTO audit_nodes (level, idx, hash) "
+        f"SELECT 0, {position}, leaf_hash FROM audit_queue WHERE id IN ({id_list})")).rowcount
+    if node_rows:
+        session.execute(insert(nodes_t), node_rows)
     deleted = session.execute(text(f"DELETE FROM audit_queue WHERE id IN ({id_list})")).rowcount
-    if moved != len(ids) or deleted != len(ids):
+    if not moved == leaves == deleted == len(ids):
         raise AuditIntegrityError(
-            f"sequencer moved {moved} and deleted {deleted} of {len(ids)} queue rows; rolled back",
-            f"定序器移动 {moved} 条、删除 {deleted} 条，应为 {len(ids)} 条；已回滚")
+            f"sequencer moved {moved}, hashed {leaves} and deleted {deleted} of {len(ids)} queue "
+            f"rows; rolled back",
+            f"定序器移动 {moved} 条、写入叶哈希 {leaves} 条、删除 {deleted} 条，应为 {len(ids)} 条；已回滚")
 
 
 def index_of(session: Session, queue_id: int) -> int | None:
