@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import threading
 import zlib
 from collections import OrderedDict
@@ -33,6 +32,7 @@ from asn1crypto import x509
 
 from signing import algorithms as alg
 from signing.errors import InvalidSignature, SigningError
+from verification.envelope import ENVELOPE_ALGS, canonical_json
 from verification.report import Report
 
 LIST_SCHEMA = "yrd-status-list/1"
@@ -41,7 +41,6 @@ MIN_ENTRIES = 131_072
 STATUS_SIZE = 2
 CODES = {0: "active", 1: "suspended", 2: "revoked", 3: "superseded"}
 STATUSES = ("active", "suspended", "revoked", "superseded", "expired")
-ENVELOPE_ALGS = {"sm2": "SM2-SM3", "rsa": "RS256"}
 DEFAULT_GRACE = timedelta(hours=1)
 DEFAULT_SKEW = timedelta(minutes=5)
 MAX_DECODED_BYTES = 16 * 1024 * 1024
@@ -139,24 +138,6 @@ class StatusResponse:
     index: int | None
     produced_at: datetime
     next_update: datetime
-
-
-def canonical_json(value) -> bytes:
-    """The signer's canonical form; floats are refused (a signer never produces them)."""
-    def check(v):
-        if isinstance(v, float):
-            raise ValueError("float in signed JSON")
-        if isinstance(v, dict):
-            for k, x in v.items():
-                if not isinstance(k, str):
-                    raise ValueError("non-string key")
-                check(x)
-        elif isinstance(v, list):
-            for x in v:
-                check(x)
-    check(value)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
 
 
 def _bad(en: str, zh: str, sub: str = GENERIC) -> StatusError:

@@ -21,6 +21,7 @@ from license_svc.web.problems import install_problem_handlers
 # One line per route module; keep sorted by area.
 ROUTE_MODULES = [
     "license_svc.web.routes.audit",
+    "license_svc.web.routes.federation",
     "license_svc.web.routes.grants",
     "license_svc.web.routes.health",
     "license_svc.web.routes.licences",

@@ -1,0 +1,3 @@
+"""Cross-region trust (DESIGN §8): this node's signed trust list and, in development, the signed
+federation list of lists (`publish`); fetching and checking peers' lists, keeping the last good
+one (`sync`).  The checks themselves are pure functions in `verification.trustlist`."""
