@@ -25,6 +25,7 @@ from datetime import datetime
 
 from signing.errors import SigningError
 from verification import qr as qr_verifier
+from verification.ofd import verify_ofd
 from verification.qr import QrTrust
 from verification.report import Report
 from verification.seal import SealFormatError, SealTrust, detect as detect_seal
@@ -168,10 +169,6 @@ def _verify_pdf(data: bytes, trust: Trust, at: datetime) -> Report:
 
 
 def _verify_ofd(data: bytes, trust: Trust, at: datetime) -> Report:
-    try:
-        from verification.ofd import verify_ofd
-    except ImportError:
-        return _unavailable("ofd", "OFD 验证器不可用", "OFD verifier unavailable")
     return _guard("ofd", lambda: verify_ofd(data, trust.seal, at))
 
 
