@@ -4,7 +4,8 @@
     python bench/render.py --n 200      # steadier figures
 
 Reference, measured in the same run: a bare reportlab page with the same fonts and the same
-characters (no QR, no layout).  The ratio says what our layout, QR and security pattern add;
+characters (no QR, no layout) — what the renderer was built on before it wrote PDF objects
+directly (signing/render/pdfdoc.py).  The ratio says what our layout, QR and security pattern add;
 the absolute figures say whether the hot-path target (< 10 ms per page) holds on this machine.
 Times are CPU time of this process (a neighbour taking the core does not count against us);
 min and median are both printed.
@@ -40,12 +41,23 @@ def _cpu(fn, n: int) -> list[float]:
     return out
 
 
+_REF_FONTS = {fonts.CJK: "RefCJK", fonts.LATIN: "RefLatin"}
+
+
+def _register_reference_fonts() -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    for name, ref in _REF_FONTS.items():
+        pdfmetrics.registerFont(TTFont(ref, str(fonts.PATHS[name])))
+
+
 def _reference(text: str) -> bytes:
     buf = io.BytesIO()
-    c = canvas.Canvas(buf, pageCompression=1, initialFontName=fonts.CJK)
+    c = canvas.Canvas(buf, pageCompression=1, initialFontName=_REF_FONTS[fonts.CJK])
     y = 800
     for name, run in fonts.runs(text):
-        c.setFont(name, 10)
+        c.setFont(_REF_FONTS[name], 10)
         c.drawString(40, y, run[:60])
         y -= 14
     c.showPage()
@@ -59,6 +71,7 @@ def main() -> None:
     args = ap.parse_args()
     ks = KeyStore.load("keys_dev")
     fonts.register()
+    _register_reference_fonts()
     print(f"{'template':24} {'min ms':>7} {'median':>7} {'ref ms':>7} {'ratio':>6} {'EL1':>5} {'QR enc':>7}")
     for folder, t in load_templates().items():
         req = t.example

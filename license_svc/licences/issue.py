@@ -142,7 +142,7 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
         issued_at=at, client_id=actor.client_id)
     if previous is not None:
         supersede(ctx, session, previous, version.identifier, actor, at, reason)
-    add_with_status_slot(session, version)
+    add_with_status_slot(session, version, owner=ctx)
     append_event(ctx, session, version, "amended" if previous is not None else "issued", "active",
                  actor.client_id, at, reason, credential=cred)
     audit_licence(ctx, session, action="licence.amend" if previous is not None else "licence.issue",

@@ -10,7 +10,10 @@ lists, so a verifier in another region checks them with the trust material it al
 from __future__ import annotations
 
 import secrets
+import threading
+import weakref
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,23 +39,80 @@ def list_id(region: str, issuer_code: str, part: int) -> str:
     return f"{region}-{issuer_code}-{part:04d}"
 
 
-def _current_part(session: Session, region: str, issuer_code: str) -> int:
-    newest = session.scalar(select(func.max(LicenceVersion.status_list)).where(
-        LicenceVersion.region == region, LicenceVersion.issuer_code == issuer_code))
-    part = int(newest.rsplit("-", 1)[1]) if newest else 1
+# How many issuances a process makes from its remembered list part before counting again.
+RECOUNT_EVERY = 32
+
+
+class _PartCache:
+    """The list part this process issues into, per (region, issuer), recounted now and then.
+
+    Why: counting the current list on every issuance is O(list size) — up to LIST_FILL_LIMIT
+    index entries — and the first version of this read `max(status_list)` through the table rows,
+    which on SQLite walks each row's overflow pages (the PDF column sits before `status_list`),
+    so issuance slowed linearly with the number of licences.  Now every lookup is an equality on
+    the (status_list, status_index) unique index, and the count runs once per RECOUNT_EVERY
+    issuances per process.  With W processes a list can pass the fill limit by at most
+    W x RECOUNT_EVERY entries before everyone moves on — the limit is half the list, so slots
+    stay plentiful and random picks rarely collide."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.parts: dict[tuple[str, str], list[int]] = {}  # key -> [part, issuances until recount]
+
+
+_PARTS: "weakref.WeakKeyDictionary[Any, _PartCache]" = weakref.WeakKeyDictionary()
+_PARTS_LOCK = threading.Lock()
+
+
+def _list_exists(session: Session, lid: str) -> bool:
+    return session.scalar(select(LicenceVersion.status_index).where(
+        LicenceVersion.status_list == lid).limit(1)) is not None
+
+
+def _newest_part(session: Session, region: str, issuer_code: str, start: int) -> int:
+    """The highest part in use at or above `start` (parts are used in order 1, 2, ...)."""
+    part = start
+    while part < 9999 and _list_exists(session, list_id(region, issuer_code, part + 1)):
+        part += 1
+    return part
+
+
+def _counted_part(session: Session, region: str, issuer_code: str, start: int) -> int:
+    part = _newest_part(session, region, issuer_code, start)
     used = session.scalar(select(func.count()).select_from(LicenceVersion).where(
         LicenceVersion.status_list == list_id(region, issuer_code, part)))
     return part + 1 if used >= LIST_FILL_LIMIT else part
 
 
-def add_with_status_slot(session: Session, version: LicenceVersion) -> None:
+def _current_part(session: Session, region: str, issuer_code: str, owner: Any = None) -> int:
+    """The part new licences of `issuer_code` go into; `owner` (the app context) scopes the
+    remembered part to one database."""
+    if owner is None:
+        return _counted_part(session, region, issuer_code, 1)
+    with _PARTS_LOCK:
+        cache = _PARTS.get(owner)
+        if cache is None:
+            cache = _PARTS[owner] = _PartCache()
+    key = (region, issuer_code)
+    with cache.lock:
+        entry = cache.parts.get(key)
+        if entry is not None and entry[1] > 0:
+            entry[1] -= 1
+            return entry[0]
+    part = _counted_part(session, region, issuer_code, entry[0] if entry else 1)
+    with cache.lock:
+        cache.parts[key] = [part, RECOUNT_EVERY - 1]
+    return part
+
+
+def add_with_status_slot(session: Session, version: LicenceVersion, owner: Any = None) -> None:
     """Give `version` a random free index in its issuer's current list and add it.
 
     A concurrent issuance may still take the same slot between our check and commit; the
     unique (list, index) constraint then fails that transaction and `issue.run_idempotent`
     runs it again with fresh random choices.  (No SAVEPOINT retry here: pysqlite in its
     default mode commits the outer transaction on RELEASE when no DML preceded the SAVEPOINT.)"""
-    part = _current_part(session, version.region, version.issuer_code)
+    part = _current_part(session, version.region, version.issuer_code, owner)
     version.status_list = list_id(version.region, version.issuer_code, part)
     for _ in range(MAX_PICKS):
         index = secrets.randbelow(LIST_ENTRIES)

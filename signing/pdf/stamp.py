@@ -176,12 +176,26 @@ def _picture_from_seal(der: bytes) -> bytes | None:
     return cred.picture if cred.picture_type.upper() == "PNG" else None
 
 
+_LOOPS = threading.local()
+
+
 def _run(coro):
+    """Run `coro` on this thread's own event loop, kept for the thread's life.
+
+    Why not `asyncio.run`: it builds and tears down a loop per call, and on the main thread it
+    also installs a SIGINT handler whose enum lookup formats the task's repr, result included —
+    a repr of the whole signed PDF.  Together ~3 ms of a ~10 ms signature (bench/issue.py)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    raise SigningError("call async_sign from async code", "异步环境中请调用 async_sign")
+        pass
+    else:
+        coro.close()
+        raise SigningError("call async_sign from async code", "异步环境中请调用 async_sign")
+    loop = getattr(_LOOPS, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _LOOPS.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
 
 
 _CACHE: "OrderedDict[tuple, LicenceStamper]" = OrderedDict()
