@@ -23,8 +23,13 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName", "color_message"}  # color_message: uvicorn's ANSI copy of msg
 
 
-def redact_id_numbers(text: str) -> str:
-    return _ID_NUMBER.sub(REDACTED, text)
+# The same numbers wherever they sit, even glued to letters ("\\u202e310101…" in a repr, "ID310…"):
+# for text that goes back to a caller (problem details), where over-masking costs nothing.
+_ID_NUMBER_ANYWHERE = re.compile(r"(?<![0-9])(?:\d{17}[0-9Xx]|\d{15})(?![0-9])")
+
+
+def redact_id_numbers(text: str, *, anywhere: bool = False) -> str:
+    return (_ID_NUMBER_ANYWHERE if anywhere else _ID_NUMBER).sub(REDACTED, text)
 
 
 class JsonFormatter(logging.Formatter):

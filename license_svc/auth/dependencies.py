@@ -25,6 +25,10 @@ def current_client(request: Request,
                    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
                    ctx: AppContext = Depends(get_ctx)) -> Client:
     """The authenticated client, or a 401 problem."""
+    if len(request.headers.getlist("authorization")) > 1:
+        # Ambiguous: a proxy may check one header and we would act on the other.
+        raise ProblemError.core("unauthorized", "send exactly one Authorization header",
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ProblemError.core("unauthorized", "send Authorization: Bearer <API key>",
                                 headers={"WWW-Authenticate": "Bearer"})

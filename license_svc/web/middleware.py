@@ -53,6 +53,13 @@ class RequestMiddleware:
         failed = False
         try:
             await self.app(scope, receive, send_with_id)
+        except RecursionError:
+            # Only hostile input nests deep enough for this (JSON thousands of levels deep, parsed
+            # or walked recursively by a route): the client's error, not a bug to page anyone for.
+            access_log.warning("request nested too deeply")
+            if not response_started:
+                await problem_response(ProblemError.core(
+                    "bad-request", "the request is nested too deeply"))(scope, receive, send_with_id)
         except Exception:
             # Handled here, inside the request id's scope, so the 500 carries the id and the
             # traceback is logged once, as JSON, redacted.  Not re-raised: nothing outside us

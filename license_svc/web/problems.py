@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from license_svc.logs import redact_id_numbers
 from license_svc.web.request_context import current_request_id
 
 PROBLEM_TYPE_PREFIX = "urn:license-svc:problem:"
@@ -70,10 +71,24 @@ class ProblemError(Exception):
         if self.detail:
             body["detail"] = self.detail
         body.update(self.extra)
+        body = _redacted(body)
         rid = current_request_id()
         if rid:
             body["request_id"] = rid
         return body
+
+
+def _redacted(value: Any) -> Any:
+    """Every string of a problem body with ID-number-like tokens masked.  Domain messages quote
+    what was wrong (an unknown type, a schema error quoting the instance, an identifier segment),
+    and that may be a holder's ID number: the last line of defence, as in the logs."""
+    if isinstance(value, str):
+        return redact_id_numbers(value, anywhere=True)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def problem_response(problem: ProblemError) -> JSONResponse:

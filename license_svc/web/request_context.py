@@ -17,9 +17,17 @@ def current_request_id() -> str | None:
 
 def accept_or_make_request_id(incoming: str | None) -> str:
     """Keep a caller's id if it is a plain token (so it can be logged safely), else make one."""
-    if incoming and _ACCEPTABLE_ID.match(incoming):
+    if incoming and _ACCEPTABLE_ID.match(incoming) and not _holds_resident_id(incoming):
         return incoming
     return uuid.uuid4().hex
+
+
+def _holds_resident_id(token: str) -> bool:
+    """A resident ID number is a plain token too, but it would be echoed in headers and problem
+    bodies, and the audit log refuses it (the caller's own action would then fail)."""
+    from license_svc.identifiers import contains_resident_id  # imports signing: not at start-up
+
+    return contains_resident_id(token)
 
 
 def set_request_id(value: str | None):
