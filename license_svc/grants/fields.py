@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from license_svc.identifiers import (CODE_TYPE_ID_CARD, CODE_TYPE_USCC, IdentifierError,
-                                     check_id_card, check_uscc)
+                                     check_id_card, check_uscc, contains_resident_id)
 from license_svc.logs import redact_id_numbers
 from license_svc.templates import Template, load_templates
 
@@ -66,6 +66,10 @@ def check_matter(error_cls, value: Any) -> str:
     if not isinstance(value, str) or not MATTER_CODE.match(value):
         raise invalid(error_cls, "matter_code", "the matter code (事项编码) is required: 1-64 "
                       "characters of 0-9 A-Z a-z - _ .", "须提供办理事项编码（1-64 位字母、数字、- _ .）")
+    # The matter code goes into the audit entry, which refuses an ID number: refused here as a
+    # bad field (422) rather than an unwritable entry (503, "try later").
+    if contains_resident_id(value):
+        raise invalid(error_cls, "matter_code", "must not contain an identity number", "不得包含身份证号码")
     return value
 
 
@@ -92,7 +96,7 @@ def check_text(error_cls, field: str, value: Any, *, required: bool = False,
             or not value.isprintable():
         raise invalid(error_cls, field, f"must be printable text of {min_length}-{MAX_TEXT} characters",
                       f"应为 {min_length}-{MAX_TEXT} 个可打印字符")
-    if redact_id_numbers(value) != value:
+    if redact_id_numbers(value) != value or contains_resident_id(value):  # the audit log's rule too
         raise invalid(error_cls, field, "must not contain an identity number", "不得包含身份证号码")
     return value.strip()
 

@@ -111,7 +111,7 @@ class _Request:
         if unknown:
             raise RetrievalInvalid(f"unknown keys {unknown}", f"未知字段 {unknown}")
         want = body.get("want", "data")
-        if want not in ACTIONS:
+        if not isinstance(want, str) or want not in ACTIONS:
             raise invalid(RetrievalInvalid, "want", "must be data, pdf or verify", "应为 data、pdf 或 verify")
         self.want = want
         self.operator = check_text(RetrievalInvalid, "operator", body.get("operator"))
