@@ -56,6 +56,7 @@ DEFAULT_SKEW = timedelta(seconds=30)
 CHINA_TZ = timezone(timedelta(hours=8))  # licence dates are Beijing calendar dates  # phones' clocks drift; only for "issued in the future"
 
 _BASE45 = re.compile(r"^[0-9A-Z $%*+\-./:]*$")
+_ID_NUMBER = re.compile(r"[0-9]{17}[0-9Xx]|[0-9]{15}")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CLAIM_TYPES = {"id": str, "t": str, "n": str, "h": str, "hid": str, "vf": str, "vu": str,
                 "r": str, "v": int}
@@ -194,7 +195,10 @@ def verify_qr_text(text: str | bytes, trust: QrTrust, at: datetime, *,
         if cose is not None:
             _verify_ep1(report, cose, trust, at, skew)
         return report
-    shown = text[:60] + ("…" if len(text) > 60 else "")
+    # Shown so a clerk sees what was scanned, but an ID card's or a health code's QR carries an
+    # ID number: masked, as everywhere a report may be stored or printed.
+    masked = _ID_NUMBER.sub("[ID]", text[:200])  # before cutting, so no part of one remains
+    shown = masked[:60] + ("…" if len(masked) > 60 else "")
     kind = "网址 / a URL" if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) else "其他内容 / other content"
     return _not_a_licence(report, f"不是电子证照二维码（{kind}）：{shown!r} / not a licence code")
 
