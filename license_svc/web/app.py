@@ -20,6 +20,8 @@ from license_svc.web.problems import install_problem_handlers
 
 # One line per route module; keep sorted by area.
 ROUTE_MODULES = [
+    "license_svc.web.pages.api",
+    "license_svc.web.pages.views",
     "license_svc.web.routes.audit",
     "license_svc.web.routes.federation",
     "license_svc.web.routes.grants",

@@ -1,0 +1,107 @@
+"""Lists of licences for the pages: a holder's own licences (the wallet) and an issuing
+organisation's recent ones (the console), and the licence types an issuer client may issue.
+
+A list shows what a person needs to pick a licence — type, number, holder name, issuer,
+validity, status — but not the holders' codes (ID numbers, USCCs), which the full record (GET
+/api/v1/licences/{id}) gives to those entitled to it.  (A driving licence's number is by law
+its holder's ID number; it is shown as the number it is, to the holder and the issuer only.)  Reading a list is reading licence
+data, so each list is audited like a single read (DESIGN §9); a holder's list is entered under
+the holder's keyed reference, so it shows in their own access log as their own action.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from license_svc import audit
+from license_svc.grants.grants import holder_identity
+from license_svc.licences.lifecycle import STATUS_ZH, latest_event, status_at
+from license_svc.licences.models import LicenceVersion
+from license_svc.licences.record import iso_time
+from license_svc.templates import load_templates
+
+LIST_ACTION = "licence.read.list"
+MAX_LIST = 100
+
+
+def licence_summary(ctx, session: Session, version: LicenceVersion) -> dict[str, Any]:
+    record = json.loads(version.record)
+    holder = (record.get("holders") or [{}])[0]
+    status = status_at(version, latest_event(session, version.identifier), ctx.now())
+    return {
+        "identifier": version.identifier, "version": version.version,
+        "type_code": version.type_code, "type_name": record.get("type_name"),
+        "number": record.get("number"), "holder_name": holder.get("name"),
+        "issuer": record.get("issuer"), "region": version.region,
+        "valid_from": record.get("valid_from"), "valid_until": record.get("valid_until"),
+        "issued_at": iso_time(version.issued_at), "algorithm": version.algorithm,
+        "status": status, "status_zh": STATUS_ZH[status],
+    }
+
+
+def _audit_list(ctx, session: Session, client, count: int, holder_code: str | None) -> None:
+    audit.record(ctx, session, action=LIST_ACTION, client=client,
+                 org_code=client.org_code or "citizen", holder_code=holder_code,
+                 detail={"count": count})
+
+
+def holder_licences(ctx, session: Session, client, *, limit: int = MAX_LIST) -> list[dict]:
+    """The calling holder's licences in this region, newest first (found by the keyed holder
+    reference the licence rows carry, so no query ever names the ID number)."""
+    holder_code, _ = holder_identity(client)
+    ref = audit.holder_reference(ctx, holder_code)
+    rows = session.scalars(select(LicenceVersion).where(
+        LicenceVersion.holder_ref == ref, LicenceVersion.region == ctx.region)
+        .order_by(LicenceVersion.id.desc()).limit(max(1, min(limit, MAX_LIST)))).all()
+    items = [licence_summary(ctx, session, v) for v in rows]
+    _audit_list(ctx, session, client, len(items), holder_code)
+    return items
+
+
+def issuer_licences(ctx, session: Session, client, *, limit: int = 20) -> list[dict]:
+    """The most recent licences of the caller's organisation (all of this region's for an
+    admin), newest first."""
+    query = select(LicenceVersion).where(LicenceVersion.region == ctx.region)
+    if not client.has_role("admin"):
+        query = query.where(LicenceVersion.issuer_code == client.org_code)
+    rows = session.scalars(query.order_by(LicenceVersion.id.desc())
+                           .limit(max(1, min(limit, MAX_LIST)))).all()
+    items = [licence_summary(ctx, session, v) for v in rows]
+    _audit_list(ctx, session, client, len(items), None)
+    return items
+
+
+def issuable_templates(ctx, client) -> list[dict]:
+    """The licence types `client` may issue (its organisation's types, narrowed by the client's
+    own list, as issuance checks them), each with its template's example request in the
+    organisation's name: the console's starting point for a new licence."""
+    org = next((o for o in ctx.keystore.organisations(ctx.region) if o.code == client.org_code), None)
+    if org is None or not client.has_role("issuer") or client.region != ctx.region:
+        return []
+    allowed = set(org.licence_types)
+    if client.licence_types:
+        allowed &= set(client.licence_types)
+    items = []
+    for folder, template in sorted(load_templates().items()):
+        if folder not in allowed or org.kind not in template.issuer_kinds:
+            continue
+        example = copy.deepcopy(template.example)
+        example["issuer_code"] = client.org_code
+        items.append({"type": folder, "name": template.name, "type_code": template.type_code,
+                      "example": example})
+    return items
+
+
+def whoami(client) -> dict[str, Any]:
+    """What a page shows about the signed-in client.  The holder code is masked: a page needs
+    to say "this is your wallet", not to display an ID number on screen."""
+    code = client.holder_code or ""
+    masked = (code[:4] + "*" * (len(code) - 8) + code[-4:]) if len(code) > 8 else ("*" * len(code))
+    return {"client_id": client.client_id, "name": client.name, "region": client.region,
+            "org_code": client.org_code or None, "roles": sorted(client.roles),
+            "licence_types": list(client.licence_types), "holder_code_masked": masked or None}

@@ -1,0 +1,68 @@
+"""亮证: a fresh EP1 presentation of the caller's own licence (DESIGN §7), for the wallet page.
+
+The wallet asks for a new code every `refresh` seconds; each is signed by this region's node
+key, lives at most 60 s and carries a random cti, so a verifier online accepts it once and a
+screenshot is useless a minute later.  Only the holder gets presentations of a licence, and
+only while it is active: a revoked, suspended, expired or superseded licence is not shown as
+valid by its own holder's phone.  Each presentation is audited under the holder's reference
+with its cti, so the holder's log can pair "I showed it" with "who scanned it" (`qr.present`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from license_svc.audit.holder import normalise_holder_code
+from license_svc.licences.auditing import audit_licence
+from license_svc.licences.errors import IssuerAuthorityError, LicenceStateError
+from license_svc.licences.lifecycle import (ACTIVE, STATUS_ZH, holder_code_of, latest_event,
+                                            load_version, status_at)
+from license_svc.licences.models import LicenceVersion
+from license_svc.licences.record import iso_time
+from signing.qr import image as qr_image
+from signing.qr.credentials import EP1_MAX_LIFETIME, make_ep1
+
+ACTION = "qr.presentation.create"
+DEFAULT_REFRESH_SECONDS = 30
+
+
+def _is_holder(client, version: LicenceVersion) -> bool:
+    if not client.has_role("citizen") or not client.holder_code:
+        return False
+    codes = {normalise_holder_code(h["code"]) for h in json.loads(version.record)["holders"]}
+    return normalise_holder_code(client.holder_code) in codes
+
+
+def present(ctx, session: Session, client, identifier: str, *,
+            refresh: int = DEFAULT_REFRESH_SECONDS) -> dict[str, Any]:
+    """A new EP1 for `identifier` as text and PNG, with when to ask for the next one."""
+    version = load_version(session, identifier)
+    holder = holder_code_of(version)
+    if not _is_holder(client, version):
+        with ctx.unit_of_work() as own:  # the refusal survives the error response
+            audit_licence(ctx, own, action=ACTION, actor=client, identifier=identifier,
+                          holder_code=holder, outcome="denied")
+        raise IssuerAuthorityError("only the licence's holder may present it",
+                                   "只有持证人本人可以亮证")
+    now = ctx.now()
+    status = status_at(version, latest_event(session, identifier), now)
+    if status != ACTIVE:
+        raise LicenceStateError(f"a {status} licence cannot be presented",
+                                f"证照当前状态为“{STATUS_ZH[status]}”，不能亮证")
+    node = ctx.keystore.credential(ctx.region, "node", "sm2")
+    text, cti = make_ep1(node.key, node.cert.dump(), region=ctx.region, el1=version.el1, now=now,
+                         lifetime=EP1_MAX_LIFETIME)
+    audit_licence(ctx, session, action=ACTION, actor=client, identifier=identifier,
+                  holder_code=holder, detail={"cti": cti.hex()})
+    return {
+        "identifier": identifier, "text": text, "cti": cti.hex(),
+        "issued_at": iso_time(now),
+        "expires_at": iso_time(now + timedelta(seconds=EP1_MAX_LIFETIME)),
+        "refresh_after": max(1, min(refresh, EP1_MAX_LIFETIME)),
+        "png": base64.b64encode(qr_image.png(text, scale=6)).decode("ascii"),
+    }
