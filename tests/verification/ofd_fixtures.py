@@ -146,11 +146,8 @@ class SignedData(core.Sequence):
                ("signer_infos", cms.SignerInfos)]
 
 
-def tlv(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    size = bytes([n]) if n < 128 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + \
-        n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag]) + size + body
+class ContentInfo(core.Sequence):
+    _fields = [("content_type", core.ObjectIdentifier), ("content", SignedData, {"explicit": 0})]
 
 
 def signed_data(xml: bytes, key, cert, *, form: str = "gm", signing_time: datetime = ss.T0,
@@ -180,10 +177,10 @@ def signed_data(xml: bytes, key, cert, *, form: str = "gm", signing_time: dateti
         info["signed_attrs"] = attrs
     sd = SignedData({"version": 1, "digest_algorithms": [{"algorithm": SM3_OID}],
                      "content_info": {"content_type": data_oid, "content": content},
-                     "certificates": [cert], "signer_infos": [info]}).dump()
+                     "certificates": [cert], "signer_infos": [info]})
     if form == "bare":
-        return sd
-    return tlv(0x30, core.ObjectIdentifier(wrapper_oid).dump() + tlv(0xA0, sd))
+        return sd.dump()
+    return ContentInfo({"content_type": wrapper_oid, "content": sd}).dump()
 
 
 @lru_cache(maxsize=1)

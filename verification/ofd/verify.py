@@ -47,6 +47,10 @@ from verification.seal import SealFormatError, SealTrust, parse_signature, verif
 CHECK_METHODS = {oids.SM3: alg.sm3, "sm3": alg.sm3, SHA256: alg.sha256, "sha256": alg.sha256,
                  "sha-256": alg.sha256}
 MAX_LISTED = 10
+# Bounds on the work a package can ask for: real documents carry a few signatures, and a
+# signature cannot usefully reference more files than a package may hold.
+MAX_SIGNATURES = 100
+MAX_REFERENCES = 10_000
 
 
 def verify_ofd(data: bytes, trust: SealTrust, at: datetime, *,
@@ -86,9 +90,14 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
     if not entries:
         report.fail_format("ofd.signatures", "文档未签名 / the OFD has no signature")
         return
+    if len(entries) > MAX_SIGNATURES:
+        report.fail_format("ofd.signatures", f"签名过多（{len(entries)} 个）/ too many signatures "
+                           f"({len(entries)}; at most {MAX_SIGNATURES})")
+        return
     report.add("ofd.signatures", True, f"{len(entries)} 个签名 / {len(entries)} signature(s)")
     covered: set[str] = set()
     exempt = {doc.signatures_path for doc in documents if doc.signatures_path}
+    unreadable = 0
     for number, (doc, entry) in enumerate(entries, start=1):
         exempt.add(entry.path)
         prefix = f"ofd.sig{number}"
@@ -96,6 +105,7 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
             sig = read_signature(pkg, entry)
         except OfdFormatError as exc:
             report.fail_format(f"{prefix}.signature_xml", str(exc))
+            unreadable += 1
             continue
         exempt.update(p for p in (sig.signed_value_path, sig.seal_path) if p)
         kind = "电子签章 / seal" if entry.type == SEAL else "数字签名 / plain digital signature"
@@ -107,7 +117,11 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
             _check_seal_signature(report, prefix, pkg, sig, trust, at)
         else:
             _check_plain_signature(report, prefix, pkg, sig, trust, at, known_signers)
-    _check_coverage(report, pkg, covered | exempt)
+    if unreadable:  # what an unreadable signature protects is unknown: coverage cannot be judged
+        report.notes.append("有签名无法读取，未检查文件覆盖范围 / a signature could not be read, so "
+                            "coverage was not checked")
+    else:
+        _check_coverage(report, pkg, covered | exempt)
 
 
 def _check_references(report: Report, prefix: str, pkg: OfdPackage,
@@ -122,7 +136,11 @@ def _check_references(report: Report, prefix: str, pkg: OfdPackage,
     if not sig.references:
         report.add(f"{prefix}.references", False, "签名未保护任何文件 / the signature protects no "
                    "file", failure="SIG_CONSTRAINTS_FAILURE")
-    protected = set()
+    if len(sig.references) > MAX_REFERENCES:
+        report.fail_format(f"{prefix}.references", f"引用过多 / too many references "
+                           f"({len(sig.references)})")
+        return set()
+    protected, hashes = set(), {}
     for ref in sig.references:
         name = f"{prefix}.reference:{'/' + ref.path if ref.path else ref.file_ref[:100]}"
         if ref.path is None:
@@ -138,9 +156,12 @@ def _check_references(report: Report, prefix: str, pkg: OfdPackage,
         if content is None:
             report.add(name, False, "受保护的文件已被删除 / the protected file is missing",
                        failure="HASH_FAILURE")
-        elif digest is None:
             continue
-        elif hmac.compare_digest(digest(content), expected):
+        if digest is None:
+            continue
+        if ref.path not in hashes:  # a file listed many times is hashed once
+            hashes[ref.path] = digest(content)
+        if hmac.compare_digest(hashes[ref.path], expected):
             report.add(name, True, "摘要一致 / hash matches")
         else:
             report.add(name, False, "文件在签名后被改动（摘要不符）/ the file was changed after "
