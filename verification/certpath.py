@@ -9,19 +9,33 @@ pyHanko's PDF validation reuses it through `make_validation_context`.
 
 We never use `openssl verify` for SM2 chains: OpenSSL 3.x applies the SM2 distinguishing ID
 only to the target certificate, so three-level GM chains fail there (tests/interop documents it).
+
+Speed (docs/performance.md "PDF signing and verification"): a `TrustStore` parses its roots,
+intermediates and CRLs once and remembers the paths it found valid.  A remembered success is
+reused only for an `at` in the same *time bucket*: between the same two consecutive "critical
+times" of the material (every certificate's notBefore/notAfter, every CRL's thisUpdate/
+nextUpdate, every revocation date), and never within a few seconds of one.  pyhanko-certvalidator
+consults `at` only by comparing it with those times (±1 s tolerance), so inside a bucket its
+answer cannot change: a later expiry, a CRL that starts to revoke or goes stale, always falls
+on a bucket boundary.  Failures are never remembered (their messages may name `at`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import dataclasses
+import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from asn1crypto import algos, crl as asn1_crl, keys, x509
 from cryptography.exceptions import InvalidSignature as PycaInvalidSignature
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.policy_decl import FRESHNESS_FALLBACK_VALIDITY_DEFAULT
 from pyhanko_certvalidator.errors import (
     DisallowedAlgorithmError, ExpiredError, InsufficientRevinfoError, InvalidCertificateError,
     NotYetValidError, PathBuildingError, PathValidationError, RevokedError, StaleRevinfoError,
@@ -42,12 +56,29 @@ class SM2SignatureValidator(DefaultSignatureValidator):
     Contract (pyhanko): return None when valid, raise cryptography's InvalidSignature otherwise.
     An SM2 signature cannot be checked over a bare digest — the Z value is hashed in with the
     message — so a prehashed context is treated as invalid rather than guessed at.
+
+    Signatures that verified are remembered (signature, SHA-256 of the signed bytes, key,
+    algorithm, context): the same certificate and CRL signatures come back on every document
+    of an issuer.  Only successes are remembered; a collision would need one in SHA-256.
     """
+
+    def __init__(self, remember: int = 8192):
+        self._verified = Memo(remember)
 
     def validate_signature(self, signature: bytes, signed_data: bytes,
                            public_key_info: keys.PublicKeyInfo,
                            signature_algorithm: algos.SignedDigestAlgorithm,
                            context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT):
+        key = (bytes(signature), hashlib.sha256(bytes(signed_data)).digest(),
+               public_key_info.dump(), signature_algorithm.dump(), context.prehashed,
+               context.contextual_md_algorithm)
+        if self._verified.get(key):
+            return None
+        self._validate(signature, signed_data, public_key_info, signature_algorithm, context)
+        self._verified.put(key, True)
+        return None
+
+    def _validate(self, signature, signed_data, public_key_info, signature_algorithm, context):
         oid = signature_algorithm["algorithm"].dotted
         if oid not in oids.SM2_SIGNATURE_OIDS:
             if _is_sm2_key(public_key_info):
@@ -65,6 +96,29 @@ class SM2SignatureValidator(DefaultSignatureValidator):
             raise PycaInvalidSignature(str(exc)) from None
         except Exception as exc:  # malformed key point etc.: still "does not verify"
             raise PycaInvalidSignature(f"{exc.__class__.__name__}: {exc}") from None
+
+
+class Memo:
+    """A bounded mapping, least recently used out first, shared by threads."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 def _is_sm2_key(info: keys.PublicKeyInfo) -> bool:
@@ -152,7 +206,7 @@ def _as_cert(value) -> x509.Certificate:
         if pem.detect(data):
             _, _, data = pem.unarmor(data)
         cert = x509.Certificate.load(data, strict=True)
-    cert.native  # parse every field now, not deep inside the validator
+    ensure_parsed(cert)  # parse every field now, not deep inside the validator
     return cert
 
 
@@ -166,8 +220,27 @@ def _as_crl(value) -> asn1_crl.CertificateList:
         if pem.detect(data):
             _, _, data = pem.unarmor(data)
         obj = asn1_crl.CertificateList.load(data, strict=True)
-    obj.native
+    ensure_parsed(obj)
     return obj
+
+
+_PARSED = Memo(4096)
+
+
+def ensure_parsed(value) -> None:
+    """Parse every field of an asn1crypto value (`.native`), so that a malformed part raises
+    here; skipped for DER already seen to parse (the same certificates arrive in every
+    document of an issuer, and `.native` of a certificate costs as much as an SM2 verify)."""
+    key = (type(value).__name__, hashlib.sha256(value.dump()).digest())
+    if _PARSED.get(key):
+        return
+    value.native  # noqa: B018
+    _PARSED.put(key, True)
+
+
+def digest(value) -> bytes:
+    """SHA-256 of an asn1crypto value's DER: its identity in cache keys."""
+    return hashlib.sha256(value.dump()).digest()
 
 
 def _classify(exc: Exception) -> str:
@@ -192,6 +265,220 @@ def _classify(exc: Exception) -> str:
     return "CERTIFICATE_CHAIN_GENERAL_FAILURE"
 
 
+# -- trust stores -------------------------------------------------------------------------------
+
+# pyhanko-certvalidator's tolerance is 1 s; no remembered answer is used this close to a
+# critical time.
+_BAND = timedelta(seconds=5)
+
+
+class TrustStore:
+    """Trust roots, intermediates and CRLs, parsed once, and the paths found valid with them.
+
+    Build one per trust set (`trust_store()` shares them by content); `validate` answers like
+    `validate_path` with the same material.  Malformed material is not an exception here: it
+    is reported as FORMAT_FAILURE by every validation, as `validate_path` always did.
+    """
+
+    def __init__(self, trust_roots: Iterable = (), intermediates: Iterable = (),
+                 crls: Iterable = ()):
+        self.roots: list[x509.Certificate] = []
+        self.intermediates: list[x509.Certificate] = []
+        self.crls: list[asn1_crl.CertificateList] = []
+        self._errors: dict[str, str] = {}  # "certs" / "crls" -> first parse error
+        try:
+            self.roots = [_as_cert(c) for c in trust_roots]
+            self.intermediates = [_as_cert(c) for c in intermediates]
+        except Exception as exc:
+            self._errors["certs"] = _describe(exc)
+        try:
+            self.crls = [_as_crl(c) for c in crls]
+        except Exception as exc:
+            self._errors["crls"] = _describe(exc)
+        self._times = None if self._errors else _critical_times(self)
+        self._valid = Memo(4096)
+
+    # ---- building blocks for callers that drive pyhanko themselves (verification.pdf) ----
+    def validation_context(self, at: datetime, extra_certs: Iterable = ()) -> ValidationContext:
+        return make_validation_context(trust_roots=self.roots, at=at,
+                                       intermediates=[*self.intermediates, *extra_certs],
+                                       crls=self.crls)
+
+    def known_valid(self, purpose, cert: x509.Certificate, at: datetime,
+                    extra_certs: Iterable = ()):
+        """What `remember_valid` stored for this certificate, purpose and extra certificates
+        in the time bucket of `at`; None when nothing is remembered or may be used."""
+        key = self._key(purpose, cert, at, extra_certs)
+        return None if key is None else self._valid.get(key)
+
+    def remember_valid(self, purpose, cert: x509.Certificate, at: datetime,
+                       extra_certs: Iterable = (), value=True) -> None:
+        """Record that validation of `cert` for `purpose` with this material plus
+        `extra_certs` SUCCEEDED as of `at` (never call this for a failure)."""
+        key = self._key(purpose, cert, at, extra_certs)
+        if key is not None:
+            self._valid.put(key, value)
+
+    def _key(self, purpose, cert, at, extra_certs):
+        bucket = self._bucket(at, [cert, *extra_certs])
+        if bucket is None:
+            return None
+        try:
+            return (purpose, digest(cert), tuple(digest(c) for c in extra_certs), bucket)
+        except Exception:
+            return None
+
+    def _bucket(self, at: datetime, certs) -> tuple | None:
+        """Which interval between critical times `at` falls in, or None if too close to one."""
+        times = self._times
+        if times is None:
+            return None
+        i = bisect.bisect_left(times, at)
+        if (i < len(times) and times[i] - at <= _BAND) or (i > 0 and at - times[i - 1] <= _BAND):
+            return None
+        before = 0
+        try:  # the leaf's and the document's own certificates are material too
+            for c in certs:
+                for t in _validity(c):
+                    if abs(at - t) <= _BAND:
+                        return None
+                    before += t < at
+        except Exception:
+            return None
+        return i, before
+
+    # ---- validation ----
+    def validate(self, cert, *, at: datetime, extra_intermediates: Iterable = (),
+                 key_usage: Iterable[str] = (), extended_key_usage: Iterable[str] | None = None,
+                 allow_ca_leaf: bool = False) -> PathResult:
+        """`validate_path` with this store's material plus `extra_intermediates` (e.g. the
+        certificates a signature carries).  Starts no event loop when the answer is known."""
+        prepared = self._prepare(cert, at, extra_intermediates, key_usage, extended_key_usage,
+                                 allow_ca_leaf)
+        if isinstance(prepared, PathResult):
+            return prepared
+        return _run_sync(self._validate(*prepared))
+
+    async def async_validate(self, cert, *, at: datetime, extra_intermediates: Iterable = (),
+                             key_usage: Iterable[str] = (),
+                             extended_key_usage: Iterable[str] | None = None,
+                             allow_ca_leaf: bool = False) -> PathResult:
+        prepared = self._prepare(cert, at, extra_intermediates, key_usage, extended_key_usage,
+                                 allow_ca_leaf)
+        if isinstance(prepared, PathResult):
+            return prepared
+        return await self._validate(*prepared)
+
+    def _prepare(self, cert, at, extra_intermediates, key_usage, extended_key_usage,
+                 allow_ca_leaf):
+        if at.tzinfo is None:
+            raise ValueError("`at` must be timezone-aware")
+        # Parse errors in the order validate_path always reported them: leaf, trust
+        # certificates, extra intermediates, CRLs.
+        try:
+            leaf = _as_cert(cert)
+        except Exception as exc:
+            return _fail("FORMAT_FAILURE", _describe(exc))
+        if "certs" in self._errors:
+            return _fail("FORMAT_FAILURE", self._errors["certs"])
+        try:
+            extras = [_as_cert(c) for c in extra_intermediates]
+        except Exception as exc:
+            return _fail("FORMAT_FAILURE", _describe(exc))
+        if "crls" in self._errors:
+            return _fail("FORMAT_FAILURE", self._errors["crls"])
+        if leaf.ca and not allow_ca_leaf:
+            return _fail("CHAIN_CONSTRAINTS_FAILURE",
+                         "CA 证书不能用作终端实体证书 / a CA certificate cannot be used as a leaf")
+        # The leaf's own window first: past its end, stale CRLs would otherwise mask "expired".
+        if at > leaf.not_valid_after:
+            return _fail("EXPIRED", f"notAfter {leaf.not_valid_after.isoformat()}")
+        if at < leaf.not_valid_before:
+            return _fail("NOT_YET_VALID", f"notBefore {leaf.not_valid_before.isoformat()}")
+        purpose = ("path", frozenset(key_usage),
+                   frozenset(extended_key_usage) if extended_key_usage else None)
+        known = self.known_valid(purpose, leaf, at, extras)
+        if known is not None:
+            return dataclasses.replace(known, path=list(known.path))
+        return leaf, extras, at, key_usage, extended_key_usage, purpose
+
+    async def _validate(self, leaf, extras, at, key_usage, extended_key_usage, purpose):
+        try:
+            context = self.validation_context(at, extras)
+            validator = CertificateValidator(leaf, validation_context=context)
+            path = await validator.async_validate_usage(
+                set(key_usage), set(extended_key_usage) if extended_key_usage else None)
+        except Exception as exc:  # certvalidator signals every outcome by an exception
+            return _fail(_classify(exc), str(exc)[:500])
+        result = PathResult(True, None, "证书链有效 / certificate path is valid",
+                            [p for p in path.iter_certs(include_root=True)])
+        self.remember_valid(purpose, leaf, at, extras, result)
+        return dataclasses.replace(result, path=list(result.path))
+
+
+def _describe(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {str(exc)[:200]}"
+
+
+def _validity(cert) -> tuple[datetime, datetime]:
+    v = cert["tbs_certificate"]["validity"]
+    return v["not_before"].native, v["not_after"].native
+
+
+def _critical_times(store: TrustStore) -> list[datetime] | None:
+    """Every time pyhanko-certvalidator may compare `at` with, for this material."""
+    times: set[datetime] = set()
+    try:
+        for cert in (*store.roots, *store.intermediates):
+            times.update(_validity(cert))
+        for crl in store.crls:
+            tbs = crl["tbs_cert_list"]
+            this_update = tbs["this_update"].native
+            next_update = tbs["next_update"].native
+            times.add(this_update)
+            times.add(next_update if next_update is not None
+                      else this_update + FRESHNESS_FALLBACK_VALIDITY_DEFAULT)
+            for entry in tbs["revoked_certificates"] or ():
+                times.add(entry["revocation_date"].native)
+    except Exception:  # anything unexpected: remember nothing for this material
+        return None
+    return sorted(times)
+
+
+_STORES = Memo(32)
+
+
+def trust_store(trust_roots: Iterable = (), intermediates: Iterable = (),
+                crls: Iterable = ()) -> TrustStore:
+    """The TrustStore for this material, shared by every caller passing the same content."""
+    material = (list(trust_roots), list(intermediates), list(crls))
+    try:
+        key = tuple(tuple(_content_digest(x) for x in part) for part in material)
+    except TypeError:  # not certificates at all: a private store reports the format failure
+        return TrustStore(*material)
+    store = _STORES.get(key)
+    if store is None:
+        store = TrustStore(*material)
+        _STORES.put(key, store)
+    return store
+
+
+def _content_digest(value) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return b"raw" + hashlib.sha256(bytes(value)).digest()
+    if isinstance(value, (x509.Certificate, asn1_crl.CertificateList)):
+        return b"asn1" + digest(value)
+    raise TypeError(type(value).__name__)
+
+
+def anchored_context(cert: x509.Certificate, at: datetime) -> ValidationContext:
+    """A context that trusts exactly `cert`.  Only for a certificate a TrustStore has just
+    answered `known_valid` for (same purpose, same time bucket): it lets pyHanko's signature
+    validation skip the path work whose outcome is already known."""
+    return ValidationContext(trust_roots=[cert], moment=at, allow_fetching=False,
+                             revocation_mode="soft-fail", signature_validator=SIGNATURE_VALIDATOR)
+
+
 async def async_validate_path(cert, *, trust_roots, intermediates=(), at: datetime, crls=(),
                               key_usage: Iterable[str] = (),
                               extended_key_usage: Iterable[str] | None = None,
@@ -199,31 +486,9 @@ async def async_validate_path(cert, *, trust_roots, intermediates=(), at: dateti
     """`validate_path` for callers already inside an event loop."""
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
-    try:
-        leaf = _as_cert(cert)
-        roots = [_as_cert(c) for c in trust_roots]
-        others = [_as_cert(c) for c in intermediates]
-        crl_list = [_as_crl(c) for c in crls]
-    except Exception as exc:
-        return _fail("FORMAT_FAILURE", f"{exc.__class__.__name__}: {str(exc)[:200]}")
-    if leaf.ca and not allow_ca_leaf:
-        return _fail("CHAIN_CONSTRAINTS_FAILURE",
-                     "CA 证书不能用作终端实体证书 / a CA certificate cannot be used as a leaf")
-    # The leaf's own window first: past its end, stale CRLs would otherwise mask "expired".
-    if at > leaf.not_valid_after:
-        return _fail("EXPIRED", f"notAfter {leaf.not_valid_after.isoformat()}")
-    if at < leaf.not_valid_before:
-        return _fail("NOT_YET_VALID", f"notBefore {leaf.not_valid_before.isoformat()}")
-    try:
-        context = make_validation_context(trust_roots=roots, intermediates=others, at=at,
-                                          crls=crl_list)
-        validator = CertificateValidator(leaf, validation_context=context)
-        path = await validator.async_validate_usage(
-            set(key_usage), set(extended_key_usage) if extended_key_usage else None)
-    except Exception as exc:  # certvalidator signals every outcome by an exception
-        return _fail(_classify(exc), str(exc)[:500])
-    return PathResult(True, None, "证书链有效 / certificate path is valid",
-                      [p for p in path.iter_certs(include_root=True)])
+    return await trust_store(trust_roots, intermediates, crls).async_validate(
+        cert, at=at, key_usage=key_usage, extended_key_usage=extended_key_usage,
+        allow_ca_leaf=allow_ca_leaf)
 
 
 def validate_path(cert, *, trust_roots, intermediates=(), at: datetime, crls=(),
@@ -235,16 +500,35 @@ def validate_path(cert, *, trust_roots, intermediates=(), at: datetime, crls=(),
     required EKU names/OIDs (e.g. {"time_stamping"}).  Never raises for bad input: malformed
     certificates give FORMAT_FAILURE.
     """
-    coro = async_validate_path(cert, trust_roots=trust_roots, intermediates=intermediates, at=at,
-                               crls=crls, key_usage=key_usage,
-                               extended_key_usage=extended_key_usage, allow_ca_leaf=allow_ca_leaf)
+    if at.tzinfo is None:
+        raise ValueError("`at` must be timezone-aware")
+    return trust_store(trust_roots, intermediates, crls).validate(
+        cert, at=at, key_usage=key_usage, extended_key_usage=extended_key_usage,
+        allow_ca_leaf=allow_ca_leaf)
+
+
+def _run_sync(coro):
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return run_on_new_loop(coro)
     # Called from inside a running loop (e.g. a sync helper in an async route): run apart.
     box: list = []
-    thread = threading.Thread(target=lambda: box.append(asyncio.run(coro)))
+    thread = threading.Thread(target=lambda: box.append(run_on_new_loop(coro)))
     thread.start()
     thread.join()
     return box[0]
+
+
+def run_on_new_loop(coro):
+    """`asyncio.run` without its SIGINT handling: in the main thread, asyncio.run's signal
+    bookkeeping formats the repr of the running task — arguments included, i.e. the whole
+    trust material — which cost ~3 ms per verification (more than the path work left)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()

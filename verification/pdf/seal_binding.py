@@ -10,12 +10,12 @@ genuine seal — picture or whole SESeal — into a signature made with another 
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 from signing import oids
 from verification.report import Report
-from verification.seal import SealFormatError, parse_seal, verify_seal
+from verification.seal import SealFormatError, verify_seal
+from verification.seal.verify import parsed_seal
 
 
 def seal_attribute(signer_info) -> bytes | None | bool:
@@ -45,7 +45,7 @@ def check_seal(report: Report, signer_info, signer_cert, algorithm: str, trust,
                            "not single-valued")
         return
     try:
-        seal = parse_seal(der)
+        seal = parsed_seal(der)
     except SealFormatError as exc:
         report.fail_format("pdf.seal", f"电子印章无法解析 / SESeal does not parse: {exc}")
         return
@@ -58,8 +58,7 @@ def check_seal(report: Report, signer_info, signer_cert, algorithm: str, trust,
                    f"the seal \"{seal.name}\"")
     # Seal valid when the document was signed; its maker judged as of `at` like the signer.
     # The seal maker's issuing CA may travel only in the signature's certificate set.
-    trust = dataclasses.replace(trust, intermediates=[*trust.intermediates, *embedded_certs])
-    sub = verify_seal(der, at=signing_time, trust=trust)
+    sub = verify_seal(der, at=signing_time, trust=trust, extra_intermediates=embedded_certs)
     report.seal = sub.seal
     report.notes.extend(n for n in sub.notes if n not in report.notes)
     failed = [c for c in sub.checks if not c.passed]

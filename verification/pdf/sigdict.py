@@ -14,6 +14,7 @@ from asn1crypto import cms
 from pyhanko.pdf_utils import generic
 from pyhanko.sign.fields import enumerate_sig_fields
 
+from verification import certpath
 from verification.report import Report
 
 ALLOWED_SUBFILTERS = {
@@ -89,7 +90,8 @@ def _cms_problem(blob: bytes) -> tuple[str, str] | None:
         if len(signer_infos) != 1:
             return f"SignerInfo 数量为 {len(signer_infos)}，应为 1", \
                 f"{len(signer_infos)} SignerInfos, expected exactly one"
-        signer_infos[0]["signed_attrs"].native  # noqa: B018  (parse everything once)
+        for attr in signer_infos[0]["signed_attrs"]:  # parse everything once (known DER: skip)
+            certpath.ensure_parsed(attr)
     except Exception as exc:
         return "/Contents 无法解析为 CMS", f"/Contents does not parse as CMS ({type(exc).__name__})"
     return None

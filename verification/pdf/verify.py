@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Callable
 
 from signing import oids
+from verification import certpath
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
 from verification.pdf.sigdict import check_signature_fields
@@ -40,7 +41,7 @@ def verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        report, follow_ups = asyncio.run(_pdf_part(data, trust, at))
+        report, follow_ups = certpath.run_on_new_loop(_pdf_part(data, trust, at))
         _finish(report, follow_ups, status_lookup)
         return report
     box: list = []  # called from inside an event loop: run apart on a private loop

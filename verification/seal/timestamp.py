@@ -21,8 +21,13 @@ _DIGESTS = {"sha256": alg.sha256, oids.SM3_NAME: alg.sm3}
 
 
 def check_timestamp(report: Report, name: str, token_der: bytes, signature_value: bytes, *,
-                    at: datetime, tsa_roots, intermediates=(), crls=()) -> datetime | None:
-    """Add check `name`; return the token's genTime when everything but trust holds."""
+                    at: datetime, tsa_roots=(), intermediates=(), crls=(),
+                    store: certpath.TrustStore | None = None,
+                    extra_intermediates=()) -> datetime | None:
+    """Add check `name`; return the token's genTime when everything but trust holds.
+
+    Trust: `store` (parsed once, see verification.certpath.TrustStore) plus
+    `extra_intermediates`, or else `tsa_roots`, `intermediates` and `crls`."""
     try:
         info = _read(token_der)
     except Exception as exc:  # noqa: BLE001 - any parse error is a format failure of the token
@@ -41,9 +46,10 @@ def check_timestamp(report: Report, name: str, token_der: bytes, signature_value
                    failure="SIG_CRYPTO_FAILURE")
         return None
     gen_time = tst["gen_time"].native
-    path = certpath.validate_path(tsa_cert, trust_roots=tsa_roots,
-                                  intermediates=list(intermediates) + certs, at=at, crls=crls,
-                                  extended_key_usage={"time_stamping"})
+    if store is None:
+        store, extra_intermediates = certpath.trust_store(tsa_roots, intermediates, crls), ()
+    path = store.validate(tsa_cert, at=at, extra_intermediates=[*extra_intermediates, *certs],
+                          extended_key_usage={"time_stamping"})
     if not path.ok:
         path.detail_zh_en = f"时间戳 {gen_time:%Y-%m-%d %H:%M:%S}Z；" + path.detail_zh_en
         path.add_to(report, name)

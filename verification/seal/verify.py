@@ -23,7 +23,8 @@ TOTAL_FAILED (SIG_CRYPTO_FAILURE): that is a forgery or a corruption.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
 
@@ -58,24 +59,44 @@ class SealTrust:
     intermediates: Iterable = ()
     crls: Iterable = ()
     seal_status: Callable[[Seal], str | None] | None = None
+    _stores: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         for name in ("seal_maker_roots", "signer_roots", "tsa_roots", "intermediates", "crls"):
             setattr(self, name, list(getattr(self, name)))
 
+    def store_for(self, roots: list) -> certpath.TrustStore:
+        """The parsed trust store (with its memory of valid paths) for `roots` — one of this
+        trust's root lists — plus its intermediates and CRLs.  Kept per object identity of
+        the material, re-checked on each call, so changing the lists in place is safe."""
+        material = (*roots, None, *self.intermediates, None, *self.crls)
+        key = tuple(map(id, material))
+        held = self._stores.get(key)
+        if held is not None and all(a is b for a, b in zip(held[0], material)):
+            return held[1]
+        if len(self._stores) >= 8:
+            self._stores.clear()
+        store = certpath.trust_store(roots, self.intermediates, self.crls)
+        self._stores[key] = (material, store)
+        return store
+
 
 NO_TRUST = SealTrust()
 
 
-def verify_seal(der: bytes, *, at: datetime, trust: SealTrust = NO_TRUST) -> Report:
-    """Report on a SESeal (.esl) as of `at`."""
+def verify_seal(der: bytes, *, at: datetime, trust: SealTrust = NO_TRUST,
+                extra_intermediates: Iterable = ()) -> Report:
+    """Report on a SESeal (.esl) as of `at`.  `extra_intermediates`: certificates that may
+    complete the maker's (or the seal timestamp's) path besides `trust.intermediates`, e.g.
+    those a PDF signature carries."""
     report = Report(subject="seal")
     _require_aware(at)
     try:
-        seal = parse_seal(der)
+        seal = parsed_seal(der)
     except SealFormatError as exc:
         return report.fail_format("seal.format", str(exc))
-    _guarded(report, "seal", lambda: _check_seal(report, seal, at, trust))
+    _guarded(report, "seal", lambda: _check_seal(report, seal, at, trust,
+                                                 list(extra_intermediates)))
     return report
 
 
@@ -96,7 +117,8 @@ def verify_signature(der: bytes, *, at: datetime, trust: SealTrust = NO_TRUST,
 
 
 # ---------------------------------------------------------------------------------------------
-def _check_seal(report: Report, seal: Seal, at: datetime, trust: SealTrust) -> None:
+def _check_seal(report: Report, seal: Seal, at: datetime, trust: SealTrust,
+                extras: list = ()) -> None:
     report.notes.extend(n for n in seal.notes if n not in report.notes)
     report.seal = seal_summary(seal)
     critical = [e.oid for e in seal.extensions if e.critical and e.oid not in KNOWN_EXTENSIONS]
@@ -112,14 +134,12 @@ def _check_seal(report: Report, seal: Seal, at: datetime, trust: SealTrust) -> N
     if maker is not None:
         _check_crypto(report, "seal.signature", maker, seal.signature_algorithm, seal.signature,
                       seal.signed_bytes, "制章者签名", "seal maker's signature")
-        path = certpath.validate_path(maker, trust_roots=trust.seal_maker_roots,
-                                      intermediates=trust.intermediates, at=at, crls=trust.crls,
-                                      key_usage=SIGNING_KEY_USAGE)
+        path = trust.store_for(trust.seal_maker_roots).validate(
+            maker, at=at, extra_intermediates=extras, key_usage=SIGNING_KEY_USAGE)
         path.add_to(report, "seal.maker_certificate")
     if seal.timestamp is not None:
         check_timestamp(report, "seal.timestamp", seal.timestamp, seal.signature, at=at,
-                        tsa_roots=trust.tsa_roots, intermediates=trust.intermediates,
-                        crls=trust.crls)
+                        store=trust.store_for(trust.tsa_roots), extra_intermediates=extras)
     if at < seal.valid_start:
         report.add("seal.validity", False, f"印章尚未生效（{_day(seal.valid_start)} 起）/ the seal is "
                    f"not valid before {_day(seal.valid_start)}", failure="NOT_YET_VALID")
@@ -160,10 +180,8 @@ def _check_signature(report: Report, sig: SealSignature, at: datetime, trust: Se
     report.signer = cert_summary(signer)
     _check_crypto(report, "signature.value", signer, sig.signature_algorithm, sig.signature,
                   sig.signed_bytes, "签章者签名", "signer's signature")
-    certpath.validate_path(signer, trust_roots=trust.signer_roots,
-                           intermediates=trust.intermediates, at=at, crls=trust.crls,
-                           key_usage=SIGNING_KEY_USAGE).add_to(report,
-                                                               "signature.signer_certificate")
+    trust.store_for(trust.signer_roots).validate(
+        signer, at=at, key_usage=SIGNING_KEY_USAGE).add_to(report, "signature.signer_certificate")
     if sig.seal.lists_signer(sig.signer_cert):
         report.add("signature.signer_in_seal", True, "签章者证书在印章的证书列表中 / the signer "
                    "is listed in the seal")
@@ -173,8 +191,7 @@ def _check_signature(report: Report, sig: SealSignature, at: datetime, trust: Se
     _check_time(report, sig, signer, at)
     if sig.timestamp is not None:
         check_timestamp(report, "signature.timestamp", sig.timestamp, sig.signature, at=at,
-                        tsa_roots=trust.tsa_roots, intermediates=trust.intermediates,
-                        crls=trust.crls)
+                        store=trust.store_for(trust.tsa_roots))
     else:
         report.notes.append("签章数据不含时间戳，签章时间为签章者自述 / no timestamp: the signing "
                             "time is the signer's claim")
@@ -226,11 +243,37 @@ def _check_data_hash(report: Report, sig: SealSignature, signer: x509.Certificat
 
 
 # ---------------------------------------------------------------------------------------------
-def _load_cert(report: Report, name: str, der: bytes, zh: str, en: str):
-    try:
+# Every licence of an organisation carries the same seal: its parse, its maker certificate and
+# the maker's signature are remembered by content (SHA-256), successes only, so the checks and
+# their results stay exactly those of a first verification.
+_SEALS = certpath.Memo(64)
+_CERTS = certpath.Memo(1024)
+_VERIFIED = certpath.Memo(4096)
+
+
+def parsed_seal(der: bytes) -> Seal:
+    """`parse_seal`, remembered by content (Seal is frozen); raises SealFormatError likewise."""
+    key = hashlib.sha256(bytes(der)).digest()
+    seal = _SEALS.get(key)
+    if seal is None:
+        seal = parse_seal(der)
+        _SEALS.put(key, seal)
+    return seal
+
+
+def _parsed_cert(der: bytes) -> x509.Certificate:
+    key = hashlib.sha256(bytes(der)).digest()
+    cert = _CERTS.get(key)
+    if cert is None:
         cert = x509.Certificate.load(der, strict=True)
         cert.native
-        return cert
+        _CERTS.put(key, cert)
+    return cert
+
+
+def _load_cert(report: Report, name: str, der: bytes, zh: str, en: str):
+    try:
+        return _parsed_cert(der)
     except Exception:
         report.add(name, False, f"{zh}无法解析 / the {en} is not a valid certificate",
                    failure="FORMAT_FAILURE")
@@ -239,6 +282,10 @@ def _load_cert(report: Report, name: str, der: bytes, zh: str, en: str):
 
 def _check_crypto(report: Report, name: str, cert: x509.Certificate, algorithm: str,
                   signature: bytes, message: bytes, zh: str, en: str) -> None:
+    memo = (certpath.digest(cert), algorithm, bytes(signature), hashlib.sha256(message).digest())
+    if _VERIFIED.get(memo):
+        report.add(name, True, f"{zh}有效 / the {en} verifies")
+        return
     try:
         key = alg.load_public_key(cert.public_key)
     except SigningError as exc:
@@ -256,6 +303,7 @@ def _check_crypto(report: Report, name: str, cert: x509.Certificate, algorithm: 
     except alg.InvalidSignature:
         report.add(name, False, f"{zh}无效 / the {en} does not verify", failure="SIG_CRYPTO_FAILURE")
         return
+    _VERIFIED.put(memo, True)
     report.add(name, True, f"{zh}有效 / the {en} verifies")
 
 
@@ -300,7 +348,14 @@ def seal_summary(seal: Seal) -> dict:
            "signers": len(seal.certs) or len(seal.cert_digests),
            "cert_list_type": seal.cert_list_type}
     try:
-        out["maker"] = x509.Certificate.load(seal.maker_cert).subject.human_friendly
+        out["maker"] = _maker_name(seal.maker_cert)
     except Exception:  # noqa: BLE001 - the summary must not fail where the checks report it
         out["maker"] = None
     return out
+
+
+def _maker_name(der: bytes) -> str:
+    try:
+        return _parsed_cert(der).subject.human_friendly
+    except Exception:  # not strictly DER: the lenient reading the summary always used
+        return x509.Certificate.load(der).subject.human_friendly
