@@ -79,6 +79,30 @@ def verifier_trust(ks) -> VerifierTrust:
     return trust
 
 
+def verifier_trust_from_lists(payloads) -> VerifierTrust:
+    """Trust material from verified region trust lists (DESIGN §8) instead of the key store:
+    what a node uses for regions whose keys and CAs it does not hold — pass
+    `license_svc.federation.sync.trust_state(ctx, session, at).payloads()`.
+
+    QR signers keep withdrawn entries (codes signed before the withdrawal still verify, later
+    ones fail as REVOKED); status signers are the granted ones.  A trust list names end-entity
+    certificates, not CAs, so for PDFs and seals the granted certificates themselves are the
+    anchors (a withdrawn signer's documents are then INDETERMINATE, not judged by date)."""
+    import base64
+
+    payloads = list(payloads)
+    granted: dict[str, list[bytes]] = {"licence_signer": [], "seal_maker": [], "tsa": []}
+    for payload in payloads:
+        for e in payload.get("entries", []):
+            if e.get("role") in granted and e.get("status") == "granted":
+                granted[e["role"]].append(base64.b64decode(e["cert"]))
+    seal = SealTrust(seal_maker_roots=granted["seal_maker"], signer_roots=granted["licence_signer"],
+                     tsa_roots=granted["tsa"])
+    return VerifierTrust(QrTrust.from_trust_lists(payloads), seal,
+                         StatusTrust.from_trust_lists(payloads),
+                         tuple(sorted(p["region"] for p in payloads)))
+
+
 # -- status ---------------------------------------------------------------------------------------
 
 def issuing_region(ks, identifier: str) -> str | None:
@@ -183,10 +207,11 @@ def _trust(trust: VerifierTrust, seal_trust: SealTrust | None, lookup) -> Trust:
 
 def verify_offline(ks, data: bytes | None = None, *, text: str | None = None, at: datetime,
                    region: str = "sh", session: Session | None = None,
-                   remote: StatusCache | None = None) -> Report:
+                   remote: StatusCache | None = None, trust: VerifierTrust | None = None) -> Report:
     """Verify a file's bytes or a QR text; status from `session` (local register) and `remote`.
-    Without either, the status is not checked (a note says so).  Raises UnreadableInput."""
-    trust = verifier_trust(ks)
+    Without either, the status is not checked (a note says so).  Trust from the key store unless
+    `trust` is given (e.g. `verifier_trust_from_lists`).  Raises UnreadableInput."""
+    trust = trust or verifier_trust(ks)
     lookup = status_lookup(ks, region, session, at, remote) \
         if session is not None or remote is not None else None
     t = _trust(trust, None, lookup)
