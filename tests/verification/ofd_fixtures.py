@@ -57,18 +57,18 @@ def signatures_xml(kind: str = "Seal") -> bytes:
 
 def signature_xml(files: dict[str, bytes], *, check_method: str = SM3_OID, digest=alg.sm3,
                   seal: bool = True, page_ref: str = "1", boundary: str = "120 230 40 40",
-                  when: str = "20261122160000") -> bytes:
+                  when: str = "20261122160000", sign_dir: str = SIGN_DIR) -> bytes:
     refs = "".join(f'<ofd:Reference FileRef="/{name}"><ofd:CheckValue>'
                    f'{base64.b64encode(digest(data)).decode()}</ofd:CheckValue></ofd:Reference>'
                    for name, data in files.items())
-    seal_part = f"<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal>" if seal else ""
+    seal_part = "<ofd:Seal><ofd:BaseLoc>Seal.esl</ofd:BaseLoc></ofd:Seal>" if seal else ""
     stamp = f'<ofd:StampAnnot ID="5" PageRef="{page_ref}" Boundary="{boundary}"/>' if seal else ""
     return (f'<?xml version="1.0" encoding="UTF-8"?><ofd:Signature {NS}><ofd:SignedInfo>'
             '<ofd:Provider ProviderName="license-svc tests" Company="yrd" Version="1"/>'
             '<ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod>'
             f'<ofd:SignatureDateTime>{when}</ofd:SignatureDateTime>'
             f'<ofd:References CheckMethod="{check_method}">{refs}</ofd:References>{stamp}'
-            f'{seal_part}</ofd:SignedInfo><ofd:SignedValue>/{SIGN_DIR}SignedValue.dat'
+            f'{seal_part}</ofd:SignedInfo><ofd:SignedValue>/{sign_dir}SignedValue.dat'
             '</ofd:SignedValue></ofd:Signature>').encode()
 
 
@@ -111,6 +111,24 @@ def seal_package(text: str = "营业执照 / business licence", check_method: st
     value = ss.signature(seal_der, cred=cred, data=xml, time=ss.T0)
     return zip_files({**files, "Doc_0/Signs/Signatures.xml": signatures_xml("Seal"),
                       SIGN_DIR + "Signature.xml": xml, SIGN_DIR + "SignedValue.dat": value})
+
+
+SIGN_DIR_2 = "Doc_0/Signs/Sign_1/"
+
+
+@lru_cache(maxsize=1)
+def two_seals_package() -> bytes:
+    """`seal_package()` sealed a second time, as a co-signer would: the second signature
+    protects every file, the first signature's included, except Signatures.xml."""
+    files = {k: v for k, v in unzip(seal_package()).items() if k != "Doc_0/Signs/Signatures.xml"}
+    files[SIGN_DIR_2 + "Seal.esl"] = _seal()
+    xml = signature_xml(files, boundary="40 230 40 40", sign_dir=SIGN_DIR_2)
+    listing = signatures_xml("Seal").replace(b"</ofd:Signatures>", (
+        f'<ofd:Signature ID="2" Type="Seal" BaseLoc="/{SIGN_DIR_2}Signature.xml"/>'
+        '</ofd:Signatures>').encode())
+    return zip_files({**files, "Doc_0/Signs/Signatures.xml": listing,
+                      SIGN_DIR_2 + "Signature.xml": xml,
+                      SIGN_DIR_2 + "SignedValue.dat": ss.signature(_seal(), data=xml, time=ss.T0)})
 
 
 @lru_cache(maxsize=1)

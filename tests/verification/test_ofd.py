@@ -75,6 +75,27 @@ def test_plain_digital_signature_passes_and_is_not_a_seal(trust, form):
     assert any("ContentInfo" in n for n in report.notes) == (form == "bare")
 
 
+def test_two_signatures_each_reported(trust):
+    report = verify(fx.two_seals_package(), trust)
+    assert report.indication == TOTAL_PASSED, report.to_text()
+    assert report.check("ofd.sig2.reference:/" + SIG).passed  # the co-signer protects sig 1
+    assert [s["boundary_mm"][0] for s in report.seal["stamps"]] == [120.0, 40.0]
+
+
+def test_a_later_signature_detects_an_edit_of_the_first(trust):
+    xml = fx.unzip(fx.two_seals_package())[SIG]
+    edited = fx.rezip(fx.two_seals_package(), replace={SIG: xml.replace(b"120 230", b"121 230")})
+    assert failed(verify(edited, trust)) == {"ofd.sig1.signature.data_hash": "HASH_FAILURE",
+                                             "ofd.sig2.reference:/" + SIG: "HASH_FAILURE"}
+
+
+def test_a_signature_struck_from_the_list_leaves_its_files_uncovered(trust):
+    report = verify(fx.rezip(fx.two_seals_package(), replace={
+        "Doc_0/Signs/Signatures.xml": fx.signatures_xml("Seal")}), trust)
+    assert failed(report) == {"ofd.coverage": "SIG_CONSTRAINTS_FAILURE"}
+    assert "/" + fx.SIGN_DIR_2 + "SignedValue.dat" in report.check("ofd.coverage").detail
+
+
 def test_dispatch_routes_ofd_to_verify_ofd(trust):
     both = dispatch.Trust(qr=QrTrust(), seal=trust)
     report = dispatch.verify_bytes(fx.seal_package(), both, AT)
