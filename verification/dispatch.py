@@ -18,6 +18,7 @@ Online concerns (a replayed EP1, audit) belong to the service (license_svc.verif
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ MAX_INPUT = 50 * 1024 * 1024
 MAX_TEXT = 16 * 1024  # a QR holds at most 4,296 characters; anything much longer is not one
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 STATUS_CHECK = "licence-status"
+# A ZIP local file header (signature, 22 bytes of fields, name length 7, extra length) for OFD.xml.
+_OFD_LOCAL_HEADER = re.compile(rb"PK\x03\x04[\s\S]{22}\x07\x00[\s\S]{2}OFD\.xml")
 
 
 class UnreadableInput(SigningError):
@@ -93,11 +96,13 @@ def detect(data: bytes) -> str:
 
 
 def _is_ofd(data: bytes) -> bool:
+    """A ZIP listing OFD.xml — or a damaged one (truncated, say) whose local header names it:
+    that is a broken OFD document (FORMAT_FAILURE), not an unreadable input."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             return "OFD.xml" in z.namelist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
-        return False
+        return _OFD_LOCAL_HEADER.search(data) is not None
 
 
 def _text(data: bytes) -> str | None:

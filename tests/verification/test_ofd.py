@@ -103,6 +103,13 @@ def test_dispatch_routes_ofd_to_verify_ofd(trust):
     assert "ofd" in report.notes[0]
 
 
+def test_dispatch_reports_a_truncated_ofd_as_a_broken_one(trust):
+    both = dispatch.Trust(qr=QrTrust(), seal=trust)
+    report = dispatch.verify_bytes(fx.seal_package()[:-100], both, AT)
+    assert (report.subject, report.sub_indication) == ("ofd", "FORMAT_FAILURE")
+    assert report.check("ofd.package").failure == "FORMAT_FAILURE"
+
+
 # --- trust and time ---------------------------------------------------------------------------
 def test_untrusted_roots_are_indeterminate_not_forged():
     report = verify(fx.seal_package(), SealTrust())
