@@ -75,7 +75,8 @@ class RequestMiddleware:
             client = scope.get("state", {}).get("client")
             access_log.log(logging.ERROR if failed or status >= 500 else logging.INFO, "request",
                            extra={"method": scope["method"], "route": route,
-                                  "path": redact_id_numbers(scope.get("path", "")), "status": status,
+                                  "path": redact_id_numbers(scope.get("path", ""), anywhere=True),
+                                  "status": status,
                                   "duration_ms": round(elapsed * 1000, 2),
                                   "client_id": getattr(client, "client_id", None)})
             reset_request_id(token)
