@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import reportlab
@@ -62,7 +63,7 @@ class TrueTypeFont:
         data = ttf._ttf_data
         self._data = data
         tables = {t.encode("latin-1") if isinstance(t, str) else t: v for t, v in ttf.table.items()}
-        self._glyf = tables[b"glyf"]["offset"]
+        self._glyf_at = tables[b"glyf"]["offset"]
         self._raw = {tag: data[tables[tag]["offset"]:tables[tag]["offset"] + tables[tag]["length"]]
                      for tag in (b"head", b"hhea", b"maxp", *_COPIED) if tag in tables}
         self._pos = ttf.glyphPos
@@ -84,7 +85,7 @@ class TrueTypeFont:
         cached = self._glyphs.get(gid)
         if cached is None:
             start, end = self._pos[gid], self._pos[gid + 1]
-            raw = self._data[self._glyf + start:self._glyf + end]
+            raw = self._data[self._glyf_at + start:self._glyf_at + end]
             cached = self._glyphs[gid] = (raw, _components(raw))
         return cached
 
@@ -100,12 +101,9 @@ class TrueTypeFont:
             i += 1
         return out
 
-    def subset(self, gids: list[int]) -> bytes:
-        """A TrueType program whose glyph n is the original glyph `gids[n]` (gids[0] must be 0,
-        .notdef); composite references are renumbered, so `gids` must be closed (`closure`)."""
-        new = {old: n for n, old in enumerate(gids)}
+    def _glyf(self, gids, new: dict[int, int], offset: int):
+        """glyf bytes of `gids` renumbered by `new`, their loca offsets from `offset`, hmtx."""
         glyf, loca, hmtx = [], [], []
-        offset = 0
         for old in gids:
             raw, comps = self.glyph(old)
             if comps:
@@ -119,17 +117,38 @@ class TrueTypeFont:
             glyf.append(raw)
             offset += len(raw)
             hmtx.append(self._hmetrics[old])
-        loca.append(offset)
+        return b"".join(glyf), loca, hmtx
+
+    def base(self, gids) -> "SubsetBase":
+        """The first glyphs of many subsets (a template's fixed texts), prepared once."""
+        gids = tuple(self.closure(gids))
+        glyf, loca, hmtx = self._glyf(gids, {old: n for n, old in enumerate(gids)}, 0)
+        return SubsetBase(gids, glyf, tuple(loca), tuple(hmtx), _checksum(glyf))
+
+    def subset(self, gids: list[int], base: "SubsetBase | None" = None):
+        """A TrueType program whose glyph n is the original glyph `gids[n]` (gids[0] must be 0,
+        .notdef); composite references are renumbered, so `gids` must be closed (`closure`).
+        With `base`, `gids` starts with `base.gids` and only the rest is processed.
+
+        Returns (front, base, rest): the program is front + base.glyf + rest, the glyf table
+        last in the file so a caller can reuse a compressed `base.glyf` (pdfdoc.flate)."""
+        new = {old: n for n, old in enumerate(gids)}
+        done = len(base.gids) if base is not None else 0
+        offset = len(base.glyf) if base is not None else 0
+        rest, loca, hmtx = self._glyf(gids[done:], new, offset)
+        if base is not None:
+            loca = [*base.loca, *loca]
+            hmtx = [*base.hmtx, *hmtx]
+        loca.append(offset + len(rest))
         n = len(gids)
         head = bytearray(self._raw[b"head"])
-        struct.pack_into(">I", head, 8, 0)  # checkSumAdjustment, set below
+        struct.pack_into(">I", head, 8, 0)  # checkSumAdjustment, set in _front
         struct.pack_into(">h", head, 50, 1)  # long loca
         hhea = bytearray(self._raw[b"hhea"])
         struct.pack_into(">H", hhea, 34, n)
         maxp = bytearray(self._raw[b"maxp"])
         struct.pack_into(">H", maxp, 4, n)
         tables = {
-            b"glyf": b"".join(glyf),
             b"head": bytes(head),
             b"hhea": bytes(hhea),
             b"hmtx": struct.pack(f">{2 * n}H", *(v for m in hmtx for v in m)),
@@ -137,7 +156,17 @@ class TrueTypeFont:
             b"maxp": bytes(maxp),
             **{t: self._raw[t] for t in _COPIED if t in self._raw},
         }
-        return _assemble(tables)
+        glyf_sum = _checksum(rest) + (base.glyf_sum if base is not None else 0)
+        return _front(tables, offset + len(rest), glyf_sum), base, rest
+
+
+@dataclass(frozen=True)
+class SubsetBase:
+    gids: tuple[int, ...]  # closed under composite references
+    glyf: bytes  # those glyphs numbered 0..n-1, each padded to 4 bytes
+    loca: tuple[int, ...]
+    hmtx: tuple[tuple[int, int], ...]
+    glyf_sum: int
 
 
 def _hmetrics(data: bytes, tables: dict, n: int) -> list[tuple[int, int]]:
@@ -163,27 +192,29 @@ def _components(raw: bytes) -> tuple[tuple[int, int], ...]:
             return tuple(out)
 
 
-def _assemble(tables: dict[bytes, bytes]) -> bytes:
-    """An sfnt file from its tables (directory sorted by tag, 4-byte aligned, checksums and the
-    head checkSumAdjustment as the OpenType spec has them)."""
-    tags = sorted(tables)
+def _front(tables: dict[bytes, bytes], glyf_length: int, glyf_sum: int) -> bytes:
+    """An sfnt file up to its glyf table, which comes last (length and checksum given): the
+    directory sorted by tag, tables 4-byte aligned, checksums and head.checkSumAdjustment as
+    the OpenType spec has them."""
+    tags = sorted([*tables, b"glyf"])
     n = len(tags)
     power = 1 << (n.bit_length() - 1)
     header = struct.pack(">IHHHH", 0x00010000, n, power * 16, power.bit_length() - 1,
                          n * 16 - power * 16)
     offset = 12 + 16 * n
-    directory, body = [], []
-    for tag in tags:
+    placed = {}
+    body = []
+    for tag in sorted(tables):
         data = tables[tag]
-        directory.append(struct.pack(">4sIII", tag, _checksum(data), offset, len(data)))
-        pad = b"\0" * (-len(data) % 4)
-        body.append(data + pad)
-        offset += len(data) + len(pad)
-    font = bytearray(header + b"".join(directory) + b"".join(body))
-    head_at = 12 + 16 * n + sum(len(b) for t, b in zip(tags, body) if t < b"head")
-    adjust = (0xB1B0AFBA - _checksum(bytes(font))) & 0xFFFFFFFF
-    struct.pack_into(">I", font, head_at + 8, adjust)
-    return bytes(font)
+        placed[tag] = (_checksum(data), offset, len(data))
+        body.append(data + b"\0" * (-len(data) % 4))
+        offset += len(body[-1])
+    placed[b"glyf"] = (glyf_sum & 0xFFFFFFFF, offset, glyf_length)
+    directory = b"".join(struct.pack(">4sIII", tag, *placed[tag]) for tag in tags)
+    total = _checksum(header + directory) + sum(c for c, _, _ in placed.values())
+    front = bytearray(header + directory + b"".join(body))
+    struct.pack_into(">I", front, placed[b"head"][1] + 8, (0xB1B0AFBA - total) & 0xFFFFFFFF)
+    return bytes(front)
 
 
 @functools.lru_cache(maxsize=1)
