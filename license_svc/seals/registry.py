@@ -163,10 +163,10 @@ def sign_with_seal(ctx, session: Session, client, es_id: str, *, data: bytes | N
     a timestamp from this region's TSA.  Only that organisation's clients (or an admin) may."""
     row = get_seal(session, es_id)
     if client.org_code != row.org_code and not client.has_role("admin"):
+        _denied(ctx, client, es_id, reason="other-organisation")
         raise SealForbidden("only the seal's organisation may use it", "只有印章所属机构可以用章")
     if row.status != "active":
-        audit_hook(ctx, session, action="seal.sign", client=client, seal_id=es_id,
-                   outcome="denied", status=row.status)
+        _denied(ctx, client, es_id, status=row.status)
         raise SealConflict(f"the seal is {row.status}", f"印章状态为 {row.status}，不能用章")
     ks = ctx.keystore
     cred = ks.credential(ctx.region, "licence_signer", algorithm, org_code=row.org_code)
@@ -178,6 +178,14 @@ def sign_with_seal(ctx, session: Session, client, es_id: str, *, data: bytes | N
     audit_hook(ctx, session, action="seal.sign", client=client, seal_id=es_id,
                property_info=property_info[:200], algorithm=algorithm)
     return der
+
+
+def _denied(ctx, client, es_id: str, **detail) -> None:
+    """Audit a refused use in a transaction of its own: the caller's rolls back with the
+    refusal, and an attempt to stamp with a seal one may not use must stay on record."""
+    with ctx.unit_of_work() as own:
+        audit_hook(ctx, own, action="seal.sign", client=client, seal_id=es_id, outcome="denied",
+                   **detail)
 
 
 def trust(ctx, session: Session) -> SealTrust:
