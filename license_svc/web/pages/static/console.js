@@ -111,7 +111,7 @@
     $("change-title").textContent = ACTIONS[action].title;
     $("change-target").textContent = `${l.type_name} ${l.number}（${l.holder_name}）`;
     $("change-reason").value = "";
-    $("change-reason").required = ACTIONS[action].reasonRequired;
+    $("change-reason").setAttribute("aria-required", String(ACTIONS[action].reasonRequired));
     $("change-reason").placeholder = ACTIONS[action].reasonRequired ? "必填，如：依法吊销" : "选填";
     show("change-error");
     $("change-dialog").showModal();

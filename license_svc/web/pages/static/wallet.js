@@ -105,13 +105,23 @@
   function licenceLabel(id) {
     if (!id) return "—";
     const l = licences.get(id);
-    if (l) return `${l.type_name}（${l.number}）`;
+    // the tail of the number is enough to tell two licences apart (a driving licence's
+    // number is its holder's ID number: not repeated on every line of the log)
+    if (l) return `${l.type_name}（尾号 ${String(l.number || "").slice(-4)}）`;
     return id.length > 28 ? `…${id.slice(-24)}` : id;
+  }
+
+  /** A name for an actor the log names only by code: the issuer of one of my licences, or
+   * (org "citizen") a holder acting for themselves. */
+  function orgName(code) {
+    if (code === "citizen") return "持证人本人";
+    for (const l of licences.values()) if (l.issuer && l.issuer.code === code) return l.issuer.name;
+    return code;
   }
 
   function logRow(e, myId) {
     const own = e.department.client_id === myId;
-    const dept = own ? "本人" : (e.department.name || e.department.org_code);
+    const dept = own ? "本人" : (e.department.name || orgName(e.department.org_code));
     const who = el("td", {}, dept,
       !own && e.department.org_code ? el("div", { class: "muted small" }, e.department.org_code) : null,
       e.department.operator ? el("div", { class: "small" }, `经办人：${e.department.operator}`) : null);

@@ -1,0 +1,65 @@
+"""What the browser tests and the docs' screenshot script share: launching Debian's Chromium
+through Playwright, signing in on a page, reading a QR code off the screen, and a tampered
+copy of a licence PDF."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS
+
+VIEWPORT = {"width": 1280, "height": 900}
+MATTER = "310000-000-0001"
+
+
+def unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    return None
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def new_page(browser):
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  device_scale_factor=1)
+    return context, context.new_page()
+
+
+def sign_in(page, base: str, path: str, api_key: str) -> None:
+    page.goto(base + path)
+    page.fill("#api-key", api_key)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#identity:not([hidden])")
+
+
+def read_qr(png: bytes) -> list[str]:
+    """Every QR code zxing-cpp finds in a screenshot."""
+    import zxingcpp
+    from PIL import Image
+
+    return [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+def tampered(pdf: bytes) -> bytes:
+    """One byte changed inside the signed part of the file (the /Producer text of the signed
+    revision, uncompressed): the signature no longer covers what the file says."""
+    ranges = list(re.finditer(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf))
+    first_gap = int(ranges[-1].group(2))
+    i = pdf.index(b"/Producer (") + len(b"/Producer (")
+    assert i < first_gap, "the edit must fall inside the signed bytes"
+    return pdf[:i] + bytes([pdf[i] ^ 0x01]) + pdf[i + 1:]
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
