@@ -21,6 +21,7 @@ from asn1crypto import x509
 from signing import algorithms as alg
 from signing import oids
 from signing.errors import InvalidSignature, SigningError
+from verification.envelope import EnvelopeError, check_signature, open_envelope
 
 RECORD_SCHEMA = "yrd-licence/1"
 # Envelope "alg" values: what a verifier must run over canonical_json(payload).
@@ -88,17 +89,11 @@ def sign_envelope(payload: dict, key: alg.PrivateKey, cert: x509.Certificate) ->
 
 def verify_envelope(envelope: dict) -> x509.Certificate:
     """Check the signature against the certificate carried in the envelope and return that
-    certificate; whether the certificate is trusted is the caller's question (trust lists)."""
+    certificate; whether the certificate is trusted is the caller's question (trust lists).
+    The checking itself is `verification.envelope`'s, shared with status and trust lists."""
     try:
-        sig = envelope["signature"]
-        cert = x509.Certificate.load(base64.b64decode(sig["cert"], validate=True))
-        value = base64.b64decode(sig["value"], validate=True)
-        public = alg.load_public_key(cert.public_key)
-        message = canonical_json(envelope["payload"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidSignature(f"malformed signed envelope: {exc}", "签名封装格式错误") from None
-    if ENVELOPE_ALGS.get(public.algorithm) != sig.get("alg"):
-        raise InvalidSignature(f"envelope alg {sig.get('alg')!r} does not match the key",
-                               "签名算法与证书公钥不一致")
-    public.verify(value, message)
-    return cert
+        opened = open_envelope(envelope)
+    except EnvelopeError as exc:
+        raise InvalidSignature(exc.message_en, exc.message_zh) from None
+    check_signature(opened)
+    return opened.cert
