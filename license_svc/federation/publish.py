@@ -15,6 +15,7 @@ whose `template.json` says `"recognised": true`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -75,8 +76,6 @@ def _cert_sha256(cert) -> str:
 def trust_list_entries(ks, region: str, withdrawals: dict[str, Withdrawal],
                        previous: dict | None, now: datetime) -> list[dict]:
     """Entries for `region`'s trust list, sorted so equal content gives equal bytes."""
-    import base64
-
     entries: dict[str, dict] = {}
     for item in ks.items(region):
         if item["role"] not in ENTRY_ROLES or item.get("status") not in (None, "valid"):
@@ -104,8 +103,6 @@ def trust_list_entries(ks, region: str, withdrawals: dict[str, Withdrawal],
 def federation_regions(ks, peers: dict[str, str]) -> list[dict]:
     """The federation list's regions: each region's name, node address (LICENSE_SVC_PEERS in
     development, else a placeholder to be replaced by the operator) and trust-list signers."""
-    import base64
-
     out = []
     for region, info in sorted(ks.regions.items()):
         signers = [base64.b64encode(ks.certificate(i["id"]).dump()).decode()
