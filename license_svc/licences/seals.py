@@ -11,7 +11,7 @@ an administrator acts, rather than silently minting a replacement.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from license_svc.auth.clients import Client
 from license_svc.licences.errors import LicenceStateError
@@ -28,8 +28,10 @@ def seal_name(org) -> str:
 
 
 def licence_seal(ctx, session: Session, org) -> SealRow:
-    """The organisation's active licence seal, made on first use."""
-    rows = session.scalars(select(SealRow).where(
+    """The organisation's active licence seal, made on first use.  Its DER (with the seal
+    picture, tens of KB) is read only when first needed: the stamper built from it is cached
+    per seal (`resources.org_signing`)."""
+    rows = session.scalars(select(SealRow).options(defer(SealRow.der)).where(
         SealRow.org_code == org.code, SealRow.region == ctx.region,
         SealRow.name == seal_name(org)).order_by(SealRow.created_at.desc())).all()
     active = [r for r in rows if r.status == "active"]
