@@ -27,6 +27,7 @@ import bisect
 import dataclasses
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -297,6 +298,7 @@ class TrustStore:
             self._errors["crls"] = _describe(exc)
         self._times = None if self._errors else _critical_times(self)
         self._valid = Memo(4096)
+        _LIVE.add(self)
 
     # ---- building blocks for callers that drive pyhanko themselves (verification.pdf) ----
     def validation_context(self, at: datetime, extra_certs: Iterable = ()) -> ValidationContext:
@@ -469,6 +471,19 @@ def _content_digest(value) -> bytes:
     if isinstance(value, (x509.Certificate, asn1_crl.CertificateList)):
         return b"asn1" + digest(value)
     raise TypeError(type(value).__name__)
+
+
+_LIVE: "weakref.WeakSet[TrustStore]" = weakref.WeakSet()
+
+
+def forget() -> None:
+    """Drop every remembered path, certificate parse and signature verification: the next
+    validations run from scratch (benchmarks measure that "cold" case)."""
+    global _PARSED
+    for store in list(_LIVE):
+        store._valid = Memo(4096)
+    _PARSED = Memo(4096)
+    SIGNATURE_VALIDATOR._verified = Memo(8192)
 
 
 def anchored_context(cert: x509.Certificate, at: datetime) -> ValidationContext:

@@ -66,7 +66,7 @@ def anchored(monkeypatch):
 
 
 @pytest.mark.parametrize("algorithm", ["sm2", "rsa"])
-def test_remembered_paths_are_used_and_change_no_report(algorithm, anchored, monkeypatch):
+def test_remembered_paths_are_used_and_change_no_report(algorithm, anchored):
     t = trust(algorithm)
     at = T + DAY
     first, second = licence(algorithm), licence(algorithm)
@@ -76,8 +76,8 @@ def test_remembered_paths_are_used_and_change_no_report(algorithm, anchored, mon
     assert warm.indication == TOTAL_PASSED, warm.to_text()
     assert len(anchored) == 2  # signer and TSA, for the second licence
     # The same licence, verified with empty memories, gives the very same report.
-    monkeypatch.setattr(certpath, "_STORES", certpath.Memo(32))
-    fresh = verify_pdf(second, trust(algorithm), at + timedelta(hours=3))
+    certpath.forget()
+    fresh = verify_pdf(second, t, at + timedelta(hours=3))
     assert len(anchored) == 2
     assert fresh.as_dict() == warm.as_dict()
 
@@ -136,13 +136,13 @@ def test_trust_without_the_root_after_a_pass():
     assert failed(report, "pdf.seal.maker_certificate").failure == "NO_CERTIFICATE_CHAIN_FOUND"
 
 
-def test_timestamp_before_the_revocation_answers_as_a_fresh_verification(monkeypatch):
+def test_timestamp_before_the_revocation_answers_as_a_fresh_verification():
     """A timestamp from before the revocation keeps the licence valid (proof of existence):
     after a remembered pass, the answer is exactly that of a verification from scratch."""
     pdf = licence()
     names = ("root_crl", "ca_crl", "ca_crl_revoking")
     assert verify_pdf(pdf, trust("sm2", *names), T + DAY).indication == TOTAL_PASSED
     late = verify_pdf(pdf, trust("sm2", *names), T + 3 * DAY)
-    monkeypatch.setattr(certpath, "_STORES", certpath.Memo(32))
+    certpath.forget()
     assert verify_pdf(pdf, trust("sm2", *names), T + 3 * DAY).as_dict() == late.as_dict()
     assert late.indication == TOTAL_PASSED and late.check("pdf.certificate_path").passed
