@@ -306,7 +306,7 @@ def test_serve_command_starts_seeds_and_logs_json(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "license_svc", "serve", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline, r = time.monotonic() + 30, None
+        deadline, r = time.monotonic() + 120, None  # generous: CI runs two workers on two cores
         while time.monotonic() < deadline:
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
