@@ -7,15 +7,20 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from license_svc.licences import issue as issuing
-from tests.license_svc.issuing import AMR_SH, TRAFFIC_SH, example
+from tests.license_svc.issuing import AMR_SH, TRAFFIC_SH
 from tests.security.support import audit_entries, new_entries, refused
 
 
+ADMIN_ORG = "12310000MB0000100U"
+
+
 @pytest.fixture
-def amr_seal(http, ctx, issuers):
-    issuing.issue(ctx, issuers[AMR_SH][0], example("business_licence"))  # makes the licence seal
-    return http.get(f"/api/v1/seals?org_code={AMR_SH}", headers=issuers[AMR_SH][1]).json()[0]["id"]
+def amr_seal(http, make_api_client):
+    _, admin = make_api_client(["admin"], org_code=ADMIN_ORG)
+    resp = http.post("/api/v1/seals", json={"org_code": AMR_SH, "name": "合同专用章", "type": 3},
+                     headers=admin)
+    assert resp.status_code == 201, resp.text
+    return resp.json()["id"]
 
 
 def test_a_refused_use_of_a_seal_is_audited(http, ctx, issuers, make_api_client, amr_seal):
@@ -25,7 +30,7 @@ def test_a_refused_use_of_a_seal_is_audited(http, ctx, issuers, make_api_client,
     before = len(audit_entries(ctx))
     refused(http.post(f"/api/v1/seals/{amr_seal}/sign", content=b"doc", headers=issuers[TRAFFIC_SH][1]),
             403, "seal-forbidden")
-    _, admin = make_api_client(["admin"], org_code="12310000MB0000100U")
+    _, admin = make_api_client(["admin"], org_code=ADMIN_ORG)
     assert http.post(f"/api/v1/seals/{amr_seal}/suspend", json={"reason": "核查"}, headers=admin).status_code == 200
     refused(http.post(f"/api/v1/seals/{amr_seal}/sign", content=b"doc", headers=issuers[AMR_SH][1]),
             409, "seal-conflict")
@@ -73,7 +78,7 @@ def test_a_citizen_verification_is_answered_and_audited(http, ctx, world):
 
 
 def test_no_route_changes_or_deletes_audit_entries(http, make_api_client):
-    _, admin = make_api_client(["admin", "auditor"], org_code="12310000MB0000100U")
+    _, admin = make_api_client(["admin", "auditor"], org_code=ADMIN_ORG)
     paths = http.get("/openapi.json").json()["paths"]
     writes = sorted((m.upper(), p) for p, ops in paths.items() if "audit" in p
                     for m in ops if m not in ("get", "head"))
@@ -85,10 +90,12 @@ def test_no_route_changes_or_deletes_audit_entries(http, make_api_client):
 
 
 @pytest.mark.parametrize("table", ["audit_entries", "audit_nodes", "audit_checkpoints"])
-def test_the_database_refuses_update_and_delete_of_the_log(http, ctx, world, table):
+def test_the_database_refuses_update_and_delete_of_the_log(http, ctx, parties, table):
     """Runs on whatever database the suite uses (SQLite by default, PostgreSQL in CI)."""
     from license_svc import audit
+    from tests.license_svc.grants_support import grant_body
 
+    assert http.post("/api/v1/grants", json=grant_body(ctx), headers=parties.person_h).status_code == 201
     audit.publish(ctx)  # a checkpoint row to attack too
     assert audit_entries(ctx)
     column = {"audit_entries": "leaf", "audit_nodes": "hash", "audit_checkpoints": "note"}[table]

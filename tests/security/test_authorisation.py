@@ -12,7 +12,7 @@ import pytest
 from license_svc.identifiers import make_identifier
 from license_svc.licences import issue as issuing
 from tests.license_svc.grants_support import (COMPANY, DEPT, MATTER, PERSON, grant_body,
-                                              retrieval_body)
+                                              issue_licence, retrieval_body)
 from tests.license_svc.issuing import AMR_SH, CIVIL_SH, TRAFFIC_SH, example
 from tests.security.support import audit_entries, new_entries, refused
 
@@ -118,11 +118,12 @@ RELYING_ROUTES = [("post", "/api/v1/retrievals", {"json": {}})]
     (["auditor"], ISSUER_ROUTES + ADMIN_ROUTES + CITIZEN_ROUTES + RELYING_ROUTES),
     (["issuer"], ADMIN_ROUTES + AUDITOR_ROUTES + CITIZEN_ROUTES + RELYING_ROUTES),
 ])
-def test_role_confusion_is_403_before_anything_runs(http, ctx, world, make_api_client, roles, routes):
+def test_role_confusion_is_403_before_anything_runs(http, ctx, make_api_client, roles, routes):
     _, headers = make_api_client(roles, org_code=AMR_SH, holder_code=PERSON if roles == ["citizen"] else None)
     before = len(audit_entries(ctx))
     for method, path, kwargs in routes:
-        resp = getattr(http, method)(path.replace("{id}", world.business), headers=headers, **kwargs)
+        ident = str(make_identifier("11100000MB0000001T001", AMR_SH))  # refused before any lookup
+        resp = getattr(http, method)(path.replace("{id}", ident), headers=headers, **kwargs)
         body = refused(resp, 403, "forbidden")
         assert body["required_roles"], (path, body)
     assert len(audit_entries(ctx)) == before
@@ -189,7 +190,8 @@ def _grant(http, ctx, headers, **changes) -> str:
     return r.json()["id"]
 
 
-def test_grant_idor_another_holder_cannot_read_list_or_revoke(http, ctx, world):
+def test_grant_idor_another_holder_cannot_read_list_or_revoke(http, ctx, parties):
+    world = parties  # no licence needed
     gid = _grant(http, ctx, world.person_h, max_uses=5)
     for h in (world.company_h, world.other_h):
         refused(http.get(f"/api/v1/grants/{gid}", headers=h), 404, "grant-not-found")
@@ -214,7 +216,11 @@ def test_grant_idor_another_holder_cannot_read_list_or_revoke(http, ctx, world):
     ("forged-id", "grant-not-found"),
     ("none", "no-grant-or-legal-basis"),
 ])
-def test_a_grant_cannot_be_stretched(http, ctx, world, clock, attack, reason):
+def test_a_grant_cannot_be_stretched(http, ctx, parties, clock, attack, reason):
+    """Refusals come before any licence is looked up, so only two attacks need one issued."""
+    world = parties
+    if attack in ("used-up", "other-licence"):
+        world.driving = issue_licence(ctx, "driving_licence", TRAFFIC_SH, ["driving_licence"])
     gid = _grant(http, ctx, world.person_h, max_uses=1, valid_until=(ctx.now() + timedelta(days=1)).isoformat())
     body, headers = retrieval_body(gid), world.dept_h
     if attack == "other-department":
