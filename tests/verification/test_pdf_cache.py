@@ -7,6 +7,7 @@ import functools
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from signing.pdf import LicenceStamper
 from signing.seal import SEAL_TYPE_ORGANISATION, SealPicture, make_seal, new_seal_id
@@ -146,3 +147,21 @@ def test_timestamp_before_the_revocation_answers_as_a_fresh_verification():
     certpath.forget()
     assert verify_pdf(pdf, trust("sm2", *names), T + 3 * DAY).as_dict() == late.as_dict()
     assert late.indication == TOTAL_PASSED and late.check("pdf.certificate_path").passed
+
+
+_GENUINE = licence()
+_AT = T + DAY
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pos=st.integers(0, len(_GENUINE) - 1), value=st.integers(1, 255))
+def test_changed_licences_get_the_same_report_warm_and_cold(pos, value):
+    """Whatever a byte change does, the report with every memory warm (the genuine licence
+    verified just before) equals the report from scratch."""
+    mutated = _GENUINE[:pos] + bytes([_GENUINE[pos] ^ value]) + _GENUINE[pos + 1:]
+    t = trust("sm2")
+    certpath.forget()
+    cold = verify_pdf(mutated, t, _AT)
+    assert verify_pdf(_GENUINE, t, _AT).indication == TOTAL_PASSED
+    warm = verify_pdf(mutated, t, _AT)
+    assert warm.as_dict() == cold.as_dict()

@@ -91,14 +91,10 @@ class _Contexts:
     def __init__(self, emb, trust, at: datetime):
         self.at = at
         self.signer_store, self.tsa_store = stores(trust)
-        self.cert = emb.signer_cert
-        self.tsa_cert, tst_certs, usual = _signature_tsa(emb.signer_info)
-        self.extras = [*embedded_certs(emb), *tst_certs]
-        signer_ok = usual and self.signer_store.known_valid(
-            _SIGNER_PURPOSE, self.cert, at, self.extras)
-        tsa_ok = self.tsa_cert is None or self.tsa_store.known_valid(
-            _TSA_PURPOSE, self.tsa_cert, at, self.extras)
-        self.full = not (signer_ok and tsa_ok)
+        try:
+            self._look_up(emb)
+        except Exception:  # malformed signature: pyHanko reports it, from the full contexts
+            self.full, self.extras = True, None
         if self.full:
             self.signer, self.tsa = contexts(trust, at)
         else:
@@ -106,8 +102,18 @@ class _Contexts:
             self.tsa = self.signer if self.tsa_cert is None else \
                 certpath.anchored_context(self.tsa_cert, at)
 
+    def _look_up(self, emb) -> None:
+        self.cert = emb.signer_cert
+        self.tsa_cert, tst_certs, usual = _signature_tsa(emb.signer_info)
+        self.extras = [*embedded_certs(emb), *tst_certs]
+        signer_ok = usual and self.signer_store.known_valid(
+            _SIGNER_PURPOSE, self.cert, self.at, self.extras)
+        tsa_ok = self.tsa_cert is None or self.tsa_store.known_valid(
+            _TSA_PURPOSE, self.tsa_cert, self.at, self.extras)
+        self.full = not (signer_ok and tsa_ok)
+
     def remember(self, st) -> None:
-        if not self.full:
+        if not self.full or self.extras is None:
             return
         if st.trusted:
             self.signer_store.remember_valid(_SIGNER_PURPOSE, self.cert, self.at, self.extras)
