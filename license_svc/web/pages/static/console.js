@@ -99,7 +99,7 @@
           el("td", { class: "nowrap" }, validity(l.valid_from, l.valid_until)),
           el("td", {}, (l.algorithm || "").toUpperCase()),
           el("td", {}, statusBadge(l.status, l.status_zh)),
-          el("td", {}, actionButtons(l, canChange)))));
+          el("td", { class: "ops" }, actionButtons(l, canChange)))));
       $("recent-empty").hidden = data.licences.length > 0;
     } catch (e) {
       show("list-error", e.message);

@@ -122,15 +122,16 @@
   function logRow(e, myId) {
     const own = e.department.client_id === myId;
     const dept = own ? "本人" : (e.department.name || orgName(e.department.org_code));
-    const who = el("td", {}, dept,
-      !own && e.department.org_code ? el("div", { class: "muted small" }, e.department.org_code) : null,
+    const who = el("td", { class: "dept" }, dept,
+      !own && e.department.org_code && e.department.org_code !== "citizen"
+        ? el("div", { class: "muted small" }, e.department.org_code) : null,
       e.department.operator ? el("div", { class: "small" }, `经办人：${e.department.operator}`) : null);
     const basis = e.grant_id ? `授权 ${e.grant_id}` : (e.legal_basis || "—");
     const proof = e.inclusion_proof ? `已存证 #${e.index}` : `待存证 #${e.index}`;
     const ok = e.outcome === "success";
     return el("tr", { class: own ? "own" : null },
       el("td", { class: "nowrap" }, time(e.time)), who,
-      el("td", {}, labels.action[e.action] || e.action),
+      el("td", { class: "action" }, labels.action[e.action] || e.action),
       el("td", {}, licenceLabel(e.licence_id)),
       el("td", {}, e.matter_code || "—"),
       el("td", {}, basis),
