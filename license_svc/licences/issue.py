@@ -93,7 +93,7 @@ def prepare(ctx, actor, body: Any):
     except CanonicalJSONError as exc:
         raise _invalid(exc.message_en, exc.message_zh) from None
     known = templates.load_templates()
-    if request.get("type") not in known:
+    if not isinstance(request.get("type"), str) or request["type"] not in known:
         raise UnknownLicenceType(f"unknown licence type {request.get('type')!r}; known: "
                                  f"{', '.join(known)}",
                                  f"未知的证照类型 {request.get('type')!r}，可用类型：{'、'.join(known)}")

@@ -107,6 +107,13 @@ def check_change_authority(ctx, actor, version: LicenceVersion) -> None:
         raise IssuerAuthorityError(
             "only the issuing organisation may change this licence",
             "只有颁发该证照的机构才能变更其状态")
+    if actor.licence_types:  # a client narrowed to some types changes only those, as it issues
+        from license_svc.templates import by_type_code
+
+        template = by_type_code(version.type_code)
+        if template is None or template.folder not in actor.licence_types:
+            raise IssuerAuthorityError("this client may not change licences of this type",
+                                       "该客户端无权变更此类证照")
 
 
 def _clean_reason(reason: str | None, required: bool) -> str | None:

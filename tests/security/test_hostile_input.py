@@ -43,7 +43,7 @@ def test_issuance_body_fields(http, issuers):
     for path in paths:
         for value in HOSTILE:
             if path == ("type",) and isinstance(value, (list, dict)):
-                continue  # test_issuance_type_of_the_wrong_json_type (open)
+                continue  # test_issuance_type_of_the_wrong_json_type
             resp = http.post("/api/v1/licences", json=_vary(base, path, value), headers=headers)
             if resp.status_code == 201:  # accepted where the value is legitimate
                 assert path[0] == "fields" or path[-1] == "name" \
@@ -52,9 +52,8 @@ def test_issuance_body_fields(http, issuers):
             client_error(resp)
 
 
-@pytest.mark.xfail(strict=True, reason="OPEN (licences module in progress): issue.prepare tests "
-                   "`request.get('type') not in known` on an unhashable list/object -> TypeError -> 500")
 def test_issuance_type_of_the_wrong_json_type(http, issuers):
+    """A list or object as the type was looked up in a dict: TypeError, 500."""
     for value in ([ID], {"k": ID}):
         client_error(http.post("/api/v1/licences", json=example("business_licence", type=value),
                                headers=issuers[AMR_SH][1]))
