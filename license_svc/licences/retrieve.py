@@ -17,6 +17,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from license_svc.identifiers import contains_resident_id
 from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import IssuerAuthorityError, LicenceDataInvalid
 from license_svc.licences.lifecycle import (history, holder_code_of, latest_event, load_version,
@@ -48,15 +49,19 @@ def open_licence(ctx, session: Session, identifier: str, actor, what: str,
                  purpose: str | None = None) -> LicenceVersion:
     """Load, check access and audit one read of `what` (record | pdf | qr)."""
     version = load_version(session, identifier)
+    usable = purpose if purpose and _PURPOSE.match(purpose) and not contains_resident_id(purpose) \
+        else None  # what the audit log can record (it refuses an ID number)
     try:
         check_read_access(ctx, actor, version, purpose)
     except IssuerAuthorityError:
         with ctx.unit_of_work() as own:
             audit_licence(ctx, own, action=f"licence.read.{what}", actor=actor,
                           identifier=identifier, holder_code=holder_code_of(version),
-                          purpose=purpose if purpose and _PURPOSE.match(purpose) else None,
-                          outcome="denied")
+                          purpose=usable, outcome="denied")
         raise
+    if purpose is not None and usable is None:
+        raise LicenceDataInvalid("purpose must be a matter code: 1-64 characters of 0-9 A-Z a-z - _ .",
+                                 "purpose 应为办理事项编码（1-64 位字母、数字、- _ .）")
     audit_licence(ctx, session, action=f"licence.read.{what}", actor=actor, identifier=identifier,
                   holder_code=holder_code_of(version), purpose=purpose)
     return version

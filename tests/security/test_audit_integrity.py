@@ -54,6 +54,18 @@ def test_refused_reads_and_retrievals_are_audited(http, ctx, world):
                         ("licence.retrieve", "denied"), ("licence.verify", "invalid")], outcomes
 
 
+def test_a_refused_read_naming_an_id_number_as_purpose_is_still_audited(http, ctx, world):
+    """The audit log refuses an ID number; a refused read carrying one as its `purpose` used to
+    make the refusal's own entry fail — 422 audit-entry instead of 403, and no trace."""
+    before = len(audit_entries(ctx))
+    url = f"/api/v1/licences/{world.driving}?purpose=310101199003071230"
+    refused(http.get(url, headers=world.dept_h), 403)
+    [entry] = new_entries(ctx, before)
+    assert (entry["outcome"], entry["purpose"]) == ("denied", None)
+    body = refused(http.get(url, headers=world.person_h), 422, "licence-data-invalid")  # the holder
+    assert "310101199003071230" not in str(body)
+
+
 @pytest.mark.xfail(strict=True, reason="OPEN (audit routes, module in progress): GET /api/v1/audit/"
                    "entries/{index} refuses another holder's entry with 403 but records no entry, so "
                    "probing who looked at someone else's licences leaves no trace")
