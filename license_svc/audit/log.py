@@ -135,7 +135,9 @@ def record(ctx, session: Session, *, action: str, client=None, org_code: str | N
         from license_svc.web.request_context import current_request_id
 
         request_id = current_request_id()
-    actor = Actor(org_code=org_code or (client.org_code if client else f"license-svc/{ctx.region}"),
+    # A citizen's client has no organisation; its entries still need an actor org (the schema).
+    actor = Actor(org_code=org_code or ((client.org_code or "citizen") if client
+                                        else f"license-svc/{ctx.region}"),
                   client_id=client.client_id if client else None, operator=operator)
     entry = AuditEntry(
         time=ctx.now(), actor=actor, action=action, outcome=outcome, licence_id=licence_id,

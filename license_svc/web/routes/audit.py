@@ -70,6 +70,10 @@ def get_entry(index: int = Path(..., ge=0, le=MAX_INDEX), ctx: AppContext = Depe
     own = bool(client.holder_code) and entry.get("holder_ref") == \
         audit.holder_reference(ctx, client.holder_code)
     if not (client.has_role("auditor", "admin") or own):
+        # Probing who looked at someone else's licences leaves a trace, as any refused read.
+        with ctx.unit_of_work() as session:
+            audit.record(ctx, session, action="audit.read", client=client, outcome="denied",
+                         licence_id=entry.get("licence_id"), detail={"index": index})
         raise ProblemError.core("forbidden", "audit entries need the auditor or admin role, "
                                 "or must concern the calling holder")
     return {"index": stored.index, "entry": entry, "leaf": _b64(stored.leaf)}
