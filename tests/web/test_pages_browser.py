@@ -133,12 +133,17 @@ def test_clerk_verifies_genuine_and_tampered_pdf(server, page, tmp_path):
 
 
 def test_clerk_pastes_qr_text_and_sees_not_a_licence(server, page):
+    """Scanned text is the attacker's: it comes back quoted in the report and must stay text."""
+    hostile = '<img src=x onerror="document.body.dataset.pwned=1">'
     sign_in(page, server.url, "/verify", server.key(RELYING))
-    page.fill("#qr-text", "https://example.invalid/pay?id=1")
+    page.fill("#qr-text", hostile)
     page.click("#qr-form button[type=submit]")
     page.wait_for_selector("#report:not([hidden])")
     assert page.inner_text("#verdict-text") == "无法确定"
     assert page.inner_text("#report-subject") == "非电子证照二维码"
+    assert "<img src=x" in page.inner_text("#checks")
+    assert page.locator("#report img").count() == 0
+    assert page.get_attribute("body", "data-pwned") is None
 
 
 def _shown_qr(page) -> tuple[str, str]:
