@@ -1,6 +1,6 @@
 """PDF signing and verification benchmark, next to references measured in the same run.
 
-    python bench/pdf.py                 # 3 s per measurement (about 40 s)
+    python bench/pdf.py                 # 3 s per measurement (about 50 s)
     python bench/pdf.py --seconds 1     # quicker, noisier
 
 References (same page, same machine, same moment):
