@@ -36,11 +36,11 @@ from typing import Iterable
 from asn1crypto import algos, crl as asn1_crl, keys, x509
 from cryptography.exceptions import InvalidSignature as PycaInvalidSignature
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
-from pyhanko_certvalidator.policy_decl import FRESHNESS_FALLBACK_VALIDITY_DEFAULT
 from pyhanko_certvalidator.errors import (
     DisallowedAlgorithmError, ExpiredError, InsufficientRevinfoError, InvalidCertificateError,
     NotYetValidError, PathBuildingError, PathValidationError, RevokedError, StaleRevinfoError,
 )
+from pyhanko_certvalidator.policy_decl import FRESHNESS_FALLBACK_VALIDITY_DEFAULT
 from pyhanko_certvalidator.sig_validate import (
     DEFAULT_VALIDATION_CONTEXT, DefaultSignatureValidator, SignatureValidationContext,
 )
