@@ -52,6 +52,12 @@ class RequestMiddleware:
 
         failed = False
         try:
+            if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+                # PostgreSQL text cannot hold NUL: refused here rather than as a database 500
+                # wherever a path segment or query value reaches a lookup.
+                await problem_response(ProblemError.core("bad-request", "NUL in the request target"))(
+                    scope, receive, send_with_id)
+                return
             await self.app(scope, receive, send_with_id)
         except RecursionError:
             # Only hostile input nests deep enough for this (JSON thousands of levels deep, parsed

@@ -192,7 +192,7 @@ def test_identifiers_in_paths(http, issuers, parties):
         client_error(http.delete(f"/api/v1/grants/{gid}", headers=parties.person_h))
     for issuer in (ID, "..", "a" * 100, "' OR 1=1"):
         client_error(http.get(f"/api/v1/status-lists/{issuer}"))
-    for es_id in ("%2E%2E", "..%2Fseals", ID):
+    for es_id in ("%2E%2E", "..%2Fseals", ID, "%00", "a%00b"):
         client_error(http.get(f"/api/v1/seals/{es_id}", headers=headers))
 
 
@@ -204,10 +204,24 @@ def test_identifiers_in_paths(http, issuers, parties):
     "/api/v1/audit/search?from=2026-01-01T00:00:00", f"/api/v1/audit/search?limit={10**9}",
     "/api/v1/audit/search?limit=-1", "/api/v1/audit/search?outcome=' OR 1=1",
     f"/api/v1/audit/search?department={'x' * 100}", "/api/v1/audit/search?before=-5",
+    "/api/v1/audit/search?department=%00", "/api/v1/audit/search?licence=a%00b&action=x",
     "/api/v1/status-lists/11310000MB0000010A?part=0", f"/api/v1/status-lists/11310000MB0000010A?part={10**12}",
 ])
 def test_queries(http, parties, query):
     client_error(http.get(query, headers=parties.auditor_h))
+
+
+def test_seal_requests(http, make_api_client):
+    """Seal names are drawn on the seal picture and stored as text: control characters (NUL is
+    also a PostgreSQL 500) and bidirectional overrides are refused."""
+    _, admin = make_api_client(["admin"], org_code="12310000MB0000100U")
+    for name in ("章\x00", "\u202e章", "章\n章", "", "章" * 41):
+        client_error(http.post("/api/v1/seals", json={"org_code": AMR_SH, "name": name, "type": 3},
+                               headers=admin))
+    for body in ({"org_code": ID, "name": "章"}, {"org_code": AMR_SH, "name": "章", "type": 10**30},
+                 {"org_code": AMR_SH, "name": "章", "type": 1.5},
+                 {"org_code": AMR_SH, "name": "章", "valid_start": "2026-01-01T00:00:00"}):
+        client_error(http.post("/api/v1/seals", json=body, headers=admin))
 
 
 def test_problem_bodies_never_echo_an_id_number(http, issuers, parties):

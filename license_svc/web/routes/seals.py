@@ -16,7 +16,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from license_svc.auth.clients import Client
 from license_svc.auth.dependencies import current_client, get_ctx, require_role
@@ -37,6 +37,15 @@ class SealIn(BaseModel):
     number: str = Field("", max_length=24)
     valid_start: datetime | None = None
     valid_end: datetime | None = None
+
+    @field_validator("name", "number")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # Drawn on the seal and stored: no control characters (NUL is a PostgreSQL error) and
+        # no bidirectional overrides that would make the picture read otherwise than the record.
+        if not value.isprintable():
+            raise ValueError("must be printable text")
+        return value
 
 
 class StatusIn(BaseModel):
