@@ -1,10 +1,11 @@
 """Audit-log benchmark: audited appends/s with the sequencer and checkpointing, and
 inclusion-proof time as the log grows.
 
-    python bench/audit.py                        # SQLite, and PostgreSQL if reachable (~2 min)
-    python bench/audit.py --backends postgresql --sizes ''   # appends on PostgreSQL only
+    python bench/audit.py                        # SQLite, and PostgreSQL if reachable (~3 min)
     python bench/audit.py --backends sqlite      # one backend
     python bench/audit.py --sizes 1000,100000    # skip the 10^6 build
+    python bench/audit.py --no-appends           # proof times only
+    python bench/audit.py --backends postgresql --sizes '' --rounds 3 --seconds 4   # the goal's figure
     python bench/audit.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 References measured in the same run, next to each figure:
@@ -301,6 +302,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pg", default=os.environ.get("LICENSE_SVC_TEST_DATABASE_URL") or PG_DEFAULT)
     ap.add_argument("--seconds", type=float, default=5.0, help="per append measurement")
     ap.add_argument("--rounds", type=int, default=1, help="repeat the append measurements")
+    ap.add_argument("--no-appends", action="store_true", help="proof times only")
     ap.add_argument("--sizes", default="1000,100000,1000000")
     ap.add_argument("--samples", type=int, default=200, help="proofs timed per size")
     args = ap.parse_args(argv)
@@ -324,7 +326,7 @@ def main(argv=None) -> int:
           f"{sm3_rate(1.0):,.0f} hashes/s\n")
     print(f"{'backend':<11}{'threads':>8}  {'transaction':<32}{'per s':>22}{'/ raw':>7}"
           f"{'ckpts':>6}{'queue at end':>13}{'sequencer busy':>15}")
-    for b in backends:
+    for b in ([] if args.no_appends else backends):
         b.reset()
         many = 8 if b.name == "postgresql" else 4
         configs = [(t, shape) for t in (1, many) for shape in ("raw", "action", "entry", "action+entry")]
