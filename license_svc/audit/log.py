@@ -70,7 +70,8 @@ def append(session: Session, entry: AuditEntry) -> int:
 
 def append_many(session: Session, entries: list[AuditEntry]) -> list[int]:
     """Append several entries (one action touching several licences) in one INSERT; returns
-    their queue ids, in order (the sequencer keeps that order: consecutive indexes)."""
+    their queue ids, in order.  The sequencer keeps that order, though other actions' entries
+    may get indexes in between (ids are drawn from one sequence by every transaction)."""
     leaves = [e.leaf() for e in entries]  # validates before anything is written
     if _fault is not None:
         raise _fault

@@ -83,8 +83,9 @@ def sequence_pending(session: Session) -> int:
     the few milliseconds of a batch): the caller's transaction may hold its own queued entries
     and runs on, and the sequencer lock must not be held until the caller commits.  On SQLite
     it runs in the caller's transaction: the caller may already hold the database's one write
-    lock (it audited something), which a second connection would wait on forever; SQLite
-    serialises writers anyway, so nothing is lost, and the moved rows commit with the caller."""
+    lock (it audited something), which a second connection would wait on until it timed out;
+    SQLite serialises writers anyway, so nothing is lost, and the moved rows commit with the
+    caller."""
     if not store.queue_has_rows(session):
         return 0
     bind = session.get_bind()
