@@ -60,6 +60,8 @@ def test_an_issuer_cannot_change_another_organisations_licence(http, ctx, issuer
             refused(http.post(f"/api/v1/licences/{ident}/{action}", json=body, headers=headers), 403,
                     "issuer-authority")
     assert _status(http, ident, amr_h) == "active"
+    for suffix in ("", "/pdf", "/qr"):  # nor read it: another org's issuer is no reader of it
+        refused(http.get(f"/api/v1/licences/{ident}{suffix}", headers=attackers[0]), 403)
     with ctx.unit_of_work() as s:  # still one version: no amendment slipped through
         from license_svc.licences.models import LicenceVersion
         from sqlalchemy import func, select
