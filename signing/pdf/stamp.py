@@ -11,7 +11,8 @@ Profile (docs/pdf.md):
 
 Everything that does not change between licences (key, certificate chain, seal attribute,
 compressed seal picture, size of /Contents) lives in a `LicenceStamper` built once per
-credential and seal; per licence we parse the page, add one revision and sign once.
+credential and seal; per licence we add one revision and sign once — written directly for the
+pages `signing.render` makes (`fast_stamp`), through pyHanko for any other PDF.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 
 from signing import oids
 from signing.errors import SigningError
+from signing.pdf import fast_stamp
 from signing.pdf.appearance import seal_stamp_style
 from signing.pdf.rsa_signer import RSASigner
 from signing.pdf.seal_attribute import seal_der
@@ -80,6 +82,9 @@ class LicenceStamper:
         )
         self._lock = threading.Lock()  # the stamp style's image cache is per writer
         self._fitted = False
+        # Our own rendered pages get their signature revision written directly (fast_stamp).
+        self._appearance = (fast_stamp.Appearance(self.style.background, self.seal_box)
+                            if self.style is not None and self.seal_box is not None else None)
 
     def sign(self, pdf_bytes: bytes, licence: Mapping | None = None) -> bytes:
         return _run(self.async_sign(pdf_bytes, licence))
@@ -87,6 +92,9 @@ class LicenceStamper:
     async def async_sign(self, pdf_bytes: bytes, licence: Mapping | None = None) -> bytes:
         if not pdf_bytes or len(pdf_bytes) > MAX_PDF_BYTES:
             raise SigningError("PDF missing or larger than 50 MiB", "PDF 缺失或超过 50 MiB")
+        layout = fast_stamp.page_layout(pdf_bytes) if self._appearance is not None else None
+        if layout is not None:
+            return await self._sign_our_page(pdf_bytes, layout, licence)
         try:
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=True)
         except Exception as exc:
@@ -103,6 +111,19 @@ class LicenceStamper:
             await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=self.bytes_reserved)
             signed = out.getvalue()
             self._fit_reservation(signed)
+        return signed
+
+    async def _sign_our_page(self, pdf_bytes: bytes, layout, licence: Mapping | None) -> bytes:
+        """The same revision pyHanko would add, written from templates (`fast_stamp`)."""
+        reserved = self.bytes_reserved
+        doc, at = fast_stamp.prepare(pdf_bytes, layout, self._appearance, field_name=FIELD_NAME,
+                                     reason=self.meta.reason, location=self.meta.location,
+                                     licence=licence, reserved_hex=reserved)
+        digest = fast_stamp.digest(doc, at, reserved, self.md)
+        cms = await self.signer.async_sign(digest, self.md, use_pades=True,
+                                           timestamper=self.timestamper)
+        signed = fast_stamp.fill(doc, at, reserved, cms.dump())
+        self._fit_reservation(signed)
         return signed
 
     def _fit_reservation(self, signed: bytes) -> None:
