@@ -1,6 +1,19 @@
-"""HTTP layer: app factory, problem+json errors, middleware, routes."""
+"""HTTP layer: app factory, problem+json errors, middleware, routes.
 
-from license_svc.web.app import create_app
-from license_svc.web.problems import ProblemError
+Names are resolved lazily so that importing a leaf module (e.g. `web.request_context` from
+`license_svc.logs`) does not pull in the whole app and create an import cycle.
+"""
 
 __all__ = ["create_app", "ProblemError"]
+
+
+def __getattr__(name: str):
+    if name == "create_app":
+        from license_svc.web.app import create_app
+
+        return create_app
+    if name == "ProblemError":
+        from license_svc.web.problems import ProblemError
+
+        return ProblemError
+    raise AttributeError(name)
