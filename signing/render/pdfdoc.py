@@ -95,7 +95,7 @@ class FontUse:
     and a page whose text needs nothing more (Latin text in ASCII, usually) reuses the whole
     embedded font."""
 
-    __slots__ = ("font", "gid_to_cid", "gids", "chars", "base", "deflated")
+    __slots__ = ("font", "gid_to_cid", "gids", "chars", "base", "deflated", "prefix")
 
     def __init__(self, font: TrueTypeFont):
         self.font = font
@@ -104,10 +104,11 @@ class FontUse:
         self.chars = [""]
         self.base: SubsetBase | None = None
         self.deflated = b""
+        self.prefix: tuple[list[str], list[str]] = ([], [])  # W and ToUnicode entries of `base`
 
     def copy(self) -> "FontUse":
         c = FontUse.__new__(FontUse)
-        c.font, c.base, c.deflated = self.font, self.base, self.deflated
+        c.font, c.base, c.deflated, c.prefix = self.font, self.base, self.deflated, self.prefix
         c.gid_to_cid, c.gids, c.chars = dict(self.gid_to_cid), list(self.gids), list(self.chars)
         return c
 
@@ -120,6 +121,7 @@ class FontUse:
             self.chars.append("")
         self.base = self.font.base(self.gids)
         self.deflated = deflate_segment(self.base.glyf)
+        self.prefix = (_widths(self.font, self.gids, 1), _bfchars(self.chars, 0))
 
     def encode(self, text: str) -> str:
         """Hex of the 2-byte codes (Identity-H) for `text`."""
@@ -174,12 +176,14 @@ class FontUse:
                       b"/StemV %d" % (f.flags, " ".join(map(str, f.bbox)).encode(),
                                       num(f.italic_angle).encode(), f.ascent, f.descent,
                                       f.cap_height, f.stem_v))
-        widths = " ".join(num(round(f.glyph_widths[g], 3)) for g in self.gids[1:]).encode()
+        done = len(self.base.gids) if self.base is not None else 1
+        w_prefix, u_prefix = self.prefix if self.base is not None else ([], [])
+        widths = " ".join(w_prefix + _widths(f, self.gids, done)).encode()
         cid_font = (b"<</Type/Font/Subtype/CIDFontType2/BaseFont/" + name
                     + b"/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>"
                     + b"/FontDescriptor %d 0 R/DW " + num(round(f.glyph_widths[0], 3)).encode()
                     + b"/W[1[" + widths.replace(b"%", b"%%") + b"]]/CIDToGIDMap/Identity>>")
-        to_unicode = zlib.compress(_to_unicode(self.chars), CONTENT_LEVEL)
+        to_unicode = zlib.compress(_to_unicode(u_prefix + _bfchars(self.chars, done)), CONTENT_LEVEL)
         return name, length1, program, descriptor, cid_font, to_unicode
 
 
@@ -212,8 +216,16 @@ def flate(segments) -> bytes:
     return b"".join(out)
 
 
-def _to_unicode(chars: list[str]) -> bytes:
-    entries = [f"<{cid:04x}><{ch.encode('utf-16-be').hex()}>" for cid, ch in enumerate(chars) if ch]
+def _widths(font: TrueTypeFont, gids: list[int], start: int) -> list[str]:
+    return [num(round(font.glyph_widths[g], 3)) for g in gids[start:]]
+
+
+def _bfchars(chars: list[str], start: int) -> list[str]:
+    return [f"<{cid:04x}><{ch.encode('utf-16-be').hex()}>"
+            for cid, ch in enumerate(chars[start:], start) if ch]
+
+
+def _to_unicode(entries: list[str]) -> bytes:
     blocks = []
     for i in range(0, len(entries), 100):
         part = entries[i:i + 100]
