@@ -12,14 +12,10 @@ from pathlib import Path
 import typer
 
 from license_svc.cli import app
+from license_svc.cli.common import die as _die
 
 audit_app = typer.Typer(help="用证留痕审计日志 / the tamper-evident audit log")
 app.add_typer(audit_app, name="audit")
-
-
-def _die(message_zh: str, message_en: str, code: int = 3):
-    typer.echo(f"错误：{message_zh} / error: {message_en}", err=True)
-    raise typer.Exit(code)
 
 
 def _context(region: str | None):

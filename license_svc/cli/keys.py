@@ -13,21 +13,10 @@ from pathlib import Path
 import typer
 
 from license_svc.cli import app
+from license_svc.cli.common import die as _die, read_file as _read
 
 keys_app = typer.Typer(help="密钥与签名 / keys and raw signatures")
 app.add_typer(keys_app, name="keys")
-
-
-def _die(message_zh: str, message_en: str, code: int = 3):
-    typer.echo(f"错误：{message_zh} / error: {message_en}", err=True)
-    raise typer.Exit(code)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        _die(f"无法读取文件 {path}", f"cannot read {path}: {exc.strerror}")
 
 
 def _passphrase(env_var: str | None) -> str | None:

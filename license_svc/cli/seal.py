@@ -11,41 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import typer
 
 from license_svc.cli import app
+from license_svc.cli.common import die as _die, parse_time as _time, read_file as _read
 
 seal_app = typer.Typer(help="电子印章 / electronic seals (GB/T 38540)")
 app.add_typer(seal_app, name="seal")
 
 TYPES = {"official": 1, "personal": 2, "special": 3}
 SHAPES = {"official": "round", "personal": "square", "special": "oval"}
-
-
-def _die(message_zh: str, message_en: str, code: int = 3):
-    typer.echo(f"错误：{message_zh} / error: {message_en}", err=True)
-    raise typer.Exit(code)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        _die(f"无法读取文件 {path}", f"cannot read {path}: {exc.strerror}")
-
-
-def _time(text: str | None, default: datetime | None = None) -> datetime:
-    if not text:
-        return default or datetime.now(timezone.utc)
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _die(f"时间格式错误：{text}", f"not an ISO 8601 time: {text}")
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _keystore(region: str | None):

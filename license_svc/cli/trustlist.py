@@ -16,32 +16,16 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import typer
 
 from license_svc.cli import app
+from license_svc.cli.common import die as _die, parse_time as _moment
 
 trust_app = typer.Typer(help="跨地区信任列表 / cross-region trust lists")
 app.add_typer(trust_app, name="trust-list")
-
-USAGE = 3
-
-
-def _die(zh: str, en: str, code: int = USAGE):
-    typer.echo(f"错误：{zh} / error: {en}", err=True)
-    raise typer.Exit(code)
-
-
-def _moment(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(timezone.utc)
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _die(f"时间格式错误：{text}", f"not an ISO 8601 time: {text}")
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _settings(region: str | None):

@@ -13,29 +13,12 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
 
 from license_svc.cli import app
-
-USAGE = 3
-
-
-def _die(zh: str, en: str, code: int = USAGE):
-    typer.echo(f"错误：{zh} / error: {en}", err=True)
-    raise typer.Exit(code)
-
-
-def _moment(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(timezone.utc)
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _die(f"时间格式错误：{text}", f"not an ISO 8601 time: {text}")
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+from license_svc.cli.common import die as _die, parse_time as _moment
 
 
 @contextmanager
