@@ -57,14 +57,29 @@ def sign1(key, cert_der: bytes, payload: dict) -> bytes:
     Maps are encoded canonically (RFC 8949 §4.2.1 core deterministic ordering) so the same
     claims always give the same bytes, which keeps QR sizes stable and tests reproducible.
     """
-    if key.public_key.spki_der() != _spki_of(cert_der):
-        raise SigningError("QR signing key does not match its certificate",
-                           "二维码签名私钥与证书不匹配")
+    _check_pair(key, cert_der)
     protected = cbor2.dumps({HDR_ALG: cose_alg_for(key), HDR_KID: kid_of(cert_der)},
                             canonical=True)
     body = cbor2.dumps(payload, canonical=True)
     signature = _sign_raw(key, sig_structure(protected, body))
     return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, body, signature]))
+
+
+_MATCHED: "dict[tuple[int, bytes], object]" = {}  # (id(key), cert DER) -> key, checked pairs
+
+
+def _check_pair(key, cert_der: bytes) -> None:
+    """The key must be the certificate's.  Checked once per (key, certificate): re-encoding the
+    public key and parsing the certificate cost half an SM2 signature, on every licence."""
+    cert_der = bytes(cert_der)
+    if _MATCHED.get((id(key), cert_der)) is key:
+        return
+    if key.public_key.spki_der() != _spki_of(cert_der):
+        raise SigningError("QR signing key does not match its certificate",
+                           "二维码签名私钥与证书不匹配")
+    if len(_MATCHED) >= 256:
+        _MATCHED.clear()
+    _MATCHED[(id(key), cert_der)] = key  # held, so its id is not reused while cached
 
 
 def _spki_of(cert_der: bytes) -> bytes:

@@ -89,10 +89,11 @@ class TrueTypeFont:
             cached = self._glyphs[gid] = (raw, _components(raw))
         return cached
 
-    def closure(self, gids) -> list[int]:
-        """`gids` (in order, without duplicates) followed by every component they need."""
+    def closure(self, gids, done: int = 0) -> list[int]:
+        """`gids` (in order, without duplicates) followed by every component they need;
+        `gids[:done]` are known to be closed already."""
         out, seen = list(gids), set(gids)
-        i = 0
+        i = done
         while i < len(out):
             for _, comp in self.glyph(out[i])[1]:
                 if comp not in seen:

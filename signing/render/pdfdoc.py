@@ -165,7 +165,7 @@ class FontUse:
 
     def _parts(self):
         f = self.font
-        closed = f.closure(self.gids)
+        closed = f.closure(self.gids, len(self.base.gids) if self.base is not None else 0)
         front, base, rest = f.subset(closed, self.base)
         segments = [front] + ([(base.glyf, self.deflated)] if base is not None else []) + [rest]
         program = flate(segments)
