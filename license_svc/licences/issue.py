@@ -33,7 +33,7 @@ from license_svc.licences.lifecycle import CST, append_event, supersede
 from license_svc.licences.models import IdempotencyKey, LicenceVersion
 from license_svc.licences.record import RECORD_SCHEMA, CanonicalJSONError, canonical_json, iso_time
 from license_svc.licences.resources import org_signing
-from license_svc.licences.seals import licence_seal
+from license_svc.licences.seals import licence_seal, seal_der
 from license_svc.licences.status import add_with_status_slot
 from signing import algorithms as alg
 from signing.errors import SigningError
@@ -128,7 +128,9 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
                    "supersedes": previous.identifier if previous is not None else None})
     body_bytes = canonical_json(record)
     digest = alg.sm3(body_bytes).hex()
-    signing = org_signing(ctx, org.code, algorithm, template, licence_seal(ctx, session, org))
+    es_id = licence_seal(ctx, session, org)
+    signing = org_signing(ctx, org.code, algorithm, template, es_id,
+                          lambda: seal_der(session, es_id))
     cred = signing.credential
     el1, pdf = artefacts.produce(template, record, digest, signing, at)
     version = LicenceVersion(

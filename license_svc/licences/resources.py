@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from signing.pdf import LicenceStamper
 from signing.seal import SealCredential
@@ -55,18 +55,21 @@ def timestamper(ctx, algorithm: str) -> InProcessTimeStamper:
     return _cached(ctx, ("tsa", algorithm), build)
 
 
-def org_signing(ctx, org_code: str, algorithm: str, template, seal_row) -> OrgSigning:
+def org_signing(ctx, org_code: str, algorithm: str, template, es_id: str,
+                seal_der: Callable[[], bytes]) -> OrgSigning:
     """Signing for one organisation, algorithm, seal and page layout (the seal box is per
-    layout).  Keyed by the seal's esID, so a new seal in the registry gets a new stamper."""
+    layout).  Keyed by the seal's esID, so a new seal in the registry gets a new stamper;
+    `seal_der` is called only to build one."""
     box = seal_rect(template.layout)
 
     def build():
         cred = ctx.keystore.credential(ctx.region, "licence_signer", algorithm, org_code=org_code)
-        picture = SealCredential.from_der(seal_row.der).picture
-        stamper = LicenceStamper(cred, seal=seal_row.der, seal_png=picture, seal_box=box,
+        der = seal_der()
+        picture = SealCredential.from_der(der).picture
+        stamper = LicenceStamper(cred, seal=der, seal_png=picture, seal_box=box,
                                  timestamper=timestamper(ctx, algorithm))
         return OrgSigning(cred, cred.cert.dump(), stamper)
-    return _cached(ctx, ("org", org_code, algorithm, seal_row.es_id, box), build)
+    return _cached(ctx, ("org", org_code, algorithm, es_id, box), build)
 
 
 def status_credential(ctx):

@@ -11,7 +11,7 @@ an administrator acts, rather than silently minting a replacement.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from license_svc.auth.clients import Client
 from license_svc.licences.errors import LicenceStateError
@@ -27,14 +27,14 @@ def seal_name(org) -> str:
     return (org.seal or {}).get("name") or f"{org.name}{SEAL_NAME}"
 
 
-def licence_seal(ctx, session: Session, org) -> SealRow:
-    """The organisation's active licence seal, made on first use.  Its DER (with the seal
-    picture, tens of KB) is read only when first needed: the stamper built from it is cached
-    per seal (`resources.org_signing`)."""
-    rows = session.scalars(select(SealRow).options(defer(SealRow.der)).where(
+def licence_seal(ctx, session: Session, org) -> str:
+    """The es_id of the organisation's active licence seal, made on first use.  Only ids and
+    statuses are read: the stamper built from a seal's DER is cached per seal
+    (`resources.org_signing`), which reads the DER (`seal_der`) only when it builds one."""
+    rows = session.execute(select(SealRow.es_id, SealRow.status).where(
         SealRow.org_code == org.code, SealRow.region == ctx.region,
         SealRow.name == seal_name(org)).order_by(SealRow.created_at.desc())).all()
-    active = [r for r in rows if r.status == "active"]
+    active = [es_id for es_id, status in rows if status == "active"]
     if active:
         return active[0]
     if rows:
@@ -45,4 +45,8 @@ def licence_seal(ctx, session: Session, org) -> SealRow:
                     region=ctx.region, roles=frozenset({"admin"}))
     return create_seal(ctx, session, system, SealRequest(
         org_code=org.code, name=seal_name(org), seal_type=SEAL_TYPE_ORGANISATION,
-        number=str((org.seal or {}).get("esid") or "")))
+        number=str((org.seal or {}).get("esid") or ""))).es_id
+
+
+def seal_der(session: Session, es_id: str) -> bytes:
+    return session.scalar(select(SealRow.der).where(SealRow.es_id == es_id))
