@@ -51,11 +51,11 @@ def read_qr(png: bytes) -> list[str]:
 
 
 def tampered(pdf: bytes) -> bytes:
-    """One byte changed inside the signed part of the file (the /Producer text of the signed
-    revision, uncompressed): the signature no longer covers what the file says."""
+    """One byte changed inside the signed part of the file (in the binary comment after the
+    header, so the file still parses): the signature no longer covers what the file says."""
     ranges = list(re.finditer(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf))
     first_gap = int(ranges[-1].group(2))
-    i = pdf.index(b"/Producer (") + len(b"/Producer (")
+    i = pdf.index(b"\n%", 1) + 2
     assert i < first_gap, "the edit must fall inside the signed bytes"
     return pdf[:i] + bytes([pdf[i] ^ 0x01]) + pdf[i + 1:]
 
