@@ -97,6 +97,8 @@ class _PostgresDatabases:
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
                 "AND tablename <> 'alembic_version'"))]
             if tables:
+                # A session some test left open would make TRUNCATE wait forever; fail fast.
+                conn.execute(text("SET LOCAL lock_timeout = '60s'"))
                 conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                                   + " RESTART IDENTITY CASCADE"))
         return engine.url.render_as_string(hide_password=False)
