@@ -21,7 +21,7 @@ from license_svc.identifiers import parse_identifier
 from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import (IssuerAuthorityError, LicenceDataInvalid, LicenceNotFound,
                                          LicenceStateError)
-from license_svc.licences.models import LicenceEvent, LicenceVersion
+from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
 from license_svc.licences.record import canonical_json, iso_time
 from signing import algorithms as alg
 
@@ -96,7 +96,7 @@ def append_event(ctx, session: Session, version: LicenceVersion, action: str, st
     event = LicenceEvent(identifier=version.identifier, seq=seq, action=action, status=status,
                          reason=reason, at=at, actor=actor_id, event=body.decode("utf-8"),
                          signature=credential.key.sign(body), signer_cert=credential.cert.dump())
-    session.add(event)
+    insert_row(session, event)
     return event
 
 

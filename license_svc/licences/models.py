@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint,
+                        inspect, insert)
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from license_svc.db.base import Base
 
@@ -77,3 +78,20 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[str] = mapped_column(Text)  # JSON list of identifiers produced
     created_at: Mapped[datetime]
+
+
+def insert_row(session: Session, row) -> None:
+    """INSERT a new `LicenceVersion`/`LicenceEvent` with one Core statement in `session`'s
+    transaction; `row` stays a plain (transient) object holding what was written.
+
+    Why not `session.add`: these rows are written once and never updated, so the ORM's unit of
+    work (change tracking, flush ordering, identity map) buys nothing here, and its flush was
+    about a millisecond of every issuance.  Reading them back in the same transaction works as
+    for any row (same connection)."""
+    mapper = inspect(type(row))
+    values = {prop.columns[0].key: getattr(row, prop.key) for prop in mapper.column_attrs
+              if prop.key in row.__dict__}
+    result = session.execute(insert(mapper.local_table), values)
+    pk = mapper.primary_key[0]
+    if getattr(row, pk.key, None) is None and result.inserted_primary_key:
+        setattr(row, pk.key, result.inserted_primary_key[0])

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from license_svc.licences import bitstring
 from license_svc.licences.errors import LicenceDataInvalid, LicenceNotFound
 from license_svc.licences.lifecycle import EXPIRED, latest_event, load_version, status_at
-from license_svc.licences.models import LicenceEvent, LicenceVersion
+from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
 from license_svc.licences.record import iso_time, sign_envelope
 from license_svc.licences.resources import status_credential
 
@@ -120,8 +120,7 @@ def add_with_status_slot(session: Session, version: LicenceVersion, owner: Any =
             LicenceVersion.status_list == version.status_list, LicenceVersion.status_index == index))
         if taken is None:
             version.status_index = index
-            session.add(version)
-            session.flush()  # before its events: no relationship() tells the ORM the order
+            insert_row(session, version)  # now, before its events (foreign key)
             return
     raise LicenceDataInvalid("no free status-list slot found", "未找到空闲的状态列表位置")
 
