@@ -19,7 +19,9 @@ def accept_or_make_request_id(incoming: str | None) -> str:
     """Keep a caller's id if it is a plain token (so it can be logged safely), else make one."""
     if incoming and _ACCEPTABLE_ID.match(incoming) and not _holds_resident_id(incoming):
         return incoming
-    return uuid.uuid4().hex
+    # The dashed form, not .hex: its longest run of digits is 12, so a generated id can never
+    # look like a resident ID number to the log redactor or the audit log's check.
+    return str(uuid.uuid4())
 
 
 def _holds_resident_id(token: str) -> bool:

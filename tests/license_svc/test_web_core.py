@@ -208,10 +208,10 @@ def test_request_id_echoed_or_made(probe):
     r = probe.get("/healthz", headers={"X-Request-ID": "abc-123.req"})
     assert r.headers["x-request-id"] == "abc-123.req"
     made = probe.get("/healthz").headers["x-request-id"]
-    assert re.fullmatch(r"[0-9a-f]{32}", made)
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", made)
     # A hostile id (header injection, log forging) is replaced, not echoed.
     r = probe.get("/healthz", headers={"X-Request-ID": 'x" \n{"level":"fake"}'})
-    assert re.fullmatch(r"[0-9a-f]{32}", r.headers["x-request-id"])
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", r.headers["x-request-id"])
 
 
 def test_logs_are_json_with_request_id_and_no_id_numbers(probe):

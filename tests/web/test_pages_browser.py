@@ -151,7 +151,14 @@ def _shown_qr(page) -> tuple[str, str]:
     # a function, not an expression: the page's CSP forbids eval, Playwright's polling included
     page.wait_for_function("() => { const i = document.getElementById('qr');"
                            " return i.complete && i.naturalWidth > 0 && !!i.dataset.cti; }")
-    texts = read_qr(page.locator("#qr").screenshot())
+    # On a loaded machine a screenshot can catch the image mid-swap: read it up to three times,
+    # taking the cti in the same breath as the picture.
+    for _ in range(3):
+        cti = page.get_attribute("#qr", "data-cti")
+        texts = read_qr(page.locator("#qr").screenshot())
+        if len(texts) == 1 and page.get_attribute("#qr", "data-cti") == cti:
+            return texts[0], cti
+        page.wait_for_timeout(300)
     assert len(texts) == 1, texts
     return texts[0], page.get_attribute("#qr", "data-cti")
 
