@@ -1,16 +1,28 @@
 """Issuance benchmark: licences/s end to end (validate, identifier, signed record, EL1 QR, render,
 sealed + timestamped PDF signature, status slot, signed event, audit entry, commit).
 
-    python bench/issue.py                  # in process and over HTTP, SM2 and RSA (~1 min)
-    python bench/issue.py --count 20 --http-count 60 --clients 8 --workers 2
+    python bench/issue.py                        # SQLite and PostgreSQL, in process and HTTP (~2 min)
+    python bench/issue.py --backends sqlite --rounds 2 --seconds 1 --http-count 100   # quick look
+    python bench/issue.py --no-http --rounds 5   # in process only, steadier ratio
 
-References measured in the same run, printed next to each figure:
+References measured in the same run, in the same rounds as ours:
 - raw SM2 signatures/s (the algorithm layer over a 1 KiB message);
 - pyHanko's plain `signers.sign_pdf` with a `SimpleSigner` (RSA, the same region key) on the
   same rendered licence page, no seal, no timestamp: what "just sign a PDF" costs.
 
-HTTP: uvicorn on 127.0.0.1 (this file's `create_app` factory, `--workers` processes) on a
-scratch SQLite database, driven by `--clients` concurrent httpx clients.
+In process: `--rounds` alternating rounds of [raw SM2, sign_pdf, issue SM2, issue RSA], each run
+for `--seconds`, sequential on one thread.  The machine is shared, so a neighbour's burst can
+halve any one measurement: the ratio is taken within each round (ours and the reference a few
+seconds apart) and the median over rounds is the figure; best rates and CPU ms per operation
+(process time, not disturbed by waiting for the core) are printed too.
+
+HTTP: uvicorn on 127.0.0.1 (this file's `create_app` factory, `--workers` processes), every
+worker warmed for both algorithms first, then `--http-count` issuances per algorithm from
+`--clients` concurrent httpx clients.  Printed with the server's CPU ms per licence (all worker
+processes, from /proc) and the load generator's own CPU (it shares the two cores).
+
+PostgreSQL: `--pg` (default $LICENSE_SVC_TEST_DATABASE_URL or the local test server); the bench
+drops and recreates its own database `issue_bench` there.
 """
 
 from __future__ import annotations
@@ -20,8 +32,10 @@ import asyncio
 import copy
 import io
 import json
+import logging
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ORG = "11310000MB0000010A"
 TYPES = ["business_licence", "food_business_licence"]
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DB = "issue_bench"
+ALGS = ("sm2", "rsa")
 
 
 def _settings(db_url: str, data_dir: str):
@@ -56,22 +73,24 @@ def _body(algorithm: str) -> dict:
     return body
 
 
-def _rate(fn, seconds: float = 1.0, minimum: int = 3) -> float:
-    n, start = 0, time.perf_counter()
+def _measure(fn, seconds: float, minimum: int = 3) -> tuple[float, float]:
+    """(operations per wall second, CPU ms per operation)."""
+    n, cpu, start = 0, time.process_time(), time.perf_counter()
     while n < minimum or time.perf_counter() - start < seconds:
         fn()
         n += 1
-    return n / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    return n / wall, (time.process_time() - cpu) * 1000 / n
 
 
-def reference_sm2_sign() -> float:
+def reference_sm2_sign():
     from signing import algorithms as alg
 
     key, msg = alg.generate_private_key("sm2"), os.urandom(1024)
-    return _rate(lambda: key.sign(msg))
+    return lambda: key.sign(msg)
 
 
-def reference_plain_sign_pdf(ctx, page: bytes, tmp: Path) -> float:
+def reference_plain_sign_pdf(ctx, page: bytes, tmp: Path):
     from asn1crypto import pem
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
@@ -91,19 +110,41 @@ def reference_plain_sign_pdf(ctx, page: bytes, tmp: Path) -> float:
     def once():
         out = io.BytesIO()
         signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(page)), meta, signer=signer, output=out)
-    return _rate(once, 2.0)
+    return once
 
 
-def in_process(ctx, actor, algorithm: str, count: int) -> float:
+def _page() -> bytes:
+    """The business licence as issuance renders it (no seal: the stamper adds it)."""
+    from datetime import date
+
+    from license_svc.templates import load_templates
+    from signing.render import render_licence_pdf
+
+    template = load_templates()["business_licence"]
+    record = template.make_record({**template.example, "issuer_code": ORG},
+                                  identifier="1.2.156.3005.2.X", number="SH1",
+                                  issuer_name="上海市市场监督管理局", region="sh",
+                                  issued_on=date(2026, 1, 15))
+    return render_licence_pdf(template.layout, record, "EL1:" + "A" * 380, data_hash="0" * 64)
+
+
+def in_process(ctx, actor, tmp: Path, rounds: int, seconds: float) -> dict:
     from license_svc.licences import issue as issuing
 
-    body = _body(algorithm)
-    issuing.issue(ctx, actor, body)  # warm: stamper, seal, fonts
-    start = time.perf_counter()
-    for _ in range(count):
-        issuing.issue(ctx, actor, body)
-    return count / (time.perf_counter() - start)
+    bodies = {a: _body(a) for a in ALGS}
+    for a in ALGS:
+        issuing.issue(ctx, actor, bodies[a])  # warm: stamper, seal, fonts, template pages
+    work = {"sm2_sign": reference_sm2_sign(),
+            "sign_pdf": reference_plain_sign_pdf(ctx, _page(), tmp),
+            **{f"issue_{a}": (lambda a=a: issuing.issue(ctx, actor, bodies[a])) for a in ALGS}}
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in work}
+    for _ in range(rounds):
+        for name, fn in work.items():
+            runs[name].append(_measure(fn, 1.0 if name == "sm2_sign" else seconds))
+    return runs
 
+
+# -- HTTP ------------------------------------------------------------------------------------
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -111,32 +152,55 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _drive(url: str, key: str, algorithm: str, count: int, clients: int) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of `pid` and its descendants (the uvicorn workers)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(_cpu_seconds(int(c)) for c in children)
+    return total
+
+
+async def _drive(url: str, key: str, algorithm: str, count: int, clients: int,
+                 server_pid: int) -> tuple[float, float, float]:
+    """(licences/s, server CPU ms per licence, load generator CPU ms per licence)."""
     import httpx
 
     body = _body(algorithm)
     headers = {"Authorization": f"Bearer {key}"}
-    queue: asyncio.Queue = asyncio.Queue()
-    for i in range(count):
-        queue.put_nowait(i)
-    failures = []
+    failures: list[str] = []
 
-    async def worker(client):
-        while not queue.empty():
-            queue.get_nowait()
-            r = await client.post(f"{url}/api/v1/licences", json=body, headers=headers)
-            if r.status_code != 201:
-                failures.append(r.text[:200])
+    async def post(client):
+        r = await client.post(f"{url}/api/v1/licences", json=body, headers=headers)
+        if r.status_code != 201:
+            failures.append(f"{r.status_code} {r.text[:200]}")
 
-    async with httpx.AsyncClient(timeout=120) as client:
-        r = await client.post(f"{url}/api/v1/licences", json=body, headers=headers)  # warm
-        assert r.status_code == 201, r.text
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(clients)))
+    async def worker(client, todo: list):
+        while todo:
+            todo.pop()
+            await post(client)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        warm = list(range(4 * clients))  # every worker process builds its stamper, fonts, pages
+        await asyncio.gather(*(worker(client, warm) for _ in range(clients)))
+        if failures:
+            raise SystemExit(f"HTTP warm-up failed: {failures[0]}")
+        todo = list(range(count))
+        server0, own0, start = _cpu_seconds(server_pid), time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker(client, todo) for _ in range(clients)))
         elapsed = time.perf_counter() - start
+        server, own = _cpu_seconds(server_pid) - server0, time.process_time() - own0
     if failures:
         raise SystemExit(f"{len(failures)} HTTP issuances failed, e.g. {failures[0]}")
-    return count / elapsed
+    return count / elapsed, server * 1000 / count, own * 1000 / count
 
 
 def over_http(db_url: str, data_dir: str, key: str, count: int, clients: int, workers: int) -> dict:
@@ -150,70 +214,128 @@ def over_http(db_url: str, data_dir: str, key: str, count: int, clients: int, wo
     try:
         import httpx
 
-        for _ in range(200):
+        for _ in range(300):
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code < 500:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        return {a: asyncio.run(_drive(url, key, a, count, clients)) for a in ("sm2", "rsa")}
+        return {a: asyncio.run(_drive(url, key, a, count, clients, server.pid)) for a in ALGS}
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=30, help="licences per algorithm in process")
-    ap.add_argument("--http-count", type=int, default=60, help="licences per algorithm over HTTP")
-    ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--no-http", action="store_true")
-    args = ap.parse_args()
+# -- databases -------------------------------------------------------------------------------
 
+def _pg_database(url: str) -> str | None:
+    """A fresh `issue_bench` database next to `url`'s, or None if PostgreSQL is unreachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    try:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {PG_DB}"))
+        admin.dispose()
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "skip PostgreSQL"
+        print(f"# PostgreSQL skipped: {exc.__class__.__name__}: {str(exc).splitlines()[0]}",
+              file=sys.stderr)
+        return None
+    return make_url(url).set(database=PG_DB).render_as_string(hide_password=False)
+
+
+def run_backend(name: str, db_url: str, tmp: Path, args) -> dict:
     from license_svc.auth.clients import upsert_client
     from license_svc.context import AppContext
     from license_svc.db import upgrade
-    from license_svc.licences import artefacts  # noqa: F401  (import cost outside timings)
-    from license_svc.licences.record import canonical_json  # noqa: F401
-    from license_svc.templates import load_templates
-    from signing.render import render_licence_pdf
 
+    data_dir = tmp / f"var-{name}"
+    ctx = AppContext.create(_settings(db_url, str(data_dir)))
+    upgrade(engine=ctx.engine)
+    with ctx.unit_of_work() as s:
+        actor, key = upsert_client(s, client_id="bench", name="bench", region="sh", org_code=ORG,
+                                   roles=["issuer"], licence_types=TYPES)
+    result = {"in_process": in_process(ctx, actor, tmp, args.rounds, args.seconds)}
+    ctx.close()
+    if not args.no_http:
+        result["http"] = over_http(db_url, str(data_dir), key, args.http_count, args.clients,
+                                   args.workers)
+    return result
+
+
+# -- report ----------------------------------------------------------------------------------
+
+def report(results: dict, args) -> dict:
+    print(f"# bench/issue.py  (cpus: {os.cpu_count()}, python {sys.version.split()[0]}, "
+          f"load average {os.getloadavg()[0]:.1f}, {args.rounds} rounds x {args.seconds:g} s)")
+    summary = {}
+    for backend, res in results.items():
+        runs = res["in_process"]
+        best = {k: max(r for r, _ in v) for k, v in runs.items()}
+        cpu = {k: statistics.median(c for _, c in v) for k, v in runs.items()}
+        print(f"\n## {backend}, in process (one thread)")
+        print(f"reference: raw SM2 sign       best {best['sm2_sign']:7.0f} /s   "
+              f"{cpu['sm2_sign']:6.2f} ms CPU each")
+        print(f"reference: pyHanko sign_pdf   best {best['sign_pdf']:7.1f} /s   "
+              f"{cpu['sign_pdf']:6.2f} ms CPU each  (SimpleSigner, RSA, same page)")
+        for a in ALGS:
+            k = f"issue_{a}"
+            ratios = [ours / ref for (ours, _), (ref, _) in zip(runs[k], runs["sign_pdf"])]
+            ratio = statistics.median(ratios)
+            print(f"issue {a.upper()}                    best {best[k]:7.1f} /s   {cpu[k]:6.2f} ms CPU each"
+                  f"  = {ratio:5.2f}x sign_pdf (median of rounds: "
+                  f"{', '.join(f'{r:.1f}' for r in ratios)}); "
+                  f"{cpu[k] / cpu['sm2_sign']:.0f} raw SM2 signatures of CPU per licence")
+            summary[f"{backend}:in_process:{a}"] = {"per_s": round(best[k], 1),
+                                                    "cpu_ms": round(cpu[k], 2),
+                                                    "x_sign_pdf": round(ratio, 2)}
+        summary[f"{backend}:sign_pdf_per_s"] = round(best["sign_pdf"], 1)
+        summary[f"{backend}:sm2_sign_per_s"] = round(best["sm2_sign"])
+        if "http" in res:
+            print(f"## {backend}, HTTP ({args.workers} uvicorn workers, {args.clients} clients, "
+                  f"{args.http_count} licences per algorithm)")
+            for a, (rate, server_ms, own_ms) in res["http"].items():
+                print(f"issue {a.upper()} over HTTP        {rate:7.1f} licences/s   server "
+                      f"{server_ms:5.1f} ms CPU per licence, load generator {own_ms:4.1f} ms")
+                summary[f"{backend}:http:{a}"] = {"per_s": round(rate, 1),
+                                                  "server_cpu_ms": round(server_ms, 1),
+                                                  "client_cpu_ms": round(own_ms, 1)}
+    print(json.dumps(summary, ensure_ascii=False))
+    return summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=2.0, help="per in-process measurement")
+    ap.add_argument("--http-count", type=int, default=200, help="licences per algorithm over HTTP")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-http", action="store_true")
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--pg", default=os.environ.get("LICENSE_SVC_TEST_DATABASE_URL") or PG_DEFAULT)
+    args = ap.parse_args()
+    logging.disable(logging.WARNING)
+
+    from license_svc.licences import artefacts  # noqa: F401  (import cost outside timings)
+
+    results = {}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        db_url = f"sqlite:///{tmp / 'bench.db'}"
-        settings = _settings(db_url, str(tmp / "var"))
-        ctx = AppContext.create(settings)
-        upgrade(engine=ctx.engine)
-        with ctx.unit_of_work() as s:
-            actor, key = upsert_client(s, client_id="bench", name="bench", region="sh", org_code=ORG,
-                                       roles=["issuer"], licence_types=TYPES)
-        template = load_templates()["business_licence"]
-        record = template.make_record({**template.example, "issuer_code": ORG},
-                                      identifier="1.2.156.3005.2.X", number="SH1",
-                                      issuer_name="上海市市场监督管理局", region="sh",
-                                      issued_on=__import__("datetime").date(2026, 1, 15))
-        page = render_licence_pdf(template.layout, record, "EL1:" + "A" * 380)
-
-        sm2_sign = reference_sm2_sign()
-        plain = reference_plain_sign_pdf(ctx, page, tmp)
-        rows = {"in-process": {a: in_process(ctx, actor, a, args.count) for a in ("sm2", "rsa")}}
-        ctx.close()
-        if not args.no_http:
-            rows[f"HTTP ({args.workers} uvicorn workers, {args.clients} clients)"] = over_http(
-                db_url, str(tmp / "var"), key, args.http_count, args.clients, args.workers)
-
-    print(f"# bench/issue.py  (cpus: {os.cpu_count()}, python {sys.version.split()[0]})")
-    print(f"reference: raw SM2 sign          {sm2_sign:8.0f} /s")
-    print(f"reference: pyHanko sign_pdf      {plain:8.1f} /s  (SimpleSigner, RSA, same page)")
-    for name, rates in rows.items():
-        for a, r in rates.items():
-            print(f"issue {a.upper()} {name:<40} {r:6.1f} licences/s  = {r / plain:4.2f}x sign_pdf,"
-                  f" {sm2_sign / r:5.0f} raw SM2 signatures per licence-time")
-    print(json.dumps({"sm2_sign_per_s": round(sm2_sign), "plain_sign_pdf_per_s": round(plain, 1),
-                      **{f"{n}:{a}": round(r, 1) for n, rs in rows.items() for a, r in rs.items()}},
-                     ensure_ascii=False))
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                url = f"sqlite:///{tmp / 'bench.db'}"
+            elif backend == "postgresql":
+                url = _pg_database(args.pg)
+                if url is None:
+                    continue
+            else:
+                raise SystemExit(f"unknown backend {backend!r}")
+            results[backend] = run_backend(backend, url, tmp, args)
+    report(results, args)
 
 
 if __name__ == "__main__":
