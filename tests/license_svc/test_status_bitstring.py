@@ -40,7 +40,8 @@ def test_round_trip_full_size_list_is_small_and_deterministic():
     base64.b64encode(gzip.compress(b"\0" * 10)).decode(),                    # wrong length
     base64.b64encode(gzip.compress(b"\0" * (MIN_ENTRIES // 4))[:-6]).decode(),  # truncated
     base64.b64encode(gzip.compress(b"\0" * (64 * 1024 * 1024))).decode(),   # gzip bomb
-])
+], ids=["not-base64", "not-gzip", "wrong-length", "truncated", "gzip-bomb"])  # gzip embeds the
+#   time, and pytest-xdist needs every worker to collect the same test ids
 def test_hostile_encodings_raise_bilingual_errors(text):
     with pytest.raises(StatusListError) as exc:
         Bitstring.decode(text, MIN_ENTRIES)
