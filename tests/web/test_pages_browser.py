@@ -146,6 +146,18 @@ def test_clerk_pastes_qr_text_and_sees_not_a_licence(server, page):
     assert page.get_attribute("body", "data-pwned") is None
 
 
+def _enlarged(png: bytes) -> bytes:
+    """The screenshot at twice the size (nearest neighbour), for a symbol drawn at ~3 px/module."""
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png))
+    out = io.BytesIO()
+    img.resize((img.width * 2, img.height * 2), Image.NEAREST).save(out, "PNG")
+    return out.getvalue()
+
+
 def _shown_qr(page) -> tuple[str, str]:
     """(EP1 text read off the screen, the cti the page says it shows)."""
     # a function, not an expression: the page's CSP forbids eval, Playwright's polling included
@@ -153,12 +165,13 @@ def _shown_qr(page) -> tuple[str, str]:
                            " return i.complete && i.naturalWidth > 0 && !!i.dataset.cti; }")
     # On a loaded machine a screenshot can catch the image mid-swap: read it up to three times,
     # taking the cti in the same breath as the picture.
-    for _ in range(3):
+    for _ in range(8):
         cti = page.get_attribute("#qr", "data-cti")
-        texts = read_qr(page.locator("#qr").screenshot())
+        shot = page.locator(".qr-box").screenshot(animations="disabled")  # with its white margin
+        texts = read_qr(shot) or read_qr(_enlarged(shot))
         if len(texts) == 1 and page.get_attribute("#qr", "data-cti") == cti:
             return texts[0], cti
-        page.wait_for_timeout(300)
+        page.wait_for_timeout(500)
     assert len(texts) == 1, texts
     return texts[0], page.get_attribute("#qr", "data-cti")
 
