@@ -47,7 +47,8 @@ def read_qr(png: bytes) -> list[str]:
     import zxingcpp
     from PIL import Image
 
-    return [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+    return [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)),
+                                                  formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
 def tampered(pdf: bytes) -> bytes:
