@@ -7,37 +7,19 @@ measured in DESIGN §2.
 
 from __future__ import annotations
 
-from typing import Iterable
-
-from asn1crypto import algos, x509
-from pyhanko.sign.signers.pdf_cms import Signer
-from pyhanko_certvalidator.registry import SimpleCertificateStore
-
 from signing import oids
 from signing.errors import SigningError
-from signing.pdf.fast_cms import FastCMSMixin
-from signing.pdf.seal_attribute import SealBindingMixin, parsed
+from signing.pdf.held_key import HeldKeySigner
 
 
-class RSASigner(FastCMSMixin, SealBindingMixin, Signer):
+class RSASigner(HeldKeySigner):
     """Signs CMS signed attributes with a held RSA key (sha256WithRSAEncryption)."""
 
-    def __init__(self, key, cert: x509.Certificate, chain: Iterable[x509.Certificate] = (),
-                 *, seal=None, embed_roots: bool = True):
-        if getattr(key, "algorithm", None) != oids.ALG_RSA:
-            raise SigningError("RSASigner needs an RSA private key", "RSASigner 需要 RSA 私钥")
-        if key.public_key.spki_der() != cert.public_key.dump():
-            raise SigningError("the private key does not match the certificate",
-                               "私钥与证书不匹配")
-        cert, chain = parsed(cert), [parsed(c) for c in chain]
-        super().__init__(
-            signing_cert=cert,
-            cert_registry=SimpleCertificateStore.from_certs(chain),
-            signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"}),
-            embed_roots=embed_roots,
-        )
-        self._key = key
-        self.bind_seal(seal)
+    ALGORITHM = oids.ALG_RSA
+    MECHANISM = "sha256_rsa"
+
+    def __init__(self, key, cert, chain=(), *, seal=None, embed_roots: bool = True):
+        super().__init__(key, cert, chain, seal=seal, embed_roots=embed_roots)
         self._sig_len = (cert.public_key["public_key"].parsed["modulus"].native.bit_length() + 7) // 8
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:

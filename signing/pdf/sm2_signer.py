@@ -10,40 +10,19 @@ refuses anything but 'sm3' rather than emit an SM2 signature over a SHA-256 CMS.
 
 from __future__ import annotations
 
-from typing import Iterable
-
-from asn1crypto import algos, x509
-from pyhanko.sign.signers.pdf_cms import Signer
-from pyhanko_certvalidator.registry import SimpleCertificateStore
-
 from signing import oids
 from signing.errors import SigningError
-from signing.pdf.fast_cms import FastCMSMixin
-from signing.pdf.seal_attribute import SealBindingMixin, parsed
+from signing.pdf.held_key import HeldKeySigner
 
 # DER SEQUENCE{INTEGER r, INTEGER s} with both integers 33 bytes: 2 + 2*(2+33) = 72.
 SM2_SIGNATURE_MAX_LEN = 72
 
 
-class SM2Signer(FastCMSMixin, SealBindingMixin, Signer):
+class SM2Signer(HeldKeySigner):
     """Signs CMS signed attributes with a held SM2 key; `signatureAlgorithm` is SM2-with-SM3."""
 
-    def __init__(self, key, cert: x509.Certificate, chain: Iterable[x509.Certificate] = (),
-                 *, seal=None, embed_roots: bool = True):
-        if getattr(key, "algorithm", None) != oids.ALG_SM2:
-            raise SigningError("SM2Signer needs an SM2 private key", "SM2Signer 需要 SM2 私钥")
-        if key.public_key.spki_der() != cert.public_key.dump():
-            raise SigningError("the private key does not match the certificate",
-                               "私钥与证书不匹配")
-        cert, chain = parsed(cert), [parsed(c) for c in chain]
-        super().__init__(
-            signing_cert=cert,
-            cert_registry=SimpleCertificateStore.from_certs(chain),
-            signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": oids.SM2_SM3_NAME}),
-            embed_roots=embed_roots,
-        )
-        self._key = key
-        self.bind_seal(seal)
+    ALGORITHM = oids.ALG_SM2
+    MECHANISM = oids.SM2_SM3_NAME
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run=False) -> bytes:
         if digest_algorithm != oids.SM3_NAME:
