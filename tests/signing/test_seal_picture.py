@@ -5,8 +5,8 @@ import io
 import pytest
 from PIL import Image
 
-from signing.seal.picture import (RED, SealPictureError, render_oval_seal, render_round_seal,
-                                  render_square_seal)
+from signing.seal.picture import (DEFAULT_PX_PER_MM, RED, SealPictureError, render_oval_seal,
+                                  render_round_seal, render_square_seal)
 from tests.seal_support import ROOT
 
 PX = 10  # px per mm: enough for these properties, fast
@@ -77,9 +77,10 @@ def test_rejects_bad_text():
         render_square_seal("王", px_per_mm=PX)
 
 
-def test_full_resolution_round_seal_and_committed_sample():
+def test_default_resolution_round_seal_and_committed_sample():
     pic = render_round_seal("上海市市场监督管理局", "电子证照专用章", "3101000000001")
-    assert_seal_like(pic.data, 42, 42, px=40)
-    assert len(pic.data) < 120_000  # it travels inside every seal and signature
+    assert_seal_like(pic.data, 42, 42, px=DEFAULT_PX_PER_MM)
+    assert DEFAULT_PX_PER_MM * 25.4 >= 300  # print resolution
+    assert len(pic.data) < 30_000  # it travels inside every seal, signature and licence PDF
     sample = ROOT / "docs" / "images" / "seal-round.png"
-    assert_seal_like(sample.read_bytes(), 42, 42, px=40)
+    assert sample.read_bytes() == pic.data  # the committed sample is what the code draws now
