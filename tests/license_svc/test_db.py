@@ -40,6 +40,17 @@ def test_models_match_migrations(ctx):
     assert diff == [], f"models and migrations differ (add an alembic revision): {diff}"
 
 
+def test_licence_pdfs_skip_toast_compression_on_postgresql(ctx):
+    """Already-compressed PDFs: pglz only costs time (migration licences_storage_0001)."""
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL storage setting")
+    with ctx.engine.connect() as conn:
+        storage = conn.exec_driver_sql(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = 'licence_versions'::regclass "
+            "AND attname = 'pdf'").scalar_one()
+    assert storage == "e"  # EXTERNAL: out of line, never compressed
+
+
 def test_fresh_sqlite_file_in_new_directory(tmp_path):
     from license_svc.config import Settings
 

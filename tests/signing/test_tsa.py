@@ -48,6 +48,40 @@ def test_granted_token_validates_with_pyhanko(algorithm):
     assert st["intact"] and st["valid"] and st["trust_problem_indic"] is None, st
 
 
+@pytest.mark.parametrize("algorithm", ["sm2", "rsa"])
+def test_direct_token_is_the_granted_token_without_nonce(algorithm):
+    """The stamper's fast path (`token`) gives what `respond` grants, minus the nonce that
+    only binds a request to its response, and pyHanko validates it the same way."""
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+
+    from verification.certpath import make_validation_context
+
+    tsa, name = _tsa(algorithm), "sm3" if algorithm == "sm2" else "sha256"
+    digest = alg.digest(name, b"message")
+    direct = cms.ContentInfo.load(InProcessTimeStamper(tsa).token(name, digest))
+    granted = TimeStampResp.load(tsa.respond(_req(digest, name)))["time_stamp_token"]
+    infos = [t["content"]["encap_content_info"]["content"].parsed for t in (direct, granted)]
+    for i in infos:
+        i["serial_number"] = 1  # random per token
+    assert infos[0].dump() == infos[1].dump() and infos[0]["nonce"].native is None
+    assert direct["content"]["certificates"].dump() == granted["content"]["certificates"].dump()
+    h = hierarchy(algorithm)
+    vc = make_validation_context(trust_roots=[h.root], at=NOW + timedelta(minutes=1))
+    st = asyncio.run(validate_tst_signed_data(direct["content"], vc, lambda _alg: digest))
+    assert st["intact"] and st["valid"] and st["trust_problem_indic"] is None, st
+    wrong = asyncio.run(validate_tst_signed_data(
+        direct["content"], vc, lambda _alg: alg.digest(name, b"other")))
+    assert not wrong["intact"]
+
+
+@pytest.mark.parametrize("name, digest", [("sha256", b"\x01" * 20), ("md5", b"\x01" * 16),
+                                          ("sm3", b"")])
+def test_direct_token_refuses_bad_imprints(name, digest):
+    with pytest.raises(SigningError):
+        _tsa("sm2").token(name, digest)
+
+
 @pytest.mark.parametrize("req, fail", [
     (b"garbage", "bad_data_format"),
     (_req(b"\x01" * 20), "bad_alg"),
