@@ -48,6 +48,7 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 class IssueResult:
     identifiers: list[str]
     replayed: bool = False  # an idempotent retry: these were made by an earlier request
+    view: Any = None  # what `issue(describe=...)` said of the new licence, inside its transaction
 
 
 # -- request validation ------------------------------------------------------------------------
@@ -208,9 +209,23 @@ def run_idempotent(ctx, actor, kind: str, body: Any, key: str | None,
     raise AssertionError("unreachable")
 
 
-def issue(ctx, actor, body: Any, *, idempotency_key: str | None = None) -> IssueResult:
-    return run_idempotent(ctx, actor, "issue", body, idempotency_key,
-                          lambda s: [issue_one(ctx, s, actor, body).identifier])
+def issue(ctx, actor, body: Any, *, idempotency_key: str | None = None,
+          describe: Callable[[Session, LicenceVersion], Any] | None = None) -> IssueResult:
+    """One licence.  `describe(session, version)` runs in the issuing transaction and its result
+    is `IssueResult.view`: the HTTP route's 201 body comes from the licence just made instead of
+    a second transaction reading the ~100 KB row back.  A replay has no view (nothing was made)."""
+    views: list[Any] = []
+
+    def produce(session: Session) -> list[str]:
+        version = issue_one(ctx, session, actor, body)
+        if describe is not None:
+            views.append(describe(session, version))
+        return [version.identifier]
+
+    result = run_idempotent(ctx, actor, "issue", body, idempotency_key, produce)
+    if views and not result.replayed:  # the last attempt's: earlier ones rolled back
+        return IssueResult(result.identifiers, view=views[-1])
+    return result
 
 
 def issue_batch(ctx, actor, bodies: Any, *, idempotency_key: str | None = None) -> IssueResult:
