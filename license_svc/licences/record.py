@@ -53,9 +53,25 @@ def _check(value: Any, path: str) -> None:
                              f"{type(value).__name__} 不是 JSON 值（位置 {path}）")
 
 
+def _plain(value: Any) -> bool:
+    """True when `value` is built of exact str/int/bool/None/dict/list/tuple only: the common
+    case, checked without building a path per key (every audit entry and record passes here).
+    Anything else — floats, subclasses, other types — goes to `_check`, which decides and
+    names the place."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return True
+    if t is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if t is list or t is tuple:
+        return all(_plain(v) for v in value)
+    return False
+
+
 def canonical_json(value: Any) -> bytes:
     """UTF-8 bytes, sorted keys, no whitespace; floats, NaN and non-string keys rejected."""
-    _check(value, "$")
+    if not _plain(value):
+        _check(value, "$")
     try:
         return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                           allow_nan=False).encode("utf-8")

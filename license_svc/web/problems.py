@@ -36,6 +36,7 @@ CORE_PROBLEMS: dict[str, tuple[int, str, str]] = {
     "too-many-requests": (429, "请求过于频繁", "Too many requests"),
     "internal-error": (500, "服务器内部错误", "Internal server error"),
     "not-ready": (503, "服务尚未就绪", "Service not ready"),
+    "database-unavailable": (503, "数据库连接中断，请稍后重试", "Database connection lost; retry"),
 }
 _SLUG_BY_STATUS = {status: slug for slug, (status, _, _) in CORE_PROBLEMS.items()}
 
@@ -141,11 +142,23 @@ async def _signing_error_handler(_request: Request, exc):
     return problem_response(problem)
 
 
+async def _database_error_handler(_request: Request, exc):
+    """A pooled connection found dead (database restarted, network cut): SQLAlchemy has already
+    invalidated the pool, the transaction wrote nothing, and a retry will reconnect — a 503
+    with Retry-After, not a 500.  Any other database error stays a 500 (the middleware)."""
+    if not getattr(exc, "connection_invalidated", False):
+        raise exc
+    return problem_response(ProblemError.core("database-unavailable", headers={"Retry-After": "1"}))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import DBAPIError
+
     from signing.errors import SigningError
 
     app.add_exception_handler(ProblemError, _problem_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(SigningError, _signing_error_handler)
+    app.add_exception_handler(DBAPIError, _database_error_handler)
     # Unhandled exceptions become a 500 problem in web.middleware.RequestMiddleware.

@@ -100,3 +100,52 @@ def test_backend_matches_environment(ctx):
 
     expected = "postgresql" if os.environ.get("LICENSE_SVC_TEST_DATABASE_URL") else "sqlite"
     assert ctx.engine.dialect.name == expected
+
+
+def _kill_pooled_connection(ctx) -> None:
+    """Terminate, from another connection, the server process behind ctx's idle pooled one:
+    what a database restart or a cut network does to a pool."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    with ctx.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    killer = create_engine(ctx.engine.url, poolclass=NullPool)
+    try:
+        with killer.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+    finally:
+        killer.dispose()
+
+
+@pytest.fixture
+def pg_ctx(ctx):
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL connection handling")
+    return ctx
+
+
+def test_a_lost_connection_costs_one_transaction_then_the_pool_reconnects(pg_ctx):
+    """No pre-ping (license_svc.db.engine): the first use of a dead connection fails, marked as
+    a disconnect; nothing half-done is kept; the next transaction gets a fresh connection."""
+    from sqlalchemy.exc import DBAPIError
+
+    _kill_pooled_connection(pg_ctx)
+    with pytest.raises(DBAPIError) as err:
+        with pg_ctx.unit_of_work() as s:
+            _add(s, "lost")
+    assert err.value.connection_invalidated
+    with pg_ctx.unit_of_work() as s:
+        _add(s, "after")
+    with pg_ctx.unit_of_work() as s:
+        assert set(s.scalars(select(ApiClient.client_id))) == {"after"}
+
+
+def test_a_lost_connection_is_a_503_with_retry_after_over_http(pg_ctx, client):
+    assert client.get("/api/v1/audit/checkpoint").status_code in (200, 404)
+    _kill_pooled_connection(pg_ctx)
+    resp = client.get("/api/v1/audit/checkpoint")
+    assert resp.status_code == 503, resp.text
+    assert resp.headers["retry-after"] == "1"
+    assert resp.json()["type"] == "urn:license-svc:problem:database-unavailable"
+    assert client.get("/api/v1/audit/checkpoint").status_code in (200, 404)

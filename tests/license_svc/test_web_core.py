@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import io
 import json
 import logging
@@ -289,9 +291,10 @@ def test_pki_route_lists_region_certificates(client):
         assert c["org_code"] in c["subject"] and cert.serial_number == int(c["serial"], 16)
 
 
-def test_serve_command_starts_seeds_and_logs_json(tmp_path):
-    """The real entry point (what `make run` runs): migrates a fresh SQLite file, seeds the dev
-    clients, answers /readyz, and logs only JSON."""
+@contextlib.contextmanager
+def _serving(tmp_path, *args: str):
+    """A real `license-svc serve` on a free port: yields (base URL, process, output lines so
+    far — filled in when the block ends)."""
     import socket
     import subprocess
     import sys
@@ -303,22 +306,60 @@ def test_serve_command_starts_seeds_and_logs_json(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {"LICENSE_SVC_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, "-m", "license_svc", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "license_svc", "serve", "--port", str(port), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url, lines = f"http://127.0.0.1:{port}", []
     try:
         deadline, r = time.monotonic() + 120, None  # generous: CI runs two workers on two cores
         while time.monotonic() < deadline:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                r = httpx.get(f"{url}/readyz", timeout=2)
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
         assert r is not None and r.status_code == 200, r and r.text
+        yield url, proc, lines
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=20)
-    lines = [line for line in out.splitlines() if line.strip()]
+        out, _ = proc.communicate(timeout=30)
+        lines.extend(line for line in out.splitlines() if line.strip())
+
+
+def test_serve_command_starts_seeds_and_logs_json(tmp_path):
+    """The real entry point (what `make run` runs): migrates a fresh SQLite file, seeds the dev
+    clients, answers /readyz, and logs only JSON."""
+    with _serving(tmp_path) as (_url, _proc, lines):
+        pass
     records = [json.loads(line) for line in lines]
     assert any(rec["msg"] == "dev API clients seeded" and rec["count"] > 0 for rec in records)
     assert any(rec.get("route") == "/readyz" and rec.get("status") == 200 for rec in records)
     assert (tmp_path / "license-svc-sh.db").exists()
+
+
+def _spawned_workers(pid: int) -> int:
+    from pathlib import Path
+
+    count = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            count += b"multiprocessing.spawn" in cmdline
+    return count
+
+
+def test_serve_with_workers_uses_processes_and_sums_their_metrics(tmp_path):
+    """`--workers 2`: two worker processes behind one port (CPU-bound requests need cores, not
+    threads), seeded once by the parent, and /metrics counts every worker's requests."""
+    import httpx
+
+    with _serving(tmp_path, "--workers", "2") as (url, proc, lines):
+        assert _spawned_workers(proc.pid) == 2
+        for _ in range(12):  # a connection each, so the workers share them
+            assert httpx.get(f"{url}/healthz", headers={"Connection": "close"}).status_code == 200
+        assert httpx.get(f"{url}/api/v1/audit/checkpoint").status_code == 200
+        text = httpx.get(f"{url}/metrics").text
+    served = [line for line in text.splitlines()
+              if line.startswith("license_svc_http_requests_total{") and 'route="/healthz"' in line]
+    assert len(served) == 1 and float(served[0].rsplit(" ", 1)[1]) == 12.0, served
+    records = [json.loads(line) for line in lines]
+    assert sum(rec["msg"] == "dev API clients seeded" for rec in records) == 1

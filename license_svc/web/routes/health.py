@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
@@ -53,4 +54,16 @@ def readyz(ctx: AppContext = Depends(get_ctx)):
 
 @router.get("/metrics", summary="Prometheus 指标 / metrics", response_class=Response)
 def metrics(ctx: AppContext = Depends(get_ctx)) -> Response:
-    return Response(generate_latest(ctx.metrics), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry(ctx)), media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry(ctx: AppContext):
+    """This process's metrics, or, under `serve --workers N`, every worker's (summed by
+    prometheus_client from the files in PROMETHEUS_MULTIPROC_DIR)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return ctx.metrics
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
