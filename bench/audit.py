@@ -6,6 +6,7 @@ inclusion-proof time as the log grows.
     python bench/audit.py --sizes 1000,100000    # skip the 10^6 build
     python bench/audit.py --no-appends           # proof times only
     python bench/audit.py --backends postgresql --sizes '' --rounds 3 --seconds 4   # the goal's figure
+    python bench/audit.py --backends postgresql --sizes '' --rounds 3 --seconds 4 --processes 2   # as `serve --workers 2`
     python bench/audit.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 References measured in the same run, next to each figure:
@@ -19,7 +20,10 @@ Appends: every transaction holds one audited action — either the entry alone (
 or, the honest shape, a small action row (INSERT into a scratch `bench_action` table) plus its
 entry — committed with `synchronous_commit=on`, while the service's background task runs
 (sequencer + a checkpoint signed every second).  1 thread, then 8 threads (PostgreSQL; 4 on
-SQLite), then 10 entries per transaction (a retrieval of several licences).  After each run
+SQLite), then 10 entries per transaction (a retrieval of several licences).  `--processes P`
+spreads the many-thread runs, references included, over P processes, each with its own pool
+and background task, as `license-svc serve --workers P` runs the service (one Python process
+is held to one core by the GIL).  After each run
 the queue is drained and the tree size checked against the count of committed appends; the
 time the background sequencer spent and the queue left at the end are reported.
 Sizes: building 10^6 entries through `append` would take minutes, and proofs read only the
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import platform
 import random
@@ -99,8 +104,9 @@ class Backend:
         self.engine.dispose()
 
 
-def run_threads(threads: int, seconds: float, transaction) -> float:
-    """Transactions/s of `transaction(k, i)` (thread k, its i-th call) on `threads` threads."""
+def run_threads(threads: int, seconds: float, transaction) -> int:
+    """How many `transaction(k, i)` calls (thread k, its i-th call) `threads` threads complete
+    in `seconds`."""
     counts = [0] * threads
     stop = time.perf_counter() + seconds
 
@@ -111,31 +117,15 @@ def run_threads(threads: int, seconds: float, transaction) -> float:
             i += 1
             counts[k] += 1
 
-    t0 = time.perf_counter()
     ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
-    return sum(counts) / (time.perf_counter() - t0)
+    return sum(counts)
 
 
 _run_ids = itertools.count(1)
-
-
-def raw_insert_rate(b: Backend, seconds: float, threads: int) -> float:
-    """Reference: a single-row INSERT + COMMIT per transaction on a bare engine connection."""
-    payload = sample_entry(0).leaf()
-    run = next(_run_ids) * 10**12
-    stmt = text("INSERT INTO bench_raw (id, data) VALUES (:i, :d)")
-
-    def transaction(k: int, i: int) -> None:
-        with b.engine.begin() as conn:
-            conn.execute(stmt, {"i": run + k * 10**9 + i, "d": payload})
-
-    return run_threads(threads, seconds, transaction)
-
-
 ACTION_SQL = text("INSERT INTO bench_action (licence_id, holder_ref, at) VALUES (:l, :h, :t)")
 
 
@@ -143,13 +133,39 @@ def _action(s, i: int) -> None:
     s.execute(ACTION_SQL, {"l": f"L{i}", "h": "%064x" % i, "t": NOW})
 
 
-def action_rate(b: Backend, seconds: float, threads: int) -> float:
-    """Reference: the small action row alone, in the service's unit of work, not audited."""
-    def transaction(k: int, i: int) -> None:
-        with unit_of_work(b.sessions) as s:
-            _action(s, i)
+def transaction_for(b: Backend, shape: str, salt: int = 0):
+    """`transaction(k, i)` of one shape: thread k's i-th transaction.  `salt` keeps the keys of
+    different processes apart."""
+    if shape == "raw":  # reference: single-row INSERT + COMMIT on a bare engine connection
+        payload = sample_entry(0).leaf()
+        run = (next(_run_ids) + 1000 * salt) * 10**12
+        stmt = text("INSERT INTO bench_raw (id, data) VALUES (:i, :d)")
 
-    return run_threads(threads, seconds, transaction)
+        def raw(k: int, i: int) -> None:
+            with b.engine.begin() as conn:
+                conn.execute(stmt, {"i": run + k * 10**9 + i, "d": payload})
+        return raw
+    if shape == "action":  # reference: the action row alone, in the unit of work, not audited
+        def action(k: int, i: int) -> None:
+            with unit_of_work(b.sessions) as s:
+                _action(s, i)
+        return action
+    per_txn, with_action = (10, False) if shape == "10 entries" else (1, shape == "action+entry")
+
+    def audited(k: int, i: int) -> None:
+        i = salt * 10**9 + k * 10**7 + i * per_txn
+        with unit_of_work(b.sessions) as s:
+            if with_action:
+                _action(s, i)
+            if per_txn == 1:
+                audit.append(s, sample_entry(i))
+            else:
+                audit.append_many(s, [sample_entry(i + j) for j in range(per_txn)])
+    return audited
+
+
+def per_txn_of(shape: str) -> int:
+    return 10 if shape == "10 entries" else 1
 
 
 def sm3_rate(seconds: float) -> float:
@@ -167,13 +183,12 @@ SHAPES = {"raw": "raw INSERT+COMMIT (reference)", "action": "action row alone (r
           "10 entries": "audited: append_many(10)"}
 
 
-def append_rate(b: Backend, signer: NoteSigner, seconds: float, threads: int, per_txn: int,
-                with_action: bool) -> dict:
-    """Audited appends/s while the service's background task runs (sequencer, checkpoint every
-    second); then the queue is drained and the tree checked to hold every committed append."""
-    with unit_of_work(b.sessions) as s:
-        start = store.tree_size(s)
-    seq = {"seconds": 0.0, "moved": 0}
+def writers(b: Backend, signer: NoteSigner | None, shape: str, seconds: float, threads: int,
+            salt: int = 0, go=None) -> dict:
+    """One process's writers: `threads` threads of `shape` for `seconds`, with the service's
+    background task (sequencer every second, a checkpoint signed every second) when `signer`
+    is given, as every `serve` worker runs it.  `go` (an Event) holds the start."""
+    seq = {"seconds": 0.0}
 
     def timed(fn):
         def run():
@@ -184,38 +199,80 @@ def append_rate(b: Backend, signer: NoteSigner, seconds: float, threads: int, pe
                 seq["seconds"] += time.perf_counter() - t0
         return run
 
-    publisher = CheckpointPublisher(timed(lambda: _publish(b, signer)), interval=1.0,
-                                    sequence_once=timed(lambda: seq.__setitem__(
-                                        "moved", seq["moved"] + sequencer.drain(b.engine))),
-                                    sequence_interval=1.0).start()
-    def transaction(k: int, i: int) -> None:
-        i = k * 10**7 + i * per_txn
-        with unit_of_work(b.sessions) as s:
-            if with_action:
-                _action(s, i)
-            if per_txn == 1:
-                audit.append(s, sample_entry(i))
-            else:
-                audit.append_many(s, [sample_entry(i + j) for j in range(per_txn)])
-
+    publisher = None
+    if signer is not None:
+        publisher = CheckpointPublisher(timed(lambda: _publish(b, signer)), interval=1.0,
+                                        sequence_once=timed(lambda: sequencer.drain(b.engine)),
+                                        sequence_interval=1.0)
+    transaction = transaction_for(b, shape, salt)
+    transaction(threads, 0)  # warm: connection, compiled statements (thread id unused by runs)
+    if go is not None:
+        go.wait()
+    if publisher is not None:
+        publisher.start()
     t0 = time.perf_counter()
-    rate = run_threads(threads, seconds, transaction) * per_txn
+    count = run_threads(threads, seconds, transaction)
     elapsed = time.perf_counter() - t0
-    publisher.stop()
+    if publisher is not None:
+        publisher.stop()
+    return {"transactions": count + 1, "elapsed": elapsed, "seq_seconds": seq["seconds"]}
+
+
+def _child(name: str, url: str, key_der: bytes | None, shape: str, seconds: float, threads: int,
+           salt: int, ready, go, results) -> None:
+    b = Backend(name, url)
+    signer = NoteSigner("licence-audit/sh", alg.load_private_key(key_der)) if key_der else None
+    try:
+        ready.put(salt)
+        results.put(writers(b, signer, shape, seconds, threads, salt, go))
+    finally:
+        b.close()
+
+
+def run_shape(b: Backend, signer: NoteSigner, shape: str, seconds: float, threads: int,
+              processes: int = 1) -> dict:
+    """Transactions/s (entries/s for audited shapes) of `shape` with `threads` writer threads
+    in total, spread over `processes` processes (like `serve --workers`), each with its own
+    pool and background task.  Audited runs are then drained and the tree checked to hold
+    exactly one entry per committed append."""
+    audited = shape not in ("raw", "action")
+    with unit_of_work(b.sessions) as s:
+        start = store.tree_size(s)
+    if processes == 1:
+        outs = [writers(b, signer if audited else None, shape, seconds, threads)]
+    else:
+        mp = multiprocessing.get_context("spawn")
+        ready, go, results = mp.Queue(), mp.Event(), mp.Queue()
+        key = alg.dump_private_key(signer.key) if audited else None
+        procs = [mp.Process(target=_child, args=(b.name, b.url, key, shape, seconds,
+                                                 threads // processes, p + 1, ready, go, results))
+                 for p in range(processes)]
+        for p in procs:
+            p.start()
+        for _ in procs:
+            ready.get(timeout=120)
+        go.set()
+        outs = [results.get(timeout=seconds + 120) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+    elapsed = max(o["elapsed"] for o in outs)
+    # `writers` counted its warm-up transaction too (the +1), so the tree check is exact
+    committed = sum(o["transactions"] for o in outs)
+    out = {"rate": (committed - len(outs)) * per_txn_of(shape) / elapsed}
+    if not audited:
+        return out
     with unit_of_work(b.sessions) as s:
         left = s.execute(text("SELECT count(*) FROM audit_queue")).scalar()
-    t1 = time.perf_counter()
     drained = sequencer.drain(b.engine)
-    drain_s = time.perf_counter() - t1
     _publish(b, signer)
     with unit_of_work(b.sessions) as s:
         end = store.tree_size(s)
         cps = len(store.checkpoints(s))
         queue = s.execute(text("SELECT count(*) FROM audit_queue")).scalar()
     assert drained == left and queue == 0, (drained, left, queue)
-    assert end - start == round(rate * elapsed), (end, start, rate * elapsed)
-    return {"rate": rate, "checkpoints": cps, "left": left, "drain_s": drain_s,
-            "seq_share": seq["seconds"] / elapsed}
+    assert end - start == committed * per_txn_of(shape), (end, start, committed)
+    return {**out, "checkpoints": cps, "left": left,
+            "seq_share": max(o["seq_seconds"] for o in outs) / elapsed}
 
 
 def _publish(b: Backend, signer: NoteSigner):
@@ -305,6 +362,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-appends", action="store_true", help="proof times only")
     ap.add_argument("--sizes", default="1000,100000,1000000")
     ap.add_argument("--samples", type=int, default=200, help="proofs timed per size")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="spread the many-thread runs over this many processes, as `serve "
+                         "--workers N` does (each with its own pool and background task)")
     args = ap.parse_args(argv)
     sizes = [int(x) for x in args.sizes.split(",") if x]
     signer = NoteSigner("licence-audit/sh", alg.generate_private_key("sm2"))
@@ -334,14 +394,9 @@ def main(argv=None) -> int:
         results: dict = {c: [] for c in configs}
         for _ in range(args.rounds):  # interleaved, so a neighbour's burst hits every shape alike
             for threads, shape in configs:
-                if shape == "raw":
-                    r = {"rate": raw_insert_rate(b, min(args.seconds, 3.0), threads)}
-                elif shape == "action":
-                    r = {"rate": action_rate(b, min(args.seconds, 3.0), threads)}
-                else:
-                    r = append_rate(b, signer, args.seconds, threads, 10 if shape == "10 entries" else 1,
-                                    shape == "action+entry")
-                results[(threads, shape)].append(r)
+                procs = args.processes if threads > 1 else 1
+                seconds = min(args.seconds, 3.0) if shape in ("raw", "action") else args.seconds
+                results[(threads, shape)].append(run_shape(b, signer, shape, seconds, threads, procs))
         for threads, shape in configs:
             rs = results[(threads, shape)]
             rates = sorted(r["rate"] for r in rs)
@@ -350,7 +405,9 @@ def main(argv=None) -> int:
             last = rs[-1]
             extra = (f"{last['checkpoints']:>6}{last['left']:>13,}{last['seq_share']:>14.0%}"
                      if "checkpoints" in last else "")
-            print(f"{b.name:<11}{threads:>8}  {SHAPES[shape]:<32}"
+            label = f"{args.processes}x{threads // args.processes}" \
+                if threads > 1 and args.processes > 1 else str(threads)
+            print(f"{b.name:<11}{label:>8}  {SHAPES[shape]:<32}"
                   f"{statistics.median(rates):>8,.0f}{spread:>14}{statistics.median(rates) / raw:>6.2f}x{extra}")
     print("per s: median of the rounds (min–max); audited rows count entries.  queue at end: entries "
           "committed but not yet sequenced when the writers stopped (the sequencer runs every "
