@@ -4,9 +4,10 @@ The holder's view lists the audit entries carrying the holder's keyed reference 
 by departments, refusals, grants given and revoked — and every entry about a licence the holder
 holds, whatever its position among the licence's holders (issuance, lifecycle, reads and
 retrievals of a marriage certificate show in both spouses' logs, though an entry names one
-holder reference: the audit entry format stays as it is) — each with its exact leaf bytes and an inclusion proof against the latest signed
-checkpoint, so the holder (or an app on their behalf) can check with any RFC 9162 verifier,
-without trusting this service, that what it is shown is in the log everyone else sees.
+holder reference: the audit entry format stays as it is).  Each comes with its exact leaf
+bytes and an inclusion proof against the latest signed checkpoint, so the holder (or an app
+on their behalf) can check with any RFC 9162 verifier, without trusting this service, that
+what it is shown is in the log everyone else sees.
 Entries appended after the latest checkpoint have no proof yet (`inclusion_proof: null`);
 checkpoints are signed every few seconds.
 """
