@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -284,12 +284,29 @@ def get_entry(session: Session, index: int) -> StoredEntry:
     return StoredEntry(index, leaf)
 
 
-def entries_for_holder(session: Session, holder_ref: str, *, limit: int = 100,
-                       before: int | None = None) -> list[StoredEntry]:
-    """Newest first: who looked at this holder's licences (the citizen's view)."""
+def entries_for_holder(session: Session, holder_ref: str, *, licences: Select | None = None,
+                       limit: int = 100, before: int | None = None) -> list[StoredEntry]:
+    """Newest first: who looked at this holder's licences (the citizen's view) — the entries
+    carrying `holder_ref`, and with `licences` (a SELECT of licence identifiers: the ones the
+    holder holds, whatever their position among its holders) the entries about those licences,
+    whichever holder reference they carry.
+
+    Two index-ordered top-`limit` scans (`ix_audit_entries_holder`, `ix_audit_entries_licence`)
+    merged, rather than one OR that no index serves."""
     sequence_pending(session)
-    q = select(AuditEntryRow.idx, AuditEntryRow.leaf).where(AuditEntryRow.holder_ref == holder_ref)
-    if before is not None:
-        q = q.where(AuditEntryRow.idx < before)
-    rows = session.execute(q.order_by(AuditEntryRow.idx.desc()).limit(max(1, min(limit, 1000))))
+    limit = max(1, min(limit, 1000))
+    parts = [AuditEntryRow.holder_ref == holder_ref]
+    if licences is not None:
+        parts.append(AuditEntryRow.licence_id.in_(licences))
+    scans = []
+    for where in parts:
+        q = select(AuditEntryRow.idx).where(where)
+        if before is not None:
+            q = q.where(AuditEntryRow.idx < before)
+        sub = q.order_by(AuditEntryRow.idx.desc()).limit(limit).subquery()
+        scans.append(select(sub.c.idx))
+    wanted = union(*scans).subquery() if len(scans) > 1 else scans[0].subquery()
+    rows = session.execute(select(AuditEntryRow.idx, AuditEntryRow.leaf)
+                           .where(AuditEntryRow.idx.in_(select(wanted.c.idx)))
+                           .order_by(AuditEntryRow.idx.desc()).limit(limit))
     return [StoredEntry(i, bytes(leaf)) for i, leaf in rows]

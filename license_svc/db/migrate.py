@@ -27,7 +27,11 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(settings=None, *, engine: Engine | None = None, revision: str = "heads") -> None:
-    """Bring the database of `settings` (or `engine`) to the newest schema."""
+    """Bring the database of `settings` (or `engine`) to the newest schema.
+
+    With `settings`, revisions can read them (`config.attributes["settings"]`): a data
+    migration that needs the region's holder-reference secret (licences_0002) finds it there;
+    given only an engine, such a migration does what it can without it and says so."""
     from license_svc.db.engine import make_engine
 
     own = engine is None
@@ -36,6 +40,7 @@ def upgrade(settings=None, *, engine: Engine | None = None, revision: str = "hea
         with engine.begin() as conn:
             cfg = alembic_config(str(engine.url.render_as_string(hide_password=False)))
             cfg.attributes["connection"] = conn
+            cfg.attributes["settings"] = settings
             command.upgrade(cfg, revision)
     finally:
         if own:

@@ -1,10 +1,13 @@
 """"Who looked at my licences" (用证留痕 for the holder) and the auditor's search.
 
 The holder's view lists the audit entries carrying the holder's keyed reference — retrievals
-by departments, refusals, grants given and revoked, issuance and lifecycle of the holder's
-licences — each with its exact leaf bytes and an inclusion proof against the latest signed
-checkpoint, so the holder (or an app on their behalf) can check with any RFC 9162 verifier,
-without trusting this service, that what it is shown is in the log everyone else sees.
+by departments, refusals, grants given and revoked — and every entry about a licence the holder
+holds, whatever its position among the licence's holders (issuance, lifecycle, reads and
+retrievals of a marriage certificate show in both spouses' logs, though an entry names one
+holder reference: the audit entry format stays as it is).  Each comes with its exact leaf
+bytes and an inclusion proof against the latest signed checkpoint, so the holder (or an app
+on their behalf) can check with any RFC 9162 verifier, without trusting this service, that
+what it is shown is in the log everyone else sees.
 Entries appended after the latest checkpoint have no proof yet (`inclusion_proof: null`);
 checkpoints are signed every few seconds.
 """
@@ -23,6 +26,7 @@ from license_svc import audit
 from license_svc.audit.models import AuditEntryRow
 from license_svc.auth.models import ApiClient
 from license_svc.grants.grants import holder_identity
+from license_svc.licences import holders
 from verification.tlog import parse_checkpoint
 
 MAX_PAGE = 200
@@ -53,7 +57,8 @@ def access_log(ctx, session: Session, client, *, limit: int = 50, before: int | 
     `next_before`)."""
     holder_code, _ = holder_identity(client)
     ref = audit.holder_reference(ctx, holder_code)
-    stored = audit.entries_for_holder(session, ref, limit=max(1, min(limit, MAX_PAGE)), before=before)
+    stored = audit.entries_for_holder(session, ref, licences=holders.held_by(ref),
+                                      limit=max(1, min(limit, MAX_PAGE)), before=before)
     note, checkpoint = _latest_checkpoint(session)
     entries = [s.entry for s in stored]
     names = _names(session, entries)
@@ -82,6 +87,18 @@ def access_log(ctx, session: Session, client, *, limit: int = 50, before: int | 
         "entries": items,
         "next_before": stored[-1].index if len(stored) == max(1, min(limit, MAX_PAGE)) else None,
     }
+
+
+def concerns_holder(ctx, session: Session, client, entry: dict) -> bool:
+    """Whether `entry` is one the calling holder's access log shows: it carries the caller's
+    holder reference, or it is about a licence the caller holds (any holder position)."""
+    if not client.holder_code:
+        return False
+    ref = audit.holder_reference(ctx, client.holder_code)
+    if entry.get("holder_ref") == ref:
+        return True
+    licence_id = entry.get("licence_id")
+    return isinstance(licence_id, str) and holders.holds(session, ref, licence_id)
 
 
 def _leaf_contains(session: Session, needle: bytes):

@@ -40,6 +40,7 @@ from license_svc.grants.grants import (EXPIRED, REVOKED, USED_UP, consume_use, g
                                        status_of)
 from license_svc.grants.models import Grant
 from license_svc.identifiers import IdentifierError, parse_identifier
+from license_svc.licences import holders
 from license_svc.licences.lifecycle import ACTIVE, REVOKED as LICENCE_REVOKED, SUPERSEDED
 from license_svc.licences.lifecycle import latest_event, status_at
 from license_svc.licences.models import LicenceVersion
@@ -164,9 +165,10 @@ def _authorise(ctx, session: Session, client, req: _Request) -> Grant | None:
 
 def _licences(ctx, session: Session, req: _Request, grant: Grant | None) -> list[tuple[LicenceVersion, str]]:
     """The holder's current licences of the type in this region (superseded and revoked
-    versions are history, not something to rely on), with their status now."""
+    versions are history, not something to rely on), with their status now.  The holder may
+    be any of a licence's holders (either spouse of a marriage certificate)."""
     query = select(LicenceVersion).where(
-        LicenceVersion.holder_ref == audit.holder_reference(ctx, req.holder_code),
+        LicenceVersion.identifier.in_(holders.held_by_code(ctx, req.holder_code)),
         LicenceVersion.type_code == req.template.type_code, LicenceVersion.region == ctx.region)
     family = (grant.licence_family if grant is not None else None) or req.licence_family
     if family:

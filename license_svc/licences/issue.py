@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from license_svc import templates
 from license_svc.identifiers import make_identifier, parse_identifier
-from license_svc.licences import artefacts
+from license_svc.licences import artefacts, holders
 from license_svc.licences.auditing import audit_holder_ref, audit_licence
 from license_svc.licences.errors import (IdempotencyKeyInvalid, IdempotencyKeyReused,
                                          IssuerAuthorityError, LicenceDataInvalid,
@@ -146,6 +146,7 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
     if previous is not None:
         supersede(ctx, session, previous, version.identifier, actor, at, reason)
     add_with_status_slot(session, version, owner=ctx)
+    holders.add(ctx, session, version.identifier, record)  # every holder, not only the first
     append_event(ctx, session, version, "amended" if previous is not None else "issued", "active",
                  actor.client_id, at, reason, credential=cred)
     audit_licence(ctx, session, action="licence.amend" if previous is not None else "licence.issue",

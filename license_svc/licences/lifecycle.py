@@ -187,7 +187,9 @@ def canonical_event(row: LicenceEvent) -> dict:
 
 
 def holder_code_of(version: LicenceVersion) -> str | None:
-    """The first holder's code: the one the licence row's holder reference is keyed on."""
+    """The first holder's code: the one the licence row's holder reference is keyed on, and the
+    one licence-wide entries (issuance, lifecycle, verification) name.  The other holders find
+    those entries by licence identifier (`license_svc.licences.holders`)."""
     holders = json.loads(version.record).get("holders") or [{}]
     return holders[0].get("code")
 

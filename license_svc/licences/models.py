@@ -6,6 +6,8 @@
   that names the hash of the previous event, so the current status is the last event and an
   edited or dropped event breaks the chain.  (identifier, seq) is unique: two concurrent
   changes to one licence cannot both land.
+- `licence_holders`: every holder of a version, by keyed reference and position (a marriage
+  certificate has two); lookups "by holder" go through it (`license_svc.licences.holders`).
 - `licence_idempotency_keys`: (client, key) → request hash and the identifiers produced, so a
   retried POST returns the licence it already made.
 - Status-list slots are columns of the version row with a unique (list, index) pair.
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint,
-                        inspect, insert)
+from sqlalchemy import (Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, inspect, insert)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from license_svc.db.base import Base
@@ -37,7 +39,9 @@ class LicenceVersion(Base):
     region: Mapped[str] = mapped_column(String(8))
     type_code: Mapped[str] = mapped_column(String(64))
     issuer_code: Mapped[str] = mapped_column(String(32), index=True)
-    holder_ref: Mapped[str] = mapped_column(String(80), index=True)
+    # The FIRST holder's keyed reference only (named in licence-wide audit entries); finding a
+    # licence by holder uses `licence_holders`, which lists every holder.
+    holder_ref: Mapped[str] = mapped_column(String(80))
     algorithm: Mapped[str] = mapped_column(String(8))
     record: Mapped[str] = mapped_column(Text)  # exact canonical JSON that was signed
     data_hash: Mapped[str] = mapped_column(String(64))
@@ -68,6 +72,21 @@ class LicenceEvent(Base):
     event: Mapped[str] = mapped_column(Text)  # exact canonical JSON that was signed
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     signer_cert: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LicenceHolder(Base):
+    """One holder of one version: (identifier, position) with position 0 the first holder as
+    listed in the record.  Per version, not per family: an amendment may change the holders, and
+    each version's holders are the ones its signed record names.  Only the keyed reference is
+    stored (docs/formats.md "Holder reference"), never the code; the record has it in clear."""
+
+    __tablename__ = "licence_holders"
+    __table_args__ = (Index("ix_licence_holders_holder_ref", "holder_ref", "identifier"),)
+
+    identifier: Mapped[str] = mapped_column(
+        String(200), ForeignKey("licence_versions.identifier"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holder_ref: Mapped[str] = mapped_column(String(64))
 
 
 class IdempotencyKey(Base):

@@ -18,25 +18,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from license_svc.identifiers import contains_resident_id
+from license_svc.licences import holders
 from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import IssuerAuthorityError, LicenceDataInvalid
-from license_svc.licences.lifecycle import (history, holder_code_of, latest_event, load_version,
-                                            status_at)
+from license_svc.licences.lifecycle import history, latest_event, load_version, status_at
 from license_svc.licences.models import LicenceVersion
 from license_svc.licences.record import ENVELOPE_ALGS
 
 _PURPOSE = re.compile(r"^[0-9A-Za-z\-_.]{1,64}$")
 
 
-def _holder_codes(version: LicenceVersion) -> set[str]:
-    return {h["code"].upper() for h in json.loads(version.record)["holders"]}
-
-
 def check_read_access(ctx, actor, version: LicenceVersion, purpose: str | None) -> None:
     if actor.has_role("admin") or (actor.has_role("issuer") and actor.org_code == version.issuer_code):
         return
-    if actor.has_role("citizen") and actor.holder_code \
-            and actor.holder_code.upper() in _holder_codes(version):
+    if holders.is_holder(actor, version):
         return
     if actor.has_role("relying"):
         raise IssuerAuthorityError(
@@ -56,14 +51,14 @@ def open_licence(ctx, session: Session, identifier: str, actor, what: str,
     except IssuerAuthorityError:
         with ctx.unit_of_work() as own:
             audit_licence(ctx, own, action=f"licence.read.{what}", actor=actor,
-                          identifier=identifier, holder_code=holder_code_of(version),
+                          identifier=identifier, holder_code=holders.audit_holder_code(actor, version),
                           purpose=usable, outcome="denied")
         raise
     if purpose is not None and usable is None:
         raise LicenceDataInvalid("purpose must be a matter code: 1-64 characters of 0-9 A-Z a-z - _ .",
                                  "purpose 应为办理事项编码（1-64 位字母、数字、- _ .）")
     audit_licence(ctx, session, action=f"licence.read.{what}", actor=actor, identifier=identifier,
-                  holder_code=holder_code_of(version), purpose=purpose)
+                  holder_code=holders.audit_holder_code(actor, version), purpose=purpose)
     return version
 
 

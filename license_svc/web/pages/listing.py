@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from license_svc import audit
 from license_svc.grants.grants import holder_identity
+from license_svc.licences import holders
 from license_svc.licences.lifecycle import STATUS_ZH, latest_event, status_at
 from license_svc.licences.models import LicenceVersion
 from license_svc.licences.record import iso_time
@@ -31,12 +32,13 @@ MAX_LIST = 100
 
 def licence_summary(ctx, session: Session, version: LicenceVersion) -> dict[str, Any]:
     record = json.loads(version.record)
-    holder = (record.get("holders") or [{}])[0]
+    names = [h.get("name") for h in record.get("holders") or [] if h.get("name")]
     status = status_at(version, latest_event(session, version.identifier), ctx.now())
     return {
         "identifier": version.identifier, "version": version.version,
         "type_code": version.type_code, "type_name": record.get("type_name"),
-        "number": record.get("number"), "holder_name": holder.get("name"),
+        "number": record.get("number"),
+        "holder_name": "、".join(names) or None,  # every holder: both spouses of a marriage
         "issuer": record.get("issuer"), "region": version.region,
         "valid_from": record.get("valid_from"), "valid_until": record.get("valid_until"),
         "issued_at": iso_time(version.issued_at), "algorithm": version.algorithm,
@@ -51,12 +53,13 @@ def _audit_list(ctx, session: Session, client, count: int, holder_code: str | No
 
 
 def holder_licences(ctx, session: Session, client, *, limit: int = MAX_LIST) -> list[dict]:
-    """The calling holder's licences in this region, newest first (found by the keyed holder
-    reference the licence rows carry, so no query ever names the ID number)."""
+    """The calling holder's licences in this region, newest first, whatever the caller's
+    position among each licence's holders (found by keyed holder reference in
+    `licence_holders`, so no query ever names the ID number)."""
     holder_code, _ = holder_identity(client)
-    ref = audit.holder_reference(ctx, holder_code)
     rows = session.scalars(select(LicenceVersion).where(
-        LicenceVersion.holder_ref == ref, LicenceVersion.region == ctx.region)
+        LicenceVersion.identifier.in_(holders.held_by_code(ctx, holder_code)),
+        LicenceVersion.region == ctx.region)
         .order_by(LicenceVersion.id.desc()).limit(max(1, min(limit, MAX_LIST)))).all()
     items = [licence_summary(ctx, session, v) for v in rows]
     _audit_list(ctx, session, client, len(items), holder_code)

@@ -11,18 +11,15 @@ with its cti, so the holder's log can pair "I showed it" with "who scanned it" (
 from __future__ import annotations
 
 import base64
-import json
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from license_svc.audit.holder import normalise_holder_code
+from license_svc.licences import holders
 from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import IssuerAuthorityError, LicenceStateError
-from license_svc.licences.lifecycle import (ACTIVE, STATUS_ZH, holder_code_of, latest_event,
-                                            load_version, status_at)
-from license_svc.licences.models import LicenceVersion
+from license_svc.licences.lifecycle import ACTIVE, STATUS_ZH, latest_event, load_version, status_at
 from license_svc.licences.record import iso_time
 from signing.qr import image as qr_image
 from signing.qr.credentials import EP1_MAX_LIFETIME, make_ep1
@@ -31,19 +28,12 @@ ACTION = "qr.presentation.create"
 DEFAULT_REFRESH_SECONDS = 30
 
 
-def _is_holder(client, version: LicenceVersion) -> bool:
-    if not client.has_role("citizen") or not client.holder_code:
-        return False
-    codes = {normalise_holder_code(h["code"]) for h in json.loads(version.record)["holders"]}
-    return normalise_holder_code(client.holder_code) in codes
-
-
 def present(ctx, session: Session, client, identifier: str, *,
             refresh: int = DEFAULT_REFRESH_SECONDS) -> dict[str, Any]:
     """A new EP1 for `identifier` as text and PNG, with when to ask for the next one."""
     version = load_version(session, identifier)
-    holder = holder_code_of(version)
-    if not _is_holder(client, version):
+    holder = holders.audit_holder_code(client, version)  # the presenting spouse's own, say
+    if not holders.is_holder(client, version):
         with ctx.unit_of_work() as own:  # the refusal survives the error response
             audit_licence(ctx, own, action=ACTION, actor=client, identifier=identifier,
                           holder_code=holder, outcome="denied")

@@ -3,7 +3,7 @@
 Checkpoints and proofs are hashes only and are public: monitors, witnesses in peer regions and
 citizens checking "my entry is in the log" need no key.  An entry names a licence and who
 looked at it, so it needs the auditor or admin role — or a citizen asking for an entry about
-themselves.  `install` starts the background task that sequences queued entries about every
+themselves or about a licence they hold (any of its holders).  `install` starts the background task that sequences queued entries about every
 second and signs a checkpoint every few seconds.
 """
 
@@ -19,6 +19,7 @@ from license_svc.audit.log import CheckpointPublisher
 from license_svc.auth.clients import Client
 from license_svc.auth.dependencies import current_client, get_ctx, require_role
 from license_svc.context import AppContext
+from license_svc.grants.access_log import concerns_holder
 from license_svc.web.problems import ProblemError
 
 router = APIRouter(prefix="/api/v1/audit", tags=["审计日志 audit log"])
@@ -64,11 +65,10 @@ def get_entry(index: int = Path(..., ge=0, le=MAX_INDEX), ctx: AppContext = Depe
     try:
         with ctx.unit_of_work() as session:
             stored = audit.get_entry(session, index)
+            entry = stored.entry
+            own = concerns_holder(ctx, session, client, entry)  # any holder of its licence
     except audit.AuditError as exc:
         raise _problem(exc) from None
-    entry = stored.entry
-    own = bool(client.holder_code) and entry.get("holder_ref") == \
-        audit.holder_reference(ctx, client.holder_code)
     if not (client.has_role("auditor", "admin") or own):
         # Probing who looked at someone else's licences leaves a trace, as any refused read.
         with ctx.unit_of_work() as session:
