@@ -133,12 +133,12 @@ def _action(s, i: int) -> None:
     s.execute(ACTION_SQL, {"l": f"L{i}", "h": "%064x" % i, "t": NOW})
 
 
-def transaction_for(b: Backend, shape: str, salt: int = 0):
-    """`transaction(k, i)` of one shape: thread k's i-th transaction.  `salt` keeps the keys of
-    different processes apart."""
+def transaction_for(b: Backend, shape: str, salt: int = 0, run: int = 0):
+    """`transaction(k, i)` of one shape: thread k's i-th transaction.  `salt` (the process) and
+    `run` (the measurement, counted by the parent) keep the keys of raw rows apart."""
     if shape == "raw":  # reference: single-row INSERT + COMMIT on a bare engine connection
         payload = sample_entry(0).leaf()
-        run = (next(_run_ids) + 1000 * salt) * 10**12
+        run = (run * 16 + salt) * 10**12
         stmt = text("INSERT INTO bench_raw (id, data) VALUES (:i, :d)")
 
         def raw(k: int, i: int) -> None:
@@ -184,7 +184,7 @@ SHAPES = {"raw": "raw INSERT+COMMIT (reference)", "action": "action row alone (r
 
 
 def writers(b: Backend, signer: NoteSigner | None, shape: str, seconds: float, threads: int,
-            salt: int = 0, go=None) -> dict:
+            salt: int = 0, run: int = 0, go=None) -> dict:
     """One process's writers: `threads` threads of `shape` for `seconds`, with the service's
     background task (sequencer every second, a checkpoint signed every second) when `signer`
     is given, as every `serve` worker runs it.  `go` (an Event) holds the start."""
@@ -204,27 +204,38 @@ def writers(b: Backend, signer: NoteSigner | None, shape: str, seconds: float, t
         publisher = CheckpointPublisher(timed(lambda: _publish(b, signer)), interval=1.0,
                                         sequence_once=timed(lambda: sequencer.drain(b.engine)),
                                         sequence_interval=1.0)
-    transaction = transaction_for(b, shape, salt)
+    transaction = transaction_for(b, shape, salt, run)
     transaction(threads, 0)  # warm: connection, compiled statements (thread id unused by runs)
     if go is not None:
         go.wait()
     if publisher is not None:
         publisher.start()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     count = run_threads(threads, seconds, transaction)
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     if publisher is not None:
         publisher.stop()
-    return {"transactions": count + 1, "elapsed": elapsed, "seq_seconds": seq["seconds"]}
+    return {"transactions": count + 1, "elapsed": elapsed, "seq_seconds": seq["seconds"],
+            "cpu": cpu}
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent not idle (all processes, kernel included)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _child(name: str, url: str, key_der: bytes | None, shape: str, seconds: float, threads: int,
-           salt: int, ready, go, results) -> None:
+           salt: int, run: int, ready, go, results) -> None:
     b = Backend(name, url)
     signer = NoteSigner("licence-audit/sh", alg.load_private_key(key_der)) if key_der else None
     try:
         ready.put(salt)
-        results.put(writers(b, signer, shape, seconds, threads, salt, go))
+        results.put(writers(b, signer, shape, seconds, threads, salt, run, go))
+    except BaseException as exc:  # the parent reports it instead of waiting for a timeout
+        results.put({"error": f"process {salt}: {exc.__class__.__name__}: {exc}"})
+        raise
     finally:
         b.close()
 
@@ -238,27 +249,38 @@ def run_shape(b: Backend, signer: NoteSigner, shape: str, seconds: float, thread
     audited = shape not in ("raw", "action")
     with unit_of_work(b.sessions) as s:
         start = store.tree_size(s)
+    run = next(_run_ids)
     if processes == 1:
-        outs = [writers(b, signer if audited else None, shape, seconds, threads)]
+        busy0 = machine_busy()
+        outs = [writers(b, signer if audited else None, shape, seconds, threads, run=run)]
+        busy = machine_busy() - busy0
     else:
         mp = multiprocessing.get_context("spawn")
         ready, go, results = mp.Queue(), mp.Event(), mp.Queue()
         key = alg.dump_private_key(signer.key) if audited else None
         procs = [mp.Process(target=_child, args=(b.name, b.url, key, shape, seconds,
-                                                 threads // processes, p + 1, ready, go, results))
+                                                 threads // processes, p + 1, run, ready, go,
+                                                 results))
                  for p in range(processes)]
         for p in procs:
             p.start()
         for _ in procs:
             ready.get(timeout=120)
+        busy0 = machine_busy()
         go.set()
         outs = [results.get(timeout=seconds + 120) for _ in procs]
+        busy = machine_busy() - busy0
         for p in procs:
             p.join(timeout=60)
+        failed = [o["error"] for o in outs if "error" in o]
+        if failed:
+            raise SystemExit("; ".join(failed))
     elapsed = max(o["elapsed"] for o in outs)
     # `writers` counted its warm-up transaction too (the +1), so the tree check is exact
     committed = sum(o["transactions"] for o in outs)
-    out = {"rate": (committed - len(outs)) * per_txn_of(shape) / elapsed}
+    done = committed - len(outs)
+    out = {"rate": done * per_txn_of(shape) / elapsed,
+           "py_ms": sum(o["cpu"] for o in outs) * 1000 / done, "all_ms": busy * 1000 / done}
     if not audited:
         return out
     with unit_of_work(b.sessions) as s:
@@ -385,7 +407,7 @@ def main(argv=None) -> int:
     print(f"reference: raw SM3 of a {len(sample_entry(0).leaf()) + 1}-byte leaf: "
           f"{sm3_rate(1.0):,.0f} hashes/s\n")
     print(f"{'backend':<11}{'threads':>8}  {'transaction':<32}{'per s':>22}{'/ raw':>7}"
-          f"{'ckpts':>6}{'queue at end':>13}{'sequencer busy':>15}")
+          f"{'CPU ms: python / machine':>26}{'ckpts':>6}{'queue at end':>13}{'sequencer busy':>15}")
     for b in ([] if args.no_appends else backends):
         b.reset()
         many = 8 if b.name == "postgresql" else 4
@@ -407,9 +429,15 @@ def main(argv=None) -> int:
                      if "checkpoints" in last else "")
             label = f"{args.processes}x{threads // args.processes}" \
                 if threads > 1 and args.processes > 1 else str(threads)
+            cpu = (f"{statistics.median(r['py_ms'] for r in rs):>15.3f} / "
+                   f"{statistics.median(r['all_ms'] for r in rs):.3f}")
             print(f"{b.name:<11}{label:>8}  {SHAPES[shape]:<32}"
-                  f"{statistics.median(rates):>8,.0f}{spread:>14}{statistics.median(rates) / raw:>6.2f}x{extra}")
-    print("per s: median of the rounds (min–max); audited rows count entries.  queue at end: entries "
+                  f"{statistics.median(rates):>8,.0f}{spread:>14}{statistics.median(rates) / raw:>6.2f}x"
+                  f"{cpu:>26}{extra}")
+    print("per s: median of the rounds (min–max); audited rows count entries.  CPU ms per "
+          "transaction (medians): the writer processes' own (threads and background task), and "
+          "the whole machine's non-idle time (PostgreSQL, kernel and any neighbour included).  "
+          "queue at end: entries "
           "committed but not yet sequenced when the writers stopped (the sequencer runs every "
           "second); sequencer busy: share of the run's wall time the background task spent "
           "sequencing and signing (last round)\n")

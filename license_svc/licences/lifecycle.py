@@ -174,12 +174,21 @@ def supersede(ctx, session: Session, old: LicenceVersion, new_identifier: str, a
                         reason or f"superseded by {new_identifier}", previous)
 
 
-def history(session: Session, identifier: str) -> list[dict]:
-    """The signed events of one version, oldest first, as published to relying parties."""
-    rows = session.scalars(select(LicenceEvent).where(LicenceEvent.identifier == identifier)
-                           .order_by(LicenceEvent.seq)).all()
+def events_of(session: Session, identifier: str) -> list[LicenceEvent]:
+    """The event rows of one version, oldest first (the last is `latest_event`)."""
+    return list(session.scalars(select(LicenceEvent).where(LicenceEvent.identifier == identifier)
+                                .order_by(LicenceEvent.seq)))
+
+
+def published(rows: list[LicenceEvent]) -> list[dict]:
+    """Event rows as published to relying parties: each signed event with its signature."""
     return [{"event": canonical_event(r), "signature": base64.b64encode(r.signature).decode(),
              "cert": base64.b64encode(r.signer_cert).decode()} for r in rows]
+
+
+def history(session: Session, identifier: str) -> list[dict]:
+    """The signed events of one version, oldest first, as published to relying parties."""
+    return published(events_of(session, identifier))
 
 
 def canonical_event(row: LicenceEvent) -> dict:

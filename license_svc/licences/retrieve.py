@@ -21,7 +21,8 @@ from license_svc.identifiers import contains_resident_id
 from license_svc.licences import holders
 from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import IssuerAuthorityError, LicenceDataInvalid
-from license_svc.licences.lifecycle import history, latest_event, load_version, status_at
+from license_svc.licences.lifecycle import (SUPERSEDED, events_of, load_version, published,
+                                            status_at)
 from license_svc.licences.models import LicenceVersion
 from license_svc.licences.record import ENVELOPE_ALGS
 
@@ -63,10 +64,15 @@ def open_licence(ctx, session: Session, identifier: str, actor, what: str,
 
 
 def licence_view(ctx, session: Session, version: LicenceVersion) -> dict:
-    """The API view: signed record envelope, current status, EL1, history, newer version."""
-    event = latest_event(session, version.identifier)
+    """The API view: signed record envelope, current status, EL1, history, newer version.
+
+    One query for the events (the last is the current one); the newer version is looked up
+    only when that event says superseded, as an amendment always records it."""
+    events = events_of(session, version.identifier)
+    event = events[-1]
     newer = session.scalar(select(LicenceVersion.identifier).where(
-        LicenceVersion.family == version.family, LicenceVersion.version == version.version + 1))
+        LicenceVersion.family == version.family, LicenceVersion.version == version.version + 1)) \
+        if event.status == SUPERSEDED else None
     return {
         "identifier": version.identifier,
         "version": version.version,
@@ -82,5 +88,5 @@ def licence_view(ctx, session: Session, version: LicenceVersion) -> dict:
         },
         "el1": version.el1,
         "status_list": {"list": version.status_list, "index": version.status_index},
-        "events": history(session, version.identifier),
+        "events": published(events),
     }
