@@ -137,6 +137,10 @@ def test_lifecycle_and_status_routes(client, ctx, amr_headers):
     payload = status.json()["payload"]
     verify_envelope(status.json())
     assert payload["status"] == "superseded" and payload["superseded_by"] == new
+    old_view = client.get(base, headers=amr_headers).json()
+    assert old_view["status"] == "superseded" and old_view["superseded_by"] == new
+    assert [e["event"]["action"] for e in old_view["events"]][-1] == "superseded"
+    assert client.get(f"/api/v1/licences/{new}", headers=amr_headers).json()["superseded_by"] is None
     assert client.post(f"/api/v1/licences/{new}/revoke", json={"reason": "吊销"},
                        headers=amr_headers).json()["status"] == "revoked"
     lst = client.get(f"/api/v1/status-lists/{AMR_SH}").json()
