@@ -70,6 +70,22 @@ def test_append_queues_and_the_sequencer_gives_consecutive_indexes_and_exact_lea
             audit.get_entry(s, 3)
 
 
+def test_single_and_batched_appends_store_identical_column_values(ctx):
+    """One entry goes as driver SQL, several through Core (store.enqueue): the stored values,
+    as the database itself renders them, must not depend on the path (auditors search by
+    time, and on SQLite that compares text)."""
+    with ctx.unit_of_work() as s:
+        audit.append(s, entry(ctx, 0))
+        audit.append_many(s, [entry(ctx, 0), entry(ctx, 0)])
+    leaf_type = "typeof(leaf)" if ctx.engine.dialect.name == "sqlite" else "pg_typeof(leaf)::text"
+    with ctx.unit_of_work() as s:
+        rows = s.execute(text(
+            f"SELECT CAST(time AS TEXT), {leaf_type}, leaf, leaf_hash, action, outcome, actor_org, "
+            "licence_id, holder_ref FROM audit_queue ORDER BY id")).all()
+    assert len(rows) == 3 and rows[0] == rows[1] == rows[2]
+    assert rows[0][0].startswith("2026-06-01 08:00:00")
+
+
 def test_proofs_from_the_database_verify_with_an_independent_rfc9162(ctx):
     append_many(ctx, 300)
     tree = RFCTree(leaves(ctx))
