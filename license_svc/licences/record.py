@@ -32,9 +32,15 @@ class CanonicalJSONError(SigningError):
     code = "canonical-json"
 
 
-def _check(value: Any, path: str) -> None:
+MAX_DEPTH = 32  # a record nests four levels; anything far deeper is hostile input
+
+
+def _check(value: Any, path: str, depth: int = 0) -> None:
     if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
         return
+    if depth >= MAX_DEPTH:
+        raise CanonicalJSONError(f"nested deeper than {MAX_DEPTH} levels (at {path})",
+                                 f"嵌套超过 {MAX_DEPTH} 层（位置 {path}）")
     if isinstance(value, float):
         raise CanonicalJSONError(f"floats are not allowed in signed records (at {path})",
                                  f"签名记录中不允许浮点数（位置 {path}）")
@@ -43,29 +49,39 @@ def _check(value: Any, path: str) -> None:
             if not isinstance(k, str):
                 raise CanonicalJSONError(f"object keys must be strings (at {path})",
                                          f"对象键必须是字符串（位置 {path}）")
-            _check(v, f"{path}.{k}")
+            _check(v, f"{path}.{k}", depth + 1)
         return
     if isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            _check(v, f"{path}[{i}]")
+            _check(v, f"{path}[{i}]", depth + 1)
         return
     raise CanonicalJSONError(f"{type(value).__name__} is not a JSON value (at {path})",
                              f"{type(value).__name__} 不是 JSON 值（位置 {path}）")
 
 
 def _plain(value: Any) -> bool:
-    """True when `value` is built of exact str/int/bool/None/dict/list/tuple only: the common
-    case, checked without building a path per key (every audit entry and record passes here).
-    Anything else — floats, subclasses, other types — goes to `_check`, which decides and
-    names the place."""
-    t = type(value)
-    if t is str or t is int or t is bool or value is None:
-        return True
-    if t is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
-    if t is list or t is tuple:
-        return all(_plain(v) for v in value)
-    return False
+    """True when `value` is built of exact str/int/bool/None/dict/list/tuple only, at most
+    MAX_DEPTH deep: the common case, checked without building a path per key (every audit
+    entry and record passes here) and without recursion (hostile input nests thousands of
+    levels).  Anything else goes to `_check`, which decides and names the place."""
+    stack = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        t = type(v)
+        if t is str or t is int or t is bool or v is None:
+            continue
+        if depth >= MAX_DEPTH:
+            return False
+        if t is dict:
+            for k, x in v.items():
+                if type(k) is not str:
+                    return False
+                stack.append((x, depth + 1))
+        elif t is list or t is tuple:
+            stack.extend((x, depth + 1) for x in v)
+        else:
+            return False
+    return True
 
 
 def canonical_json(value: Any) -> bytes:

@@ -36,6 +36,29 @@ def test_floats_and_non_json_are_rejected(bad):
     assert exc.value.message_zh and exc.value.message_en
 
 
+@pytest.mark.parametrize("depth", [33, 1_000, 100_000])
+def test_hostile_nesting_is_a_clear_error_not_a_recursion_error(depth):
+    """Thousands of levels of [ or { parse fine in C; walking them must not recurse (a
+    RecursionError deep in a worker thread is a crash, not a 4xx)."""
+    value: list = []
+    inner = value
+    for _ in range(depth - 1):
+        inner.append([])
+        inner = inner[0]
+    with pytest.raises(CanonicalJSONError) as err:
+        canonical_json({"fields": value})
+    assert "nested deeper than" in err.value.message_en and "嵌套" in err.value.message_zh
+
+
+def test_nesting_up_to_the_limit_is_fine():
+    value: list = []
+    inner = value
+    for _ in range(30):
+        inner.append([])
+        inner = inner[0]
+    assert canonical_json({"a": value}).startswith(b'{"a":[[[')
+
+
 def test_data_hash_is_sm3_of_canonical_bytes():
     record = {"z": "证照", "a": 1}
     assert data_hash(record) == alg.sm3(canonical_json(record)).hex()
