@@ -358,6 +358,9 @@ def test_serve_with_workers_uses_processes_and_sums_their_metrics(tmp_path):
             assert httpx.get(f"{url}/healthz", headers={"Connection": "close"}).status_code == 200
         assert httpx.get(f"{url}/api/v1/audit/checkpoint").status_code == 200
         text = httpx.get(f"{url}/metrics").text
+    # Served by prometheus_client's multiprocess collector (it sums the workers' files and, unlike
+    # one process's registry, exposes no *_created samples): not one worker's own counters.
+    assert "license_svc_http_requests_total{" in text and "_created" not in text
     served = [line for line in text.splitlines()
               if line.startswith("license_svc_http_requests_total{") and 'route="/healthz"' in line]
     assert len(served) == 1 and float(served[0].rsplit(" ", 1)[1]) == 12.0, served
