@@ -137,3 +137,22 @@ def test_openssl_ts_verify_rsa_token(tmp_path):
                           str(tmp_path / "resp"), "-CAfile", str(tmp_path / "ca.pem")],
                          capture_output=True, text=True)
     assert "Verification: OK" not in out.stdout
+
+
+@pytest.mark.interop
+def test_openssl_ts_verifies_the_direct_rsa_token(tmp_path):
+    """The token the stamper embeds (`token`, no request/response around it), checked by
+    OpenSSL against the digest it covers, and refused for another digest."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI absent")
+    h = hierarchy("rsa")
+    digest = alg.sha256(b"licence signature value")
+    (tmp_path / "token").write_bytes(_tsa("rsa").token("sha256", digest))
+    (tmp_path / "ca.pem").write_bytes(pem.armor("CERTIFICATE", h.root.dump()))
+
+    def verify(hex_digest: str) -> str:
+        return subprocess.run(["openssl", "ts", "-verify", "-token_in", "-in", str(tmp_path / "token"),
+                               "-digest", hex_digest, "-CAfile", str(tmp_path / "ca.pem")],
+                              capture_output=True, text=True).stdout
+    assert "Verification: OK" in verify(digest.hex())
+    assert "Verification: OK" not in verify(alg.sha256(b"other").hex())
