@@ -33,8 +33,7 @@ class AuditIntegrityError(AuditError):
 
 
 _ENQUEUE_MANY = insert(queue_t).returning(queue_t.c.id, sort_by_parameter_order=True)
-_QUEUE_COLUMNS = ("leaf", "leaf_hash", "time", "action", "outcome", "actor_org", "licence_id",
-                  "holder_ref")
+_QUEUE_COLUMNS = tuple(c.name for c in queue_t.c if not c.primary_key)  # the id is generated
 
 
 @functools.lru_cache(maxsize=8)
