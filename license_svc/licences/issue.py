@@ -179,8 +179,9 @@ def run_idempotent(ctx, actor, kind: str, body: Any, key: str | None,
 
     A concurrent request with the same key loses on the primary key of the idempotency row;
     its whole transaction (licence included) rolls back and it answers with the winner's
-    result, so a retry storm still makes exactly one licence.  Any other unique clash (two
-    issuances drawing the same random status slot) is retried with fresh random choices."""
+    result, so a retry storm still makes exactly one licence.  Any other unique clash (a random
+    serial drawn twice) is retried with fresh random choices; status-list slots never clash
+    here (`status.add_with_status_slot` draws again itself)."""
     if key is not None and not (isinstance(key, str) and _IDEMPOTENCY_KEY.match(key)):
         raise IdempotencyKeyInvalid()
     digest = request_hash(kind, body) if key is not None else None

@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint, inspect, insert)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from license_svc.db.base import Base
@@ -99,18 +100,34 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime]
 
 
-def insert_row(session: Session, row) -> None:
+def insert_row(session: Session, row, *, unless_taken: tuple[str, ...] | None = None) -> bool:
     """INSERT a new `LicenceVersion`/`LicenceEvent` with one Core statement in `session`'s
-    transaction; `row` stays a plain (transient) object holding what was written.
+    transaction; `row` stays a plain (transient) object holding what was written.  Returns
+    whether it was written.
 
     Why not `session.add`: these rows are written once and never updated, so the ORM's unit of
     work (change tracking, flush ordering, identity map) buys nothing here, and its flush was
     about a millisecond of every issuance.  Reading them back in the same transaction works as
-    for any row (same connection)."""
+    for any row (same connection).
+
+    `unless_taken` names the columns of a unique constraint: a row clashing on it is not
+    written (False) — `ON CONFLICT (...) DO NOTHING`, on PostgreSQL and SQLite alike — so the
+    caller can try other values without a SELECT first, and without its transaction being
+    aborted.  A clash on any other constraint still raises."""
     mapper = inspect(type(row))
     values = {prop.columns[0].key: getattr(row, prop.key) for prop in mapper.column_attrs
               if prop.key in row.__dict__}
-    result = session.execute(insert(mapper.local_table), values)
     pk = mapper.primary_key[0]
-    if getattr(row, pk.key, None) is None and result.inserted_primary_key:
-        setattr(row, pk.key, result.inserted_primary_key[0])
+    if unless_taken is None:
+        result = session.execute(insert(mapper.local_table), values)
+        key = result.inserted_primary_key[0] if result.inserted_primary_key else None
+    else:
+        dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
+        stmt = (dialect.insert(mapper.local_table).values(values)
+                .on_conflict_do_nothing(index_elements=list(unless_taken)).returning(pk))
+        key = session.execute(stmt).scalar()
+        if key is None:
+            return False
+    if getattr(row, pk.key, None) is None and key is not None:
+        setattr(row, pk.key, key)
+    return True

@@ -33,6 +33,7 @@ LIST_ENTRIES = bitstring.MIN_ENTRIES
 # Start a new list part when this full, so random picks rarely collide and herd privacy holds.
 LIST_FILL_LIMIT = LIST_ENTRIES // 2
 MAX_PICKS = 32
+SLOT = ("status_list", "status_index")  # the unique pair a version's slot is
 
 
 def list_id(region: str, issuer_code: str, part: int) -> str:
@@ -108,19 +109,16 @@ def _current_part(session: Session, region: str, issuer_code: str, owner: Any = 
 def add_with_status_slot(session: Session, version: LicenceVersion, owner: Any = None) -> None:
     """Give `version` a random free index in its issuer's current list and add it.
 
-    A concurrent issuance may still take the same slot between our check and commit; the
-    unique (list, index) constraint then fails that transaction and `issue.run_idempotent`
-    runs it again with fresh random choices.  (No SAVEPOINT retry here: pysqlite in its
-    default mode commits the outer transaction on RELEASE when no DML preceded the SAVEPOINT.)"""
+    The INSERT itself claims the slot (`insert_row(unless_taken=...)`): a slot already taken,
+    or taken meanwhile by a concurrent issuance (PostgreSQL waits for that transaction to end),
+    leaves nothing written, and we draw again.  No SELECT first: one statement per issuance,
+    not two, and no window between check and insert in which a concurrent issuance could take
+    the slot and fail this whole transaction."""
     part = _current_part(session, version.region, version.issuer_code, owner)
     version.status_list = list_id(version.region, version.issuer_code, part)
     for _ in range(MAX_PICKS):
-        index = secrets.randbelow(LIST_ENTRIES)
-        taken = session.scalar(select(LicenceVersion.id).where(
-            LicenceVersion.status_list == version.status_list, LicenceVersion.status_index == index))
-        if taken is None:
-            version.status_index = index
-            insert_row(session, version)  # now, before its events (foreign key)
+        version.status_index = secrets.randbelow(LIST_ENTRIES)
+        if insert_row(session, version, unless_taken=SLOT):  # before its events (foreign key)
             return
     raise LicenceDataInvalid("no free status-list slot found", "未找到空闲的状态列表位置")
 

@@ -169,6 +169,28 @@ def test_status_slots_are_random_and_unique(ctx, amr):
     assert sorted(r.status_index for r in rows) != list(range(6))
 
 
+def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch):
+    """The slot is claimed by the INSERT itself (ON CONFLICT DO NOTHING): a taken index leaves
+    the transaction usable, the next draw is used, and the licence is complete."""
+    from license_svc.licences import status
+
+    first = issuing.issue(ctx, amr, example("business_licence")).identifiers[0]
+    with ctx.unit_of_work() as session:
+        taken = session.scalar(select(LicenceVersion.status_index)
+                               .where(LicenceVersion.identifier == first))
+    draws = iter([taken, taken, (taken + 1) % status.LIST_ENTRIES])
+    monkeypatch.setattr(status.secrets, "randbelow", lambda n: next(draws))
+    second = issuing.issue(ctx, amr, example("business_licence")).identifiers[0]
+    with ctx.unit_of_work() as session:
+        row = session.scalars(select(LicenceVersion).where(LicenceVersion.identifier == second)).one()
+        events = session.scalars(select(LicenceEvent).where(LicenceEvent.identifier == second)).all()
+    assert row.status_index == (taken + 1) % status.LIST_ENTRIES and len(events) == 1
+
+    monkeypatch.setattr(status.secrets, "randbelow", lambda n: taken)  # every draw taken
+    err = _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, example("business_licence")))
+    assert "status-list slot" in err.message_en and "状态列表" in err.message_zh
+
+
 def test_record_signature_verifies_with_other_implementations(ctx, amr):
     version, _ = _issue(ctx, amr, example("business_licence"))
     cert = x509.Certificate.load(version.signer_cert)
