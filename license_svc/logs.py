@@ -58,6 +58,9 @@ def configure_logging(level: str | int = "INFO", stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Python warnings (a dependency's DeprecationWarning, say) become JSON records of the
+    # `py.warnings` logger instead of raw text lines that break a log shipper's parsing.
+    logging.captureWarnings(True)
     for name in ("uvicorn", "uvicorn.error"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []

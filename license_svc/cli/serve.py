@@ -29,13 +29,14 @@ def serve(region: str = typer.Option(None, "--region", help="sh | js | zj | ah (
           workers: int = typer.Option(1, "--workers", min=1, max=64,
                                       help="worker processes (one per core for CPU-bound work)")) -> None:
     """启动服务 / run the HTTP service (pages, API, /docs)."""
+    from license_svc.logs import configure_logging
+
+    configure_logging(log_level.upper())  # first: what the imports below warn is logged as JSON
     import uvicorn
 
     from license_svc.bootstrap import bootstrap
-    from license_svc.logs import configure_logging
     from license_svc.web import create_app
 
-    configure_logging(log_level.upper())
     try:
         settings = load_settings(region=region)
         ctx = bootstrap(settings)
@@ -54,5 +55,5 @@ def serve(region: str = typer.Option(None, "--region", help="sh | js | zj | ah (
         os.environ.update({"LICENSE_SVC_REGION": settings.region,
                            "LICENSE_SVC_LOG_LEVEL": log_level.upper(),
                            "PROMETHEUS_MULTIPROC_DIR": metrics_dir})
-        uvicorn.run("license_svc.web.app:app_from_environment", factory=True, workers=workers,
+        uvicorn.run("license_svc.web.worker:app", factory=True, workers=workers,
                     host=host, port=port, log_config=None, access_log=False, server_header=False)

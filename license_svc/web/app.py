@@ -64,16 +64,3 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=http_metrics(ctx))
     return app
-
-
-def app_from_environment() -> FastAPI:
-    """uvicorn factory for `serve --workers N`: settings from the environment the parent set up,
-    which has already migrated and seeded, so a worker only opens its context."""
-    import os
-
-    from license_svc.bootstrap import bootstrap
-    from license_svc.config import load_settings
-    from license_svc.logs import configure_logging
-
-    configure_logging(os.environ.get("LICENSE_SVC_LOG_LEVEL", "INFO"))
-    return create_app(ctx=bootstrap(load_settings(), seed=False))

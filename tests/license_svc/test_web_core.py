@@ -241,6 +241,30 @@ def test_logs_are_json_with_request_id_and_no_id_numbers(probe):
     assert crash and "RuntimeError" in crash[0]["exc"]
 
 
+def test_python_warnings_become_json_records(monkeypatch):
+    """A dependency's warning reaches the log as one JSON object (redacted like the rest), not
+    as a raw text line in the middle of the JSON stream."""
+    import warnings
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logging.captureWarnings(False)  # an earlier test's capture may point at pytest's recorder
+    configure_logging("INFO", stream=stream)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn(f"deprecated thing used for {ID_NUMBER}", UserWarning)
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    (line,) = stream.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["logger"] == "py.warnings" and record["level"] == "warning"
+    assert "deprecated thing used" in record["msg"] and ID_NUMBER not in line
+
+
 def test_redaction_patterns():
     assert redact_id_numbers(f"id={ID_NUMBER};") == "id=[REDACTED-ID];"
     assert redact_id_numbers("old 110105491231002 id") == "old [REDACTED-ID] id"
