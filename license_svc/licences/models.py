@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 from sqlalchemy import (Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
@@ -118,16 +119,27 @@ def insert_row(session: Session, row, *, unless_taken: tuple[str, ...] | None = 
     values = {prop.columns[0].key: getattr(row, prop.key) for prop in mapper.column_attrs
               if prop.key in row.__dict__}
     pk = mapper.primary_key[0]
+    stmt = _insert_statement(mapper.local_table, session.get_bind().dialect.name, unless_taken)
+    result = session.execute(stmt, values)
     if unless_taken is None:
-        result = session.execute(insert(mapper.local_table), values)
         key = result.inserted_primary_key[0] if result.inserted_primary_key else None
     else:
-        dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
-        stmt = (dialect.insert(mapper.local_table).values(values)
-                .on_conflict_do_nothing(index_elements=list(unless_taken)).returning(pk))
-        key = session.execute(stmt).scalar()
+        key = result.scalar()
         if key is None:
             return False
     if getattr(row, pk.key, None) is None and key is not None:
         setattr(row, pk.key, key)
     return True
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_statement(table, dialect: str, unless_taken: tuple[str, ...] | None):
+    """One statement object per table and variant, values bound at execution: building and
+    cache-keying a fresh INSERT … ON CONFLICT with its values on every call cost ~0.3 ms of an
+    issuance (py-spy, 2026-12-05)."""
+    if unless_taken is None:
+        return insert(table)
+    pk = next(iter(table.primary_key.columns))
+    module = {"postgresql": postgresql, "sqlite": sqlite}[dialect]
+    return (module.insert(table).on_conflict_do_nothing(index_elements=list(unless_taken))
+            .returning(pk))

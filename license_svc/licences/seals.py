@@ -10,7 +10,7 @@ an administrator acts, rather than silently minting a replacement.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from license_svc.auth.clients import Client
@@ -27,13 +27,19 @@ def seal_name(org) -> str:
     return (org.seal or {}).get("name") or f"{org.name}{SEAL_NAME}"
 
 
+# Built once: composing the ORM expression anew cost more than running it (every issuance).
+_SEALS_OF = (select(SealRow.es_id, SealRow.status)
+             .where(SealRow.org_code == bindparam("org"), SealRow.region == bindparam("region"),
+                    SealRow.name == bindparam("name"))
+             .order_by(SealRow.created_at.desc()))
+
+
 def licence_seal(ctx, session: Session, org) -> str:
     """The es_id of the organisation's active licence seal, made on first use.  Only ids and
     statuses are read: the stamper built from a seal's DER is cached per seal
     (`resources.org_signing`), which reads the DER (`seal_der`) only when it builds one."""
-    rows = session.execute(select(SealRow.es_id, SealRow.status).where(
-        SealRow.org_code == org.code, SealRow.region == ctx.region,
-        SealRow.name == seal_name(org)).order_by(SealRow.created_at.desc())).all()
+    rows = session.execute(_SEALS_OF, {"org": org.code, "region": ctx.region,
+                                       "name": seal_name(org)}).all()
     active = [es_id for es_id, status in rows if status == "active"]
     if active:
         return active[0]
