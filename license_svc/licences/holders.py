@@ -28,12 +28,17 @@ def codes(version: LicenceVersion) -> list[str]:
     return [normalise_holder_code(h["code"]) for h in json.loads(version.record).get("holders") or []]
 
 
+_INSERT = insert(LicenceHolder.__table__)  # built once: it runs on every issuance
+
+
 def add(ctx, session: Session, identifier: str, record: dict) -> None:
     """Insert one `licence_holders` row per holder of a new version (caller's transaction; the
-    version row must exist already: foreign key)."""
-    session.execute(insert(LicenceHolder.__table__), [
-        {"identifier": identifier, "position": i, "holder_ref": audit.holder_reference(ctx, h["code"])}
-        for i, h in enumerate(record["holders"])])
+    version row must exist already: foreign key).  One holder, the usual case, is a single-row
+    execute, not the executemany machinery."""
+    rows = [{"identifier": identifier, "position": i,
+             "holder_ref": audit.holder_reference(ctx, h["code"])}
+            for i, h in enumerate(record["holders"])]
+    session.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 def held_by(ref: str) -> Select:

@@ -109,7 +109,8 @@ def insert_row(session: Session, row, *, unless_taken: tuple[str, ...] | None = 
     Why not `session.add`: these rows are written once and never updated, so the ORM's unit of
     work (change tracking, flush ordering, identity map) buys nothing here, and its flush was
     about a millisecond of every issuance.  Reading them back in the same transaction works as
-    for any row (same connection).
+    for any row (same connection).  The generated `id` is not read back (`inline`: no
+    RETURNING): nothing uses it, and result handling is a cost on every issuance.
 
     `unless_taken` names the columns of a unique constraint: a row clashing on it is not
     written (False) — `ON CONFLICT (...) DO NOTHING`, on PostgreSQL and SQLite alike — so the
@@ -118,18 +119,9 @@ def insert_row(session: Session, row, *, unless_taken: tuple[str, ...] | None = 
     mapper = inspect(type(row))
     values = {prop.columns[0].key: getattr(row, prop.key) for prop in mapper.column_attrs
               if prop.key in row.__dict__}
-    pk = mapper.primary_key[0]
     stmt = _insert_statement(mapper.local_table, session.get_bind().dialect.name, unless_taken)
     result = session.execute(stmt, values)
-    if unless_taken is None:
-        key = result.inserted_primary_key[0] if result.inserted_primary_key else None
-    else:
-        key = result.scalar()
-        if key is None:
-            return False
-    if getattr(row, pk.key, None) is None and key is not None:
-        setattr(row, pk.key, key)
-    return True
+    return unless_taken is None or result.rowcount == 1  # a plain INSERT raises or writes
 
 
 @functools.lru_cache(maxsize=32)
@@ -138,8 +130,9 @@ def _insert_statement(table, dialect: str, unless_taken: tuple[str, ...] | None)
     cache-keying a fresh INSERT … ON CONFLICT with its values on every call cost ~0.3 ms of an
     issuance (py-spy, 2026-12-05)."""
     if unless_taken is None:
-        return insert(table)
-    pk = next(iter(table.primary_key.columns))
+        return insert(table).inline()
     module = {"postgresql": postgresql, "sqlite": sqlite}[dialect]
-    return (module.insert(table).on_conflict_do_nothing(index_elements=list(unless_taken))
-            .returning(pk))
+    # preserve_rowcount: the cursor of a statement without result rows is closed at once, and
+    # its rowcount (1 written, 0 skipped) is what says whether the slot was free.
+    return (module.insert(table).inline().on_conflict_do_nothing(index_elements=list(unless_taken))
+            .execution_options(preserve_rowcount=True))
