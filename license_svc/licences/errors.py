@@ -30,6 +30,19 @@ class LicenceDataInvalid(LicenceError):
     code = "licence-data-invalid"
 
 
+class StatusSlotUnavailable(LicenceError):
+    """No free status-list slot in MAX_PICKS random draws.  Not the caller's fault (a list
+    moves to its next part when half full, so this means something is wrong with the lists);
+    nothing was written, and the request can be retried as it is."""
+
+    code = "status-slot-unavailable"
+    http_status = 503
+
+    def __init__(self):
+        super().__init__("no free status-list slot found; nothing was issued, try again",
+                         "未找到空闲的状态列表位置，未签发任何证照，请重试")
+
+
 class IssuerAuthorityError(LicenceError):
     """The caller may not issue or change this licence: wrong organisation, type or region."""
 

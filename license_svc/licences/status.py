@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from license_svc.licences import bitstring
-from license_svc.licences.errors import LicenceDataInvalid, LicenceNotFound
+from license_svc.licences.errors import LicenceDataInvalid, LicenceNotFound, StatusSlotUnavailable
 from license_svc.licences.lifecycle import EXPIRED, latest_event, load_version, status_at
 from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
 from license_svc.licences.record import iso_time, sign_envelope
@@ -120,7 +120,7 @@ def add_with_status_slot(session: Session, version: LicenceVersion, owner: Any =
         version.status_index = secrets.randbelow(LIST_ENTRIES)
         if insert_row(session, version, unless_taken=SLOT):  # before its events (foreign key)
             return
-    raise LicenceDataInvalid("no free status-list slot found", "未找到空闲的状态列表位置")
+    raise StatusSlotUnavailable()
 
 
 def response_payload(version: LicenceVersion, event: LicenceEvent, at: datetime,

@@ -187,7 +187,8 @@ def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch):
     assert row.status_index == (taken + 1) % status.LIST_ENTRIES and len(events) == 1
 
     monkeypatch.setattr(status.secrets, "randbelow", lambda n: taken)  # every draw taken
-    err = _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, example("business_licence")))
+    err = _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, example("business_licence")),
+                   code="status-slot-unavailable", status=503)
     assert "status-list slot" in err.message_en and "状态列表" in err.message_zh
 
 
