@@ -3,6 +3,8 @@ refusals that write nothing, idempotency and batches."""
 
 import base64
 import json
+import random
+import threading
 
 import pytest
 from asn1crypto import x509
@@ -190,6 +192,52 @@ def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch):
     err = _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, example("business_licence")),
                    code="status-slot-unavailable", status=503)
     assert "status-list slot" in err.message_en and "状态列表" in err.message_zh
+
+
+def _in_threads(n: int, call) -> list:
+    """`call(i)` in n threads started together; their results in order, or the first error."""
+    results, errors = [None] * n, []
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = call(i)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    return results
+
+
+def test_concurrent_issuances_with_clashing_slot_draws_all_succeed(ctx, amr, monkeypatch):
+    """Six issuances at once, drawing from only 16 slots: a slot taken by another transaction,
+    committed or still in flight, is skipped (PostgreSQL waits for that transaction), never an
+    error and never a shared slot."""
+    from license_svc.licences import status
+
+    monkeypatch.setattr(status.secrets, "randbelow", lambda n: random.randrange(16))
+    ids = _in_threads(6, lambda i: issuing.issue(ctx, amr, example("business_licence")).identifiers[0])
+    with ctx.unit_of_work() as session:
+        slots = session.execute(select(LicenceVersion.status_list, LicenceVersion.status_index)
+                                .where(LicenceVersion.identifier.in_(ids))).all()
+    assert len(set(ids)) == 6 and len(set(slots)) == 6 and all(i < 16 for _, i in slots)
+
+
+def test_an_idempotency_key_storm_makes_one_licence(ctx, amr):
+    before = row_counts(ctx)
+    body = example("business_licence")
+    results = _in_threads(6, lambda i: issuing.issue(ctx, amr, body, idempotency_key="storm-1"))
+    assert len({r.identifiers[0] for r in results}) == 1
+    assert sum(not r.replayed for r in results) == 1
+    after = row_counts(ctx)
+    assert after["licence_versions"] == before["licence_versions"] + 1
+    assert after["licence_idempotency_keys"] == before["licence_idempotency_keys"] + 1
 
 
 def test_record_signature_verifies_with_other_implementations(ctx, amr):
