@@ -14,8 +14,8 @@ References measured in the same run, in the same rounds as ours:
 In process: `--rounds` alternating rounds of [raw SM2, sign_pdf, issue SM2, issue RSA], each run
 for `--seconds`, once with one thread and once with two threads of this process (`--threads
 1,2`); the references run with the same thread count as ours.  Why two: an issuance waits for
-the database ~8 times (BEGIN, seal lookup, the version row, holders, event, audit entry,
-COMMIT), 1.5–2.5 ms per licence on PostgreSQL over TCP, during which one thread leaves the
+the database seven times (BEGIN, seal lookup, the version row, holders, event, audit entry,
+COMMIT), ~1.5 ms per licence on PostgreSQL over TCP, during which one thread leaves the
 core idle; a second thread fills those waits, as any service or batch issuer does.  pyHanko's
 sign_pdf does no I/O and holds the GIL, so a second thread gains it nothing — which is why the
 single-thread figures are printed first and the ratio is given for both.  The machine is
