@@ -173,7 +173,8 @@ def test_status_slots_are_random_and_unique(ctx, amr):
 
 def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch):
     """The slot is claimed by the INSERT itself (ON CONFLICT DO NOTHING): a taken index leaves
-    the transaction usable, the next draw is used, and the licence is complete."""
+    the transaction usable, the next draw is used in the same attempt (the issuance is not
+    rolled back and rerun), and the licence is complete."""
     from license_svc.licences import status
 
     first = issuing.issue(ctx, amr, example("business_licence")).identifiers[0]
@@ -182,7 +183,11 @@ def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch):
                                .where(LicenceVersion.identifier == first))
     draws = iter([taken, taken, (taken + 1) % status.LIST_ENTRIES])
     monkeypatch.setattr(status.secrets, "randbelow", lambda n: next(draws))
+    attempts = []
+    real_issue_one = issuing.issue_one
+    monkeypatch.setattr(issuing, "issue_one", lambda *a, **kw: attempts.append(1) or real_issue_one(*a, **kw))
     second = issuing.issue(ctx, amr, example("business_licence")).identifiers[0]
+    assert len(attempts) == 1, "a taken slot made the whole issuance roll back and run again"
     with ctx.unit_of_work() as session:
         row = session.scalars(select(LicenceVersion).where(LicenceVersion.identifier == second)).one()
         events = session.scalars(select(LicenceEvent).where(LicenceEvent.identifier == second)).all()
@@ -216,17 +221,21 @@ def _in_threads(n: int, call) -> list:
 
 
 def test_concurrent_issuances_with_clashing_slot_draws_all_succeed(ctx, amr, monkeypatch):
-    """Six issuances at once, drawing from only 16 slots: a slot taken by another transaction,
-    committed or still in flight, is skipped (PostgreSQL waits for that transaction), never an
-    error and never a shared slot."""
+    """Six issuances at once, drawing from only 8 slots: a slot taken by another transaction,
+    committed or still in flight, is skipped within the same attempt (PostgreSQL waits for that
+    transaction) — never an error, never a rerun, never a shared slot."""
     from license_svc.licences import status
 
-    monkeypatch.setattr(status.secrets, "randbelow", lambda n: random.randrange(16))
+    monkeypatch.setattr(status.secrets, "randbelow", lambda n: random.randrange(8))
+    attempts = []
+    real_issue_one = issuing.issue_one
+    monkeypatch.setattr(issuing, "issue_one", lambda *a, **kw: attempts.append(1) or real_issue_one(*a, **kw))
     ids = _in_threads(6, lambda i: issuing.issue(ctx, amr, example("business_licence")).identifiers[0])
     with ctx.unit_of_work() as session:
         slots = session.execute(select(LicenceVersion.status_list, LicenceVersion.status_index)
                                 .where(LicenceVersion.identifier.in_(ids))).all()
-    assert len(set(ids)) == 6 and len(set(slots)) == 6 and all(i < 16 for _, i in slots)
+    assert len(set(ids)) == 6 and len(set(slots)) == 6 and all(i < 8 for _, i in slots)
+    assert len(attempts) == 6, "a slot clash rolled an issuance back and ran it again"
 
 
 def test_an_idempotency_key_storm_makes_one_licence(ctx, amr):
