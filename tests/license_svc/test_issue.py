@@ -171,7 +171,17 @@ def test_status_slots_are_random_and_unique(ctx, amr):
     assert sorted(r.status_index for r in rows) != list(range(6))
 
 
-def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch):
+@pytest.fixture
+def attempts(monkeypatch) -> list:
+    """One item per time an issuance's body ran (`issue_one`): a rolled-back attempt that
+    `run_idempotent` ran again counts twice."""
+    made: list = []
+    real = issuing.issue_one
+    monkeypatch.setattr(issuing, "issue_one", lambda *a, **kw: made.append(1) or real(*a, **kw))
+    return made
+
+
+def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch, attempts):
     """The slot is claimed by the INSERT itself (ON CONFLICT DO NOTHING): a taken index leaves
     the transaction usable, the next draw is used in the same attempt (the issuance is not
     rolled back and rerun), and the licence is complete."""
@@ -183,9 +193,7 @@ def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch):
                                .where(LicenceVersion.identifier == first))
     draws = iter([taken, taken, (taken + 1) % status.LIST_ENTRIES])
     monkeypatch.setattr(status.secrets, "randbelow", lambda n: next(draws))
-    attempts = []
-    real_issue_one = issuing.issue_one
-    monkeypatch.setattr(issuing, "issue_one", lambda *a, **kw: attempts.append(1) or real_issue_one(*a, **kw))
+    attempts.clear()  # count the issuance under test only
     second = issuing.issue(ctx, amr, example("business_licence")).identifiers[0]
     assert len(attempts) == 1, "a taken slot made the whole issuance roll back and run again"
     with ctx.unit_of_work() as session:
@@ -220,16 +228,13 @@ def _in_threads(n: int, call) -> list:
     return results
 
 
-def test_concurrent_issuances_with_clashing_slot_draws_all_succeed(ctx, amr, monkeypatch):
+def test_concurrent_issuances_with_clashing_slot_draws_all_succeed(ctx, amr, monkeypatch, attempts):
     """Six issuances at once, drawing from only 8 slots: a slot taken by another transaction,
     committed or still in flight, is skipped within the same attempt (PostgreSQL waits for that
     transaction) — never an error, never a rerun, never a shared slot."""
     from license_svc.licences import status
 
     monkeypatch.setattr(status.secrets, "randbelow", lambda n: random.randrange(8))
-    attempts = []
-    real_issue_one = issuing.issue_one
-    monkeypatch.setattr(issuing, "issue_one", lambda *a, **kw: attempts.append(1) or real_issue_one(*a, **kw))
     ids = _in_threads(6, lambda i: issuing.issue(ctx, amr, example("business_licence")).identifiers[0])
     with ctx.unit_of_work() as session:
         slots = session.execute(select(LicenceVersion.status_list, LicenceVersion.status_index)
