@@ -58,7 +58,7 @@ from license_svc.audit import merkle, sequencer, store
 from license_svc.audit.checkpoint import NoteSigner
 from license_svc.audit.log import CheckpointPublisher
 from license_svc.db import Base, make_engine, make_session_factory, unit_of_work
-from signing import algorithms as alg
+from formats import algorithms as alg
 from verification import tlog
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)

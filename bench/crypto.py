@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 
 MESSAGE = b"\x5a" * 20
 TARGETS = {("SM2", "tongsuopy", "sign"): 0.6, ("SM2", "tongsuopy", "verify"): 0.8}

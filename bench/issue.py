@@ -106,7 +106,7 @@ def _measure(fn, seconds: float, threads: int = 1, minimum: int = 3) -> tuple[fl
 
 
 def reference_sm2_sign():
-    from signing import algorithms as alg
+    from formats import algorithms as alg
 
     key, msg = alg.generate_private_key("sm2"), os.urandom(1024)
     return lambda: key.sign(msg)
@@ -117,7 +117,7 @@ def reference_plain_sign_pdf(ctx, page: bytes, tmp: Path):
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
-    from signing import algorithms as alg
+    from formats import algorithms as alg
 
     cred = ctx.keystore.credential("sh", "licence_signer", "rsa", org_code=ORG)
     (tmp / "k.pem").write_bytes(alg.dump_private_key(cred.key))

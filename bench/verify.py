@@ -71,7 +71,7 @@ def main() -> None:
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
 
-    from signing import algorithms as alg
+    from formats import algorithms as alg
     from signing.qr.credentials import make_ep1
     from license_svc.verify_service import status_lookup, verifier_trust
     from verification import dispatch

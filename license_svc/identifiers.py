@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 from signing.x509.names import USCC_ALPHABET
 from signing.x509.names import uscc_check_char as _uscc_check_char
 

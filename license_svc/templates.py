@@ -29,7 +29,7 @@ import jsonschema
 
 from license_svc import identifiers as ids
 from license_svc.identifiers import IdentifierError
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_SCHEMA = "yrd-licence-template/1"

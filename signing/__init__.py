@@ -1,7 +1,7 @@
 """Producing side of license-svc: keys, SM2/SM3 and RSA, certificates, seals, PDFs, QR codes.
 
 No web and no database here; `license_svc` drives these functions.  Importing the package
-registers the Chinese OIDs with asn1crypto once (see `signing.oids`).
+registers the Chinese OIDs with asn1crypto once (see `formats.oids`).
 """
 
 import warnings as _warnings
@@ -12,4 +12,4 @@ import warnings as _warnings
 # pyHanko triggers it; the service's logging captures any other warning as a JSON record.
 _warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"pyhanko\.")
 
-from signing import oids as _oids  # noqa: E402,F401  (registers SM2/SM3 OIDs on import)
+from formats import oids as _oids  # noqa: E402,F401  (registers SM2/SM3 OIDs on import)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.x509 import build_certificate, build_crl, build_name, certificate_summary, dump_pem, uscc
 
 MANIFEST_SCHEMA = "license-svc-dev-pki/1"

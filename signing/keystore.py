@@ -18,8 +18,8 @@ from typing import Any
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509
 
-from signing import algorithms as alg
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats.errors import SigningError
 from signing.x509.load import load_certificate, load_crl
 
 ROLES = ("root", "issuing_ca", "licence_signer", "seal_maker", "trust_list", "node", "tsa",
@@ -48,7 +48,7 @@ class Credential:
     empty for a self-signed root)."""
 
     id: str
-    key: Any  # signing.algorithms PrivateKey
+    key: Any  # formats.algorithms PrivateKey
     cert: x509.Certificate
     chain: tuple[x509.Certificate, ...]
     role: str

@@ -19,9 +19,9 @@ from asn1crypto import algos, cms, core, tsp, x509
 from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.timestamps.api import TimeStamper
 
-from signing import algorithms as alg
-from signing import oids
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.errors import SigningError
 from signing.pdf.fast_cms import der_set, tlv
 
 # TSA policy under our UUID arc (docs/formats.md): "timestamps from a license-svc region TSA,

@@ -45,8 +45,8 @@ from pyhanko_certvalidator.sig_validate import (
     DEFAULT_VALIDATION_CONTEXT, DefaultSignatureValidator, SignatureValidationContext,
 )
 
-from signing import algorithms as alg
-from signing import oids
+from formats import algorithms as alg
+from formats import oids
 from verification.report import FAILED_SUBINDICATIONS, INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, Report
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 from verification import qr as qr_verifier
 from verification.ofd import verify_ofd
 from verification.qr import QrTrust

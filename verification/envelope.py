@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from asn1crypto import x509
 
-from signing import algorithms as alg
-from signing.errors import InvalidSignature, SigningError
+from formats import algorithms as alg
+from formats.errors import InvalidSignature, SigningError
 
 # Envelope "alg" values by key algorithm: what a verifier must run over canonical_json(payload).
 ENVELOPE_ALGS = {"sm2": "SM2-SM3", "rsa": "RS256"}

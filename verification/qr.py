@@ -32,10 +32,10 @@ import base45
 import cbor2
 from asn1crypto import x509
 
-from signing import algorithms as alg
-from signing import oids
-from signing.algorithms.sm2 import encode_signature
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.algorithms.sm2 import encode_signature
+from formats.errors import SigningError
 from verification.report import Report
 
 EL1_PREFIX, EP1_PREFIX = "EL1:", "EP1:"

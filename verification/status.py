@@ -30,8 +30,8 @@ from datetime import datetime, timedelta, timezone
 
 from asn1crypto import x509
 
-from signing import algorithms as alg
-from signing.errors import InvalidSignature, SigningError
+from formats import algorithms as alg
+from formats.errors import InvalidSignature, SigningError
 from verification.envelope import ENVELOPE_ALGS, canonical_json
 from verification.report import Report
 

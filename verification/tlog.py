@@ -28,8 +28,8 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from signing import algorithms as alg
-from signing.errors import InvalidSignature, SigningError
+from formats import algorithms as alg
+from formats.errors import InvalidSignature, SigningError
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"

@@ -34,8 +34,8 @@ from datetime import datetime, timedelta, timezone
 
 from asn1crypto import x509
 
-from signing import algorithms as alg
-from signing.errors import InvalidSignature
+from formats import algorithms as alg
+from formats.errors import InvalidSignature
 from verification.envelope import EnvelopeError, check_signature, open_envelope, parse_json
 from verification.report import Report
 

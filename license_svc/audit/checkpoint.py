@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from verification.tlog import (Checkpoint, Note, NoteKey, NoteSignature, parse_note,
                                sm2_key_id)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from license_svc.config import REGIONS
 from license_svc.licences.record import CanonicalJSONError, canonical_json
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 SCHEMA_VERSION = 1
 OUTCOMES = ("success", "denied", "not_found", "invalid", "error")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from license_svc.audit.entries import AuditError
-from signing import algorithms as alg
+from formats import algorithms as alg
 
 _BLOCK = 64  # SM3 block size in bytes
 _DOMAIN = b"holder-ref/v1\x00"

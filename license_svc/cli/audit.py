@@ -60,8 +60,8 @@ def export(out: Path = typer.Option(..., "--out", help="directory, or a file end
 def _trusted_keys(origin: str, key_files: list[Path], use_keystore: bool):
     """Keys to check checkpoints with: --key files, else the region's audit-log certificate
     from the key store; None when neither is available (the verifier then says INDETERMINATE)."""
-    from signing import algorithms as alg
-    from signing.errors import SigningError
+    from formats import algorithms as alg
+    from formats.errors import SigningError
     from verification.tlog import NoteKey
 
     if key_files:
@@ -93,7 +93,7 @@ def _spki(data: bytes) -> bytes:
     """DER SubjectPublicKeyInfo from a PEM/DER public key or certificate."""
     from asn1crypto import pem, x509
 
-    from signing import algorithms as alg
+    from formats import algorithms as alg
 
     if pem.detect(data):
         kind, _, der = pem.unarmor(data)

@@ -15,7 +15,7 @@ import typer
 
 from license_svc.cli import app
 from license_svc.config import ConfigError, load_settings
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 CLI_CLIENT_ID = "cli"
 

@@ -37,8 +37,8 @@ def generate(alg_name: str = typer.Option(..., "--alg", help="sm2 | rsa"),
     """生成 SM2 或 RSA-2048 私钥 / generate an SM2 or RSA-2048 private key."""
     from asn1crypto import pem
 
-    from signing import algorithms as alg
-    from signing.errors import SigningError
+    from formats import algorithms as alg
+    from formats.errors import SigningError
 
     if alg_name not in ("sm2", "rsa"):
         _die(f"不支持的算法 {alg_name}", f"unsupported algorithm {alg_name} (sm2 | rsa)")
@@ -61,8 +61,8 @@ def sign(key_path: Path = typer.Option(..., "--key", help="private key (PEM/DER 
          scheme: str = typer.Option("pkcs1v15", "--scheme", help="RSA only: pkcs1v15 | pss"),
          passphrase_env: str = typer.Option(None, "--passphrase-env")):
     """对文件签名 / sign a file."""
-    from signing import algorithms as alg
-    from signing.errors import SigningError
+    from formats import algorithms as alg
+    from formats.errors import SigningError
 
     try:
         key = alg.load_private_key(_read(key_path), _passphrase(passphrase_env))
@@ -86,8 +86,8 @@ def verify(pub: Path = typer.Option(None, "--pub", help="public key (PEM/DER SPK
            sig: Path = typer.Option(..., "--sig", help="signature file"),
            scheme: str = typer.Option("pkcs1v15", "--scheme", help="RSA only: pkcs1v15 | pss")):
     """验证签名：0 有效，1 无效，3 无法读取 / verify: exit 0 valid, 1 invalid, 3 unreadable."""
-    from signing import algorithms as alg
-    from signing.errors import InvalidSignature, SigningError
+    from formats import algorithms as alg
+    from formats.errors import InvalidSignature, SigningError
     from signing.x509 import load_certificate
 
     if (pub is None) == (cert is None):

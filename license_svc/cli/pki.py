@@ -11,7 +11,7 @@ app.add_typer(pki_app, name="pki")
 
 
 def _store(region: str | None):
-    from signing.errors import SigningError
+    from formats.errors import SigningError
     from signing.keystore import KeyStore
 
     try:

@@ -30,7 +30,7 @@ SHAPES = {"official": "round", "personal": "square", "special": "oval"}
 def _keystore(region: str | None):
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
-    from signing.errors import SigningError
+    from formats.errors import SigningError
 
     try:
         settings = load_settings(**({"region": region} if region else {}))
@@ -41,8 +41,8 @@ def _keystore(region: str | None):
 
 
 def _load_key(path: Path, passphrase_env: str | None):
-    from signing import algorithms as alg
-    from signing.errors import SigningError
+    from formats import algorithms as alg
+    from formats.errors import SigningError
 
     passphrase = os.environ.get(passphrase_env) if passphrase_env else None
     try:
@@ -97,7 +97,7 @@ def make(out: Path = typer.Option(..., "--out", help="seal file to write (.esl, 
                                       "certificates instead of the certificates"),
          picture_out: Path = typer.Option(None, "--picture-out", help="also write the PNG")):
     """制作电子印章 / make a GB/T 38540 seal."""
-    from signing.errors import SigningError
+    from formats.errors import SigningError
     from signing.seal import make_seal, new_seal_id
 
     if seal_type not in TYPES:
@@ -238,7 +238,7 @@ def sign(seal_path: Path = typer.Option(..., "--seal", help="the seal (.esl)"),
                                            help="what is protected (default: the file name)"),
          at: str = typer.Option(None, "--at", help="signing time (default now)")):
     """用印章对文件签章 / sign a document with a seal (dataHash = SM3 of the file)."""
-    from signing.errors import SigningError
+    from formats.errors import SigningError
     from signing.seal import sign_document
 
     if key or cert:

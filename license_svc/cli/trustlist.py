@@ -55,7 +55,7 @@ def _context(region: str | None):
 
 def _keystore(region: str | None):
     from license_svc.context import load_keystore
-    from signing.errors import SigningError
+    from formats.errors import SigningError
 
     try:
         return load_keystore(_settings(region))
@@ -84,7 +84,7 @@ def _read_envelope(path: Path):
 def _publish(ctx, federation: bool):
     from license_svc.federation.publish import (current_federation_list, current_trust_list,
                                                 published)
-    from signing.errors import SigningError
+    from formats.errors import SigningError
 
     try:
         return published(ctx, current_federation_list if federation else current_trust_list)
@@ -252,7 +252,7 @@ def withdraw_command(cert_sha256: str = typer.Argument(..., help="SHA-256 (hex) 
                      region: str = typer.Option(None, "--region")):
     """撤销本区域信任列表中的证书 / list one of this region's certificates as withdrawn."""
     from license_svc.federation.publish import withdraw
-    from signing.errors import SigningError
+    from formats.errors import SigningError
 
     ctx = _context(region)
     try:

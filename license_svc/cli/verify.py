@@ -65,7 +65,7 @@ def verify_command(
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
     from license_svc.verify_service import http_fetchers, verifier_trust, verify_offline
-    from signing.errors import SigningError
+    from formats.errors import SigningError
     from verification.dispatch import UnreadableInput
     from verification.html import to_html
     from verification.report import exit_code

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from license_svc.federation.models import KIND_FEDERATION, KIND_TRUST_LIST, PublishedList, Withdrawal
 from license_svc.licences.record import canonical_json, iso_time, sign_envelope
-from signing.errors import SigningError
+from formats.errors import SigningError
 from verification.trustlist import ENTRY_ROLES, LOTL_SCHEMA, TRUST_LIST_SCHEMA
 
 TRUST_LIST_VALIDITY = timedelta(hours=24)

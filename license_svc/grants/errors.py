@@ -4,7 +4,7 @@ and fixed bilingual titles, so the messages become the problem's `detail`."""
 
 from __future__ import annotations
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 
 class GrantError(SigningError):

@@ -46,7 +46,7 @@ from license_svc.licences.lifecycle import latest_event, status_at
 from license_svc.licences.models import LicenceVersion
 from license_svc.licences.record import ENVELOPE_ALGS, verify_envelope
 from license_svc.licences.retrieve import licence_view
-from signing.errors import InvalidSignature
+from formats.errors import InvalidSignature
 
 ACTIONS = {"data": "licence.retrieve", "pdf": "licence.file", "verify": "licence.verify"}
 REQUEST_KEYS = {"holder_code", "holder_code_type", "licence_type", "matter_code", "grant_id",

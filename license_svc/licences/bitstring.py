@@ -17,7 +17,7 @@ import gzip
 import io
 import zlib
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 STATUS_SIZE = 2
 MIN_ENTRIES = 131_072

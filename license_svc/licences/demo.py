@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from license_svc.auth.clients import Client
 from license_svc.demo_seed import demo_step
 from license_svc.licences import issue as issuing
-from license_svc.licences import lifecycle
+from license_svc.licences import amend, lifecycle
 from license_svc.licences.models import LicenceVersion
 from license_svc.templates import load_templates
 
@@ -43,6 +43,6 @@ def seed_licences(ctx, session) -> None:
         lifecycle.suspend(ctx, session, first, a1, "演示：年报核查中")
         lifecycle.revoke(ctx, session, second, a2, "演示：依法吊销")
         record = json.loads(lifecycle.load_version(session, third).record)
-        lifecycle.amend(ctx, session, third, a3, {"holders": record["holders"]}, "演示：换发")
+        amend.amend(ctx, session, third, a3, {"holders": record["holders"]}, "演示：换发")
     log.info("demo licences issued", extra={"count": len(made), "region": ctx.region})
 

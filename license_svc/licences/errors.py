@@ -4,7 +4,7 @@ translate them by hand and the CLI prints the same bilingual text."""
 
 from __future__ import annotations
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 
 class LicenceError(SigningError):

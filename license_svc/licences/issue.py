@@ -35,8 +35,8 @@ from license_svc.licences.record import RECORD_SCHEMA, CanonicalJSONError, canon
 from license_svc.licences.resources import org_signing
 from license_svc.licences.seals import licence_seal, seal_der
 from license_svc.licences.status import add_with_status_slot
-from signing import algorithms as alg
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats.errors import SigningError
 
 ALGORITHMS = ("sm2", "rsa")
 MAX_BATCH = 100

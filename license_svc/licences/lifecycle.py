@@ -23,7 +23,7 @@ from license_svc.licences.errors import (IssuerAuthorityError, LicenceDataInvali
                                          LicenceStateError)
 from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
 from license_svc.licences.record import canonical_json, iso_time
-from signing import algorithms as alg
+from formats import algorithms as alg
 
 EVENT_SCHEMA = "yrd-licence-event/1"
 # China Standard Time: validity dates on a licence are Beijing dates.
@@ -116,7 +116,7 @@ def check_change_authority(ctx, actor, version: LicenceVersion) -> None:
                                        "该客户端无权变更此类证照")
 
 
-def _clean_reason(reason: str | None, required: bool) -> str | None:
+def clean_reason(reason: str | None, required: bool) -> str | None:
     if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
         raise LicenceDataInvalid(f"reason must be text of at most {MAX_REASON} characters",
                                  f"原因必须是不超过 {MAX_REASON} 个字符的文本")
@@ -132,7 +132,7 @@ def change_status(ctx, session: Session, identifier: str, action: str, actor,
     transaction.  Raises LicenceStateError when the transition is not allowed now."""
     if action not in ("suspended", "reinstated", "revoked"):
         raise LicenceDataInvalid(f"unknown lifecycle action {action!r}", f"未知的状态变更 {action!r}")
-    reason = _clean_reason(reason, required=action == "revoked")
+    reason = clean_reason(reason, required=action == "revoked")
     version = load_version(session, identifier, for_update=True)
     check_change_authority(ctx, actor, version)
     at = ctx.now()
@@ -201,34 +201,3 @@ def holder_code_of(version: LicenceVersion) -> str | None:
     those entries by licence identifier (`license_svc.licences.holders`)."""
     holders = json.loads(version.record).get("holders") or [{}]
     return holders[0].get("code")
-
-
-AMENDABLE = ("holders", "valid_from", "valid_until", "fields", "algorithm")
-
-
-def amend(ctx, session: Session, identifier: str, actor, changes: dict,
-          reason: str | None = None) -> LicenceVersion:
-    """A new signed version with `changes` applied ("fields" merged key by key, the rest
-    replaced); the old version stays stored and verifiable, marked superseded."""
-    from license_svc import templates
-    from license_svc.licences.issue import issue_one  # issue builds on this module
-
-    if not isinstance(changes, dict) or not changes or set(changes) - set(AMENDABLE):
-        raise LicenceDataInvalid(f"an amendment changes some of {', '.join(AMENDABLE)}",
-                                 f"变更内容只能包含 {'、'.join(AMENDABLE)}")
-    reason = _clean_reason(reason, required=False)
-    old = load_version(session, identifier, for_update=True)
-    check_change_authority(ctx, actor, old)
-    record = json.loads(old.record)
-    template = templates.by_type_code(old.type_code)
-    request = {"type": template.folder, "issuer_code": old.issuer_code,
-               "holders": record["holders"], "valid_from": record["valid_from"],
-               "valid_until": record["valid_until"], "fields": dict(record["fields"]),
-               "algorithm": old.algorithm}
-    for key, value in changes.items():
-        if key == "fields" and isinstance(value, dict):  # null removes an optional field
-            request["fields"].update(value)
-            request["fields"] = {k: v for k, v in request["fields"].items() if v is not None}
-        else:
-            request[key] = value
-    return issue_one(ctx, session, actor, request, previous=old, reason=reason)

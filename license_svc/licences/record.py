@@ -18,9 +18,9 @@ from typing import Any
 
 from asn1crypto import x509
 
-from signing import algorithms as alg
-from signing import oids
-from signing.errors import InvalidSignature, SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.errors import InvalidSignature, SigningError
 from verification.envelope import EnvelopeError, check_signature, open_envelope
 
 RECORD_SCHEMA = "yrd-licence/1"

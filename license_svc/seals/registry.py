@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from license_svc import audit
-from signing.errors import SigningError
+from formats.errors import SigningError
 from signing.seal import SEAL_TYPES, make_seal, new_seal_id, sign_document
 from signing.seal.build import tsa_timestamper
 from signing.seal.picture import render_oval_seal, render_round_seal, render_square_seal
 from signing.tsa import TimeStampAuthority
 from verification.report import Report
 from verification.seal import SealTrust, detect, verify_seal, verify_signature
-from verification.seal.parse import Seal, SealFormatError
+from formats.seal.parse import Seal, SealFormatError
 
 from license_svc.seals.models import SealRow
 

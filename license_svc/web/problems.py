@@ -125,7 +125,7 @@ async def _validation_handler(_request: Request, exc: RequestValidationError):
 
 
 async def _signing_error_handler(_request: Request, exc):
-    """Producing-side errors (signing.errors.SigningError) reached a route: a client-side 422
+    """Producing-side errors (formats.errors.SigningError) reached a route: a client-side 422
     unless the error class says otherwise with `http_status`.
 
     RFC 9457 wants a title that does not vary between occurrences: a class may declare
@@ -154,7 +154,7 @@ async def _database_error_handler(_request: Request, exc):
 def install_problem_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import DBAPIError
 
-    from signing.errors import SigningError
+    from formats.errors import SigningError
 
     app.add_exception_handler(ProblemError, _problem_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)

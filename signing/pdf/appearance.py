@@ -17,7 +17,7 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.stamp import StaticStampStyle
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 MAX_SEAL_PNG_BYTES = 4 * 1024 * 1024
 MAX_SEAL_PIXELS = 2048 * 2048

@@ -17,7 +17,7 @@ from __future__ import annotations
 from asn1crypto import algos, cms, core, x509
 from pyhanko.sign.general import as_signing_certificate_v2
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 
 _OID_SIGNED_DATA = core.ObjectIdentifier("1.2.840.113549.1.7.2").dump()
 _OID_TST_ATTR = core.ObjectIdentifier("1.2.840.113549.1.9.16.2.14").dump()

@@ -25,8 +25,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from signing import algorithms as alg
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats.errors import SigningError
+from formats.pdf_licence import LICENCE_DICT_VERSION
 
 _TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s*(\d+)\s*%%EOF\s*\Z", re.S)
 _REF = rb"\s*(\d+)\s+0\s+R"
@@ -127,8 +128,6 @@ def _num(x: float) -> bytes:
 
 def licence_entry(licence) -> bytes:
     """`/LicenseSvc << ... >>` as `stamp.licence_dictionary` has it (docs/formats.md)."""
-    from signing.pdf.stamp import LICENCE_DICT_VERSION
-
     ident = licence.get("id") or licence.get("identifier")
     if not ident:
         raise SigningError("licence metadata needs an identifier", "证照元数据缺少证照标识")

@@ -9,7 +9,7 @@ from asn1crypto import algos, x509
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 from signing.pdf.fast_cms import FastCMSMixin
 from signing.pdf.seal_attribute import SealBindingMixin, parsed
 

@@ -7,8 +7,8 @@ measured in DESIGN §2.
 
 from __future__ import annotations
 
-from signing import oids
-from signing.errors import SigningError
+from formats import oids
+from formats.errors import SigningError
 from signing.pdf.held_key import HeldKeySigner
 
 

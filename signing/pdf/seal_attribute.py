@@ -4,7 +4,7 @@ Why a signed attribute: the seal (the picture plus the seal maker's signature ov
 it) must be bound to *this* signature.  As a signed attribute it is covered by the signer's
 SM2 signature, so it cannot be swapped for another seal, and a verifier can check that the
 signer's certificate is one the seal lists.  The attribute type is
-`signing.oids.SESEAL_SIGNED_ATTRIBUTE` (a sub-arc of our UUID arc, docs/formats.md "SESeal
+`formats.oids.SESEAL_SIGNED_ATTRIBUTE` (a sub-arc of our UUID arc, docs/formats.md "SESeal
 signed attribute"); its single value is the DER SESeal exactly as the seal maker signed it.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 from asn1crypto import cms, core, x509
 from pyhanko.sign.attributes import CMSAttributeProvider
 
-from signing import oids
-from signing.errors import SigningError
+from formats import oids
+from formats.errors import SigningError
 
 MAX_SESEAL_BYTES = 1024 * 1024
 

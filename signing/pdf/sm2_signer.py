@@ -10,8 +10,8 @@ refuses anything but 'sm3' rather than emit an SM2 signature over a SHA-256 CMS.
 
 from __future__ import annotations
 
-from signing import oids
-from signing.errors import SigningError
+from formats import oids
+from formats.errors import SigningError
 from signing.pdf.held_key import HeldKeySigner
 
 # DER SEQUENCE{INTEGER r, INTEGER s} with both integers 33 bytes: 2 + 2*(2+33) = 72.

@@ -30,8 +30,9 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 
-from signing import oids
-from signing.errors import SigningError
+from formats import oids
+from formats.errors import SigningError
+from formats.pdf_licence import LICENCE_DICT_KEY, LICENCE_DICT_VERSION
 from signing.pdf import fast_stamp
 from signing.pdf.appearance import seal_stamp_style
 from signing.pdf.rsa_signer import RSASigner
@@ -41,8 +42,6 @@ from signing.pdf.sm2_signer import SM2Signer
 FIELD_NAME = "LicenceSeal"
 # A4 is 595 x 842 pt; a 42 mm official seal at the lower right, above the footer.
 DEFAULT_SEAL_BOX = (380, 90, 500, 210)
-LICENCE_DICT_KEY = "/LicenseSvc"
-LICENCE_DICT_VERSION = 1
 MAX_PDF_BYTES = 50 * 1024 * 1024
 
 

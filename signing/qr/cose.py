@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import cbor2
 
-from signing import algorithms as alg
-from signing import oids
-from signing.algorithms.sm2 import decode_signature
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.algorithms.sm2 import decode_signature
+from formats.errors import SigningError
 
 COSE_SIGN1_TAG = 18
 HDR_ALG = 1

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import base45
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 from signing.qr.cose import sign1
 
 EL1_PREFIX = "EL1:"

@@ -25,7 +25,7 @@ import re
 
 import zxingcpp
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 _ALPHANUMERIC = re.compile(r"^[0-9A-Z $%*+\-./:]+$")
 MAX_ALPHANUMERIC_Q = 1852  # version 40-Q capacity in alphanumeric mode (ISO/IEC 18004 Table 7)

@@ -27,7 +27,7 @@ from pathlib import Path
 import reportlab
 from reportlab.pdfbase.ttfonts import TTFontFile
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 CJK = "LicenceCJK"
 LATIN = "LicenceLatin"

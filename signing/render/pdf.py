@@ -30,7 +30,7 @@ from collections import OrderedDict
 from datetime import date
 from typing import Any, Mapping
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 from signing.qr import image as qr_image
 from signing.render import fonts
 from signing.render.pdfdoc import CONTENT_LEVEL, FontUse, PdfDocument, num, text_string

@@ -17,11 +17,11 @@ from typing import Callable, Iterable, Union
 
 from asn1crypto import x509
 
-from signing import algorithms as alg
-from signing import oids
-from signing.errors import SigningError
-from verification.seal import asn1
-from verification.seal.parse import Seal, SealFormatError, parse_seal
+from formats import algorithms as alg
+from formats import oids
+from formats.errors import SigningError
+from formats.seal import asn1
+from formats.seal.parse import Seal, SealFormatError, parse_seal
 
 # SES_ESPropertyInfo.type: business-defined in GB/T 38540; GM/T 0031-2014 fixed 1 and 2.
 SEAL_TYPE_ORGANISATION = 1  # 单位印章（公章）

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 from signing.seal.build import SealPicture
 
 RED = (230, 0, 18)

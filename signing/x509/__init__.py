@@ -1,7 +1,7 @@
 """X.509 v3 certificates and CRLs for the SM2 and RSA PKIs, built with asn1crypto.
 
 pyca/cryptography cannot sign with (or even load) SM2 keys, so certificates are assembled as
-ASN.1 here and signed through `signing.algorithms`: SM2-with-SM3 over DER(TBSCertificate) with
+ASN.1 here and signed through `formats.algorithms`: SM2-with-SM3 over DER(TBSCertificate) with
 the default user ID, or sha256WithRSAEncryption (PKCS#1 v1.5).
 """
 

@@ -14,9 +14,9 @@ from typing import Iterable
 
 from asn1crypto import algos, core, keys, x509
 
-from signing import algorithms as alg
-from signing import oids
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.errors import SigningError
 
 RSA_SHA256 = "1.2.840.113549.1.1.11"
 

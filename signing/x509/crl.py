@@ -11,7 +11,7 @@ from typing import Iterable
 
 from asn1crypto import crl, x509
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 from signing.x509.builder import key_identifier, make_time, sign_der, signature_algorithm
 
 REASONS = ("unspecified", "key_compromise", "ca_compromise", "affiliation_changed", "superseded",

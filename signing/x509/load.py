@@ -11,9 +11,9 @@ from typing import Any
 
 from asn1crypto import crl, pem, x509
 
-from signing import algorithms as alg
-from signing import oids
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.errors import SigningError
 
 
 class CertificateFormatError(SigningError):

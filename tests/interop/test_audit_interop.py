@@ -14,7 +14,7 @@ from asn1crypto import pem
 
 from license_svc.audit.checkpoint import NoteSigner, sign_checkpoint
 from license_svc.audit.holder import HolderKey, hmac_sm3
-from signing import algorithms as alg
+from formats import algorithms as alg
 from verification import tlog
 
 pytestmark = pytest.mark.interop

@@ -12,8 +12,8 @@ from asn1crypto import cms, pem
 
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
-from signing import algorithms as alg
-from signing import oids
+from formats import algorithms as alg
+from formats import oids
 from tests.license_svc.conftest import (_databases, _keystores, clock, ctx, ctx_factory,  # noqa: F401
                                         make_api_client, settings, settings_factory)
 from tests.license_svc.issuing import amr, example, issuers  # noqa: F401

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import pytest
 from asn1crypto import pem, x509
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from verification.report import INDETERMINATE, TOTAL_FAILED
 from verification.seal import (SealFormatError, detect, parse_seal, parse_signature, verify_seal,
                                verify_signature)

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from asn1crypto import pem
 
-from signing import oids
+from formats import oids
 from tests.verification.attacks import generators as g
 from tests.verification.attacks.material import hierarchy
 from tests.verification.pdf_fixtures import AT, genuine, trust

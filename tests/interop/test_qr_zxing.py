@@ -13,7 +13,7 @@ import pytest
 
 from signing.keystore import KeyStore
 from signing.qr import credentials, image
-from signing.algorithms.sm2 import encode_signature
+from formats.algorithms.sm2 import encode_signature
 from verification import qr as vqr
 from verification.report import TOTAL_PASSED
 

@@ -10,9 +10,9 @@ import subprocess
 import pytest
 from asn1crypto import pem
 
-from signing import algorithms as alg
-from signing.algorithms import sm2
-from signing.errors import InvalidSignature
+from formats import algorithms as alg
+from formats.algorithms import sm2
+from formats.errors import InvalidSignature
 
 pytestmark = pytest.mark.interop
 

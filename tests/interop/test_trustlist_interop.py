@@ -15,7 +15,7 @@ from asn1crypto import pem, x509
 
 from license_svc.config import DEV_KEYS_DIR
 from license_svc.federation.publish import trust_list_entries
-from signing.algorithms import dump_private_key
+from formats.algorithms import dump_private_key
 from signing.keystore import KeyStore
 from verification import trustlist as tl
 

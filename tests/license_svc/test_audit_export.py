@@ -13,7 +13,7 @@ from license_svc import audit
 from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
 from license_svc.audit.export import export_log
 from license_svc.cli import _register, app
-from signing import algorithms as alg
+from formats import algorithms as alg
 from tests.license_svc.test_audit_log import append_many, tampering
 from verification.audit import ExportFormatError, load_export, verify_export
 from verification.tlog import (Checkpoint, NoteKey, leaf_hash, root_from_leaf_hashes,

@@ -17,8 +17,8 @@ from license_svc.licences.models import LicenceEvent, LicenceVersion
 from license_svc.licences.record import canonical_json, verify_envelope
 from license_svc.licences.retrieve import licence_view
 from license_svc.templates import load_templates
-from signing import algorithms as alg
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats.errors import SigningError
 from tests.license_svc.issuing import (AMR_SH, TRAFFIC_SH, amr, example, issuer_for,  # noqa: F401
                                        issuers, row_counts)
 from verification.qr import QrTrust, verify_qr_text

@@ -8,8 +8,8 @@ from hypothesis import given, strategies as st
 
 from license_svc.licences.record import (CanonicalJSONError, canonical_json, data_hash,
                                          sign_envelope, verify_envelope)
-from signing import algorithms as alg
-from signing.errors import InvalidSignature
+from formats import algorithms as alg
+from formats.errors import InvalidSignature
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**63, 2**63) | st.text(),

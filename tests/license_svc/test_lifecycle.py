@@ -9,11 +9,11 @@ import pytest
 from asn1crypto import x509
 
 from license_svc.licences import issue as issuing
-from license_svc.licences import lifecycle
+from license_svc.licences import amend, lifecycle
 from license_svc.licences.errors import IssuerAuthorityError, LicenceError, LicenceStateError
 from license_svc.licences.record import canonical_json
-from signing import algorithms as alg
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats.errors import SigningError
 from tests.license_svc.issuing import (AMR_SH, TRAFFIC_SH, amr, example, issuers,  # noqa: F401
                                        row_counts)
 
@@ -97,7 +97,7 @@ def test_only_the_issuing_organisation_may_change(ctx, issuers, make_api_client,
 
 def test_amend_supersedes_and_keeps_the_old_version(ctx, amr, licence):
     with ctx.unit_of_work() as s:
-        new = lifecycle.amend(ctx, s, licence, amr, {"fields": {"address": "上海市黄浦区中山东一路1号"}},
+        new = amend.amend(ctx, s, licence, amr, {"fields": {"address": "上海市黄浦区中山东一路1号"}},
                               "住所变更")
     with ctx.unit_of_work() as s:  # closed: an open session would block PostgreSQL's TRUNCATE
         old_rec = json.loads(lifecycle.load_version(s, licence).record)
@@ -110,13 +110,13 @@ def test_amend_supersedes_and_keeps_the_old_version(ctx, amr, licence):
     assert _status(ctx, licence) == "superseded" and _status(ctx, new.identifier) == "active"
     with pytest.raises(LicenceStateError):   # only the newest version can be amended
         with ctx.unit_of_work() as s:
-            lifecycle.amend(ctx, s, licence, amr, {"valid_from": "2026-03-01"})
+            amend.amend(ctx, s, licence, amr, {"valid_from": "2026-03-01"})
     with pytest.raises(SigningError):        # and never into something the schema refuses
         with ctx.unit_of_work() as s:
-            lifecycle.amend(ctx, s, new.identifier, amr, {"fields": {"address": ""}})
+            amend.amend(ctx, s, new.identifier, amr, {"fields": {"address": ""}})
     with pytest.raises(LicenceError):
         with ctx.unit_of_work() as s:
-            lifecycle.amend(ctx, s, new.identifier, amr, {"type": "driving_licence"})
+            amend.amend(ctx, s, new.identifier, amr, {"type": "driving_licence"})
 
 
 def test_expiry_by_date_in_beijing_time(ctx, issuers, clock):

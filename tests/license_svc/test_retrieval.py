@@ -12,7 +12,7 @@ from sqlalchemy import select
 from license_svc import audit
 from license_svc.grants.models import Grant
 from license_svc.identifiers import make_identifier, parse_identifier
-from license_svc.licences import lifecycle
+from license_svc.licences import amend, lifecycle
 from tests.license_svc.grants_support import (DEPT, MATTER, OTHER_DEPT, PERSON, STRANGER, audit_count,
                                               audit_rows, grant_body, http, parties, problem,
                                               retrieval_body, world)
@@ -180,7 +180,7 @@ def test_amended_licence_is_still_covered_by_a_one_licence_grant(http, ctx, worl
     gid = _grant(http, ctx, world, licence_type=..., licence_id=world.driving)
     with ctx.unit_of_work() as s:
         record = json.loads(lifecycle.load_version(s, world.driving).record)
-        new = lifecycle.amend(ctx, s, world.driving, _issuer(world), {"holders": record["holders"]}, "换证").identifier
+        new = amend.amend(ctx, s, world.driving, _issuer(world), {"holders": record["holders"]}, "换证").identifier
     r = http.post("/api/v1/retrievals", json=retrieval_body(gid), headers=world.dept_h)
     assert [x["identifier"] for x in r.json()["licences"]] == [new]
     # and a one-licence grant refuses a request naming another licence of the type

@@ -8,7 +8,7 @@ from asn1crypto import pem
 from typer.testing import CliRunner
 
 from license_svc.cli import _register, app
-from signing import algorithms as alg
+from formats import algorithms as alg
 from tests import seal_support as S
 
 KEYS = Path(__file__).resolve().parents[2] / "keys_dev"

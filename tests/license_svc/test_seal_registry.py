@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from license_svc import audit
-from signing import algorithms as alg
+from formats import algorithms as alg
 from verification.seal import parse_seal, parse_signature
 
 SH_AMR = "11310000MB0000010A"

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from license_svc import audit
 from license_svc.audit.checkpoint import log_signer
 from license_svc.auth.clients import Client
-from license_svc.licences import lifecycle
+from license_svc.licences import amend, lifecycle
 from license_svc.licences.models import LicenceHolder
 from tests.license_svc.grants_support import (DEPT, MATTER, PERSON, STRANGER, grant_body, http,
                                               issue_licence, parties, problem, retrieval_body)
@@ -129,7 +129,7 @@ def test_a_spouses_grant_is_hers_and_a_one_licence_grant_survives_amendment(http
                     region="sh", roles=frozenset({"issuer"}), licence_types=(MARRIAGE,))
     with ctx.unit_of_work() as s:
         record = json.loads(lifecycle.load_version(s, couple.marriage).record)
-        new = lifecycle.amend(ctx, s, couple.marriage, issuer,
+        new = amend.amend(ctx, s, couple.marriage, issuer,
                               {"fields": {"remarks": "补领"}}, "补领").identifier
         assert record["holders"] == json.loads(lifecycle.load_version(s, new).record)["holders"]
         assert s.scalars(select(LicenceHolder.position).where(LicenceHolder.identifier == new)

@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from license_svc.licences import issue as issuing
-from license_svc.licences import lifecycle, status
+from license_svc.licences import amend, lifecycle, status
 from license_svc.licences.bitstring import MIN_ENTRIES, Bitstring
 from license_svc.licences.record import verify_envelope
 from tests.license_svc.issuing import AMR_SH, amr, example, issuers  # noqa: F401
@@ -36,7 +36,7 @@ def test_status_response_follows_the_lifecycle(ctx, amr, clock):
 def test_superseded_names_the_newer_version(ctx, amr):
     ident = issuing.issue(ctx, amr, example("business_licence")).identifiers[0]
     with ctx.unit_of_work() as s:
-        new = lifecycle.amend(ctx, s, ident, amr, {"valid_from": "2026-02-01"})
+        new = amend.amend(ctx, s, ident, amr, {"valid_from": "2026-02-01"})
     with ctx.unit_of_work() as s:
         p = _signed_by_status_signer(ctx, status.signed_status(ctx, s, ident))
     assert p["status"] == "superseded" and p["superseded_by"] == new.identifier
@@ -47,7 +47,7 @@ def test_status_list_reflects_each_licence(ctx, amr):
     with ctx.unit_of_work() as s:
         lifecycle.suspend(ctx, s, ids[0], amr, "核查")
         lifecycle.revoke(ctx, s, ids[1], amr, "吊销")
-        lifecycle.amend(ctx, s, ids[2], amr, {"valid_from": "2026-02-01"})
+        amend.amend(ctx, s, ids[2], amr, {"valid_from": "2026-02-01"})
     with ctx.unit_of_work() as s:
         p = _signed_by_status_signer(ctx, status.signed_status_list(ctx, s, AMR_SH))
         slots = {i: lifecycle.load_version(s, i).status_index for i in ids}

@@ -3,7 +3,7 @@
 import pytest
 from asn1crypto import tsp
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.tsa import TimeStampResp
 
 

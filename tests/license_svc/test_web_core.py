@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from license_svc.config import ConfigError, Settings
 from license_svc.logs import configure_logging, redact_id_numbers
 from license_svc.web import ProblemError, create_app
-from signing.errors import KeyFormatError
+from formats.errors import KeyFormatError
 
 PROBLEM = "urn:license-svc:problem:"
 ID_NUMBER = "11010519491231002X"  # GB 11643 example number, valid check digit

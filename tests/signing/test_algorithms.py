@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import hashes as pyca_hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec as pyca_ec, rsa as pyca_rsa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from signing import algorithms as alg, oids
-from signing.algorithms import sm2
-from signing.errors import (InvalidSignature, KeyFormatError, SigningError,
+from formats import algorithms as alg, oids
+from formats.algorithms import sm2
+from formats.errors import (InvalidSignature, KeyFormatError, SigningError,
                             UnsupportedAlgorithm)
 
 BACKENDS = sm2.BACKENDS

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from license_svc.config import ConfigError, Settings, DEV_KEYS_DIR
-from signing import algorithms as alg
-from signing.errors import KeyFormatError
+from formats import algorithms as alg
+from formats.errors import KeyFormatError
 from signing.keystore import KeyStore, KeyStoreError
 from signing.x509 import build_certificate, build_name, dump_pem, uscc
 

@@ -7,8 +7,8 @@ import pytest
 from asn1crypto import cms
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signing import oids
-from signing.errors import SigningError
+from formats import oids
+from formats.errors import SigningError
 from signing.pdf import RSASigner, SM2Signer, sign_licence_pdf
 from signing.pdf.stamp import FIELD_NAME, LicenceStamper
 from tests.verification.attacks.material import hierarchy, licence_page, seal_der, seal_png

@@ -9,13 +9,13 @@ import base45
 import cbor2
 import pytest
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.keystore import KeyStore
 from signing.qr import credentials, image
 from signing.qr.cose import ALG_PS256, ALG_SM2_SM3, kid_of, sign1
 from signing.qr.credentials import QRError, licence_claims, make_el1, make_ep1, mask
 from signing.x509 import build_certificate, build_name
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 RECORD = {
@@ -99,7 +99,7 @@ def test_el1_structure_read_with_plain_cbor2(ks, algorithm):
 def _verify_sm2_raw_independently(cert, raw, message):
     """gmssl_pyx (GmSSL, C): a third SM2 implementation, default ID, DER signature."""
     gmssl_pyx = pytest.importorskip("gmssl_pyx")
-    from signing.algorithms.sm2 import encode_signature
+    from formats.algorithms.sm2 import encode_signature
 
     point = cert.public_key["public_key"].native
     der = encode_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))

@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from asn1crypto import core, parser
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.seal import SealBuildError, SealCredential, make_seal, new_seal_id, sign_document
 from tests import seal_support as S
-from verification.seal import asn1, parse_seal, parse_signature
+from formats.seal import asn1
+from formats.seal.parse import parse_seal, parse_signature
 
 
 def children(der: bytes) -> list[bytes]:

@@ -9,9 +9,9 @@ import pytest
 from asn1crypto import algos
 from hypothesis import given, settings, strategies as st
 
-from signing.algorithms.sm2_der import (MAX_SIGNATURE_LEN, N, decode_signature,
+from formats.algorithms.sm2_der import (MAX_SIGNATURE_LEN, N, decode_signature,
                                         encode_signature)
-from signing.errors import InvalidSignature
+from formats.errors import InvalidSignature
 
 R = 0xF5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3  # high bit set
 S = 0x31B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA  # high bit clear

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from asn1crypto import algos, pem, tsp
 
-from signing import algorithms as alg
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats.errors import SigningError
 from signing.tsa import (CONTENT_TYPE_REPLY, InProcessTimeStamper, TimeStampAuthority,
                          TimeStampResp, handle_timestamp_query)
 from tests.verification.attacks.material import NOW, hierarchy

@@ -5,9 +5,9 @@ import pytest
 from asn1crypto import pem, x509
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from signing import algorithms as alg
-from signing import oids
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.errors import SigningError
 from signing.x509 import (
     CertificateFormatError, build_certificate, build_crl, build_name, certificate_summary,
     dump_pem, is_valid_uscc, key_identifier, load_certificate, load_certificates, load_crl, uscc,

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from asn1crypto import x509
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.x509 import build_certificate, build_crl, build_name
 from tests.verification.attacks.material import Credential
 

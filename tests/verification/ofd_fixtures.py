@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 from asn1crypto import cms, core, x509
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.x509 import build_certificate
 from tests import seal_support as ss
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from license_svc.audit.checkpoint import NoteSigner, cosign, sign_checkpoint
-from signing import algorithms as alg
+from formats import algorithms as alg
 from verification import tlog
 
 ORIGIN = "licence-audit/sh"

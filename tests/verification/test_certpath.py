@@ -8,7 +8,7 @@ from cryptography.exceptions import InvalidSignature
 from hypothesis import HealthCheck, given, settings, strategies as st
 from pyhanko_certvalidator.sig_validate import SignatureValidationContext
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.keystore import KeyStore
 from signing.x509 import build_certificate, build_name
 from verification.certpath import (

@@ -8,7 +8,7 @@ import pytest
 from asn1crypto import algos, keys
 from cryptography.exceptions import InvalidSignature
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from tests.verification.cache_pki import DAY, T, cache_pki
 from verification import certpath
 from verification.certpath import SM2SignatureValidator, TrustStore, validate_path

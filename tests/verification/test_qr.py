@@ -9,7 +9,7 @@ import cbor2
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.keystore import KeyStore
 from signing.qr import cose as signing_cose
 from signing.qr import credentials, image

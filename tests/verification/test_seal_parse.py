@@ -6,7 +6,7 @@ from datetime import timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 from tests import seal_support as S
 from verification.report import TOTAL_FAILED
 from verification.seal import (SealFormatError, detect, parse_seal, parse_signature, verify_seal,

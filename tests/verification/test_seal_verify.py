@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 from signing.tsa import TimeStampAuthority
 from tests import seal_support as S
 from verification.report import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED
-from verification.seal import asn1, parse_seal, verify_seal, verify_signature
+from formats.seal import asn1
+from verification.seal import parse_seal, verify_seal, verify_signature
 
 NINE_STEPS = {"signature.format", "seal.format", "seal.signature", "seal.maker_certificate",
               "seal.validity", "seal.status", "signature.value", "signature.signer_certificate",

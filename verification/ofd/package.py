@@ -24,7 +24,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
-from signing.errors import SigningError
+from formats.errors import SigningError
 
 MAX_ENTRIES = 10_000
 MAX_CENTRAL_DIRECTORY = 2 * 1024 * 1024

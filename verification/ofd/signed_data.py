@@ -28,9 +28,9 @@ from typing import Iterable
 
 from asn1crypto import cms, core, parser, x509
 
-from signing import algorithms as alg
-from signing import oids
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.errors import SigningError
 from verification import certpath
 from verification.report import Report
 from verification.seal.verify import cert_summary

@@ -35,8 +35,8 @@ import math
 from datetime import datetime
 from typing import Iterable
 
-from signing import algorithms as alg
-from signing import oids
+from formats import algorithms as alg
+from formats import oids
 from verification.ofd.model import SEAL, Document, SignatureFile, read_documents, read_signature
 from verification.ofd.package import OfdFormatError, OfdPackage, read_package
 from verification.ofd.signed_data import SHA256, verify_plain

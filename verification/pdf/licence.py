@@ -13,9 +13,8 @@ from typing import Callable, Mapping
 
 from pyhanko.pdf_utils import generic
 
+from formats.pdf_licence import LICENCE_DICT_KEY
 from verification.report import Report
-
-LICENCE_DICT_KEY = "/LicenseSvc"
 
 
 def read_licence(reader) -> dict:

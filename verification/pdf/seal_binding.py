@@ -1,6 +1,6 @@
 """The GB/T 38540 seal bound to an SM2 licence signature (docs/pdf.md, docs/formats.md).
 
-The SESeal travels as a signed attribute (`signing.oids.SESEAL_SIGNED_ATTRIBUTE`), so it is
+The SESeal travels as a signed attribute (`formats.oids.SESEAL_SIGNED_ATTRIBUTE`), so it is
 covered by the signature.  Binding means: the signer's certificate is one the seal lists
 (certList or its digest), the seal was valid when the document was signed, and the seal maker's
 signature and certificate verify (the seal engineer's `verify_seal`).  An attacker who copies a
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from signing import oids
+from formats import oids
 from verification.report import Report
 from verification.seal import SealFormatError, verify_seal
 from verification.seal.verify import parsed_seal

@@ -20,7 +20,7 @@ import threading
 from datetime import datetime
 from typing import Callable
 
-from signing import oids
+from formats import oids
 from verification import certpath
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal

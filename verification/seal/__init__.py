@@ -4,7 +4,7 @@
 `SealFormatError`); `verify_seal` / `verify_signature` return a `verification.report.Report`.
 """
 
-from verification.seal.parse import (Extension, Seal, SealFormatError, SealSignature, detect,
+from formats.seal.parse import (Extension, Seal, SealFormatError, SealSignature, detect,
                                      parse_seal, parse_signature)
 from verification.seal.verify import SealTrust, verify_seal, verify_signature
 

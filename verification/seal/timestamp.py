@@ -12,8 +12,8 @@ from datetime import datetime
 
 from asn1crypto import cms, x509
 
-from signing import algorithms as alg
-from signing import oids
+from formats import algorithms as alg
+from formats import oids
 from verification import certpath
 from verification.report import Report
 

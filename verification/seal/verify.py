@@ -30,12 +30,12 @@ from typing import Callable, Iterable
 
 from asn1crypto import x509
 
-from signing import algorithms as alg
-from signing import oids
-from signing.errors import SigningError
+from formats import algorithms as alg
+from formats import oids
+from formats.errors import SigningError
 from verification import certpath
 from verification.report import Report
-from verification.seal.parse import Seal, SealFormatError, SealSignature, parse_seal, parse_signature
+from formats.seal.parse import Seal, SealFormatError, SealSignature, parse_seal, parse_signature
 from verification.seal.timestamp import check_timestamp
 
 RSA_SHA256 = "1.2.840.113549.1.1.11"

@@ -19,7 +19,7 @@ from license_svc.auth.clients import Client
 from license_svc.auth.dependencies import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.licences import issue as issuing
-from license_svc.licences import lifecycle, retrieve, status
+from license_svc.licences import amend, lifecycle, retrieve, status
 from license_svc.web.problems import ProblemError
 from signing.qr import image as qr_image
 
@@ -131,7 +131,7 @@ def post_amend(identifier: str = ID_PATH, body: dict = Body(..., examples=[
                    {"changes": {"fields": {"address": "上海市黄浦区中山东一路1号"}}, "reason": "住所变更"}]),
                ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
     with ctx.unit_of_work() as session:
-        new = lifecycle.amend(ctx, session, identifier, client, body.get("changes"), body.get("reason"))
+        new = amend.amend(ctx, session, identifier, client, body.get("changes"), body.get("reason"))
         view = retrieve.licence_view(ctx, session, new)
     return JSONResponse(view, status_code=201, headers={"Location": f"/api/v1/licences/{new.identifier}"})
 

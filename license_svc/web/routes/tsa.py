@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from license_svc.auth.dependencies import get_ctx
 from license_svc.context import AppContext
 from license_svc.licences.resources import timestamper
-from signing import oids
+from formats import oids
 from signing.tsa import MAX_REQUEST_BYTES, handle_timestamp_query
 
 router = APIRouter(prefix="/api/v1", tags=["时间戳 timestamps"])

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from asn1crypto import keys, x509
 
-from signing import algorithms as alg
+from formats import algorithms as alg
 
 NOW = datetime(2025, 6, 1, 8, 0, tzinfo=timezone.utc)
 _SIG_ALG = {"sm2": "sm2_sm3", "rsa": "sha256_rsa"}

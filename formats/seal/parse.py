@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 
 from asn1crypto import core, parser
 
-from signing import algorithms as alg
-from signing.errors import SigningError
-from verification.seal import asn1
+from formats import algorithms as alg
+from formats.errors import SigningError
+from formats.seal import asn1
 
 MAX_INPUT = 16 * 1024 * 1024  # a seal carries one picture; 16 MiB is far beyond any real one
 

@@ -24,10 +24,10 @@ import secrets
 
 from asn1crypto import keys
 
-from signing import oids
-from signing.algorithms.digests import sm3
-from signing.algorithms.sm2_der import N, decode_signature, encode_signature
-from signing.errors import InvalidSignature, KeyFormatError, SigningError
+from formats import oids
+from formats.algorithms.digests import sm3
+from formats.algorithms.sm2_der import N, decode_signature, encode_signature
+from formats.errors import InvalidSignature, KeyFormatError, SigningError
 
 P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
 A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC

@@ -17,7 +17,7 @@ Anything else raises `InvalidSignature` before any curve arithmetic, so malleabl
 
 from __future__ import annotations
 
-from signing.errors import InvalidSignature
+from formats.errors import InvalidSignature
 
 N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
 

@@ -1,7 +1,7 @@
 """The one algorithm layer: every other module signs, verifies and hashes through here.
 
 What it accepts (anything else raises KeyFormatError / UnsupportedAlgorithm / InvalidSignature,
-all `signing.errors.SigningError` with Chinese and English text — never a library's exception):
+all `formats.errors.SigningError` with Chinese and English text — never a library's exception):
 - private keys: PKCS#8 as PEM ("PRIVATE KEY" / "ENCRYPTED PRIVATE KEY") or DER, optionally
   encrypted (PBES2; give `passphrase`), SM2 on sm2p256v1 or RSA >= 2048 bits.  Not SEC1
   "EC PRIVATE KEY" nor PKCS#1 "RSA PRIVATE KEY";
@@ -23,12 +23,12 @@ from typing import Union
 
 from asn1crypto import keys, pem
 
-from signing import oids
-from signing.algorithms.digests import digest, sha256, sm3
-from signing.algorithms.rsa import RSAPrivateKey, RSAPublicKey
-from signing.algorithms.sm2 import SM2PrivateKey, SM2PublicKey, default_backend, z_value
-from signing.algorithms import sm2 as _sm2
-from signing.errors import InvalidSignature, KeyFormatError, SigningError, UnsupportedAlgorithm
+from formats import oids
+from formats.algorithms.digests import digest, sha256, sm3
+from formats.algorithms.rsa import RSAPrivateKey, RSAPublicKey
+from formats.algorithms.sm2 import SM2PrivateKey, SM2PublicKey, default_backend, z_value
+from formats.algorithms import sm2 as _sm2
+from formats.errors import InvalidSignature, KeyFormatError, SigningError, UnsupportedAlgorithm
 
 PrivateKey = Union[SM2PrivateKey, RSAPrivateKey]
 PublicKey = Union[SM2PublicKey, RSAPublicKey]

@@ -9,7 +9,7 @@ def digest(name: str, data: bytes) -> bytes:
     try:
         h = hashes.Hash(_HASHES[name]())
     except KeyError:
-        from signing.errors import UnsupportedAlgorithm
+        from formats.errors import UnsupportedAlgorithm
 
         raise UnsupportedAlgorithm(f"unsupported digest {name!r}", f"不支持的摘要算法 {name!r}")
     h.update(data)

@@ -2,10 +2,9 @@
 
 The classes here describe the *strict* v4 encoding this project writes (DER, `critical` omitted
 when false, SES_SealInfo.extDatas untagged, TBS_Sign.extDatas `[0] EXPLICIT`).  Reading goes
-through `verification.seal.parse`, which walks the same structures leniently because real data
-(ofdrw, vendors) differs in tagging and in DEFAULT handling.  Both sides share this module: it
-lives under `verification` because the layering test lets `signing` import from here but not
-the other way round (docs/architecture.md).
+through `formats.seal.parse`, which walks the same structures leniently because real data
+(ofdrw, vendors) differs in tagging and in DEFAULT handling.  Both sides share this module
+through `formats`, the layer below both (docs/architecture.md).
 
 Field names follow the standard's names (snake-cased); `SES_ESPictrueInfo` keeps its spelling
 out of the code only: the class is `PictureInfo`.

@@ -11,8 +11,8 @@ from cryptography.exceptions import InvalidSignature as _PycaInvalid
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
-from signing import oids
-from signing.errors import InvalidSignature, KeyFormatError, SigningError
+from formats import oids
+from formats.errors import InvalidSignature, KeyFormatError, SigningError
 
 SCHEMES = ("pkcs1v15", "pss")
 MIN_BITS = 2048

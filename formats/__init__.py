@@ -1,0 +1,13 @@
+"""What producing and checking share: the bottom layer below `signing` and `verification`.
+
+A signature is made by one side and checked by the other, so everything both must agree on to the
+byte lives here, once: the algorithm layer and OIDs, DER and certificate loading, the GB/T 38540
+seal schema and reader, COSE and the QR claims, canonical JSON and the signed envelope, and the
+transparency-log hashing.  Nothing here holds policy (what to trust, what time it is, what a
+verdict is), a key store, a database or I/O; `signing` and `verification` import this package
+and never each other (tests/test_architecture.py).
+
+Importing it teaches asn1crypto the GM/T OIDs once (`formats.oids`).
+"""
+
+from formats import oids as _oids  # noqa: F401  (registers SM2/SM3 OIDs with asn1crypto)
