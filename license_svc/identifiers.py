@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from formats.errors import SigningError
+from formats.errors import ServiceError
 from signing.x509.names import USCC_ALPHABET
 from signing.x509.names import uscc_check_char as _uscc_check_char
 
@@ -46,7 +46,7 @@ _VERSION = re.compile(r"^[0-9]{3}$")
 _USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
-class IdentifierError(SigningError):
+class IdentifierError(ServiceError):
     """A licence identifier, licence number or holder/issuer code is malformed or fails its check."""
 
     code = "identifier-invalid"

@@ -29,7 +29,7 @@ import jsonschema
 
 from license_svc import identifiers as ids
 from license_svc.identifiers import IdentifierError
-from formats.errors import SigningError
+from formats.errors import ServiceError
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_SCHEMA = "yrd-licence-template/1"
@@ -43,7 +43,7 @@ _MASK = re.compile(r"^(none|name|keep:\d{1,2}:\d{1,2})$")
 MAX_HOLDER_NAME = 100
 
 
-class TemplateError(SigningError):
+class TemplateError(ServiceError):
     """A template folder is broken, or a request does not fit its template."""
 
     code = "template-invalid"

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from formats.errors import SigningError
+from formats.errors import Kind, ServiceError
 from verification import qr as qr_verifier
 from verification.ofd import verify_ofd
 from verification.qr import QrTrust
@@ -45,11 +45,11 @@ STATUS_CHECK = "licence-status"
 _OFD_LOCAL_HEADER = re.compile(rb"PK\x03\x04[\s\S]{22}\x07\x00[\s\S]{2}OFD\.xml")
 
 
-class UnreadableInput(SigningError):
+class UnreadableInput(ServiceError):
     """Input that is none of the kinds we verify (exit 3, HTTP 422)."""
 
     code = "unreadable-input"
-    http_status = 422
+    kind = Kind.INVALID
     title_zh = "无法识别的输入"
     title_en = "Unreadable input"
 

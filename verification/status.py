@@ -31,8 +31,9 @@ from datetime import datetime, timedelta, timezone
 from asn1crypto import x509
 
 from formats import algorithms as alg
-from formats.errors import InvalidSignature, SigningError
-from verification.envelope import ENVELOPE_ALGS, canonical_json
+from formats.errors import FormatError, InvalidSignature
+from formats.envelope import ENVELOPE_ALGS
+from formats.canonical_json import canonical_json
 from verification.report import Report
 
 LIST_SCHEMA = "yrd-status-list/1"
@@ -48,7 +49,7 @@ MAX_CACHED = 10_000
 TRY_LATER, GENERIC = "TRY_LATER", "GENERIC"
 
 
-class StatusError(SigningError):
+class StatusError(FormatError):
     """The status could not be established.  `sub_indication` is TRY_LATER (stale or
     unreachable: ask again later) or GENERIC (an answer we must not believe)."""
 

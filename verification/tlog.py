@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from formats import algorithms as alg
-from formats.errors import InvalidSignature, SigningError
+from formats.errors import FormatError, InvalidSignature, SigningError
 
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
@@ -144,7 +144,7 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
 
 # ----------------------------------------------------------------------------- signed notes
 
-class NoteFormatError(SigningError):
+class NoteFormatError(FormatError):
     """A checkpoint or signed note that does not follow the format; never a crash."""
 
     code = "note-format"

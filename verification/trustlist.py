@@ -36,7 +36,7 @@ from asn1crypto import x509
 
 from formats import algorithms as alg
 from formats.errors import InvalidSignature
-from verification.envelope import EnvelopeError, check_signature, open_envelope, parse_json
+from formats.envelope import EnvelopeError, check_signature, open_envelope, parse_json
 from verification.report import Report
 
 TRUST_LIST_SCHEMA = "yrd-trust-list/1"

@@ -21,13 +21,13 @@ from datetime import datetime, timezone
 from asn1crypto import core, parser
 
 from formats import algorithms as alg
-from formats.errors import SigningError
+from formats.errors import FormatError
 from formats.seal import asn1
 
 MAX_INPUT = 16 * 1024 * 1024  # a seal carries one picture; 16 MiB is far beyond any real one
 
 
-class SealFormatError(SigningError):
+class SealFormatError(FormatError):
     """The bytes are not a seal or signature we can read (verifiers map it to FORMAT_FAILURE)."""
 
     code = "seal-format"

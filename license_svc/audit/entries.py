@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from license_svc.config import REGIONS
-from license_svc.licences.record import CanonicalJSONError, canonical_json
-from formats.errors import SigningError
+from formats.canonical_json import CanonicalJSONError, canonical_json
+from formats.errors import ServiceError
 
 SCHEMA_VERSION = 1
 OUTCOMES = ("success", "denied", "not_found", "invalid", "error")
@@ -40,7 +40,7 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
 
-class AuditError(SigningError):
+class AuditError(ServiceError):
     """The audit log cannot do what was asked; an action depending on it must fail."""
 
     code = "audit"

@@ -61,7 +61,7 @@ def _trusted_keys(origin: str, key_files: list[Path], use_keystore: bool):
     """Keys to check checkpoints with: --key files, else the region's audit-log certificate
     from the key store; None when neither is available (the verifier then says INDETERMINATE)."""
     from formats import algorithms as alg
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
     from verification.tlog import NoteKey
 
     if key_files:
@@ -73,7 +73,7 @@ def _trusted_keys(origin: str, key_files: list[Path], use_keystore: bool):
                 _die(f"无法读取公钥 {path}", f"cannot read {path}: {exc.strerror}")
             try:
                 keys.append(NoteKey(origin, _spki(data)))
-            except (SigningError, ValueError) as exc:
+            except (ServiceError, ValueError) as exc:
                 _die(f"无法解析公钥或证书 {path}", f"cannot read key or certificate {path}: {exc}")
         return keys
     region = _region_of(origin)

@@ -15,7 +15,7 @@ import typer
 
 from license_svc.cli import app
 from license_svc.config import ConfigError, load_settings
-from formats.errors import SigningError
+from formats.errors import ServiceError
 
 CLI_CLIENT_ID = "cli"
 
@@ -74,7 +74,7 @@ def issue_command(
         with ctx.unit_of_work() as session:
             version = lifecycle.load_version(session, ident)
             view = retrieve.licence_view(ctx, session, version)
-    except SigningError as exc:
+    except ServiceError as exc:
         _fail(exc.message_en, exc.message_zh, 1)
     finally:
         ctx.close()
@@ -108,7 +108,7 @@ def qr_command(identifier: str = typer.Argument(..., help="证照标识 / licenc
                                   now=ctx.now())
         if out is not None:
             out.write_bytes(qr_image.png(code))
-    except SigningError as exc:
+    except ServiceError as exc:
         _fail(exc.message_en, exc.message_zh, 1)
     finally:
         ctx.close()

@@ -38,14 +38,14 @@ def generate(alg_name: str = typer.Option(..., "--alg", help="sm2 | rsa"),
     from asn1crypto import pem
 
     from formats import algorithms as alg
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
 
     if alg_name not in ("sm2", "rsa"):
         _die(f"不支持的算法 {alg_name}", f"unsupported algorithm {alg_name} (sm2 | rsa)")
     try:
         key = alg.generate_private_key(alg_name)
         data = alg.dump_private_key(key, _passphrase(passphrase_env))
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     out.write_bytes(data)
     os.chmod(out, 0o600)
@@ -62,7 +62,7 @@ def sign(key_path: Path = typer.Option(..., "--key", help="private key (PEM/DER 
          passphrase_env: str = typer.Option(None, "--passphrase-env")):
     """对文件签名 / sign a file."""
     from formats import algorithms as alg
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
 
     try:
         key = alg.load_private_key(_read(key_path), _passphrase(passphrase_env))
@@ -73,7 +73,7 @@ def sign(key_path: Path = typer.Option(..., "--key", help="private key (PEM/DER 
             _die("--scheme 仅适用于 RSA", "--scheme applies to RSA keys only")
         else:
             signature = key.sign(message)
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     out.write_bytes(signature)
     typer.echo(f"已签名 / signed ({key.algorithm}, {len(signature)} bytes) -> {out}")
@@ -87,7 +87,7 @@ def verify(pub: Path = typer.Option(None, "--pub", help="public key (PEM/DER SPK
            scheme: str = typer.Option("pkcs1v15", "--scheme", help="RSA only: pkcs1v15 | pss")):
     """验证签名：0 有效，1 无效，3 无法读取 / verify: exit 0 valid, 1 invalid, 3 unreadable."""
     from formats import algorithms as alg
-    from formats.errors import InvalidSignature, SigningError
+    from formats.errors import InvalidSignature, ServiceError
     from signing.x509 import load_certificate
 
     if (pub is None) == (cert is None):
@@ -98,7 +98,7 @@ def verify(pub: Path = typer.Option(None, "--pub", help="public key (PEM/DER SPK
         else:
             key = alg.load_public_key(load_certificate(_read(cert)).public_key)
         message, signature = _read(infile), _read(sig)
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     try:
         if key.algorithm == "rsa":
@@ -108,6 +108,6 @@ def verify(pub: Path = typer.Option(None, "--pub", help="public key (PEM/DER SPK
     except InvalidSignature as exc:
         typer.echo(f"签名无效 / signature INVALID: {exc.message_en}")
         raise typer.Exit(1)
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     typer.echo(f"签名有效 / signature valid ({key.algorithm})")

@@ -11,7 +11,7 @@ app.add_typer(pki_app, name="pki")
 
 
 def _store(region: str | None):
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
     from signing.keystore import KeyStore
 
     try:
@@ -19,7 +19,7 @@ def _store(region: str | None):
         settings.check_keys_allowed()
         return settings, KeyStore.load(settings.keys_dir, settings.key_passphrase,
                                        production=settings.production)
-    except (ConfigError, SigningError) as exc:
+    except (ConfigError, ServiceError) as exc:
         typer.echo(f"错误：{exc.message_zh} / error: {exc.message_en}", err=True)
         raise typer.Exit(3)
 

@@ -30,24 +30,24 @@ SHAPES = {"official": "round", "personal": "square", "special": "oval"}
 def _keystore(region: str | None):
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
 
     try:
         settings = load_settings(**({"region": region} if region else {}))
         settings.check_keys_allowed()
         return settings, load_keystore(settings)
-    except (ConfigError, SigningError) as exc:
+    except (ConfigError, ServiceError) as exc:
         _die(exc.message_zh, exc.message_en)
 
 
 def _load_key(path: Path, passphrase_env: str | None):
     from formats import algorithms as alg
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
 
     passphrase = os.environ.get(passphrase_env) if passphrase_env else None
     try:
         return alg.load_private_key(_read(path), passphrase)
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
 
 
@@ -97,7 +97,7 @@ def make(out: Path = typer.Option(..., "--out", help="seal file to write (.esl, 
                                       "certificates instead of the certificates"),
          picture_out: Path = typer.Option(None, "--picture-out", help="also write the PNG")):
     """制作电子印章 / make a GB/T 38540 seal."""
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
     from signing.seal import make_seal, new_seal_id
 
     if seal_type not in TYPES:
@@ -120,7 +120,7 @@ def make(out: Path = typer.Option(..., "--out", help="seal file to write (.esl, 
             maker = ks.credential(org.region, "seal_maker", "sm2")
             signers = [ks.credential(org.region, "licence_signer", a, org_code=org_code).cert
                        for a in ("sm2", "rsa")]
-        except SigningError as exc:
+        except ServiceError as exc:
             _die(exc.message_zh, exc.message_en)
         key, cert, org_name = maker.key, maker.cert, org_name or org.name
     start = _time(valid_from)
@@ -131,7 +131,7 @@ def make(out: Path = typer.Option(..., "--out", help="seal file to write (.esl, 
                         seal_type=TYPES[seal_type], picture=picture, signer_certs=signers,
                         valid_start=start, valid_end=end, created=_time(None),
                         cert_digests=digests)
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     out.write_bytes(der)
     if picture_out:
@@ -238,7 +238,7 @@ def sign(seal_path: Path = typer.Option(..., "--seal", help="the seal (.esl)"),
                                            help="what is protected (default: the file name)"),
          at: str = typer.Option(None, "--at", help="signing time (default now)")):
     """用印章对文件签章 / sign a document with a seal (dataHash = SM3 of the file)."""
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
     from signing.seal import sign_document
 
     if key or cert:
@@ -252,7 +252,7 @@ def sign(seal_path: Path = typer.Option(..., "--seal", help="the seal (.esl)"),
         try:
             org = ks.organisation(org_code)
             cred = ks.credential(org.region, "licence_signer", alg_name, org_code=org_code)
-        except SigningError as exc:
+        except ServiceError as exc:
             _die(exc.message_zh, exc.message_en)
         signer_key, signer_cert = cred.key, cred.cert
     # propertyInfo is an IA5String: a Chinese file name goes in percent-encoded (RFC 3986).
@@ -261,7 +261,7 @@ def sign(seal_path: Path = typer.Option(..., "--seal", help="the seal (.esl)"),
         der = sign_document(seal_der=_read(seal_path), signer_key=signer_key,
                             signer_cert=signer_cert, property_info=info, time=_time(at),
                             data=_read(infile))
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     out.write_bytes(der)
     typer.echo(f"已签章 {out}（{len(der)} 字节）/ wrote signature {out}")

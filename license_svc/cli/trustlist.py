@@ -55,16 +55,16 @@ def _context(region: str | None):
 
 def _keystore(region: str | None):
     from license_svc.context import load_keystore
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
 
     try:
         return load_keystore(_settings(region))
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
 
 
 def _read_envelope(path: Path):
-    from verification.envelope import EnvelopeError, parse_json
+    from formats.envelope import EnvelopeError, parse_json
 
     try:
         data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
@@ -84,11 +84,11 @@ def _read_envelope(path: Path):
 def _publish(ctx, federation: bool):
     from license_svc.federation.publish import (current_federation_list, current_trust_list,
                                                 published)
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
 
     try:
         return published(ctx, current_federation_list if federation else current_trust_list)
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
 
 
@@ -252,7 +252,7 @@ def withdraw_command(cert_sha256: str = typer.Argument(..., help="SHA-256 (hex) 
                      region: str = typer.Option(None, "--region")):
     """撤销本区域信任列表中的证书 / list one of this region's certificates as withdrawn."""
     from license_svc.federation.publish import withdraw
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
 
     ctx = _context(region)
     try:
@@ -260,7 +260,7 @@ def withdraw_command(cert_sha256: str = typer.Argument(..., help="SHA-256 (hex) 
             row = withdraw(ctx, session, cert_sha256, reason=reason,
                            since=_moment(since) if since else ctx.now())
             typer.echo(f"已撤销 withdrawn since {row.since.isoformat()}: {row.cert_sha256}")
-    except SigningError as exc:
+    except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     finally:
         ctx.close()

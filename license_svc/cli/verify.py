@@ -65,7 +65,7 @@ def verify_command(
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
     from license_svc.verify_service import http_fetchers, verifier_trust, verify_offline
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
     from verification.dispatch import UnreadableInput
     from verification.html import to_html
     from verification.report import exit_code
@@ -84,7 +84,7 @@ def verify_command(
         settings = load_settings(**({"region": region} if region else {}))
         settings.check_keys_allowed()
         ks = load_keystore(settings)
-    except (ConfigError, SigningError) as exc:
+    except (ConfigError, ServiceError) as exc:
         _die(exc.message_zh, exc.message_en)
     remote = None
     if settings.peers:

@@ -27,8 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from license_svc.federation.models import KIND_FEDERATION, KIND_TRUST_LIST, PublishedList, Withdrawal
-from license_svc.licences.record import canonical_json, iso_time, sign_envelope
-from formats.errors import SigningError
+from formats.canonical_json import canonical_json
+from license_svc.licences.record import iso_time
+from formats.envelope import sign_envelope
+from formats.errors import ServiceError, SigningError
 from verification.trustlist import ENTRY_ROLES, LOTL_SCHEMA, TRUST_LIST_SCHEMA
 
 TRUST_LIST_VALIDITY = timedelta(hours=24)
@@ -37,7 +39,7 @@ FEDERATION_REGION = "federation"
 DEFAULT_NODE_URL = "https://license-svc.{region}.yrd-dev.invalid"
 
 
-class FederationError(SigningError):
+class FederationError(ServiceError):
     code = "federation"
 
 

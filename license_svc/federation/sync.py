@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from license_svc.federation.models import KIND_FEDERATION, KIND_TRUST_LIST, SyncedList
 from license_svc.federation.publish import (FEDERATION_REGION, can_sign_federation,
                                             current_federation_list, current_trust_list, published)
-from verification.envelope import EnvelopeError, canonical_json, parse_json
+from formats.envelope import EnvelopeError, parse_json
+from formats.canonical_json import canonical_json
 from verification.report import Report
 from verification.trustlist import (DEFAULT_GRACE, ListResult, region_urls, trust_list_signers,
                                     verify_federation_list, verify_trust_list)

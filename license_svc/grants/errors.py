@@ -1,21 +1,21 @@
-"""Errors of grants and retrievals.  Each carries its HTTP status and stable problem slug
-(the web layer turns `SigningError` subclasses into problem+json by `code` and `http_status`),
+"""Errors of grants and retrievals.  Each carries its kind and stable problem slug
+(the web layer turns them into problem+json by `code` and `kind`),
 and fixed bilingual titles, so the messages become the problem's `detail`."""
 
 from __future__ import annotations
 
-from formats.errors import SigningError
+from formats.errors import Kind, ServiceError
 
 
-class GrantError(SigningError):
+class GrantError(ServiceError):
     code = "grant-invalid"
-    http_status = 422
+    kind = Kind.INVALID
     title_zh, title_en = "授权请求无效", "Invalid grant request"
 
 
 class GrantNotFound(GrantError):
     code = "grant-not-found"
-    http_status = 404
+    kind = Kind.NOT_FOUND
     title_zh, title_en = "未找到授权", "Grant not found"
 
     def __init__(self):
@@ -26,7 +26,7 @@ class GrantForbidden(GrantError):
     """The caller's role or identity does not allow this grant operation."""
 
     code = "grant-forbidden"
-    http_status = 403
+    kind = Kind.FORBIDDEN
     title_zh, title_en = "无权操作此授权", "Not allowed to manage grants"
 
 
@@ -40,7 +40,7 @@ class RetrievalRefused(GrantError):
     (docs/authorisation.md) that also goes into the audit entry."""
 
     code = "retrieval-refused"
-    http_status = 403
+    kind = Kind.FORBIDDEN
     title_zh = "调取被拒绝：无有效授权或法定依据"
     title_en = "Retrieval refused: no valid grant or legal basis"
 
@@ -51,13 +51,13 @@ class RetrievalRefused(GrantError):
 
 class LicenceNotHeld(GrantError):
     code = "retrieval-no-licence"
-    http_status = 404
+    kind = Kind.NOT_FOUND
     title_zh, title_en = "未找到符合条件的证照", "No matching licence"
 
 
 class LicenceAmbiguous(GrantError):
     code = "retrieval-ambiguous"
-    http_status = 409
+    kind = Kind.CONFLICT
     title_zh, title_en = "匹配到多本证照，请指定 licence_id", "Several licences match: name one with licence_id"
 
 
@@ -65,7 +65,7 @@ class AuditUnavailable(GrantError):
     """The audit entry could not be written, so the action was not carried out (DESIGN §9)."""
 
     code = "audit-unavailable"
-    http_status = 503
+    kind = Kind.UNAVAILABLE
     title_zh, title_en = "审计日志不可用，操作未执行", "Audit log unavailable: the action was not carried out"
 
     def __init__(self):

@@ -44,7 +44,7 @@ from license_svc.licences import holders
 from license_svc.licences.lifecycle import ACTIVE, REVOKED as LICENCE_REVOKED, SUPERSEDED
 from license_svc.licences.lifecycle import latest_event, status_at
 from license_svc.licences.models import LicenceVersion
-from license_svc.licences.record import ENVELOPE_ALGS, verify_envelope
+from formats.envelope import ENVELOPE_ALGS, verify_envelope
 from license_svc.licences.retrieve import licence_view
 from formats.errors import InvalidSignature
 

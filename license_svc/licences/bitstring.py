@@ -17,7 +17,7 @@ import gzip
 import io
 import zlib
 
-from formats.errors import SigningError
+from formats.errors import FormatError
 
 STATUS_SIZE = 2
 MIN_ENTRIES = 131_072
@@ -27,7 +27,7 @@ VALUES = {v: k for k, v in CODES.items()}
 MAX_DECODED_BYTES = 16 * 1024 * 1024  # a hostile list must not inflate without bound
 
 
-class StatusListError(SigningError):
+class StatusListError(FormatError):
     code = "status-list"
 
 

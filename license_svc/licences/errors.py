@@ -1,20 +1,20 @@
-"""Errors of issuance and lifecycle.  Each carries the HTTP status and the stable problem slug the
-web layer turns into RFC 9457 problem+json (`license_svc.web.problems`), so a route never has to
+"""Errors of issuance and lifecycle.  Each carries its kind and the stable problem slug the web
+layer turns into RFC 9457 problem+json (`license_svc.web.problems`), so a route never has to
 translate them by hand and the CLI prints the same bilingual text."""
 
 from __future__ import annotations
 
-from formats.errors import SigningError
+from formats.errors import Kind, ServiceError
 
 
-class LicenceError(SigningError):
+class LicenceError(ServiceError):
     code = "licence-error"
-    http_status = 422
+    kind = Kind.INVALID
 
 
 class LicenceNotFound(LicenceError):
     code = "licence-not-found"
-    http_status = 404
+    kind = Kind.NOT_FOUND
 
     def __init__(self, identifier: str):
         super().__init__(f"no licence {identifier!r} in this region", f"本区域没有证照 {identifier!r}")
@@ -36,7 +36,7 @@ class StatusSlotUnavailable(LicenceError):
     nothing was written, and the request can be retried as it is."""
 
     code = "status-slot-unavailable"
-    http_status = 503
+    kind = Kind.UNAVAILABLE
 
     def __init__(self):
         super().__init__("no free status-list slot found; nothing was issued, try again",
@@ -47,21 +47,21 @@ class IssuerAuthorityError(LicenceError):
     """The caller may not issue or change this licence: wrong organisation, type or region."""
 
     code = "issuer-authority"
-    http_status = 403
+    kind = Kind.FORBIDDEN
 
 
 class LicenceStateError(LicenceError):
     """The lifecycle change is not allowed from the licence's current status."""
 
     code = "licence-state"
-    http_status = 409
+    kind = Kind.CONFLICT
 
 
 class IdempotencyKeyReused(LicenceError):
     """Same Idempotency-Key, different request (draft-ietf-httpapi-idempotency-key-header §2.7)."""
 
     code = "idempotency-key-reused"
-    http_status = 422
+    kind = Kind.INVALID
 
     def __init__(self):
         super().__init__("this Idempotency-Key was already used with a different request body",
@@ -70,7 +70,7 @@ class IdempotencyKeyReused(LicenceError):
 
 class IdempotencyKeyInvalid(LicenceError):
     code = "idempotency-key-invalid"
-    http_status = 400
+    kind = Kind.MALFORMED
 
     def __init__(self):
         super().__init__("Idempotency-Key must be 1-255 printable ASCII characters",

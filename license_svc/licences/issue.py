@@ -31,12 +31,13 @@ from license_svc.licences.errors import (IdempotencyKeyInvalid, IdempotencyKeyRe
                                          UnknownLicenceType)
 from license_svc.licences.lifecycle import CST, append_event, supersede
 from license_svc.licences.models import IdempotencyKey, LicenceVersion
-from license_svc.licences.record import RECORD_SCHEMA, CanonicalJSONError, canonical_json, iso_time
+from license_svc.licences.record import RECORD_SCHEMA, iso_time
+from formats.canonical_json import CanonicalJSONError, canonical_json
 from license_svc.licences.resources import org_signing
 from license_svc.licences.seals import licence_seal, seal_der
 from license_svc.licences.status import add_with_status_slot
 from formats import algorithms as alg
-from formats.errors import SigningError
+from formats.errors import ServiceError
 
 ALGORITHMS = ("sm2", "rsa")
 MAX_BATCH = 100
@@ -241,7 +242,7 @@ def issue_batch(ctx, actor, bodies: Any, *, idempotency_key: str | None = None) 
         for i, body in enumerate(bodies):
             try:
                 out.append(issue_one(ctx, session, actor, body).identifier)
-            except SigningError as exc:
+            except ServiceError as exc:
                 exc.message_en = f"item {i}: {exc.message_en}"
                 exc.message_zh = f"第 {i} 项：{exc.message_zh}"
                 raise

@@ -22,7 +22,8 @@ from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import (IssuerAuthorityError, LicenceDataInvalid, LicenceNotFound,
                                          LicenceStateError)
 from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
-from license_svc.licences.record import canonical_json, iso_time
+from formats.canonical_json import canonical_json
+from license_svc.licences.record import iso_time
 from formats import algorithms as alg
 
 EVENT_SCHEMA = "yrd-licence-event/1"

@@ -24,7 +24,7 @@ from license_svc.licences.errors import IssuerAuthorityError, LicenceDataInvalid
 from license_svc.licences.lifecycle import (SUPERSEDED, events_of, load_version, published,
                                             status_at)
 from license_svc.licences.models import LicenceVersion
-from license_svc.licences.record import ENVELOPE_ALGS
+from formats.envelope import ENVELOPE_ALGS
 
 _PURPOSE = re.compile(r"^[0-9A-Za-z\-_.]{1,64}$")
 

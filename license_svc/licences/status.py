@@ -22,7 +22,8 @@ from license_svc.licences import bitstring
 from license_svc.licences.errors import LicenceDataInvalid, LicenceNotFound, StatusSlotUnavailable
 from license_svc.licences.lifecycle import EXPIRED, latest_event, load_version, status_at
 from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
-from license_svc.licences.record import iso_time, sign_envelope
+from license_svc.licences.record import iso_time
+from formats.envelope import sign_envelope
 from license_svc.licences.resources import status_credential
 
 RESPONSE_SCHEMA = "yrd-licence-status/1"

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from license_svc import audit
-from formats.errors import SigningError
+from formats.errors import Kind, ServiceError, SigningError
 from signing.seal import SEAL_TYPES, make_seal, new_seal_id, sign_document
 from signing.seal.build import tsa_timestamper
 from signing.seal.picture import render_oval_seal, render_round_seal, render_square_seal
@@ -34,24 +34,24 @@ TRANSITIONS = {"suspend": ("active", "suspended"), "reinstate": ("suspended", "a
                "revoke": (None, "revoked")}
 
 
-class SealRegistryError(SigningError):
+class SealRegistryError(ServiceError):
     code = "seal-registry"
-    http_status = 422
+    kind = Kind.INVALID
 
 
 class SealNotFound(SealRegistryError):
     code = "seal-not-found"
-    http_status = 404
+    kind = Kind.NOT_FOUND
 
 
 class SealForbidden(SealRegistryError):
     code = "seal-forbidden"
-    http_status = 403
+    kind = Kind.FORBIDDEN
 
 
 class SealConflict(SealRegistryError):
     code = "seal-conflict"
-    http_status = 409
+    kind = Kind.CONFLICT
 
 
 @dataclass(frozen=True)

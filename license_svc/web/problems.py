@@ -124,21 +124,30 @@ async def _validation_handler(_request: Request, exc: RequestValidationError):
         errors=errors))
 
 
-async def _signing_error_handler(_request: Request, exc):
-    """Producing-side errors (formats.errors.SigningError) reached a route: a client-side 422
-    unless the error class says otherwise with `http_status`.
+# What HTTP says for each kind of domain error (formats.errors.Kind): the one place a kind
+# becomes a status.
+KIND_STATUS = {"invalid": 422, "malformed": 400, "forbidden": 403, "not-found": 404,
+               "conflict": 409, "unavailable": 503}
+
+
+def status_of(exc) -> int:
+    """The HTTP status of a domain error (formats.errors.ServiceError)."""
+    return KIND_STATUS[exc.kind.value]
+
+
+async def _service_error_handler(_request: Request, exc):
+    """A domain error (formats.errors.ServiceError) reached a route: its kind decides the status.
 
     RFC 9457 wants a title that does not vary between occurrences: a class may declare
     `title_zh`/`title_en` for that, and its messages then become `detail`/`detail_zh`.  Without
     them the messages serve as titles."""
-    status = getattr(exc, "http_status", 422)
-    slug = getattr(exc, "code", "signing-error")
-    title_zh, title_en = getattr(type(exc), "title_zh", None), getattr(type(exc), "title_en", None)
+    status = status_of(exc)
+    title_zh, title_en = type(exc).title_zh, type(exc).title_en
     if title_zh and title_en:
-        problem = ProblemError(status, slug, title_zh, title_en, exc.message_en,
+        problem = ProblemError(status, exc.code, title_zh, title_en, exc.message_en,
                                detail_zh=exc.message_zh)
     else:
-        problem = ProblemError(status, slug, exc.message_zh, exc.message_en)
+        problem = ProblemError(status, exc.code, exc.message_zh, exc.message_en)
     return problem_response(problem)
 
 
@@ -154,11 +163,11 @@ async def _database_error_handler(_request: Request, exc):
 def install_problem_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import DBAPIError
 
-    from formats.errors import SigningError
+    from formats.errors import ServiceError
 
     app.add_exception_handler(ProblemError, _problem_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
-    app.add_exception_handler(SigningError, _signing_error_handler)
+    app.add_exception_handler(ServiceError, _service_error_handler)
     app.add_exception_handler(DBAPIError, _database_error_handler)
     # Unhandled exceptions become a 500 problem in web.middleware.RequestMiddleware.

@@ -25,7 +25,7 @@ import re
 
 import zxingcpp
 
-from formats.errors import SigningError
+from formats.errors import FormatError
 
 _ALPHANUMERIC = re.compile(r"^[0-9A-Z $%*+\-./:]+$")
 MAX_ALPHANUMERIC_Q = 1852  # version 40-Q capacity in alphanumeric mode (ISO/IEC 18004 Table 7)
@@ -37,7 +37,7 @@ N1, N2, N3, N4 = 3, 3, 40, 10
 _FINDER_LIKE = ("10111010000", "00001011101")
 
 
-class QRImageError(SigningError):
+class QRImageError(FormatError):
     code = "qr-image"
 
 

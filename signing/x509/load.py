@@ -13,10 +13,10 @@ from asn1crypto import crl, pem, x509
 
 from formats import algorithms as alg
 from formats import oids
-from formats.errors import SigningError
+from formats.errors import FormatError
 
 
-class CertificateFormatError(SigningError):
+class CertificateFormatError(FormatError):
     code = "certificate-format"
 
 

@@ -50,7 +50,7 @@ def _openssl():
 
 @pytest.fixture(scope="module")
 def served(ks):
-    from license_svc.licences.record import sign_envelope
+    from formats.envelope import sign_envelope
 
     cred = ks.credential("sh", "trust_list", "sm2")
     body = json.dumps(sign_envelope(_payload(ks), cred.key, cred.cert), ensure_ascii=False, indent=1)

@@ -11,7 +11,9 @@ from datetime import timedelta
 import httpx
 
 from license_svc.federation.publish import etag_of, federation_regions, trust_list_entries
-from license_svc.licences.record import canonical_json, iso_time, sign_envelope
+from formats.canonical_json import canonical_json
+from license_svc.licences.record import iso_time
+from formats.envelope import sign_envelope
 from verification.trustlist import LOTL_SCHEMA, TRUST_LIST_SCHEMA
 
 

@@ -14,11 +14,13 @@ from sqlalchemy import select
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from license_svc.licences.models import LicenceEvent, LicenceVersion
-from license_svc.licences.record import canonical_json, verify_envelope
+from formats.canonical_json import canonical_json
+from formats.envelope import verify_envelope
 from license_svc.licences.retrieve import licence_view
 from license_svc.templates import load_templates
 from formats import algorithms as alg
-from formats.errors import SigningError
+from formats.errors import ServiceError
+from license_svc.web.problems import status_of
 from tests.license_svc.issuing import (AMR_SH, TRAFFIC_SH, amr, example, issuer_for,  # noqa: F401
                                        issuers, row_counts)
 from verification.qr import QrTrust, verify_qr_text
@@ -82,6 +84,7 @@ def test_retry_with_same_key_returns_the_same_licence(ctx, amr):
 
 
 def _refused(ctx, exc_type, call, *, code=None, status=None):
+    """`status` is what the web layer answers for the error's kind."""
     before = row_counts(ctx)
     with pytest.raises(exc_type) as exc:
         call()
@@ -91,14 +94,14 @@ def _refused(ctx, exc_type, call, *, code=None, status=None):
     if code:
         assert err.code == code
     if status:
-        assert getattr(err, "http_status", 422) == status
+        assert status_of(err) == status
     return err
 
 
 def test_same_key_different_body_is_refused_and_writes_nothing(ctx, amr):
     _issue(ctx, amr, example("business_licence"), idempotency_key="k1")
     other = example("business_licence", valid_from="2026-02-01")
-    _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, other, idempotency_key="k1"),
+    _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, other, idempotency_key="k1"),
              code="idempotency-key-reused", status=422)
 
 
@@ -119,14 +122,14 @@ BAD_ID = "310101199003071235"  # check digit off by one
 def test_bad_requests_write_nothing(ctx, amr, name, mutate, code):
     body = example("business_licence")
     mutate(body)
-    _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, body), code=code)
+    _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, body), code=code)
 
 
 def test_bad_id_card_check_digit(ctx, issuers):
     actor = issuers[TRAFFIC_SH][0]
     body = example("driving_licence")
     body["holders"][0]["code"] = BAD_ID
-    err = _refused(ctx, SigningError, lambda: issuing.issue(ctx, actor, body), code="identifier-invalid")
+    err = _refused(ctx, ServiceError, lambda: issuing.issue(ctx, actor, body), code="identifier-invalid")
     assert BAD_ID not in str(err), "the ID number must not be echoed"
 
 
@@ -146,7 +149,7 @@ def test_issuer_outside_its_authority(ctx, issuers, make_api_client, case):
     else:
         actor = make_api_client(["issuer"], org_code="11320000MB0000010E", region="js")[0]
         body = example("business_licence")
-    _refused(ctx, SigningError, lambda: issuing.issue(ctx, actor, body), code="issuer-authority",
+    _refused(ctx, ServiceError, lambda: issuing.issue(ctx, actor, body), code="issuer-authority",
              status=403)
 
 
@@ -156,10 +159,10 @@ def test_batch_is_all_or_nothing(ctx, amr):
     assert len(set(result.identifiers)) == 2
     assert issuing.issue_batch(ctx, amr, good, idempotency_key="batch-1").identifiers == result.identifiers
     bad = good + [example("business_licence", valid_until="1999-01-01")]
-    err = _refused(ctx, SigningError, lambda: issuing.issue_batch(ctx, amr, bad))
+    err = _refused(ctx, ServiceError, lambda: issuing.issue_batch(ctx, amr, bad))
     assert "item 2" in err.message_en and "第 2 项" in err.message_zh
-    _refused(ctx, SigningError, lambda: issuing.issue_batch(ctx, amr, []))
-    _refused(ctx, SigningError, lambda: issuing.issue_batch(ctx, amr, [good[0]] * 101))
+    _refused(ctx, ServiceError, lambda: issuing.issue_batch(ctx, amr, []))
+    _refused(ctx, ServiceError, lambda: issuing.issue_batch(ctx, amr, [good[0]] * 101))
 
 
 def test_status_slots_are_random_and_unique(ctx, amr):
@@ -202,7 +205,7 @@ def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch, attempt
     assert row.status_index == (taken + 1) % status.LIST_ENTRIES and len(events) == 1
 
     monkeypatch.setattr(status.secrets, "randbelow", lambda n: taken)  # every draw taken
-    err = _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, example("business_licence")),
+    err = _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, example("business_licence")),
                    code="status-slot-unavailable", status=503)
     assert "status-list slot" in err.message_en and "状态列表" in err.message_zh
 
@@ -279,5 +282,5 @@ def test_the_registry_seal_is_used_and_its_suspension_stops_issuance(ctx, amr):
     assert seal.der in version.pdf or seal.der.hex().encode() in version.pdf.lower()
     with ctx.unit_of_work() as s:
         registry.change_status(ctx, s, amr, seal.es_id, "suspend", "印章核查")
-    _refused(ctx, SigningError, lambda: issuing.issue(ctx, amr, example("business_licence")),
+    _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, example("business_licence")),
              code="licence-state", status=409)

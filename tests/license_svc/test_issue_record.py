@@ -6,8 +6,9 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from license_svc.licences.record import (CanonicalJSONError, canonical_json, data_hash,
-                                         sign_envelope, verify_envelope)
+from formats.canonical_json import CanonicalJSONError, canonical_json
+from license_svc.licences.record import data_hash
+from formats.envelope import sign_envelope, verify_envelope
 from formats import algorithms as alg
 from formats.errors import InvalidSignature
 

@@ -120,7 +120,7 @@ def test_auth_and_roles(client, ctx, make_api_client, amr_headers):
 
 def test_lifecycle_and_status_routes(client, ctx, amr_headers):
     from license_svc.licences.bitstring import Bitstring
-    from license_svc.licences.record import verify_envelope
+    from formats.envelope import verify_envelope
 
     ident = client.post("/api/v1/licences", json=example("business_licence"),
                         headers=amr_headers).json()["identifier"]

@@ -11,9 +11,9 @@ from asn1crypto import x509
 from license_svc.licences import issue as issuing
 from license_svc.licences import amend, lifecycle
 from license_svc.licences.errors import IssuerAuthorityError, LicenceError, LicenceStateError
-from license_svc.licences.record import canonical_json
+from formats.canonical_json import canonical_json
 from formats import algorithms as alg
-from formats.errors import SigningError
+from formats.errors import ServiceError
 from tests.license_svc.issuing import (AMR_SH, TRAFFIC_SH, amr, example, issuers,  # noqa: F401
                                        row_counts)
 
@@ -111,7 +111,7 @@ def test_amend_supersedes_and_keeps_the_old_version(ctx, amr, licence):
     with pytest.raises(LicenceStateError):   # only the newest version can be amended
         with ctx.unit_of_work() as s:
             amend.amend(ctx, s, licence, amr, {"valid_from": "2026-03-01"})
-    with pytest.raises(SigningError):        # and never into something the schema refuses
+    with pytest.raises(ServiceError):        # and never into something the schema refuses
         with ctx.unit_of_work() as s:
             amend.amend(ctx, s, new.identifier, amr, {"fields": {"address": ""}})
     with pytest.raises(LicenceError):

@@ -8,7 +8,7 @@ import pytest
 from license_svc.licences import issue as issuing
 from license_svc.licences import amend, lifecycle, status
 from license_svc.licences.bitstring import MIN_ENTRIES, Bitstring
-from license_svc.licences.record import verify_envelope
+from formats.envelope import verify_envelope
 from tests.license_svc.issuing import AMR_SH, amr, example, issuers  # noqa: F401
 
 

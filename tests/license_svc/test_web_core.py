@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from license_svc.config import ConfigError, Settings
 from license_svc.logs import configure_logging, redact_id_numbers
 from license_svc.web import ProblemError, create_app
-from formats.errors import KeyFormatError
+from formats.errors import KeyFormatError, Kind
 
 PROBLEM = "urn:license-svc:problem:"
 ID_NUMBER = "11010519491231002X"  # GB 11643 example number, valid check digit
@@ -25,7 +25,7 @@ ID_RE = re.compile(r"\d{17}[\dXx]")
 
 
 class _Titled(KeyFormatError):
-    code, http_status = "licence-state", 409
+    code, kind = "licence-state", Kind.CONFLICT
     title_zh, title_en = "证照状态不允许此操作", "Licence state does not allow this"
 
 
@@ -390,3 +390,9 @@ def test_serve_with_workers_uses_processes_and_sums_their_metrics(tmp_path):
     assert len(served) == 1 and float(served[0].rsplit(" ", 1)[1]) == 12.0, served
     records = [json.loads(line) for line in lines]
     assert sum(rec["msg"] == "dev API clients seeded" for rec in records) == 1
+
+
+def test_every_error_kind_has_an_http_status():
+    from license_svc.web.problems import KIND_STATUS
+
+    assert set(KIND_STATUS) == {k.value for k in Kind}

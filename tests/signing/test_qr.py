@@ -182,9 +182,9 @@ def test_qr_symbol_uses_alphanumeric_mode_and_level_q():
 
 
 def test_qr_image_rejects_text_outside_alphanumeric():
-    with pytest.raises(SigningError):
+    with pytest.raises(image.QRImageError):
         image.modules("https://example.com/lowercase")
-    with pytest.raises(SigningError):
+    with pytest.raises(image.QRImageError):
         image.png("A" * 5000)
     png = image.png("EL1:ABC", scale=3)
     assert png.startswith(b"\x89PNG")

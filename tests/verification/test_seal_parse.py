@@ -6,7 +6,7 @@ from datetime import timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from formats.errors import SigningError
+from formats.errors import FormatError
 from tests import seal_support as S
 from verification.report import TOTAL_FAILED
 from verification.seal import (SealFormatError, detect, parse_seal, parse_signature, verify_seal,
@@ -43,7 +43,7 @@ def parse_any(data: bytes):
         try:
             fn(data)
         except SealFormatError as exc:
-            assert isinstance(exc, SigningError) and exc.message_zh and exc.message_en
+            assert isinstance(exc, FormatError) and exc.message_zh and exc.message_en
 
 
 # Cuts are fractions, not byte counts: the seal's length varies with its random keys, and

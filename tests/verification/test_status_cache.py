@@ -10,7 +10,8 @@ import pytest
 
 from license_svc.config import DEV_KEYS_DIR
 from license_svc.licences.bitstring import Bitstring
-from license_svc.licences.record import iso_time, sign_envelope
+from license_svc.licences.record import iso_time
+from formats.envelope import sign_envelope
 from signing.keystore import KeyStore
 from verification import status as vs
 from verification.report import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, Report

@@ -24,7 +24,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
-from formats.errors import SigningError
+from formats.errors import FormatError
 
 MAX_ENTRIES = 10_000
 MAX_CENTRAL_DIRECTORY = 2 * 1024 * 1024
@@ -39,7 +39,7 @@ _EOCD_SIG = b"PK\x05\x06"
 _LOCAL_HEADER = 30                 # fixed part of a local file header
 
 
-class OfdFormatError(SigningError):
+class OfdFormatError(FormatError):
     """The bytes are not an OFD package we are willing to read."""
 
     code = "ofd-format"

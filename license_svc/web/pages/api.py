@@ -16,7 +16,7 @@ from license_svc.auth.dependencies import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.grants.errors import GrantError
 from license_svc.web.pages import listing, presentation
-from license_svc.web.problems import ProblemError
+from license_svc.web.problems import ProblemError, status_of
 
 router = APIRouter(prefix="/api/v1", tags=["页面 pages"])
 ID_PATH = Path(..., max_length=200, description="GB/T 36904 证照标识")
@@ -41,7 +41,7 @@ def get_my_licences(limit: int = Query(100, ge=1, le=listing.MAX_LIST),
         with ctx.unit_of_work() as session:
             items = listing.holder_licences(ctx, session, client, limit=limit)
     except GrantError as exc:  # a citizen client without a holder code
-        raise ProblemError(exc.http_status, exc.code, exc.title_zh, exc.title_en, exc.message_en,
+        raise ProblemError(status_of(exc), exc.code, exc.title_zh, exc.title_en, exc.message_en,
                            detail_zh=exc.message_zh) from None
     return JSONResponse({"licences": items}, headers=NO_STORE)
 

@@ -19,7 +19,7 @@ from license_svc.context import AppContext
 from license_svc.grants import access_log, grants, retrieval
 from license_svc.grants.auditing import audited_transaction
 from license_svc.grants.errors import GrantError, RetrievalRefused
-from license_svc.web.problems import ProblemError
+from license_svc.web.problems import ProblemError, status_of
 
 router = APIRouter(prefix="/api/v1", tags=["授权与调取 grants and retrieval"])
 GRANT_ID = Path(..., min_length=1, max_length=40, description="授权编号 grant id (grt_…)")
@@ -35,7 +35,7 @@ _RETRIEVAL_EXAMPLE = {"holder_code": "310101199003071230", "holder_code_type": "
 
 def _problem(exc: GrantError) -> ProblemError:
     extra = {"reason": exc.reason} if isinstance(exc, RetrievalRefused) else {}
-    return ProblemError(exc.http_status, exc.code, exc.title_zh, exc.title_en, exc.message_en,
+    return ProblemError(status_of(exc), exc.code, exc.title_zh, exc.title_en, exc.message_en,
                         detail_zh=exc.message_zh, **extra)
 
 

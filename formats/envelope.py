@@ -1,11 +1,10 @@
-"""The signed JSON envelope as a verifier reads it: `{"payload": {...}, "signature": {"alg",
-"cert", "value"}}`, signed over the canonical JSON of the payload (DESIGN §4, §8).
+"""The signed JSON envelope: `{"payload": {...}, "signature": {"alg", "cert", "value"}}`, signed
+over the canonical JSON of the payload (DESIGN §4, §8).
 
-Status answers and trust lists use the same envelope; this module is the one place on the
-consuming side that knows how to take it apart.  The producing side is
-`license_svc.licences.record.sign_envelope`; `verification` may not import the service
-(docs/architecture.md), so the canonical-JSON rule is stated again here, and
-tests/verification/test_trustlist.py checks both give the same bytes.
+Licence records, status answers, status lists, trust lists and the federation list all travel
+in it.  Signing and taking apart live together here so the producer and every verifier agree on
+the bytes; whether the certificate in an envelope is trusted is never this module's question
+(trust lists and certificate paths decide that, in `verification`).
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from dataclasses import dataclass
 from asn1crypto import x509
 
 from formats import algorithms as alg
-from formats.errors import InvalidSignature, SigningError
+from formats.canonical_json import CanonicalJSONError, canonical_json
+from formats.errors import FormatError, InvalidSignature
 
 # Envelope "alg" values by key algorithm: what a verifier must run over canonical_json(payload).
 ENVELOPE_ALGS = {"sm2": "SM2-SM3", "rsa": "RS256"}
@@ -26,32 +26,20 @@ MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 MAX_CERT_BYTES = 16 * 1024
 
 
-class EnvelopeError(SigningError):
+class EnvelopeError(FormatError):
     """The envelope cannot be read (not its signature: that is InvalidSignature)."""
 
     code = "envelope"
 
 
-def canonical_json(value) -> bytes:
-    """UTF-8, keys sorted, no whitespace; floats, NaN, non-string keys and lone surrogates are
-    refused with ValueError (a signer never produces them, so such a payload cannot verify)."""
-    def check(v):
-        if isinstance(v, float):
-            raise ValueError("float in signed JSON")
-        if isinstance(v, dict):
-            for k, x in v.items():
-                if not isinstance(k, str):
-                    raise ValueError("non-string key")
-                check(x)
-        elif isinstance(v, list):
-            for x in v:
-                check(x)
-    check(value)
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          allow_nan=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("lone surrogate in signed JSON") from None
+def sign_envelope(payload: dict, key: alg.PrivateKey, cert: x509.Certificate) -> dict:
+    """`{"payload", "signature": {"alg", "cert", "value"}}` signed over canonical_json(payload)."""
+    value = key.sign(canonical_json(payload))
+    return {"payload": payload, "signature": {
+        "alg": ENVELOPE_ALGS[key.algorithm],
+        "cert": base64.b64encode(cert.dump()).decode(),
+        "value": base64.b64encode(value).decode(),
+    }}
 
 
 def parse_json(data: bytes | str, *, limit: int = MAX_ENVELOPE_BYTES):
@@ -98,8 +86,9 @@ def open_envelope(envelope) -> Opened:
         cert = x509.Certificate.load(cert_der)
         cert.not_valid_before  # noqa: B018  (parse now: asn1crypto parses lazily)
         message = canonical_json(payload)
-    except EnvelopeError:
-        raise
+    except CanonicalJSONError as exc:
+        raise EnvelopeError(f"malformed signed envelope: {exc.message_en}",
+                            f"签名封装格式错误：{exc.message_zh}") from None
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise EnvelopeError(f"malformed signed envelope: {exc}", "签名封装格式错误") from None
     except Exception as exc:  # asn1crypto raises many types for a corrupt certificate
@@ -120,3 +109,14 @@ def check_signature(opened: Opened) -> None:
         raise InvalidSignature(f"envelope alg {opened.alg!r} does not match the key",
                                "签名算法与证书公钥不一致")
     public.verify(opened.value, opened.message)
+
+
+def verify_envelope(envelope: dict) -> x509.Certificate:
+    """Check the signature against the certificate carried in the envelope and return that
+    certificate; a malformed envelope is InvalidSignature too (callers treat both alike)."""
+    try:
+        opened = open_envelope(envelope)
+    except EnvelopeError as exc:
+        raise InvalidSignature(exc.message_en, exc.message_zh) from None
+    check_signature(opened)
+    return opened.cert
