@@ -30,6 +30,7 @@ from asn1crypto import cms, core, x509
 
 from formats import algorithms as alg
 from formats import oids
+from formats.certs import certificate_from_der
 from formats.der import Element, children, read as read_element
 from formats.errors import SigningError
 from verification import certpath
@@ -273,7 +274,7 @@ def _check_bare(report: Report, prefix: str, signature: bytes, xml: bytes,
     for item in known_signers:
         try:
             candidates.append(item if isinstance(item, x509.Certificate)
-                              else x509.Certificate.load(bytes(item), strict=True))
+                              else certificate_from_der(bytes(item)))
         except Exception:  # noqa: BLE001 - a caller's unreadable certificate just matches nothing
             continue
     for cert in candidates:

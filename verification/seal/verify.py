@@ -32,6 +32,7 @@ from asn1crypto import x509
 
 from formats import algorithms as alg
 from formats import oids
+from formats.certs import certificate_from_der
 from formats.errors import SigningError
 from verification import certpath
 from verification.report import Report
@@ -265,8 +266,7 @@ def _parsed_cert(der: bytes) -> x509.Certificate:
     key = hashlib.sha256(bytes(der)).digest()
     cert = _CERTS.get(key)
     if cert is None:
-        cert = x509.Certificate.load(der, strict=True)
-        cert.native
+        cert = certificate_from_der(der)
         _CERTS.put(key, cert)
     return cert
 
