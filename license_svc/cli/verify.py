@@ -64,6 +64,7 @@ def verify_command(
     """验证电子证照、印章或二维码 / verify a licence PDF, OFD, seal file or QR code."""
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
+    from license_svc.federation.peer_client import PeerClient
     from license_svc.verify_service import http_fetchers, verifier_trust, verify_offline
     from formats.errors import ServiceError
     from verification.dispatch import UnreadableInput
@@ -86,15 +87,15 @@ def verify_command(
         ks = load_keystore(settings)
     except (ConfigError, ServiceError) as exc:
         _die(exc.message_zh, exc.message_en)
-    remote = None
-    if settings.peers:
-        fetch_list, fetch_response = http_fetchers(settings.peers)
-        remote = StatusCache(verifier_trust(ks).status, clock=lambda: moment,
-                             fetch_list=fetch_list, fetch_response=fetch_response)
-    with _local_register(settings) as session:
+    trust, remote = verifier_trust(ks), None
+    with PeerClient() as peer_client, _local_register(settings) as session:
+        if settings.peers:
+            fetch_list, fetch_response = http_fetchers(peer_client, settings.peers)
+            remote = StatusCache(trust.status, clock=lambda: moment,
+                                 fetch_list=fetch_list, fetch_response=fetch_response)
         try:
             report = verify_offline(ks, data, text=qr, at=moment, region=settings.region,
-                                    session=session, remote=remote)
+                                    session=session, remote=remote, trust=trust)
         except UnreadableInput as exc:
             _die(exc.message_zh, exc.message_en)
     typer.echo(report.to_json() if as_json else report.to_text())

@@ -6,6 +6,6 @@ See docs/pdf.md for the signature profile and why each choice was made.
 
 from signing.pdf.rsa_signer import RSASigner
 from signing.pdf.sm2_signer import SM2Signer
-from signing.pdf.stamp import LicenceStamper, sign_licence_pdf
+from signing.pdf.stamp import LicenceStamper, StamperCache, sign_licence_pdf
 
-__all__ = ["SM2Signer", "RSASigner", "LicenceStamper", "sign_licence_pdf"]
+__all__ = ["SM2Signer", "RSASigner", "LicenceStamper", "StamperCache", "sign_licence_pdf"]

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from license_svc.federation.peer_client import PeerClient
 from license_svc.federation.publish import withdraw
 from license_svc.federation.sync import sync, trust_state
 from license_svc.licences import issue as issuing
@@ -24,6 +25,11 @@ def node(settings_factory, ctx_factory):
     return ctx_factory(settings_factory("sh", peers=dict(PEERS)))
 
 
+def sync_from_peers(node, clock):
+    with PeerClient(transport=Peers(node.keystore, clock).transport()) as client:
+        sync(node, client=client)
+
+
 def synced_trust(node, clock):
     with node.unit_of_work() as s:
         return verifier_trust_from_lists(trust_state(node, s, clock()).payloads())
@@ -37,7 +43,7 @@ def test_issued_licence_verifies_with_trust_from_lists(node, clock, make_api_cli
     with node.unit_of_work() as s:
         v = lifecycle.load_version(s, ident)
         pdf, el1 = v.pdf, v.el1
-    sync(node, transport=Peers(node.keystore, clock).transport())
+    sync_from_peers(node, clock)
     trust = synced_trust(node, clock)
     assert trust.regions == ("ah", "js", "sh", "zj")
     at = clock() + timedelta(minutes=5)
@@ -49,7 +55,7 @@ def test_issued_licence_verifies_with_trust_from_lists(node, clock, make_api_cli
     cred = node.keystore.credential("sh", "licence_signer", algorithm, org_code=AMR_SH)
     with node.unit_of_work() as s:
         withdraw(node, s, hashlib.sha256(cred.cert.dump()).hexdigest(), since=clock(), reason="test")
-    sync(node, transport=Peers(node.keystore, clock).transport())
+    sync_from_peers(node, clock)
     trust = synced_trust(node, clock)
     r = verify_offline(node.keystore, text=el1, at=at, trust=trust)
     assert (r.indication, r.sub_indication) == (TOTAL_FAILED, "REVOKED")  # signed at the same second

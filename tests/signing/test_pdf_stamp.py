@@ -1,7 +1,10 @@
 """The stamping side: profile of the signature pyHanko writes for us, held-key signers, the
 SESeal attribute, the appearance and the reserved /Contents size."""
 
+import dataclasses
+import gc
 import io
+import weakref
 
 import pytest
 from asn1crypto import cms
@@ -9,8 +12,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from formats import oids
 from formats.errors import SigningError
-from signing.pdf import RSASigner, SM2Signer, sign_licence_pdf
-from signing.pdf.stamp import FIELD_NAME, LicenceStamper
+from signing.pdf import RSASigner, SM2Signer, StamperCache, sign_licence_pdf
+from signing.pdf.stamp import DEFAULT_SEAL_BOX, FIELD_NAME, LicenceStamper
 from tests.verification.attacks.material import hierarchy, licence_page, seal_der, seal_png
 from tests.verification.pdf_fixtures import LICENCE, genuine, stamper
 
@@ -112,13 +115,33 @@ def test_bad_seal_and_picture_are_signing_errors():
 
 
 def test_sign_licence_pdf_reuses_the_stamper():
-    from signing.pdf import stamp
     h = hierarchy("rsa")
-    a = sign_licence_pdf(licence_page(), h.signer, seal_png=seal_png(), licence=LICENCE)
-    n = len(stamp._CACHE)
-    b = sign_licence_pdf(licence_page(), h.signer, seal_png=seal_png(), licence=LICENCE)
-    assert len(stamp._CACHE) == n and a != b  # same stamper, fresh signature
+    cache = StamperCache()
+    a = sign_licence_pdf(licence_page(), h.signer, seal_png=seal_png(), licence=LICENCE, cache=cache)
+    b = sign_licence_pdf(licence_page(), h.signer, seal_png=seal_png(), licence=LICENCE, cache=cache)
+    assert len(cache) == 1 and a != b  # same stamper, fresh signature
     _sig(b)
+
+
+def test_stamper_cache_keys_on_the_credential_itself_not_its_id():
+    """The old cache keyed on id(credential): once a credential was collected, the next one at
+    that address signed with the dead one's stamper.  An equal but distinct credential gets its
+    own stamper, and a cached one stays alive while cached."""
+    h = hierarchy("rsa")
+    cache = StamperCache()
+    first = dataclasses.replace(h.signer)
+    gone = weakref.ref(first)
+    one = cache.stamper(first, None, seal_png(), DEFAULT_SEAL_BOX, None)
+    del first
+    gc.collect()
+    assert gone() is not None  # held by the cache: its id cannot be taken over
+    other = dataclasses.replace(h.signer)  # equal, not the same
+    assert cache.stamper(other, None, seal_png(), DEFAULT_SEAL_BOX, None) is not one
+    assert len(cache) == 2
+    small = StamperCache(size=1)
+    small.stamper(h.signer, None, seal_png(), DEFAULT_SEAL_BOX, None)
+    small.stamper(other, None, seal_png(), DEFAULT_SEAL_BOX, None)
+    assert len(small) == 1
 
 
 def test_picture_defaults_to_the_one_in_the_seal():
