@@ -31,6 +31,7 @@ from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
 from license_svc.audit.entries import Actor, AuditEntry, AuditError
 from license_svc.audit.holder import HolderKey, load_holder_key
 from license_svc.audit.models import AuditCheckpoint, AuditEntryRow
+from license_svc.request_context import current_request_id
 from verification.tlog import Checkpoint, leaf_hash, verify_consistency
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,6 @@ def record(ctx, session: Session, *, action: str, client=None, org_code: str | N
     returns its queue id (truthy; the log index comes after commit, see `append`).
     The holder code is turned into its keyed reference here and goes no further."""
     if request_id is None:
-        from license_svc.web.request_context import current_request_id
-
         request_id = current_request_id()
     # A citizen's client has no organisation; its entries still need an actor org (the schema).
     actor = Actor(org_code=org_code or ((client.org_code or "citizen") if client

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import current_client, get_ctx, require_role
+from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.licences import issue as issuing
 from license_svc.licences import amend, lifecycle, retrieve, status

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import current_client, get_ctx, require_role
+from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.seals import registry
 from license_svc.web.problems import ProblemError

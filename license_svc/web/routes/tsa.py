@@ -11,7 +11,7 @@ from __future__ import annotations
 from asn1crypto import tsp
 from fastapi import APIRouter, Depends, Request, Response
 
-from license_svc.auth.dependencies import get_ctx
+from license_svc.web.auth import get_ctx
 from license_svc.context import AppContext
 from license_svc.licences.resources import timestamper
 from formats import oids

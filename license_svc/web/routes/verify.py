@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import get_ctx, require_role
+from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.verify_service import verify_online
 from license_svc.web.problems import ProblemError
