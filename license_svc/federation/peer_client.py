@@ -69,6 +69,10 @@ class PeerClient:
         except (ValueError, UnicodeDecodeError) as exc:
             raise PeerError(f"not JSON: {exc}"[:300]) from None
 
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
+
     def close(self) -> None:
         self._http.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from asn1crypto import tsp
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from license_svc.web.auth import get_ctx
 from license_svc.context import AppContext
@@ -35,9 +36,11 @@ def _algorithm(body: bytes, requested: str | None) -> str:
              responses={200: {"content": {"application/timestamp-reply": {}}}})
 async def tsa(request: Request, alg: str | None = None,
               ctx: AppContext = Depends(get_ctx)) -> Response:
-    body = await request.body()
-    body = body[:MAX_REQUEST_BYTES + 1]
+    body = (await request.body())[:MAX_REQUEST_BYTES + 1]
+    return await run_in_threadpool(_stamp, ctx, body, alg, request.headers.get("content-type"))
+
+
+def _stamp(ctx: AppContext, body: bytes, alg: str | None, content_type: str | None) -> Response:
     authority = timestamper(ctx, _algorithm(body, alg)).authority
-    code, reply, ctype = handle_timestamp_query(body, request.headers.get("content-type"),
-                                                authority)
+    code, reply, ctype = handle_timestamp_query(body, content_type, authority)
     return Response(content=reply, status_code=code, media_type=ctype)
