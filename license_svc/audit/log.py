@@ -107,21 +107,10 @@ def index_of(session: Session, queue_id: int) -> int:
     return idx
 
 
-_holder_keys: dict[tuple, HolderKey] = {}
-_holder_lock = threading.Lock()
-
-
-def holder_key(settings) -> HolderKey:
-    """The region's holder-reference key, read once per process."""
-    cache_key = (str(settings.data_dir), settings.region)
-    with _holder_lock:
-        if cache_key not in _holder_keys:
-            _holder_keys[cache_key] = load_holder_key(settings)
-        return _holder_keys[cache_key]
-
-
 def holder_reference(ctx, holder_code: str) -> str:
-    return holder_key(ctx.settings).reference(holder_code)
+    """The keyed reference of `holder_code`; the region's key is read once per service."""
+    key = ctx.caches.get(HolderKey, lambda: load_holder_key(ctx.settings))
+    return key.reference(holder_code)
 
 
 def record(ctx, session: Session, *, action: str, client=None, org_code: str | None = None,
