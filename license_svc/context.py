@@ -11,9 +11,10 @@ routes all call them the same way; routes only translate HTTP to arguments and b
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Hashable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine

@@ -12,7 +12,7 @@ licence code"), 3 unreadable input or usage.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import typer
@@ -88,8 +88,9 @@ def verify_command(
     except (ConfigError, ServiceError) as exc:
         _die(exc.message_zh, exc.message_en)
     trust, remote = verifier_trust(ks), None
-    with PeerClient() as peer_client, _local_register(settings) as session:
-        if settings.peers:
+    peers = PeerClient() if settings.peers else nullcontext()
+    with peers as peer_client, _local_register(settings) as session:
+        if peer_client is not None:
             fetch_list, fetch_response = http_fetchers(peer_client, settings.peers)
             remote = StatusCache(trust.status, clock=lambda: moment,
                                  fetch_list=fetch_list, fetch_response=fetch_response)
