@@ -20,7 +20,7 @@ import threading
 from datetime import datetime
 from typing import Callable
 
-from formats import oids
+from formats.algorithms import registry
 from verification import certpath
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
@@ -131,8 +131,11 @@ class _Stop(Exception):
 
 
 def _algorithm(emb) -> str:
+    """The registered algorithm the SignerInfo names, or its OID when none is registered (its
+    signature then fails in pyHanko's validation, which names the reason)."""
     oid = emb.signer_info["signature_algorithm"]["algorithm"].dotted
-    return oids.ALG_SM2 if oid in oids.SM2_SIGNATURE_OIDS else oids.ALG_RSA
+    spec = registry.find_by_cms_signature_oid(oid)
+    return spec.name if spec is not None else oid
 
 
 def _signer_summary(emb, outcome, algorithm: str) -> dict:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
+from formats.algorithms import registry as algorithms
 from license_svc.auth.clients import Client
 from license_svc.auth.dependencies import current_client, get_ctx, require_role
 from license_svc.context import AppContext
@@ -131,7 +132,7 @@ async def sign(es_id: str, request: Request, algorithm: str = Query("sm2", patte
 
         try:
             doc = json.loads(body)
-            digest = doc.get("sm3") if algorithm == "sm2" else doc.get("sha256")
+            digest = doc.get(algorithms.by_name(algorithm).digest_name)
             data_hash = binascii.unhexlify(digest)
             property_info = doc.get("property_info", property_info)
         except (ValueError, TypeError, AttributeError, binascii.Error):
