@@ -11,8 +11,8 @@ from formats import oids
 from formats.errors import SigningError
 from signing.pdf import HeldKeySigner, sign_licence_pdf
 from signing.pdf.stamp import FIELD_NAME, LicenceStamper
-from tests.verification.attacks.material import hierarchy, licence_page, seal_der, seal_png
-from tests.verification.pdf_fixtures import LICENCE, genuine, stamper
+from tests.support.material import hierarchy, licence_page, seal_der, seal_png
+from tests.support.pdf import LICENCE, genuine, stamper
 
 
 def _sig(data):

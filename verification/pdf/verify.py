@@ -20,6 +20,7 @@ import threading
 from datetime import datetime
 from typing import Callable
 
+from formats import libraries
 from formats.algorithms import registry
 from verification import certpath
 from verification.pdf.licence import check_status, read_licence
@@ -38,6 +39,7 @@ PdfTrust = SealTrust
 
 def verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
                status_lookup: Callable | None = None) -> Report:
+    libraries.install()  # a library user may not have: without it genuine SM2 PDFs fail
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -53,6 +55,7 @@ def verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
 
 async def async_verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
                            status_lookup: Callable | None = None) -> Report:
+    libraries.install()  # as in verify_pdf
     report, follow_ups = await _pdf_part(data, trust, at)
     await asyncio.to_thread(_finish, report, follow_ups, status_lookup)
     return report
