@@ -30,14 +30,12 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 
-from formats import oids
 from formats.errors import SigningError
 from formats.pdf_licence import LICENCE_DICT_KEY, LICENCE_DICT_VERSION
 from signing.pdf import fast_stamp
 from signing.pdf.appearance import seal_stamp_style
-from signing.pdf.rsa_signer import RSASigner
+from signing.pdf.held_key import HeldKeySigner
 from signing.pdf.seal_attribute import seal_der
-from signing.pdf.sm2_signer import SM2Signer
 
 FIELD_NAME = "LicenceSeal"
 # A4 is 595 x 842 pt; a 42 mm official seal at the lower right, above the footer.
@@ -54,15 +52,12 @@ class LicenceStamper:
         algorithm = getattr(credential, "algorithm", None) or credential.key.algorithm
         chain = list(getattr(credential, "chain", ()) or ())
         der = seal_der(seal) if seal is not None else None
-        if algorithm == oids.ALG_SM2:
-            self.signer = SM2Signer(credential.key, credential.cert, chain, seal=der)
-            self.md = oids.SM3_NAME
-        elif algorithm == oids.ALG_RSA:
-            self.signer = RSASigner(credential.key, credential.cert, chain, seal=der)
-            self.md = "sha256"
-        else:
-            raise SigningError(f"unsupported credential algorithm {algorithm!r}",
-                               f"不支持的证书算法 {algorithm!r}")
+        if algorithm != credential.key.algorithm:
+            raise SigningError(f"the credential says {algorithm!r} but holds a "
+                               f"{credential.key.algorithm!r} key",
+                               f"证书算法 {algorithm!r} 与私钥算法 {credential.key.algorithm!r} 不符")
+        self.signer = HeldKeySigner(credential.key, credential.cert, chain, seal=der)
+        self.md = self.signer.spec.digest_name
         if seal_png is None and der is not None:
             seal_png = _picture_from_seal(der)
         self.algorithm = algorithm

@@ -16,7 +16,7 @@ from license_svc.cli import _register, app
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from signing.qr.credentials import make_ep1
-from tests.license_svc.issuing import ORG_TYPES, amr, example, issuers  # noqa: F401
+from tests.support.issuing import ORG_TYPES, example
 from tests.license_svc.test_verify_api import _tamper_claim
 
 _register()

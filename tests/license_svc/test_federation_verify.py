@@ -14,7 +14,7 @@ from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from license_svc.verify_service import verifier_trust_from_lists, verify_offline
 from tests.license_svc.federation_support import Peers
-from tests.license_svc.issuing import AMR_SH, example
+from tests.support.issuing import AMR_SH, example
 from verification.report import TOTAL_FAILED, TOTAL_PASSED
 
 PEERS = {"js": "http://js.peer.test", "zj": "http://zj.peer.test", "ah": "http://ah.peer.test"}

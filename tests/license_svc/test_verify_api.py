@@ -20,7 +20,7 @@ from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from license_svc.licences.models import LicenceVersion
 from signing.qr.credentials import make_ep1
-from tests.license_svc.issuing import AMR_SH, ORG_TYPES, amr, example, issuers  # noqa: F401
+from tests.support.issuing import AMR_SH, ORG_TYPES, example
 
 URL = "/api/v1/verify"
 TEMPLATES = [t for types in ORG_TYPES.values() for t in types]

@@ -12,10 +12,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from formats import oids
 from formats.errors import SigningError
-from signing.pdf import RSASigner, SM2Signer, StamperCache, sign_licence_pdf
+from signing.pdf import HeldKeySigner, StamperCache, sign_licence_pdf
 from signing.pdf.stamp import DEFAULT_SEAL_BOX, FIELD_NAME, LicenceStamper
-from tests.verification.attacks.material import hierarchy, licence_page, seal_der, seal_png
-from tests.verification.pdf_fixtures import LICENCE, genuine, stamper
+from tests.support.material import hierarchy, licence_page, seal_der, seal_png
+from tests.support.pdf import LICENCE, genuine, stamper
 
 
 def _sig(data):
@@ -81,7 +81,7 @@ def test_contents_reservation_is_not_excessive():
 
 def test_sm2_signer_refuses_other_digests():
     h = hierarchy("sm2")
-    s = SM2Signer(h.signer.key, h.signer.cert, h.signer.chain)
+    s = HeldKeySigner(h.signer.key, h.signer.cert, h.signer.chain)
     import asyncio
     with pytest.raises(SigningError):
         asyncio.run(s.async_sign_raw(b"x", "sha256"))
@@ -93,11 +93,11 @@ def test_sm2_signer_refuses_other_digests():
 def test_signers_refuse_a_key_that_does_not_match():
     sm2, rsa = hierarchy("sm2"), hierarchy("rsa")
     with pytest.raises(SigningError):
-        SM2Signer(sm2.tsa.key, sm2.signer.cert)
+        HeldKeySigner(sm2.tsa.key, sm2.signer.cert)
     with pytest.raises(SigningError):
-        RSASigner(sm2.signer.key, sm2.signer.cert)
+        HeldKeySigner(sm2.signer.key, rsa.signer.cert)
     with pytest.raises(SigningError):
-        RSASigner(rsa.tsa.key, rsa.signer.cert)
+        HeldKeySigner(rsa.tsa.key, rsa.signer.cert)
 
 
 @pytest.mark.parametrize("bad", [b"", b"not a pdf", b"%PDF-1.4\ngarbage"])

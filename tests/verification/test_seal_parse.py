@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from formats.errors import FormatError
-from tests import seal_support as S
+from tests.support import seal as S
 from verification.report import TOTAL_FAILED
 from verification.seal import (SealFormatError, detect, parse_seal, parse_signature, verify_seal,
                                verify_signature)

@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
+from formats.algorithms import registry as algorithms
 from license_svc.auth.clients import Client
 from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
@@ -137,7 +138,7 @@ def _sign(ctx: AppContext, client: Client, es_id: str, body: bytes, algorithm: s
     if content_type.startswith("application/json"):
         try:
             doc = json.loads(body)
-            digest = doc.get("sm3") if algorithm == "sm2" else doc.get("sha256")
+            digest = doc.get(algorithms.by_name(algorithm).digest_name)
             data_hash = binascii.unhexlify(digest)
             property_info = doc.get("property_info", property_info)
         except (ValueError, TypeError, AttributeError, binascii.Error):

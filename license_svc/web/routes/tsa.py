@@ -16,19 +16,27 @@ from license_svc.web.auth import get_ctx
 from license_svc.context import AppContext
 from license_svc.licences.resources import timestamper
 from formats import oids
+from formats.algorithms import registry
 from signing.tsa import MAX_REQUEST_BYTES, handle_timestamp_query
 
 router = APIRouter(prefix="/api/v1", tags=["时间戳 timestamps"])
 
 
+# The TSA key that answers a request whose imprint no registered algorithm uses (it rejects
+# a malformed request anyway, and RSA/SHA-256 is what outside clients expect).
+FALLBACK_ALGORITHM = oids.ALG_RSA
+
+
 def _algorithm(body: bytes, requested: str | None) -> str:
-    if requested in (oids.ALG_SM2, oids.ALG_RSA):
+    """The TSA key whose algorithm hashes as the request's imprint does."""
+    if requested in registry.names():
         return requested
     try:
         name = tsp.TimeStampReq.load(body)["message_imprint"]["hash_algorithm"]["algorithm"].native
     except Exception:
-        return oids.ALG_RSA  # the TSA answers a malformed request with a rejection anyway
-    return oids.ALG_SM2 if name == oids.SM3_NAME else oids.ALG_RSA
+        return FALLBACK_ALGORITHM
+    spec = registry.find_by_digest_name(name)
+    return spec.name if spec is not None else FALLBACK_ALGORITHM
 
 
 @router.post("/tsa", summary="RFC 3161 时间戳 / RFC 3161 time-stamping",
