@@ -228,6 +228,9 @@ def machine_busy() -> float:
 
 def _child(name: str, url: str, key_der: bytes | None, shape: str, seconds: float, threads: int,
            salt: int, run: int, ready, go, results) -> None:
+    from formats import libraries
+
+    libraries.install()  # a spawned process starts without the parent's patches
     b = Backend(name, url)
     signer = NoteSigner("licence-audit/sh", alg.load_private_key(key_der)) if key_der else None
     try:
@@ -376,6 +379,9 @@ def pg_reachable(url: str) -> str | None:
 
 
 def main(argv=None) -> int:
+    from formats import libraries
+
+    libraries.install()  # the OIDs and library patches a program installs first (formats/libraries.py)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--pg", default=os.environ.get("LICENSE_SVC_TEST_DATABASE_URL") or PG_DEFAULT)

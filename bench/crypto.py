@@ -116,6 +116,9 @@ def table(rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from formats import libraries
+
+    libraries.install()  # the OIDs and library patches a program installs first (formats/libraries.py)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0,
                     help="seconds per measurement, ours and openssl's (default 3)")

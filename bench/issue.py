@@ -340,6 +340,9 @@ def report(results: dict, args) -> dict:
 
 
 def main() -> None:
+    from formats import libraries
+
+    libraries.install()  # the OIDs and library patches a program installs first (formats/libraries.py)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2.0, help="per in-process measurement")

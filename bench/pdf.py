@@ -64,6 +64,9 @@ def page() -> bytes:
 
 
 def main() -> None:
+    from formats import libraries
+
+    libraries.install()  # the OIDs and library patches a program installs first (formats/libraries.py)
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--licences", type=int, default=40,

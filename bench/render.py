@@ -66,6 +66,9 @@ def _reference(text: str) -> bytes:
 
 
 def main() -> None:
+    from formats import libraries
+
+    libraries.install()  # the OIDs and library patches a program installs first (formats/libraries.py)
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=40)
     args = ap.parse_args()

@@ -66,6 +66,9 @@ def _licences(tmp: str):
 
 
 def main() -> None:
+    from formats import libraries
+
+    libraries.install()  # the OIDs and library patches a program installs first (formats/libraries.py)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=2.0)
     args = ap.parse_args()

@@ -7,7 +7,6 @@ transparency-log hashing.  Nothing here holds policy (what to trust, what time i
 verdict is), a key store, a database or I/O; `signing` and `verification` import this package
 and never each other (tests/test_architecture.py).
 
-Importing it teaches asn1crypto the GM/T OIDs once (`formats.oids`).
+Importing it changes no library: asn1crypto learns the GM/T OIDs when the program calls
+`formats.libraries.install()` at start-up (see that module for the list and for why).
 """
-
-from formats import oids as _oids  # noqa: F401  (registers SM2/SM3 OIDs with asn1crypto)

@@ -20,8 +20,6 @@ from formats import algorithms as alg
 from formats.canonical_json import CanonicalJSONError, canonical_json
 from formats.errors import FormatError, InvalidSignature
 
-# Envelope "alg" values by key algorithm: what a verifier must run over canonical_json(payload).
-ENVELOPE_ALGS = {"sm2": "SM2-SM3", "rsa": "RS256"}
 MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 MAX_CERT_BYTES = 16 * 1024
 
@@ -36,7 +34,7 @@ def sign_envelope(payload: dict, key: alg.PrivateKey, cert: x509.Certificate) ->
     """`{"payload", "signature": {"alg", "cert", "value"}}` signed over canonical_json(payload)."""
     value = key.sign(canonical_json(payload))
     return {"payload": payload, "signature": {
-        "alg": ENVELOPE_ALGS[key.algorithm],
+        "alg": alg.registry.of_key(key).envelope_alg,
         "cert": base64.b64encode(cert.dump()).decode(),
         "value": base64.b64encode(value).decode(),
     }}
@@ -105,7 +103,8 @@ def check_signature(opened: Opened) -> None:
     except Exception as exc:  # an unsupported or corrupt key
         raise InvalidSignature(f"unusable signer key: {exc.__class__.__name__}",
                                "签名证书的公钥不可用") from None
-    if ENVELOPE_ALGS.get(public.algorithm) != opened.alg:
+    spec = alg.registry.find_by_envelope_alg(opened.alg)
+    if spec is None or spec.name != public.algorithm:
         raise InvalidSignature(f"envelope alg {opened.alg!r} does not match the key",
                                "签名算法与证书公钥不一致")
     public.verify(opened.value, opened.message)

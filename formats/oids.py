@@ -1,11 +1,10 @@
 """OIDs, algorithm names and the default SM2 user ID: the constants both sides share.
 
 This module is the one place `verification` may take names from `signing` besides the
-algorithm layer.  It also teaches asn1crypto the GM/T OIDs once, at import: asn1crypto 1.5
-knows none of them, and pyHanko looks digest names up through asn1crypto (pdf-notes B.2.2).
+algorithm layer.  The asn1crypto names below mean something only once `formats.libraries.install()`
+has taught asn1crypto these OIDs (asn1crypto 1.5 knows none of them); importing this module
+changes nothing outside it.
 """
-
-from asn1crypto import algos, keys
 
 SM2_CURVE = "1.2.156.10197.1.301"
 SM2_SIGN = "1.2.156.10197.1.301.1"  # GM/T 0006 "SM2-1"; accepted when verifying
@@ -31,19 +30,3 @@ SESEAL_SIGNED_ATTRIBUTE = LICENSE_SVC_ARC + ".1"
 ALG_SM2 = "sm2"
 ALG_RSA = "rsa"
 
-
-def _register(cls, oid: str, name: str) -> None:
-    cls._map[oid] = name
-    if cls._reverse_map is not None:
-        cls._reverse_map[name] = oid
-
-
-def _register_all() -> None:
-    _register(algos.DigestAlgorithmId, SM3, SM3_NAME)
-    _register(algos.SignedDigestAlgorithmId, SM2_WITH_SM3, SM2_SM3_NAME)
-    _register(algos.SignedDigestAlgorithmId, SM2_SIGN, SM2_SIGN_NAME)
-    if SM2_CURVE not in keys.NamedCurve._map:
-        keys.NamedCurve.register(SM2_CURVE_NAME, SM2_CURVE, 32)
-
-
-_register_all()

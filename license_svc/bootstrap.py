@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from formats import libraries
 from license_svc.auth.clients import seed_clients
 from license_svc.config import Settings
 from license_svc.context import AppContext
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def bootstrap(settings: Settings, *, seed: bool = True, **ctx_kwargs) -> AppContext:
+    libraries.install()  # before the context imports pyHanko (formats/libraries.py)
     settings.check_keys_allowed()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     upgrade(settings)

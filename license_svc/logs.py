@@ -12,7 +12,7 @@ import re
 import sys
 from datetime import datetime, timezone
 
-from license_svc.web.request_context import current_request_id
+from license_svc.request_context import current_request_id
 
 # 18-character resident ID (17 digits + digit/X) and the older 15-digit form, as whole tokens.
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")

@@ -30,11 +30,11 @@ import jsonschema
 from license_svc import identifiers as ids
 from license_svc.identifiers import IdentifierError
 from formats.errors import ServiceError
+from formats.qr_claims import LICENCE_CLAIM_KEYS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_SCHEMA = "yrd-licence-template/1"
 FILES = ("template.json", "schema.json", "layout.json", "qr.json", "example.json")
-CLAIM_KEYS = ("id", "t", "n", "h", "hid", "vf", "vu", "r", "v")
 REQUEST_KEYS = {"type", "issuer_code", "holders", "valid_from", "valid_until", "fields", "number"}
 RECORD_PATH_ROOTS = {"identifier", "type_code", "type_name", "number", "holders", "issuer",
                      "issued_on", "valid_from", "valid_until", "region", "version", "fields"}
@@ -369,7 +369,7 @@ def _check_layout(t: Template) -> None:
 
 
 def _check_qr(t: Template) -> None:
-    claims = t.qr.get("claims", CLAIM_KEYS)
+    claims = t.qr.get("claims", LICENCE_CLAIM_KEYS)
     for k in ("id", "t", "n", "h", "vf", "r", "v"):
         if k not in claims:
             raise _err(f"template {t.folder}: qr.json must include claim {k!r}",

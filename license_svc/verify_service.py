@@ -4,9 +4,10 @@
 - `verifier_trust(ks)`: trust material for every verifier, from the key store — all four regions'
   roots, issuing CAs and CRLs (mutual recognition), their licence signers and nodes (QR), status
   signers (signed status).  Certificates only: a verifier never needs another region's keys.
+  `service_trust(ctx)` is the running service's, built once.
 - `status_lookup(...)`: a licence's status — from the local register when this node issued it,
   else from the issuing region's signed status response / status list (verification.status
-  cache, fetched from LICENSE_SVC_PEERS).
+  cache, fetched from LICENSE_SVC_PEERS through the context's peer client).
 - `verify_offline(...)`: pure verification, nothing written (the CLI).
 - `verify_online(...)`: the HTTP path.  Judges QR codes as of now (never a caller's `at`: an old
   screenshot must not be made fresh by asking about the past), accepts each EP1 presentation id
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from license_svc import audit
+from license_svc.federation.peer_client import PeerClient
 from license_svc.verify_models import SeenPresentation
 from verification import dispatch
 from verification.dispatch import IMAGE, QR_TEXT, Trust, UnreadableInput
@@ -51,14 +52,14 @@ class VerifierTrust:
     regions: tuple[str, ...]
 
 
-_TRUST: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+def service_trust(ctx) -> VerifierTrust:
+    """The service's trust, built once: parsing ~100 certificates costs more than a
+    verification."""
+    return ctx.caches.get(VerifierTrust, lambda: verifier_trust(ctx.keystore))
 
 
 def verifier_trust(ks) -> VerifierTrust:
-    """Built once per key store (parsing ~100 certificates costs more than a verification)."""
-    cached = _TRUST.get(ks)
-    if cached is not None:
-        return cached
+    """Build once and keep (it costs more than a verification): `service_trust(ctx)`."""
     regions = tuple(r for r in ks.regions)
     qr = QrTrust()
     status = StatusTrust()
@@ -75,8 +76,7 @@ def verifier_trust(ks) -> VerifierTrust:
     seal = SealTrust(seal_maker_roots=roots, signer_roots=roots, tsa_roots=roots,
                      intermediates=[c for r in regions for c in ks.intermediates(r)],
                      crls=[c for r in regions for c in ks.crls(r)])
-    trust = _TRUST[ks] = VerifierTrust(qr, seal, status, regions)
-    return trust
+    return VerifierTrust(qr, seal, status, regions)
 
 
 def verifier_trust_from_lists(payloads) -> VerifierTrust:
@@ -118,17 +118,14 @@ def issuing_region(ks, identifier: str) -> str | None:
     return org.region if org is not None else _PROVINCE_REGION.get(issuer[2:4])
 
 
-def http_fetchers(peers: dict[str, str], timeout: float = PEER_TIMEOUT):
-    """(fetch_list, fetch_response) over HTTP to the peers' public status routes."""
-    import httpx
-
+def http_fetchers(client: PeerClient, peers: dict[str, str], timeout: float = PEER_TIMEOUT):
+    """(fetch_list, fetch_response) over HTTP to the peers' public status routes.  The timeout
+    is shorter than a trust-list sync's: a relying party is waiting for the answer."""
     def get(region: str, path: str, params=None) -> dict:
         base = peers.get(region)
         if not base:
             raise LookupError(f"no address for region {region}")
-        r = httpx.get(f"{base}{path}", params=params, timeout=timeout)
-        r.raise_for_status()
-        return r.json()
+        return client.get_json(f"{base}{path}", params=params, timeout=timeout)
 
     def fetch_response(region: str, identifier: str) -> dict:
         return get(region, f"/api/v1/licences/{identifier}/status")
@@ -140,17 +137,13 @@ def http_fetchers(peers: dict[str, str], timeout: float = PEER_TIMEOUT):
     return fetch_list, fetch_response
 
 
-_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def status_cache(ctx) -> StatusCache:
     """One cache of remote status answers per running service."""
-    cache = _CACHES.get(ctx)
-    if cache is None:
-        fetch_list, fetch_response = http_fetchers(ctx.settings.peers)
-        cache = _CACHES[ctx] = StatusCache(verifier_trust(ctx.keystore).status, clock=ctx.now,
-                                           fetch_list=fetch_list, fetch_response=fetch_response)
-    return cache
+    def build() -> StatusCache:
+        fetch_list, fetch_response = http_fetchers(ctx.peer_client, ctx.settings.peers)
+        return StatusCache(service_trust(ctx).status, clock=ctx.now, fetch_list=fetch_list,
+                           fetch_response=fetch_response)
+    return ctx.caches.get(StatusCache, build)
 
 
 def local_status(session: Session, identifier: str, at: datetime) -> dict | None:
@@ -257,7 +250,7 @@ def _verify_in(ctx, session: Session, client, kind: str, data, text, moment: dat
     ks = ctx.keystore
     lookup = status_lookup(ks, ctx.region, session, moment, status_cache(ctx))
     # The seal registry answers for the seals this region's maker made.
-    t = _trust(verifier_trust(ks), seal_registry_trust(ctx, session), lookup)
+    t = _trust(service_trust(ctx), seal_registry_trust(ctx, session), lookup)
     report = dispatch.verify_text(text, t, moment) if text is not None \
         else dispatch.verify_bytes(data, t, moment)
     presentation = report.licence.get("presentation") if report.subject == "qr-ep1" else None

@@ -94,10 +94,8 @@ class TimeStampAuthority:
                       if c.subject != c.issuer]  # no roots in tokens
         self.policy = policy
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        if key.algorithm == oids.ALG_SM2:
-            self.digest_name, self.sig_alg = oids.SM3_NAME, oids.SM2_SM3_NAME
-        else:
-            self.digest_name, self.sig_alg = "sha256", "sha256_rsa"
+        self.spec = alg.registry.of_key(key)
+        self.digest_name, self.sig_alg = self.spec.digest_name, self.spec.signed_digest_name
         self._signing_cert_der = cms.CMSAttribute({
             "type": "signing_certificate_v2",
             "values": [as_signing_certificate_v2(self.cert, hash_algo=ESS_HASH.get(self.digest_name, self.digest_name))],
@@ -164,7 +162,7 @@ class TimeStampAuthority:
             _int(nonce) if nonce is not None else b"",
             p["tsa_name"],
         ]))
-        attrs = set_of([*p["fixed_attrs"], p["md_prefix"] + alg.digest(self.digest_name, tst)])
+        attrs = set_of([*p["fixed_attrs"], p["md_prefix"] + self.spec.digest(tst)])
         signer_info = tlv(0x30, p["si_head"] + b"\xa0" + attrs[1:] + p["sig_alg"]
                           + tlv(0x04, self.key.sign(attrs)))
         econtent = tlv(0x30, _OID_TST_INFO + tlv(0xA0, tlv(0x04, tst)))
@@ -175,7 +173,7 @@ class TimeStampAuthority:
     def _encode_parts(self) -> dict:
         cert = self.cert
         digest_alg = algos.DigestAlgorithm({"algorithm": self.digest_name}).dump()
-        empty = alg.digest(self.digest_name, b"")
+        empty = self.spec.digest(b"")
         md_attr = cms.CMSAttribute({"type": "message_digest", "values": [empty]}).dump()
         sid = cms.SignerIdentifier({"issuer_and_serial_number": {
             "issuer": cert.issuer, "serial_number": cert.serial_number}}).dump()

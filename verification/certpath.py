@@ -46,13 +46,14 @@ from pyhanko_certvalidator.sig_validate import (
 )
 
 from formats import algorithms as alg
-from formats import oids
+from formats.algorithms import registry
 from verification.report import FAILED_SUBINDICATIONS, INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, Report
 
 
 class SM2SignatureValidator(DefaultSignatureValidator):
-    """SM2-with-SM3 (1.2.156.10197.1.501, and 1.2.156.10197.1.301.1 as GM/T 0010 writers use)
-    with the default user ID; other algorithms go to pyhanko's default validator.
+    """Signatures of the registered algorithms pyca cannot verify (SM2-with-SM3, under
+    1.2.156.10197.1.501 and the 1.2.156.10197.1.301.1 GM/T 0010 writers use, with the default
+    user ID) go through the algorithm layer; the others to pyhanko's default validator.
 
     Contract (pyhanko): return None when valid, raise cryptography's InvalidSignature otherwise.
     An SM2 signature cannot be checked over a bare digest — the Z value is hashed in with the
@@ -81,15 +82,17 @@ class SM2SignatureValidator(DefaultSignatureValidator):
 
     def _validate(self, signature, signed_data, public_key_info, signature_algorithm, context):
         oid = signature_algorithm["algorithm"].dotted
-        if oid not in oids.SM2_SIGNATURE_OIDS:
-            if _is_sm2_key(public_key_info):
-                raise PycaInvalidSignature(f"SM2 key used with signature algorithm {oid}")
+        by_oid = registry.find_by_signature_oid(oid)
+        by_key = registry.find_by_spki(public_key_info)
+        if by_oid is None or by_oid.library_verifies:
+            if by_key is not None and not by_key.library_verifies:
+                raise PycaInvalidSignature(f"{by_key.label} key used with signature algorithm {oid}")
             return super().validate_signature(signature, signed_data, public_key_info,
                                               signature_algorithm, context)
         if context.prehashed:
-            raise PycaInvalidSignature("SM2 signatures need the message, not a digest (Z value)")
-        if not _is_sm2_key(public_key_info):
-            raise PycaInvalidSignature("SM2 signature algorithm with a non-SM2 public key")
+            raise PycaInvalidSignature(f"{by_oid.label} signatures need the message, not a digest")
+        if by_key is not by_oid:
+            raise PycaInvalidSignature(f"{by_oid.label} signature algorithm with another key")
         try:
             key = alg.load_public_key(public_key_info)
             key.verify(bytes(signature), bytes(signed_data))
@@ -120,16 +123,6 @@ class Memo:
             self._items.move_to_end(key)
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
-
-
-def _is_sm2_key(info: keys.PublicKeyInfo) -> bool:
-    try:
-        if info["algorithm"]["algorithm"].native != "ec":
-            return False
-        params = info["algorithm"]["parameters"]
-        return params.name == "named" and params.chosen.dotted == oids.SM2_CURVE
-    except Exception:
-        return False
 
 
 SIGNATURE_VALIDATOR = SM2SignatureValidator()

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from formats import libraries
 from formats.errors import Kind, ServiceError
 from verification import qr as qr_verifier
 from verification.ofd import verify_ofd
@@ -120,6 +121,7 @@ def _text(data: bytes) -> str | None:
 
 def verify_bytes(data: bytes, trust: Trust, at: datetime) -> Report:
     """Detect and verify.  Raises UnreadableInput; otherwise returns the report."""
+    libraries.install()  # a library user may not have: without the SM OIDs SM2 documents fail
     kind = detect(data)
     data = bytes(data)
     if kind == PDF:
@@ -144,6 +146,7 @@ def verify_bytes(data: bytes, trust: Trust, at: datetime) -> Report:
 
 def verify_text(text: str, trust: Trust, at: datetime) -> Report:
     """A scanned code's text (EL1, EP1, or anything else → "not a licence code")."""
+    libraries.install()  # as in verify_bytes
     if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise UnreadableInput("QR text missing or longer than 16 KiB", "二维码文本为空或超过 16 KiB")
     report = qr_verifier.verify_qr_text(text, trust.qr, at)

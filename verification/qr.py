@@ -13,8 +13,8 @@ Trust material is a `QrTrust`: signer certificates indexed by COSE kid, each wit
 verifier never reads the clock: `at` is passed in.  Online checks (replayed cti, licence status)
 belong to the caller; the report exposes the cti for that.
 
-The COSE constants repeat those of `signing.qr` on purpose: `verification` may not import the
-producing side (docs/architecture.md); tests/verification/test_qr.py checks they agree.
+The COSE structure and the claim keys are `formats.cose`'s and `formats.qr_claims`', shared with
+the producer; each algorithm's COSE signature form is its registry entry's.
 """
 
 from __future__ import annotations
@@ -33,17 +33,13 @@ import cbor2
 from asn1crypto import x509
 
 from formats import algorithms as alg
-from formats import oids
-from formats.algorithms.sm2 import encode_signature
+from formats.algorithms import registry
+from formats.cose import COSE_SIGN1_TAG, HDR_ALG, HDR_KID, KID_LENGTH, sig_structure
 from formats.errors import SigningError
+from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
+                                CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX)
 from verification.report import Report
 
-EL1_PREFIX, EP1_PREFIX = "EL1:", "EP1:"
-COSE_SIGN1_TAG = 18
-ALG_SM2_SM3, ALG_PS256 = -65537, -37
-CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI = 1, 4, 6, 7
-CLAIM_LICENCE, CLAIM_EL1 = -70000, -70001
-EP1_MAX_LIFETIME = 60
 
 ROLE_LICENCE_SIGNER = "licence_signer"
 ROLE_NODE = "node"
@@ -52,8 +48,7 @@ MAX_TEXT = 4296            # largest QR payload (version 40-L alphanumeric): any
 MAX_COSE = 16384           # decompressed COSE_Sign1 bound (zlib bombs)
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
-DEFAULT_SKEW = timedelta(seconds=30)
-CHINA_TZ = timezone(timedelta(hours=8))  # licence dates are Beijing calendar dates  # phones' clocks drift; only for "issued in the future"
+DEFAULT_SKEW = timedelta(seconds=30)  # phones' clocks drift; only for "issued in the future"
 
 _BASE45 = re.compile(r"^[0-9A-Z $%*+\-./:]*$")
 _ID_NUMBER = re.compile(r"[0-9]{17}[0-9Xx]|[0-9]{15}")
@@ -142,14 +137,14 @@ class QrTrust:
         for region in regions:
             for org in ks.organisations(region):
                 code = _attr(org, "code", "org_code")
-                for algorithm in (oids.ALG_SM2, oids.ALG_RSA):
+                for algorithm in registry.names():
                     try:
                         cred = ks.credential(region, ROLE_LICENCE_SIGNER, algorithm, org_code=code)
                     except (KeyError, LookupError, SigningError):
                         continue
                     trust.add(QrSigner(cred.cert.dump(), ROLE_LICENCE_SIGNER, region,
                                        cred.org_code or code, cred.org_name))
-            for algorithm in (oids.ALG_SM2, oids.ALG_RSA):
+            for algorithm in registry.names():
                 try:
                     cred = ks.credential(region, ROLE_NODE, algorithm)
                 except (KeyError, LookupError, SigningError):
@@ -308,10 +303,10 @@ def _decode_sign1(report: Report, cose: bytes, check: str) -> _Sign1 | None:
         return bad("COSE 头或载荷解码失败", f"cannot decode header or payload: {exc.__class__.__name__}")
     if not isinstance(hdr, Mapping) or not isinstance(claims, Mapping):
         return bad("COSE 头或载荷不是映射", "protected header and payload must be maps")
-    cose_alg, kid = hdr.get(1), hdr.get(4)
-    if not _is_int(cose_alg) or not isinstance(kid, bytes) or len(kid) != 8:
+    cose_alg, kid = hdr.get(HDR_ALG), hdr.get(HDR_KID)
+    if not _is_int(cose_alg) or not isinstance(kid, bytes) or len(kid) != KID_LENGTH:
         return bad("受保护头缺少算法或 8 字节 kid", "protected header needs alg and an 8-byte kid")
-    if cose_alg not in (ALG_SM2_SM3, ALG_PS256):
+    if registry.find_by_cose_alg(cose_alg) is None:
         return bad(f"不支持的算法 {cose_alg}", f"unsupported COSE algorithm {cose_alg}")
     return _Sign1(protected, cose_alg, kid, payload, signature, claims)
 
@@ -321,7 +316,7 @@ def _is_int(v) -> bool:
 
 
 def _sig_structure(s: _Sign1) -> bytes:
-    return cbor2.dumps(["Signature1", s.protected, b"", s.payload])
+    return sig_structure(s.protected, s.payload)
 
 
 def _utc(epoch: int) -> datetime | None:
@@ -346,25 +341,18 @@ def _check_signature(report: Report, s: _Sign1, trust: QrTrust, role: str, prefi
         return None
     report.add(f"{prefix}signer-known", True, f"{signer.org_name or signer.region} ({s.kid.hex()})")
     key = signer.public_key
-    expected_alg = ALG_SM2_SM3 if key.algorithm == oids.ALG_SM2 else ALG_PS256
-    if s.alg != expected_alg:
+    spec = registry.find_by_cose_alg(s.alg)
+    if spec is None or spec.name != key.algorithm:
         report.add(f"{prefix}signature", False, "签名算法与证书公钥不一致 / COSE alg does not match "
                    "the certificate key", failure="SIG_CRYPTO_FAILURE")
         return None
     try:
-        if key.algorithm == oids.ALG_SM2:
-            if len(s.signature) != 64:
-                raise SigningError("SM2 COSE signature must be 64 bytes (r||s)")
-            r = int.from_bytes(s.signature[:32], "big")
-            sv = int.from_bytes(s.signature[32:], "big")
-            key.verify(encode_signature(r, sv), _sig_structure(s))
-        else:
-            key.verify(s.signature, _sig_structure(s), scheme="pss")
+        spec.cose_verify(key, s.signature, _sig_structure(s))
     except SigningError:
         report.add(f"{prefix}signature", False, "签名值无效（内容被改动或签名者不符）/ signature does "
                    "not verify (content changed or wrong signer)", failure="SIG_CRYPTO_FAILURE")
         return None
-    report.add(f"{prefix}signature", True, "SM2-SM3" if key.algorithm == oids.ALG_SM2 else "PS256")
+    report.add(f"{prefix}signature", True, spec.cose_label)
     return signer
 
 

@@ -32,8 +32,8 @@ from asn1crypto import x509
 
 from formats import algorithms as alg
 from formats.errors import FormatError, InvalidSignature
-from formats.envelope import ENVELOPE_ALGS
-from formats.canonical_json import canonical_json
+from formats.algorithms import registry
+from formats.canonical_json import CanonicalJSONError, canonical_json
 from verification.report import Report
 
 LIST_SCHEMA = "yrd-status-list/1"
@@ -169,14 +169,15 @@ def verify_envelope(envelope, trust: StatusTrust, at: datetime, *,
         if not isinstance(payload, dict):
             raise TypeError("payload is not an object")
         message = canonical_json(payload)
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+    except (KeyError, TypeError, ValueError, binascii.Error, CanonicalJSONError) as exc:
         raise _bad(f"malformed status envelope: {exc.__class__.__name__}",
                    "状态信息的签名封装格式错误") from None
     signer = trust.lookup(cert_der)
     if signer is None:
         raise _bad("status signed by a certificate that is not a trusted status signer",
                    "状态信息的签名证书不是受信任的状态签名证书")
-    if ENVELOPE_ALGS.get(signer.public_key.algorithm) != name:
+    spec = registry.find_by_envelope_alg(name)
+    if spec is None or spec.name != signer.public_key.algorithm:
         raise _bad(f"envelope alg {name!r} does not match the key", "签名算法与证书公钥不一致")
     try:
         signer.public_key.verify(value, message)

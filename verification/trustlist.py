@@ -35,6 +35,7 @@ from datetime import datetime, timedelta, timezone
 from asn1crypto import x509
 
 from formats import algorithms as alg
+from formats.algorithms import registry
 from formats.errors import InvalidSignature
 from formats.envelope import EnvelopeError, check_signature, open_envelope, parse_json
 from verification.report import Report
@@ -43,7 +44,6 @@ TRUST_LIST_SCHEMA = "yrd-trust-list/1"
 LOTL_SCHEMA = "yrd-lotl/1"
 ENTRY_ROLES = ("licence_signer", "seal_maker", "tsa", "status_signer", "node", "audit_log")
 ENTRY_STATUSES = ("granted", "withdrawn")
-ALGORITHMS = ("sm2", "rsa")
 DEFAULT_GRACE = timedelta(hours=24)
 DEFAULT_SKEW = timedelta(minutes=5)
 MAX_ENTRIES = 5000
@@ -303,8 +303,8 @@ def _entry(e, where: str) -> Entry:
     if role not in ENTRY_ROLES:
         raise _Malformed(f"{where}.role must be one of {', '.join(ENTRY_ROLES)}")
     algorithm = e.get("algorithm")
-    if algorithm not in ALGORITHMS:
-        raise _Malformed(f"{where}.algorithm must be sm2 or rsa")
+    if algorithm not in registry.names():
+        raise _Malformed(f"{where}.algorithm must be one of {', '.join(registry.names())}")
     der, key_alg = _cert(e.get("cert"), f"{where}.cert")
     if key_alg != algorithm:
         raise _Malformed(f"{where}.algorithm says {algorithm} but the certificate key is {key_alg}")

@@ -23,32 +23,50 @@ from typing import Union
 
 from asn1crypto import keys, pem
 
-from formats import oids
+from formats.algorithms import rsa as _rsa
+from formats.algorithms import sm2 as _sm2
+from formats.algorithms import spec as registry
 from formats.algorithms.digests import digest, sha256, sm3
 from formats.algorithms.rsa import RSAPrivateKey, RSAPublicKey
 from formats.algorithms.sm2 import SM2PrivateKey, SM2PublicKey, default_backend, z_value
-from formats.algorithms import sm2 as _sm2
+from formats.algorithms.spec import AlgorithmSpec, PrivateKey, PublicKey
 from formats.errors import InvalidSignature, KeyFormatError, SigningError, UnsupportedAlgorithm
 
-PrivateKey = Union[SM2PrivateKey, RSAPrivateKey]
-PublicKey = Union[SM2PublicKey, RSAPublicKey]
+registry.register(_sm2.SPEC)
+registry.register(_rsa.SPEC)
 
 __all__ = [
     "PrivateKey", "PublicKey", "SM2PrivateKey", "SM2PublicKey", "RSAPrivateKey", "RSAPublicKey",
     "generate_private_key", "load_private_key", "load_public_key", "dump_private_key",
     "signature_algorithm_oid", "digest", "sm3", "sha256", "z_value", "InvalidSignature",
-    "default_backend",
+    "default_backend", "registry", "AlgorithmSpec",
 ]
 
 
 def generate_private_key(algorithm: str, *, rsa_bits: int = 2048,
                          sm2_backend: str | None = None) -> PrivateKey:
     """A fresh key from the OS CSPRNG (`secrets` for SM2, OpenSSL for RSA)."""
-    if algorithm == oids.ALG_SM2:
-        return SM2PrivateKey.generate(sm2_backend)
-    if algorithm == oids.ALG_RSA:
-        return RSAPrivateKey.generate(rsa_bits)
-    raise UnsupportedAlgorithm(f"unknown key algorithm {algorithm!r}", f"未知的密钥算法 {algorithm!r}")
+    if algorithm not in registry.names():
+        raise UnsupportedAlgorithm(f"unknown key algorithm {algorithm!r}",
+                                   f"未知的密钥算法 {algorithm!r}")
+    return registry.by_name(algorithm).backend.generate(rsa_bits=rsa_bits, backend=sm2_backend)
+
+
+def _backend_for(algorithm_id, accepts: str):
+    """The registered backend whose `accepts` takes this AlgorithmIdentifier.  A backend that
+    recognises the family but refuses the parameters (an EC key on another curve) has its
+    KeyFormatError raised when no other backend takes the key."""
+    refusal = None
+    for spec in registry.specs():
+        try:
+            if getattr(spec.backend, accepts)(algorithm_id):
+                return spec.backend
+        except KeyFormatError as exc:
+            refusal = refusal or exc
+    if refusal is not None:
+        raise refusal
+    name = algorithm_id["algorithm"].native
+    raise UnsupportedAlgorithm(f"unsupported key algorithm {name}", f"不支持的密钥算法 {name}")
 
 
 def _unarmor(data: bytes, expected: tuple[str, ...]) -> tuple[str | None, bytes]:
@@ -84,18 +102,8 @@ def load_private_key(data: bytes, passphrase: bytes | str | None = None,
             raise KeyFormatError("a passphrase was given but the key is not encrypted",
                                  "提供了口令，但私钥未加密")
         info = keys.PrivateKeyInfo.load(der, strict=True)
-        algo = info["private_key_algorithm"]["algorithm"].native
-        if algo == "ec":
-            params = info["private_key_algorithm"]["parameters"]
-            if params.name != "named" or params.chosen.dotted != oids.SM2_CURVE:
-                raise KeyFormatError("EC key is not on the SM2 curve", "EC 密钥不是 SM2 曲线")
-            return _sm2.private_key_from_pkcs8(info, sm2_backend)
-        if algo == "rsa":
-            from cryptography.hazmat.primitives import serialization
-
-            return RSAPrivateKey(serialization.load_der_private_key(der, None))
-        raise UnsupportedAlgorithm(f"unsupported private key algorithm {algo}",
-                                   f"不支持的私钥算法 {algo}")
+        backend = _backend_for(info["private_key_algorithm"], "accepts_pkcs8")
+        return backend.load_private(info, der, sm2_backend)
     except SigningError:
         raise
     except Exception as exc:  # asn1crypto/pyca raise many types for truncated input
@@ -158,16 +166,7 @@ def dump_private_key(key: PrivateKey, passphrase: bytes | str | None = None) -> 
     der = key.pkcs8_der()
     if passphrase is None:
         return pem.armor("PRIVATE KEY", der)
-    if key.algorithm == oids.ALG_RSA:
-        from cryptography.hazmat.primitives import serialization
-
-        return key.pyca.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.BestAvailableEncryption(passphrase))
-    from tongsuopy.crypto import serialization as ts
-
-    enc = ts.load_der_private_key(der, None).private_bytes(
-        ts.Encoding.PEM, ts.PrivateFormat.PKCS8, ts.BestAvailableEncryption(passphrase))
-    return bytes(enc)
+    return registry.of_key(key).backend.dump_private(key, passphrase)
 
 
 def load_public_key(spki: Union[bytes, keys.PublicKeyInfo],
@@ -179,19 +178,7 @@ def load_public_key(spki: Union[bytes, keys.PublicKeyInfo],
         else:
             _, der = _unarmor(spki, ("PUBLIC KEY",))
             info = keys.PublicKeyInfo.load(der, strict=True)
-        algo = info["algorithm"]["algorithm"].native
-        if algo == "ec":
-            params = info["algorithm"]["parameters"]
-            if params.name != "named" or params.chosen.dotted != oids.SM2_CURVE:
-                raise KeyFormatError("EC public key is not on the SM2 curve",
-                                     "EC 公钥不是 SM2 曲线")
-            return _sm2.public_key_from_spki(info, sm2_backend)
-        if algo == "rsa":
-            from cryptography.hazmat.primitives import serialization
-
-            return RSAPublicKey(serialization.load_der_public_key(info.dump()))
-        raise UnsupportedAlgorithm(f"unsupported public key algorithm {algo}",
-                                   f"不支持的公钥算法 {algo}")
+        return _backend_for(info["algorithm"], "accepts_spki").load_public(info, sm2_backend)
     except SigningError:
         raise
     except Exception as exc:
@@ -201,4 +188,4 @@ def load_public_key(spki: Union[bytes, keys.PublicKeyInfo],
 
 def signature_algorithm_oid(key: Union[PrivateKey, PublicKey]) -> str:
     """The X.509/CMS signatureAlgorithm for signatures this key makes."""
-    return oids.SM2_WITH_SM3 if key.algorithm == oids.ALG_SM2 else "1.2.840.113549.1.1.11"
+    return registry.of_key(key).signature_oid

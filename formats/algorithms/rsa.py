@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from formats import oids
+from formats.algorithms.digests import sha256
+from formats.algorithms.spec import AlgorithmSpec, KeyBackend
 from formats.errors import InvalidSignature, KeyFormatError, SigningError
 
 SCHEMES = ("pkcs1v15", "pss")
@@ -36,6 +38,7 @@ def _sig_bytes(signature) -> bytes:
 
 class RSAPublicKey:
     algorithm = oids.ALG_RSA
+    schemes = SCHEMES  # padding schemes `sign`/`verify` take (`scheme=`)
 
     def __init__(self, key: rsa.RSAPublicKey):
         if key.key_size < MIN_BITS:
@@ -46,6 +49,9 @@ class RSAPublicKey:
     def spki_der(self) -> bytes:
         return self.pyca.public_bytes(serialization.Encoding.DER,
                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def max_signature_size(self) -> int:
+        return (self.pyca.key_size + 7) // 8
 
     def __eq__(self, other) -> bool:
         return isinstance(other, RSAPublicKey) and self.spki_der() == other.spki_der()
@@ -71,6 +77,7 @@ class RSAPublicKey:
 
 class RSAPrivateKey:
     algorithm = oids.ALG_RSA
+    schemes = SCHEMES
 
     def __init__(self, key: rsa.RSAPrivateKey):
         self.pyca = key
@@ -96,3 +103,55 @@ class RSAPrivateKey:
         return self.pyca.private_bytes(serialization.Encoding.DER,
                                        serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption())
+
+
+# -- the registry entry ----------------------------------------------------------------------
+
+RSA_SHA256 = "1.2.840.113549.1.1.11"
+
+
+def _accepts(algorithm_id) -> bool:
+    return algorithm_id["algorithm"].native == "rsa"
+
+
+def _load_public(info, backend=None) -> RSAPublicKey:
+    return RSAPublicKey(serialization.load_der_public_key(info.dump()))
+
+
+def _load_private(info, der: bytes, backend=None) -> RSAPrivateKey:
+    return RSAPrivateKey(serialization.load_der_private_key(der, None))
+
+
+def _generate(rsa_bits: int = 2048, **_ignored) -> RSAPrivateKey:
+    return RSAPrivateKey.generate(rsa_bits)
+
+
+def _dump_private(key: RSAPrivateKey, passphrase: bytes | None) -> bytes:
+    """Encrypted as pyca writes it (PBES2, AES-256-CBC)."""
+    return key.pyca.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.BestAvailableEncryption(passphrase))
+
+
+def _cose_sign(key: RSAPrivateKey, message: bytes) -> bytes:
+    return key.sign(message, scheme="pss")
+
+
+def _cose_verify(key: RSAPublicKey, signature: bytes, message: bytes) -> None:
+    key.verify(signature, message, scheme="pss")
+
+
+SPEC = AlgorithmSpec(
+    name=oids.ALG_RSA, label="RSA-SHA256",
+    signature_oid=RSA_SHA256, signature_oids=frozenset({RSA_SHA256}),
+    signature_params_null=True,  # RFC 4055: sha256WithRSAEncryption carries NULL
+    signed_digest_name="sha256_rsa",
+    digest_name="sha256", digest_oid="2.16.840.1.101.3.4.2.1", digest=sha256,
+    cose_alg=-37,  # PS256: RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32 (RFC 8230)
+    cose_label="PS256", envelope_alg="RS256",
+    cose_sign=_cose_sign, cose_verify=_cose_verify, library_verifies=True,
+    cms_signature_oids=frozenset({"1.2.840.113549.1.1.1", RSA_SHA256}),  # rsaEncryption too
+    signs_cms_digest=True,
+    backend=KeyBackend(accepts_spki=_accepts, load_public=_load_public,
+                       accepts_pkcs8=_accepts, load_private=_load_private,
+                       generate=_generate, dump_private=_dump_private),
+)

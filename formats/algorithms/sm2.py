@@ -1,9 +1,9 @@
 """SM2 signatures (GB/T 32918.2) with SM3 and, unless told otherwise, the default user ID.
 
-Two backends with one contract, chosen per key by ``backend=`` or LICENSE_SVC_SM2_BACKEND:
-- ``tongsuopy`` (Tongsuo, C): the fast path.
-- ``gmssl`` (pure Python): ~25x slower; a fallback and an independent cross-check.  Its own nonce
-  helper uses `random`, so we never let it pick one: every nonce comes from `secrets`.
+Two backends ("engines") with one interface, chosen per key by ``backend=`` or
+LICENSE_SVC_SM2_BACKEND: ``tongsuopy`` (Tongsuo, C), the fast path, and ``gmssl`` (pure
+Python), a fallback and an independent cross-check.  An engine does only the curve arithmetic
+on e; the key classes are the same whichever engine they hold.
 
 Both backends only ever do the curve arithmetic on e.  Z_A and e = SM3(Z_A || M) are computed
 here, once for each key (Z_A is cached), so the ID handling is the same for both backends and
@@ -26,6 +26,7 @@ from asn1crypto import keys
 
 from formats import oids
 from formats.algorithms.digests import sm3
+from formats.algorithms.spec import AlgorithmSpec, KeyBackend
 from formats.algorithms.sm2_der import N, decode_signature, encode_signature
 from formats.errors import InvalidSignature, KeyFormatError, SigningError
 
@@ -38,7 +39,7 @@ GY = 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0
 BACKENDS = ("tongsuopy", "gmssl")
 
 __all__ = ["SM2PublicKey", "SM2PrivateKey", "z_value", "default_backend", "encode_signature",
-           "decode_signature", "N", "BACKENDS"]
+           "decode_signature", "N", "BACKENDS", "SPEC"]
 
 
 def default_backend() -> str:
@@ -78,10 +79,115 @@ def _on_curve(x: int, y: int) -> bool:
     return 0 <= x < P and 0 <= y < P and (y * y - (x * x * x + A * x + B)) % P == 0
 
 
-def _tongsuo_lib():
-    from tongsuopy.backends.tongsuo.backend import backend as be
+class _TongsuoEngine:
+    """Tongsuo (C) through tongsuopy: the fast path.  Keys are EVP_PKEY handles built once per
+    key object; sign and verify run EVP_PKEY_sign/verify on e as given (no digest in the
+    context), so the Z_A handling stays ours."""
 
-    return be
+    name = "tongsuopy"
+
+    @staticmethod
+    def _lib():
+        from tongsuopy.backends.tongsuo.backend import backend as be
+
+        return be
+
+    def public_handle(self, point: bytes):
+        from tongsuopy.crypto.asymciphers import ec
+
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SM2(), point)
+
+    def private_handle(self, d: int):
+        from tongsuopy.crypto.asymciphers import ec
+
+        return ec.derive_private_key(d, ec.SM2())
+
+    def public_point(self, handle) -> tuple[int, int]:
+        nums = handle.public_key().public_numbers()
+        return nums.x, nums.y
+
+    def verify(self, handle, der: bytes, r: int, s: int, e: bytes) -> bool:
+        be = self._lib()
+        lib = be._lib
+        ctx = lib.EVP_PKEY_CTX_new(handle._evp_pkey, be._ffi.NULL)
+        if ctx == be._ffi.NULL:
+            raise SigningError("cannot create SM2 context", "无法创建 SM2 上下文")
+        try:
+            ok = lib.EVP_PKEY_verify_init(ctx) == 1 and \
+                lib.EVP_PKEY_verify(ctx, der, len(der), e, len(e)) == 1
+        finally:
+            lib.EVP_PKEY_CTX_free(ctx)
+        if not ok:
+            be._consume_errors()  # keep Tongsuo's thread-local error queue clean
+        return ok
+
+    def sign(self, handle, d: int, e: bytes) -> bytes:
+        be = self._lib()
+        lib, ffi = be._lib, be._ffi
+        ctx = lib.EVP_PKEY_CTX_new(handle._evp_pkey, ffi.NULL)
+        if ctx == ffi.NULL:
+            raise SigningError("cannot create SM2 context", "无法创建 SM2 上下文")
+        try:
+            buflen = ffi.new("size_t *", 80)
+            buf = ffi.new("unsigned char[]", 80)
+            ok = lib.EVP_PKEY_sign_init(ctx) == 1 and \
+                lib.EVP_PKEY_sign(ctx, buf, buflen, e, len(e)) == 1
+        finally:
+            lib.EVP_PKEY_CTX_free(ctx)
+        if not ok:
+            be._consume_errors()
+            raise SigningError("SM2 signing failed", "SM2 签名失败")
+        return bytes(ffi.buffer(buf)[: buflen[0]])
+
+
+class _GmsslEngine:
+    """The pure-Python gmssl: ~25x slower, a fallback and an independent cross-check.  Its own
+    nonce helper uses `random`, so every nonce is drawn here from `secrets`."""
+
+    name = "gmssl"
+
+    @staticmethod
+    def _crypt(x: int | None = None, y: int | None = None):
+        from gmssl import sm2 as gm
+
+        c = gm.CryptSM2(private_key=None, public_key="00")
+        if x is not None:
+            c.public_key = "%064x%064x" % (x, y)  # its constructor lstrips "04" chars
+        return c
+
+    def public_handle(self, point: bytes):
+        return self._crypt(int.from_bytes(point[1:33], "big"), int.from_bytes(point[33:], "big"))
+
+    def private_handle(self, d: int):
+        from gmssl import sm2 as gm
+
+        c = self._crypt()
+        pt = c._kg(d, gm.default_ecc_table["g"])
+        x, y = int(pt[:64], 16), int(pt[64:], 16)
+        c = self._crypt(x, y)
+        c.private_key = "%064x" % d
+        return c
+
+    def public_point(self, handle) -> tuple[int, int]:
+        return int(handle.public_key[:64], 16), int(handle.public_key[64:], 16)
+
+    def verify(self, handle, der: bytes, r: int, s: int, e: bytes) -> bool:
+        try:
+            return bool(handle.verify("%064x%064x" % (r, s), e))
+        except TypeError:
+            # gmssl cannot represent [s]G + [t]P_A = O and fails on None; the standard rejects
+            # it too (step B6 needs an affine x1').  Only the key's owner can craft this case.
+            return False
+
+    def sign(self, handle, d: int, e: bytes) -> bytes:
+        while True:  # gmssl returns None when r = 0, r + k = n or s = 0: draw a new nonce
+            k = "%064x" % (secrets.randbelow(N - 1) + 1)  # uniform in [1, n-1]
+            out = handle.sign(e, k)
+            if out:
+                return encode_signature(int(out[:64], 16), int(out[64:], 16))
+
+
+ENGINES = {"tongsuopy": _TongsuoEngine(), "gmssl": _GmsslEngine()}
 
 
 class SM2PublicKey:
@@ -92,8 +198,9 @@ class SM2PublicKey:
             raise KeyFormatError("point is not on the SM2 curve", "公钥点不在 SM2 曲线上")
         self.x, self.y = x, y
         self.backend = _checked_backend(backend)
+        self._engine = ENGINES[self.backend]
         self._z = None  # Z_A for the default ID, computed on first use
-        self._ts = None  # Tongsuo EVP_PKEY holder, built on first use
+        self._handle = None  # the engine's key object, built on first use
 
     # -- encodings ---------------------------------------------------------------------
     @property
@@ -107,6 +214,10 @@ class SM2PublicKey:
                 name="named", value=oids.SM2_CURVE_NAME)},
             "public_key": self.point,
         }).dump()
+
+    def max_signature_size(self) -> int:
+        """DER SEQUENCE{INTEGER r, INTEGER s} with both integers 33 bytes: 2 + 2*(2+33)."""
+        return 72
 
     def __eq__(self, other) -> bool:
         return isinstance(other, SM2PublicKey) and (self.x, self.y) == (other.x, other.y)
@@ -135,50 +246,10 @@ class SM2PublicKey:
         r, s = decode_signature(signature)
         if len(e) != 32:
             raise InvalidSignature("SM3 digest must be 32 bytes", "SM3 摘要必须为 32 字节")
-        if self.backend == "gmssl":
-            self._gmssl_verify(r, s, bytes(e))
-        else:
-            self._tongsuo_verify(bytes(signature), bytes(e))
-
-    def _tongsuo_verify(self, der: bytes, e: bytes) -> None:
-        # EVP_PKEY_verify on a context without a digest checks the signature over e as given.
-        be = _tongsuo_lib()
-        lib = be._lib
-        ctx = lib.EVP_PKEY_CTX_new(self._tongsuo()._evp_pkey, be._ffi.NULL)
-        if ctx == be._ffi.NULL:
-            raise SigningError("cannot create SM2 context", "无法创建 SM2 上下文")
-        try:
-            ok = lib.EVP_PKEY_verify_init(ctx) == 1 and \
-                lib.EVP_PKEY_verify(ctx, der, len(der), e, len(e)) == 1
-        finally:
-            lib.EVP_PKEY_CTX_free(ctx)
-        if not ok:
-            be._consume_errors()  # keep Tongsuo's thread-local error queue clean
+        if self._handle is None:
+            self._handle = self._engine.public_handle(self.point)
+        if not self._engine.verify(self._handle, bytes(signature), r, s, bytes(e)):
             raise InvalidSignature()
-
-    def _gmssl_verify(self, r: int, s: int, e: bytes) -> None:
-        try:
-            ok = self._gmssl().verify("%064x%064x" % (r, s), e)
-        except TypeError:
-            # gmssl cannot represent [s]G + [t]P_A = O and fails on None; the standard rejects
-            # it too (step B6 needs an affine x1').  Only the key's owner can craft this case.
-            ok = False
-        if not ok:
-            raise InvalidSignature()
-
-    def _tongsuo(self):
-        if self._ts is None:
-            from tongsuopy.crypto.asymciphers import ec
-
-            self._ts = ec.EllipticCurvePublicKey.from_encoded_point(ec.SM2(), self.point)
-        return self._ts
-
-    def _gmssl(self):
-        from gmssl import sm2 as gm
-
-        c = gm.CryptSM2(private_key=None, public_key="00")
-        c.public_key = "%064x%064x" % (self.x, self.y)  # its constructor lstrips "04" chars
-        return c
 
 
 class SM2PrivateKey:
@@ -190,16 +261,9 @@ class SM2PrivateKey:
                                  "SM2 私钥超出范围 [1, n-2]")
         self.d = d
         self.backend = _checked_backend(backend)
-        self._ts = None
-        if self.backend == "tongsuopy":
-            nums = self._tongsuo().public_key().public_numbers()
-            x, y = nums.x, nums.y
-        else:
-            from gmssl import sm2 as gm
-
-            c = gm.CryptSM2(private_key=None, public_key="00")
-            pt = c._kg(d, gm.default_ecc_table["g"])
-            x, y = int(pt[:64], 16), int(pt[64:], 16)
+        self._engine = ENGINES[self.backend]
+        self._handle = self._engine.private_handle(d)
+        x, y = self._engine.public_point(self._handle)
         self.public_key = SM2PublicKey(x, y, self.backend)
 
     @classmethod
@@ -214,40 +278,7 @@ class SM2PrivateKey:
         """DER SM2 signature over an e = SM3(Z_A || M) the caller computed (32 bytes)."""
         if len(e) != 32:
             raise SigningError("SM3 digest must be 32 bytes", "SM3 摘要必须为 32 字节")
-        if self.backend == "tongsuopy":
-            return self._tongsuo_sign(bytes(e))
-        c = self.public_key._gmssl()
-        c.private_key = "%064x" % self.d
-        while True:  # gmssl returns None when r = 0, r + k = n or s = 0: draw a new nonce
-            k = "%064x" % (secrets.randbelow(N - 1) + 1)  # uniform in [1, n-1]
-            out = c.sign(bytes(e), k)
-            if out:
-                return encode_signature(int(out[:64], 16), int(out[64:], 16))
-
-    def _tongsuo(self):
-        if self._ts is None:
-            from tongsuopy.crypto.asymciphers import ec
-
-            self._ts = ec.derive_private_key(self.d, ec.SM2())
-        return self._ts
-
-    def _tongsuo_sign(self, e: bytes) -> bytes:
-        be = _tongsuo_lib()
-        lib, ffi = be._lib, be._ffi
-        ctx = lib.EVP_PKEY_CTX_new(self._tongsuo()._evp_pkey, ffi.NULL)
-        if ctx == ffi.NULL:
-            raise SigningError("cannot create SM2 context", "无法创建 SM2 上下文")
-        try:
-            buflen = ffi.new("size_t *", 80)
-            buf = ffi.new("unsigned char[]", 80)
-            ok = lib.EVP_PKEY_sign_init(ctx) == 1 and \
-                lib.EVP_PKEY_sign(ctx, buf, buflen, e, len(e)) == 1
-        finally:
-            lib.EVP_PKEY_CTX_free(ctx)
-        if not ok:
-            be._consume_errors()
-            raise SigningError("SM2 signing failed", "SM2 签名失败")
-        return bytes(ffi.buffer(buf)[: buflen[0]])
+        return self._engine.sign(self._handle, self.d, bytes(e))
 
     # -- serialisation -----------------------------------------------------------------
     def pkcs8_der(self) -> bytes:
@@ -290,3 +321,66 @@ def private_key_from_pkcs8(info: keys.PrivateKeyInfo, backend: str | None = None
         raise KeyFormatError("the public key in the PKCS#8 file does not match the private key",
                              "PKCS#8 文件中的公钥与私钥不匹配")
     return key
+
+
+# -- the registry entry ----------------------------------------------------------------------
+
+def _accepts_spki(algorithm_id) -> bool:
+    if algorithm_id["algorithm"].native != "ec":
+        return False
+    params = algorithm_id["parameters"]
+    if params.name != "named" or params.chosen.dotted != oids.SM2_CURVE:
+        raise KeyFormatError("EC key is not on the SM2 curve", "EC 密钥不是 SM2 曲线")
+    return True
+
+
+def _load_public(info: keys.PublicKeyInfo, backend: str | None = None) -> SM2PublicKey:
+    return public_key_from_spki(info, backend)
+
+
+def _load_private(info: keys.PrivateKeyInfo, der: bytes, backend: str | None = None) -> SM2PrivateKey:
+    return private_key_from_pkcs8(info, backend)
+
+
+def _generate(backend: str | None = None, **_ignored) -> SM2PrivateKey:
+    return SM2PrivateKey.generate(backend)
+
+
+def _dump_private(key: SM2PrivateKey, passphrase: bytes | None) -> bytes:
+    """Encrypted PBES2 as Tongsuo writes it (SM4-CBC, which OpenSSL 3 reads)."""
+    from tongsuopy.crypto import serialization as ts
+
+    enc = ts.load_der_private_key(key.pkcs8_der(), None).private_bytes(
+        ts.Encoding.PEM, ts.PrivateFormat.PKCS8, ts.BestAvailableEncryption(passphrase))
+    return bytes(enc)
+
+
+def _cose_sign(key: SM2PrivateKey, message: bytes) -> bytes:
+    """COSE carries SM2 signatures as raw r‖s (64 bytes), as it does ECDSA's."""
+    r, s = decode_signature(key.sign(message))
+    return _b32(r) + _b32(s)
+
+
+def _cose_verify(key: SM2PublicKey, signature: bytes, message: bytes) -> None:
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        raise InvalidSignature("SM2 COSE signature must be 64 bytes (r||s)",
+                               "COSE 中的 SM2 签名必须为 64 字节（r||s）")
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    key.verify(encode_signature(r, s), message)
+
+
+SPEC = AlgorithmSpec(
+    name=oids.ALG_SM2, label="SM2-SM3",
+    signature_oid=oids.SM2_WITH_SM3, signature_oids=oids.SM2_SIGNATURE_OIDS,
+    signature_params_null=False,  # GM/T 0015: SM2-with-SM3 carries no parameters
+    signed_digest_name=oids.SM2_SM3_NAME,
+    digest_name=oids.SM3_NAME, digest_oid=oids.SM3, digest=sm3,
+    cose_alg=-65537,  # IANA COSE: below -65536 is private use (DESIGN §7)
+    cose_label="SM2-SM3", envelope_alg="SM2-SM3",
+    cose_sign=_cose_sign, cose_verify=_cose_verify,
+    cms_signature_oids=oids.SM2_SIGNATURE_OIDS | {"1.2.840.10045.2.1"},  # + id-ecPublicKey
+    seal_bound=True,
+    backend=KeyBackend(accepts_spki=_accepts_spki, load_public=_load_public,
+                       accepts_pkcs8=_accepts_spki, load_private=_load_private,
+                       generate=_generate, dump_private=_dump_private),
+)

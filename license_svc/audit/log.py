@@ -33,6 +33,7 @@ from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
 from license_svc.audit.entries import Actor, AuditEntry, AuditError
 from license_svc.audit.holder import HolderKey, load_holder_key
 from license_svc.audit.models import AuditCheckpoint, AuditEntryRow
+from license_svc.request_context import current_request_id
 from verification.tlog import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -108,21 +109,10 @@ def index_of(session: Session, queue_id: int) -> int:
     return idx
 
 
-_holder_keys: dict[tuple, HolderKey] = {}
-_holder_lock = threading.Lock()
-
-
-def holder_key(settings) -> HolderKey:
-    """The region's holder-reference key, read once per process."""
-    cache_key = (str(settings.data_dir), settings.region)
-    with _holder_lock:
-        if cache_key not in _holder_keys:
-            _holder_keys[cache_key] = load_holder_key(settings)
-        return _holder_keys[cache_key]
-
-
 def holder_reference(ctx, holder_code: str) -> str:
-    return holder_key(ctx.settings).reference(holder_code)
+    """The keyed reference of `holder_code`; the region's key is read once per service."""
+    key = ctx.caches.get(HolderKey, lambda: load_holder_key(ctx.settings))
+    return key.reference(holder_code)
 
 
 def record(ctx, session: Session, *, action: str, client=None, org_code: str | None = None,
@@ -135,8 +125,6 @@ def record(ctx, session: Session, *, action: str, client=None, org_code: str | N
     returns its queue id (truthy; the log index comes after commit, see `append`).
     The holder code is turned into its keyed reference here and goes no further."""
     if request_id is None:
-        from license_svc.web.request_context import current_request_id
-
         request_id = current_request_id()
     # A citizen's client has no organisation; its entries still need an actor org (the schema).
     actor = Actor(org_code=org_code or ((client.org_code or "citizen") if client

@@ -27,6 +27,9 @@ def _register() -> None:
 
 
 def main() -> None:
+    from formats import libraries
+
+    libraries.install()  # first: the commands' imports must not warn (formats/libraries.py)
     _register()
     try:
         # With standalone_mode=False click returns typer.Exit codes instead of exiting.

@@ -40,8 +40,9 @@ def generate(alg_name: str = typer.Option(..., "--alg", help="sm2 | rsa"),
     from formats import algorithms as alg
     from formats.errors import ServiceError
 
-    if alg_name not in ("sm2", "rsa"):
-        _die(f"不支持的算法 {alg_name}", f"unsupported algorithm {alg_name} (sm2 | rsa)")
+    if alg_name not in alg.registry.names():
+        _die(f"不支持的算法 {alg_name}",
+             f"unsupported algorithm {alg_name} ({' | '.join(alg.registry.names())})")
     try:
         key = alg.generate_private_key(alg_name)
         data = alg.dump_private_key(key, _passphrase(passphrase_env))
@@ -52,6 +53,17 @@ def generate(alg_name: str = typer.Option(..., "--alg", help="sm2 | rsa"),
     if pub:
         pub.write_bytes(pem.armor("PUBLIC KEY", key.public_key.spki_der()))
     typer.echo(f"已生成 {alg_name} 私钥 {out} / wrote {alg_name} private key")
+
+
+def _scheme(key, scheme: str) -> dict:
+    """`scheme=` for keys with a choice of padding (RSA); the default or the algorithm's own
+    name means "the key's own scheme" for the others."""
+    if scheme in getattr(key, "schemes", ()):
+        return {"scheme": scheme}
+    if scheme in ("pkcs1v15", key.algorithm):
+        return {}
+    _die(f"--scheme {scheme} 不适用于 {key.algorithm} 密钥",
+         f"--scheme {scheme} does not apply to {key.algorithm} keys")
 
 
 @keys_app.command("sign")
@@ -67,12 +79,7 @@ def sign(key_path: Path = typer.Option(..., "--key", help="private key (PEM/DER 
     try:
         key = alg.load_private_key(_read(key_path), _passphrase(passphrase_env))
         message = _read(infile)
-        if key.algorithm == "rsa":
-            signature = key.sign(message, scheme=scheme)
-        elif scheme not in ("pkcs1v15", "sm2"):
-            _die("--scheme 仅适用于 RSA", "--scheme applies to RSA keys only")
-        else:
-            signature = key.sign(message)
+        signature = key.sign(message, **_scheme(key, scheme))
     except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     out.write_bytes(signature)
@@ -101,10 +108,7 @@ def verify(pub: Path = typer.Option(None, "--pub", help="public key (PEM/DER SPK
     except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     try:
-        if key.algorithm == "rsa":
-            key.verify(signature, message, scheme=scheme)
-        else:
-            key.verify(signature, message)
+        key.verify(signature, message, **_scheme(key, scheme))
     except InvalidSignature as exc:
         typer.echo(f"签名无效 / signature INVALID: {exc.message_en}")
         raise typer.Exit(1)

@@ -12,7 +12,7 @@ licence code"), 3 unreadable input or usage.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import typer
@@ -64,6 +64,7 @@ def verify_command(
     """验证电子证照、印章或二维码 / verify a licence PDF, OFD, seal file or QR code."""
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
+    from license_svc.federation.peer_client import PeerClient
     from license_svc.verify_service import http_fetchers, verifier_trust, verify_offline
     from formats.errors import ServiceError
     from verification.dispatch import UnreadableInput
@@ -86,15 +87,16 @@ def verify_command(
         ks = load_keystore(settings)
     except (ConfigError, ServiceError) as exc:
         _die(exc.message_zh, exc.message_en)
-    remote = None
-    if settings.peers:
-        fetch_list, fetch_response = http_fetchers(settings.peers)
-        remote = StatusCache(verifier_trust(ks).status, clock=lambda: moment,
-                             fetch_list=fetch_list, fetch_response=fetch_response)
-    with _local_register(settings) as session:
+    trust, remote = verifier_trust(ks), None
+    peers = PeerClient() if settings.peers else nullcontext()
+    with peers as peer_client, _local_register(settings) as session:
+        if peer_client is not None:
+            fetch_list, fetch_response = http_fetchers(peer_client, settings.peers)
+            remote = StatusCache(trust.status, clock=lambda: moment,
+                                 fetch_list=fetch_list, fetch_response=fetch_response)
         try:
             report = verify_offline(ks, data, text=qr, at=moment, region=settings.region,
-                                    session=session, remote=remote)
+                                    session=session, remote=remote, trust=trust)
         except UnreadableInput as exc:
             _die(exc.message_zh, exc.message_en)
     typer.echo(report.to_json() if as_json else report.to_text())

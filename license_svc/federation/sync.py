@@ -14,8 +14,8 @@ same way.
 `trust_state(ctx, session, at)` re-verifies what is stored, as of `at`: a list past
 next_update beyond the grace is INDETERMINATE / TRY_LATER and its entries are not used.
 
-The clock is the context's (`ctx.now`), the HTTP transport is injectable (tests use
-httpx.MockTransport standing in for a peer, and real peer apps on 127.0.0.1).
+The clock is the context's (`ctx.now`), the HTTP client its `peer_client` (caps, timeouts, no
+redirects) unless one is passed (tests pass one over httpx.MockTransport standing in for a peer).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy.orm import Session
 
 from license_svc.federation.models import KIND_FEDERATION, KIND_TRUST_LIST, SyncedList
+from license_svc.federation.peer_client import PeerClient, PeerError
 from license_svc.federation.publish import (FEDERATION_REGION, can_sign_federation,
                                             current_federation_list, current_trust_list, published)
 from formats.envelope import EnvelopeError, parse_json
@@ -39,8 +39,6 @@ from verification.trustlist import (DEFAULT_GRACE, ListResult, region_urls, trus
 
 TRUST_LIST_PATH = "/api/v1/trust-list"
 FEDERATION_PATH = "/api/v1/federation"
-TIMEOUT = 5.0
-MAX_BODY = 8 * 1024 * 1024
 LOCAL = "local"
 
 log = logging.getLogger(__name__)
@@ -58,10 +56,6 @@ class SyncOutcome:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "region": self.region, "outcome": self.outcome,
                 "sequence": self.sequence, "url": self.url, "detail": self.detail}
-
-
-class _Unreachable(Exception):
-    pass
 
 
 def pinned_roots(ks) -> list[bytes]:
@@ -127,28 +121,7 @@ def _stored(ctx, kind: str, region: str) -> tuple[int | None, str | None, str | 
 
 # -- fetching ---------------------------------------------------------------------------------
 
-def _fetch(client: httpx.Client, url: str, etag: str | None):
-    """(status, body bytes, ETag) — 200 or 304; _Unreachable for anything else."""
-    headers = {"Accept": "application/json"}
-    if etag:
-        headers["If-None-Match"] = etag
-    try:
-        with client.stream("GET", url, headers=headers) as r:
-            if r.status_code == 304:
-                return 304, b"", r.headers.get("etag") or etag
-            if r.status_code != 200:
-                raise _Unreachable(f"HTTP {r.status_code}")
-            body = bytearray()
-            for chunk in r.iter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY:
-                    raise _Unreachable(f"response larger than {MAX_BODY} bytes")
-            return 200, bytes(body), r.headers.get("etag")
-    except httpx.HTTPError as exc:
-        raise _Unreachable(f"{exc.__class__.__name__}: {exc}"[:300]) from None
-
-
-def _sync_one(ctx, client, kind: str, region: str, url: str, verify, local=None) -> SyncOutcome:
+def _sync_one(ctx, client: PeerClient, kind: str, region: str, url: str, verify, local=None) -> SyncOutcome:
     """Fetch (or take `local()`), verify with `verify(envelope, known_sequence)`, store."""
     known, etag, source = _stored(ctx, kind, region)
     if local is not None:
@@ -156,10 +129,11 @@ def _sync_one(ctx, client, kind: str, region: str, url: str, verify, local=None)
         body, new_etag, status = pub.body, pub.etag, 200
     else:
         try:
-            status, body, new_etag = _fetch(client, url, etag if source == url else None)
-        except _Unreachable as exc:
+            got = client.get(url, etag=etag if source == url else None)
+        except PeerError as exc:
             log.warning("federation sync: %s %s unreachable: %s", kind, region, exc)
             return _note(ctx, kind, region, url, f"unreachable: {exc}", "unreachable")
+        status, body, new_etag = got.status, got.body, got.etag
     if status == 304:
         if known is None:
             return _note(ctx, kind, region, url, "304 without a list we hold", "rejected")
@@ -175,49 +149,48 @@ def _sync_one(ctx, client, kind: str, region: str, url: str, verify, local=None)
     return outcome
 
 
-def sync(ctx, *, transport: httpx.BaseTransport | None = None,
-         federation_urls: list[str] | None = None, timeout: float = TIMEOUT,
+def sync(ctx, *, client: PeerClient | None = None, federation_urls: list[str] | None = None,
          grace: timedelta = DEFAULT_GRACE) -> list[SyncOutcome]:
     """One round: the federation list, then every region's trust list.  Never raises for a
     peer's failure; the outcomes say what happened to each list."""
     ks, now = ctx.keystore, ctx.now()
     roots = pinned_roots(ks)
     peers = ctx.settings.peers
+    client = client or ctx.peer_client
     outcomes: list[SyncOutcome] = []
-    with httpx.Client(transport=transport, timeout=timeout, follow_redirects=False) as client:
-        sources: list[tuple[str, object]] = []
-        if federation_urls:
-            sources += [(u, None) for u in federation_urls]
+    sources: list[tuple[str, object]] = []
+    if federation_urls:
+        sources += [(u, None) for u in federation_urls]
+    else:
+        if can_sign_federation(ks):
+            sources.append((LOCAL, lambda: published(ctx, current_federation_list)))
+        sources += [(f"{base}{FEDERATION_PATH}", None)
+                    for region, base in sorted(peers.items()) if region != ctx.region]
+
+    def verify_lotl(envelope, known):
+        return verify_federation_list(envelope, roots, now, known_sequence=known, grace=grace)
+    for url, local in sources:
+        got = _sync_one(ctx, client, KIND_FEDERATION, FEDERATION_REGION, url, verify_lotl, local)
+        outcomes.append(got)
+        if got.outcome in ("updated", "unchanged", "not-modified"):
+            break
+
+    lotl = _stored_lotl(ctx, roots, now, grace)
+    if lotl is None:
+        return outcomes
+    for region, node_url in sorted(region_urls(lotl).items()):
+        signers = trust_list_signers(lotl, region)
+
+        def verify_list(envelope, known, region=region, signers=signers):
+            return verify_trust_list(envelope, signers, now, region=region,
+                                     known_sequence=known, grace=grace)
+        if region == ctx.region:
+            outcomes.append(_sync_one(ctx, client, KIND_TRUST_LIST, region, LOCAL, verify_list,
+                                      lambda: published(ctx, current_trust_list)))
         else:
-            if can_sign_federation(ks):
-                sources.append((LOCAL, lambda: published(ctx, current_federation_list)))
-            sources += [(f"{base}{FEDERATION_PATH}", None)
-                        for region, base in sorted(peers.items()) if region != ctx.region]
-
-        def verify_lotl(envelope, known):
-            return verify_federation_list(envelope, roots, now, known_sequence=known, grace=grace)
-        for url, local in sources:
-            got = _sync_one(ctx, client, KIND_FEDERATION, FEDERATION_REGION, url, verify_lotl, local)
-            outcomes.append(got)
-            if got.outcome in ("updated", "unchanged", "not-modified"):
-                break
-
-        lotl = _stored_lotl(ctx, roots, now, grace)
-        if lotl is None:
-            return outcomes
-        for region, node_url in sorted(region_urls(lotl).items()):
-            signers = trust_list_signers(lotl, region)
-
-            def verify_list(envelope, known, region=region, signers=signers):
-                return verify_trust_list(envelope, signers, now, region=region,
-                                         known_sequence=known, grace=grace)
-            if region == ctx.region:
-                outcomes.append(_sync_one(ctx, client, KIND_TRUST_LIST, region, LOCAL, verify_list,
-                                          lambda: published(ctx, current_trust_list)))
-            else:
-                base = peers.get(region, node_url).rstrip("/")
-                outcomes.append(_sync_one(ctx, client, KIND_TRUST_LIST, region,
-                                          f"{base}{TRUST_LIST_PATH}", verify_list))
+            base = peers.get(region, node_url).rstrip("/")
+            outcomes.append(_sync_one(ctx, client, KIND_TRUST_LIST, region,
+                                      f"{base}{TRUST_LIST_PATH}", verify_list))
     return outcomes
 
 

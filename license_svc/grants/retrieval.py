@@ -44,7 +44,8 @@ from license_svc.licences import holders
 from license_svc.licences.lifecycle import ACTIVE, REVOKED as LICENCE_REVOKED, SUPERSEDED
 from license_svc.licences.lifecycle import latest_event, status_at
 from license_svc.licences.models import LicenceVersion
-from formats.envelope import ENVELOPE_ALGS, verify_envelope
+from formats.algorithms import registry
+from formats.envelope import verify_envelope
 from license_svc.licences.retrieve import licence_view
 from formats.errors import InvalidSignature
 
@@ -185,7 +186,7 @@ def _licences(ctx, session: Session, req: _Request, grant: Grant | None) -> list
 def _verification(version: LicenceVersion, status: str) -> dict[str, Any]:
     """The verification-only answer: is there a valid licence, and nothing about its content."""
     envelope = {"payload": json.loads(version.record), "signature": {
-        "alg": ENVELOPE_ALGS[version.algorithm], "cert": base64.b64encode(version.signer_cert).decode(),
+        "alg": registry.by_name(version.algorithm).envelope_alg, "cert": base64.b64encode(version.signer_cert).decode(),
         "value": base64.b64encode(version.signature).decode()}}
     try:
         verify_envelope(envelope)

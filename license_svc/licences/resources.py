@@ -4,13 +4,12 @@ Why: loading a key, re-serialising a certificate chain and preparing the seal pi
 more than one signature (DESIGN §2: pyHanko's SimpleSigner re-loads its key per PDF, 11/s; a
 signer holding a loaded key, 88/s).  One `OrgSigning` per (organisation, algorithm) holds the
 credential, its PDF stamper (seal bound as a signed attribute) and the region TSA; which seal
-is current is asked of the seal registry per issuance (`licences.seals`).
+is current is asked of the seal registry per issuance (`licences.seals`).  They are kept in the
+context's caches, so they live and die with the service that loaded them.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -18,9 +17,6 @@ from signing.pdf import LicenceStamper
 from signing.seal import SealCredential
 from signing.render import seal_rect
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
-
-_BY_CTX: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
-_LOCK = threading.RLock()  # builders nest (org signing builds the TSA)
 
 
 @dataclass
@@ -30,20 +26,8 @@ class OrgSigning:
     stamper: LicenceStamper
 
 
-def _cache(ctx) -> dict:
-    with _LOCK:
-        return _BY_CTX.setdefault(ctx, {})
-
-
 def _cached(ctx, key, build):
-    cache = _cache(ctx)
-    value = cache.get(key)
-    if value is None:
-        with _LOCK:
-            value = cache.get(key)
-            if value is None:
-                value = cache[key] = build()
-    return value
+    return ctx.caches.get((__name__, *key), build)
 
 
 def timestamper(ctx, algorithm: str) -> InProcessTimeStamper:

@@ -24,7 +24,7 @@ from license_svc.licences.errors import IssuerAuthorityError, LicenceDataInvalid
 from license_svc.licences.lifecycle import (SUPERSEDED, events_of, load_version, published,
                                             status_at)
 from license_svc.licences.models import LicenceVersion
-from formats.envelope import ENVELOPE_ALGS
+from formats.algorithms import registry
 
 _PURPOSE = re.compile(r"^[0-9A-Za-z\-_.]{1,64}$")
 
@@ -82,7 +82,7 @@ def licence_view(ctx, session: Session, version: LicenceVersion) -> dict:
         "data_hash": version.data_hash,
         "signed_record": {
             "payload": json.loads(version.record),
-            "signature": {"alg": ENVELOPE_ALGS[version.algorithm],
+            "signature": {"alg": registry.by_name(version.algorithm).envelope_alg,
                           "cert": base64.b64encode(version.signer_cert).decode(),
                           "value": base64.b64encode(version.signature).decode()},
         },

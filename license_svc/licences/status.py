@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,10 +61,6 @@ class _PartCache:
         self.parts: dict[tuple[str, str], list[int]] = {}  # key -> [part, issuances until recount]
 
 
-_PARTS: "weakref.WeakKeyDictionary[Any, _PartCache]" = weakref.WeakKeyDictionary()
-_PARTS_LOCK = threading.Lock()
-
-
 def _list_exists(session: Session, lid: str) -> bool:
     return session.scalar(select(LicenceVersion.status_index).where(
         LicenceVersion.status_list == lid).limit(1)) is not None
@@ -87,14 +82,11 @@ def _counted_part(session: Session, region: str, issuer_code: str, start: int) -
 
 
 def _current_part(session: Session, region: str, issuer_code: str, owner: Any = None) -> int:
-    """The part new licences of `issuer_code` go into; `owner` (the app context) scopes the
-    remembered part to one database."""
+    """The part new licences of `issuer_code` go into; `owner` (the app context) keeps the
+    remembered part in its caches, one per database."""
     if owner is None:
         return _counted_part(session, region, issuer_code, 1)
-    with _PARTS_LOCK:
-        cache = _PARTS.get(owner)
-        if cache is None:
-            cache = _PARTS[owner] = _PartCache()
+    cache = owner.caches.get(_PartCache, _PartCache)
     key = (region, issuer_code)
     with cache.lock:
         entry = cache.parts.get(key)

@@ -1,7 +1,7 @@
 """HTTP layer: app factory, problem+json errors, middleware, routes.
 
-Names are resolved lazily so that importing a leaf module (e.g. `web.request_context` from
-`license_svc.logs`) does not pull in the whole app and create an import cycle.
+Names are resolved lazily so that importing a leaf module (e.g. `web.problems` or `web.auth`)
+does not pull in the whole app and every route.
 """
 
 __all__ = ["create_app", "ProblemError"]

@@ -60,7 +60,16 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             app.include_router(module.router)
         if hasattr(module, "install"):
             module.install(app, ctx)
+    # After the route modules' own shutdown handlers (the audit publisher uses the context).
+    app.router.on_shutdown.append(_closer(ctx))
     # Added last = outermost: the request id and metrics wrap the body limit's 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=http_metrics(ctx))
     return app
+
+
+def _closer(ctx: AppContext):
+    async def close() -> None:
+        """Release the database pool and the peer client when the server stops."""
+        ctx.close()
+    return close

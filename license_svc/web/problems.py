@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from license_svc.logs import redact_id_numbers
-from license_svc.web.request_context import current_request_id
+from license_svc.request_context import current_request_id
 
 PROBLEM_TYPE_PREFIX = "urn:license-svc:problem:"
 PROBLEM_MEDIA_TYPE = "application/problem+json"

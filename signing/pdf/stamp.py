@@ -30,14 +30,12 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 
-from formats import oids
 from formats.errors import SigningError
 from formats.pdf_licence import LICENCE_DICT_KEY, LICENCE_DICT_VERSION
 from signing.pdf import fast_stamp
 from signing.pdf.appearance import seal_stamp_style
-from signing.pdf.rsa_signer import RSASigner
+from signing.pdf.held_key import HeldKeySigner
 from signing.pdf.seal_attribute import seal_der
-from signing.pdf.sm2_signer import SM2Signer
 
 FIELD_NAME = "LicenceSeal"
 # A4 is 595 x 842 pt; a 42 mm official seal at the lower right, above the footer.
@@ -54,15 +52,12 @@ class LicenceStamper:
         algorithm = getattr(credential, "algorithm", None) or credential.key.algorithm
         chain = list(getattr(credential, "chain", ()) or ())
         der = seal_der(seal) if seal is not None else None
-        if algorithm == oids.ALG_SM2:
-            self.signer = SM2Signer(credential.key, credential.cert, chain, seal=der)
-            self.md = oids.SM3_NAME
-        elif algorithm == oids.ALG_RSA:
-            self.signer = RSASigner(credential.key, credential.cert, chain, seal=der)
-            self.md = "sha256"
-        else:
-            raise SigningError(f"unsupported credential algorithm {algorithm!r}",
-                               f"不支持的证书算法 {algorithm!r}")
+        if algorithm != credential.key.algorithm:
+            raise SigningError(f"the credential says {algorithm!r} but holds a "
+                               f"{credential.key.algorithm!r} key",
+                               f"证书算法 {algorithm!r} 与私钥算法 {credential.key.algorithm!r} 不符")
+        self.signer = HeldKeySigner(credential.key, credential.cert, chain, seal=der)
+        self.md = self.signer.spec.digest_name
         if seal_png is None and der is not None:
             seal_png = _picture_from_seal(der)
         self.algorithm = algorithm
@@ -218,28 +213,65 @@ def _run(coro):
     return loop.run_until_complete(coro)
 
 
-_CACHE: "OrderedDict[tuple, LicenceStamper]" = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 64
+class _Same:
+    """An object as a dictionary key by identity, held: unlike an `id()`, which the next object
+    allocated at that address takes over once the first is collected, so a new credential
+    would sign with a dead one's stamper (its key and certificate)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+
+class StamperCache:
+    """Stampers for `sign_licence_pdf`, one per (credential, seal, picture, box, timestamper),
+    the least recently used dropped beyond `size`.  The caller owns it (the service keeps its
+    stampers in its own context), so stampers and the keys they hold live no longer than it."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._stampers: "OrderedDict[tuple, LicenceStamper]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._stampers)
+
+    def stamper(self, credential, seal, seal_png: bytes | None, box: tuple,
+                timestamper) -> LicenceStamper:
+        seal_key = seal.dump() if hasattr(seal, "dump") else seal
+        key = (_Same(credential), seal_key, seal_png, box, _Same(timestamper))
+        with self._lock:
+            stamper = self._stampers.get(key)
+            if stamper is not None:
+                self._stampers.move_to_end(key)
+                return stamper
+        stamper = LicenceStamper(credential, seal=seal, seal_png=seal_png, seal_box=box,
+                                 timestamper=timestamper)
+        with self._lock:
+            stamper = self._stampers.setdefault(key, stamper)
+            while len(self._stampers) > self.size:
+                self._stampers.popitem(last=False)
+        return stamper
 
 
 def sign_licence_pdf(pdf_bytes: bytes, credential, seal=None, seal_png: bytes | None = None,
-                     seal_box=None, timestamper=None, licence: Mapping | None = None) -> bytes:
+                     seal_box=None, timestamper=None, licence: Mapping | None = None,
+                     cache: StamperCache | None = None) -> bytes:
     """Certify `pdf_bytes` with `credential` and return the signed PDF.
 
-    The stamper for (credential, seal, picture, box, timestamper) is built once and cached, so
-    repeated calls for the same office cost one parse and one signature each."""
+    Building the stamper costs more than a signature: pass a `StamperCache` when signing
+    repeatedly, so each further call for the same office costs one parse and one signature."""
     box = tuple(seal_box) if seal_box is not None else DEFAULT_SEAL_BOX
-    seal_key = seal.dump() if hasattr(seal, "dump") else seal
-    key = (id(credential), seal_key, seal_png, box, id(timestamper))
-    with _CACHE_LOCK:
-        stamper = _CACHE.get(key)
-        if stamper is not None and stamper.signer.signing_cert is credential.cert:
-            _CACHE.move_to_end(key)
-        else:
-            stamper = LicenceStamper(credential, seal=seal, seal_png=seal_png, seal_box=box,
-                                     timestamper=timestamper)
-            _CACHE[key] = stamper
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
+    if cache is None:
+        stamper = LicenceStamper(credential, seal=seal, seal_png=seal_png, seal_box=box,
+                                 timestamper=timestamper)
+    else:
+        stamper = cache.stamper(credential, seal, seal_png, box, timestamper)
     return stamper.sign(pdf_bytes, licence)

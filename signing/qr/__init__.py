@@ -1,10 +1,10 @@
 """QR credentials: EL1 printed licence codes and EP1 亮证 presentations (DESIGN §7).
 
-`cose` signs COSE_Sign1 with SM2 or RSA-PSS, `credentials` builds the EL1/EP1 payloads and text,
+`cose` signs COSE_Sign1 with any registered algorithm, `credentials` builds the EL1/EP1 payloads and text,
 `image` turns text into QR symbols.  Verification lives in `verification.qr`.
 """
 
-from signing.qr.cose import ALG_PS256, ALG_SM2_SM3, kid_of, sign1
+from signing.qr.cose import sign1
 from signing.qr.credentials import (
     EL1_PREFIX, EP1_PREFIX, QRError, cose_from_text, el1_for_record, licence_claims, make_el1,
     make_ep1, mask,
@@ -12,7 +12,7 @@ from signing.qr.credentials import (
 from signing.qr.image import modules, png
 
 __all__ = [
-    "ALG_PS256", "ALG_SM2_SM3", "kid_of", "sign1", "EL1_PREFIX", "EP1_PREFIX", "QRError",
+    "sign1", "EL1_PREFIX", "EP1_PREFIX", "QRError",
     "cose_from_text", "el1_for_record", "licence_claims", "make_el1", "make_ep1", "mask",
     "modules", "png",
 ]

@@ -1,54 +1,17 @@
-"""COSE_Sign1 (RFC 9052) with SM2-with-SM3 or RSA-PSS, the envelope of the EL1/EP1 QR credentials.
+"""Make COSE_Sign1 credentials (RFC 9052) for the EL1/EP1 QR codes with the algorithm layer.
 
-Why hand-rolled instead of a COSE library: the one algorithm we need most, SM2, has no COSE
-registration, so we assign the private-use value -65537 (DESIGN §7) and sign through our
-algorithm layer.  The structure is small: Tag 18 [protected bstr, unprotected map, payload bstr,
-signature bstr], signed over the Sig_structure ["Signature1", protected, external_aad, payload].
-SM2 signatures travel as raw r‖s (64 bytes), as ECDSA does in COSE; the algorithm layer speaks
-DER, so we convert at this boundary only.
+The structure is `formats.cose`'s, the per-algorithm signature form the registry's (SM2 as raw
+r‖s, RSA as PSS); this module adds what only a producer needs: deterministic encoding and the
+check that the key is its certificate's.
 """
 
 from __future__ import annotations
 
 import cbor2
 
-from formats import algorithms as alg
-from formats import oids
-from formats.algorithms.sm2 import decode_signature
+from formats.algorithms import registry
+from formats.cose import COSE_SIGN1_TAG, HDR_ALG, HDR_KID, kid_of, sig_structure
 from formats.errors import SigningError
-
-COSE_SIGN1_TAG = 18
-HDR_ALG = 1
-HDR_KID = 4
-ALG_SM2_SM3 = -65537  # IANA COSE Algorithms: below -65536 is private use. SM2-SM3, default ID
-ALG_PS256 = -37       # RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32 (RFC 8230)
-KID_LENGTH = 8
-
-
-def kid_of(cert_der: bytes) -> bytes:
-    """First 8 bytes of SHA-256 over the signer certificate's DER: short enough for a printed
-    QR, long enough that verifiers look up one certificate among thousands without clashes."""
-    return alg.sha256(bytes(cert_der))[:KID_LENGTH]
-
-
-def cose_alg_for(key) -> int:
-    if key.algorithm == oids.ALG_SM2:
-        return ALG_SM2_SM3
-    if key.algorithm == oids.ALG_RSA:
-        return ALG_PS256
-    raise SigningError(f"no COSE algorithm for {key.algorithm!r} keys",
-                       f"密钥算法 {key.algorithm!r} 没有对应的 COSE 算法")
-
-
-def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
-    return cbor2.dumps(["Signature1", protected, external_aad, payload])
-
-
-def _sign_raw(key, message: bytes) -> bytes:
-    if key.algorithm == oids.ALG_SM2:
-        r, s = decode_signature(key.sign(message))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    return key.sign(message, scheme="pss")
 
 
 def sign1(key, cert_der: bytes, payload: dict) -> bytes:
@@ -58,10 +21,10 @@ def sign1(key, cert_der: bytes, payload: dict) -> bytes:
     claims always give the same bytes, which keeps QR sizes stable and tests reproducible.
     """
     _check_pair(key, cert_der)
-    protected = cbor2.dumps({HDR_ALG: cose_alg_for(key), HDR_KID: kid_of(cert_der)},
-                            canonical=True)
+    spec = registry.of_key(key)
+    protected = cbor2.dumps({HDR_ALG: spec.cose_alg, HDR_KID: kid_of(cert_der)}, canonical=True)
     body = cbor2.dumps(payload, canonical=True)
-    signature = _sign_raw(key, sig_structure(protected, body))
+    signature = spec.cose_sign(key, sig_structure(protected, body))
     return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, body, signature]))
 
 

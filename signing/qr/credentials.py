@@ -1,9 +1,5 @@
-"""EL1 (printed, offline-verifiable licence credential) and EP1 (亮证 presentation), DESIGN §7.
-
-    EL1 = "EL1:" + Base45(zlib(COSE_Sign1 by the issuing organisation's licence signer))
-          payload {1: iss USCC, 6: iat, 4: exp, -70000: claims}
-    EP1 = "EP1:" + Base45(zlib(COSE_Sign1 by the holder region's node))
-          payload {1: region, 6: iat, 4: exp <= iat+60, 7: cti, -70001: EL1 COSE_Sign1 bytes}
+"""Make EL1 (printed, offline-verifiable licence credential) and EP1 (亮证 presentation)
+codes, DESIGN §7; their claims are `formats.qr_claims`'.
 
 Base45 keeps the text inside the QR alphanumeric alphabet (with the "EL1:"/"EP1:" prefixes), so
 the symbol is ~25% smaller than byte mode.  Claims are masked per template (qr.json) because a
@@ -15,21 +11,16 @@ from __future__ import annotations
 
 import secrets
 import zlib
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 
 import base45
 
 from formats.errors import SigningError
+from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
+                                CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX,
+                                LICENCE_CLAIM_KEYS)
 from signing.qr.cose import sign1
 
-EL1_PREFIX = "EL1:"
-EP1_PREFIX = "EP1:"
-CLAIM_ISS, CLAIM_EXP, CLAIM_IAT, CLAIM_CTI = 1, 4, 6, 7
-CLAIM_LICENCE = -70000
-CLAIM_EL1 = -70001
-EP1_MAX_LIFETIME = 60
-CLAIM_KEYS = ("id", "t", "n", "h", "hid", "vf", "vu", "r", "v")
-CHINA_TZ = timezone(timedelta(hours=8))  # licence dates are Beijing calendar dates
 
 
 class QRError(SigningError):
@@ -88,7 +79,7 @@ def licence_claims(record: dict, qr_rules: dict) -> dict:
         "r": record["region"],
         "v": int(record["version"]),
     }
-    wanted = qr_rules.get("claims", CLAIM_KEYS)
+    wanted = qr_rules.get("claims", LICENCE_CLAIM_KEYS)
     return {k: v for k, v in claims.items() if k in wanted and v is not None}
 
 

@@ -18,7 +18,6 @@ from typing import Callable, Iterable, Union
 from asn1crypto import x509
 
 from formats import algorithms as alg
-from formats import oids
 from formats.certs import CertificateFormatError, certificate_from_der
 from formats.errors import SigningError
 from formats.seal import asn1
@@ -134,8 +133,9 @@ def make_seal(*, maker_key: alg.PrivateKey, maker_cert: Cert, es_id: str, name: 
 
 
 def document_digest(data: bytes, signer_algorithm: str) -> bytes:
-    """dataHash: SM3 for SM2 signers, SHA-256 for RSA (GM/T 0031-2014 §5 pairs them so)."""
-    return alg.sm3(data) if signer_algorithm == oids.ALG_SM2 else alg.sha256(data)
+    """dataHash: the signer algorithm's own digest — SM3 for SM2 signers, SHA-256 for RSA
+    (GM/T 0031-2014 §5 pairs them so)."""
+    return alg.registry.by_name(signer_algorithm).digest(data)
 
 
 def sign_document(*, seal_der: bytes, signer_key: alg.PrivateKey, signer_cert: Cert,

@@ -15,10 +15,8 @@ from typing import Iterable
 from asn1crypto import algos, core, keys, x509
 
 from formats import algorithms as alg
-from formats import oids
 from formats.errors import SigningError
 
-RSA_SHA256 = "1.2.840.113549.1.1.11"
 
 
 def random_serial() -> int:
@@ -32,10 +30,13 @@ def key_identifier(public_key_info: keys.PublicKeyInfo) -> bytes:
 
 
 def signature_algorithm(key) -> algos.SignedDigestAlgorithm:
-    """SM2-with-SM3 carries no parameters (GM/T 0015); sha256WithRSA carries NULL (RFC 4055)."""
-    if key.algorithm == oids.ALG_SM2:
-        return algos.SignedDigestAlgorithm({"algorithm": oids.SM2_WITH_SM3})
-    return algos.SignedDigestAlgorithm({"algorithm": RSA_SHA256, "parameters": core.Null()})
+    """The key's signatureAlgorithm, with NULL parameters where its standard asks for them
+    (sha256WithRSA, RFC 4055) and none where it forbids them (SM2-with-SM3, GM/T 0015)."""
+    spec = alg.registry.of_key(key)
+    if spec.signature_params_null:
+        return algos.SignedDigestAlgorithm({"algorithm": spec.signature_oid,
+                                            "parameters": core.Null()})
+    return algos.SignedDigestAlgorithm({"algorithm": spec.signature_oid})
 
 
 def sign_der(key, tbs_der: bytes) -> bytes:

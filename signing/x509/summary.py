@@ -12,7 +12,6 @@ from typing import Any
 from asn1crypto import crl, pem, x509
 
 from formats import algorithms as alg
-from formats import oids
 
 
 def dump_pem(obj) -> bytes:
@@ -26,14 +25,10 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 
 def key_algorithm(cert: x509.Certificate) -> str:
-    """"sm2", "rsa", or the asn1crypto name of anything else."""
-    info = cert.public_key
-    name = info["algorithm"]["algorithm"].native
-    if name == "ec":
-        params = info["algorithm"]["parameters"]
-        if params.name == "named" and params.chosen.dotted == oids.SM2_CURVE:
-            return oids.ALG_SM2
-    return name
+    """The registered algorithm of the certificate's key ("sm2", "rsa", …), or the
+    asn1crypto name of anything else."""
+    spec = alg.registry.find_by_spki(cert.public_key)
+    return spec.name if spec is not None else cert.public_key["algorithm"]["algorithm"].native
 
 
 def _attr(name: x509.Name, attr: str) -> str | None:

@@ -14,9 +14,7 @@ from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from formats import algorithms as alg
 from formats import oids
-from tests.license_svc.conftest import (_databases, _keystores, clock, ctx, ctx_factory,  # noqa: F401
-                                        make_api_client, settings, settings_factory)
-from tests.license_svc.issuing import amr, example, issuers  # noqa: F401
+from tests.support.issuing import example
 
 pytestmark = pytest.mark.interop
 

@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 import pytest
 from asn1crypto import pem, x509
 
-from tests import seal_support as ss
-from tests.verification import ofd_fixtures as fx
+from tests.support import seal as ss
+from tests.support import ofd as fx
 from verification.ofd import verify_ofd
 from verification.ofd.model import read_documents, read_signature
 from verification.ofd.package import read_package

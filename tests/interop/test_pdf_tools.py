@@ -13,9 +13,9 @@ import pytest
 from asn1crypto import pem
 
 from formats import oids
-from tests.verification.attacks import generators as g
-from tests.verification.attacks.material import hierarchy
-from tests.verification.pdf_fixtures import AT, genuine, trust
+from tests.support import pdf_attacks as g
+from tests.support.material import hierarchy
+from tests.support.pdf import AT, genuine, trust
 from verification.pdf import verify_pdf
 
 pytestmark = pytest.mark.interop
@@ -43,7 +43,7 @@ def dev_rsa_pdf_and_nssdb(tmp_path_factory):
     from signing.keystore import KeyStore
     from signing.pdf import LicenceStamper
     from signing.tsa import InProcessTimeStamper, TimeStampAuthority
-    from tests.verification.attacks.material import licence_page
+    from tests.support.material import licence_page
 
     ks = KeyStore.load(Path(__file__).resolve().parents[2] / "keys_dev")
     tsa = ks.credential("sh", "tsa", "rsa")

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from asn1crypto import pem, x509
 
-from tests import seal_support as S
+from tests.support import seal as S
 from verification.seal import parse_seal, parse_signature
 
 pytestmark = pytest.mark.interop

@@ -1,6 +1,6 @@
 """"Who looked at my licences": the holder's access log shows the department's retrievals of
 its licences — refusals too — each with an inclusion proof that an independent RFC 9162
-verifier (tests/verification/test_audit_rfc9162.py, not the service's code) accepts against the
+verifier (tests/support/rfc9162.py, not the service's code) accepts against the
 root of the latest signed checkpoint; the auditor searches by department, licence, matter, time;
 and no stored audit entry holds the holder's ID number in clear."""
 
@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 from license_svc import audit
 from license_svc.audit.checkpoint import log_signer
-from tests.license_svc.grants_support import (DEPT, MATTER, OTHER_DEPT, PERSON, grant_body, http, parties,
-                                              problem, retrieval_body, world)
-from tests.verification.test_audit_rfc9162 import rfc_leaf, rfc_verify_inclusion
+from tests.support.grants import (DEPT, MATTER, OTHER_DEPT, PERSON, grant_body, problem,
+                                  retrieval_body)
+from tests.support.rfc9162 import rfc_leaf, rfc_verify_inclusion
 from verification import tlog
 
 __all__ = ["http", "parties", "world"]  # fixtures

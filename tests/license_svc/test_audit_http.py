@@ -15,8 +15,7 @@ from license_svc import audit
 from license_svc.audit.checkpoint import log_signer
 from license_svc.audit.models import AuditEntryRow
 from tests.license_svc.test_audit_log import append_many, entry
-from tests.verification.test_audit_rfc9162 import (rfc_leaf, rfc_verify_consistency,
-                                                   rfc_verify_inclusion)
+from tests.support.rfc9162 import rfc_leaf, rfc_verify_consistency, rfc_verify_inclusion
 from verification import tlog
 
 

@@ -20,8 +20,7 @@ from license_svc.audit.entries import AuditEntryError
 from license_svc.audit.models import AuditEntryRow, AuditQueueRow, append_only_ddl
 from license_svc.auth.clients import upsert_client
 from license_svc.auth.models import ApiClient
-from tests.verification.test_audit_rfc9162 import (RFCTree, rfc_leaf, rfc_verify_consistency,
-                                                   rfc_verify_inclusion)
+from tests.support.rfc9162 import RFCTree, rfc_leaf, rfc_verify_consistency, rfc_verify_inclusion
 from verification import tlog
 
 ORG = "91310000TEST00000X"

@@ -8,7 +8,8 @@ import pytest
 from fastapi import APIRouter, Depends
 from sqlalchemy import select, text
 
-from license_svc.auth import Client, ClientError, authenticate, hash_key, require_role, seed_clients, upsert_client
+from license_svc.auth import Client, ClientError, authenticate, hash_key, seed_clients, upsert_client
+from license_svc.web.auth import require_role
 from license_svc.auth.models import ApiClient
 from license_svc.web import create_app
 

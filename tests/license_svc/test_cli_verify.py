@@ -4,6 +4,7 @@ the JSON of DESIGN §10, plain Chinese text, the HTML page, and hostile files.""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -15,7 +16,7 @@ from license_svc.cli import _register, app
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from signing.qr.credentials import make_ep1
-from tests.license_svc.issuing import ORG_TYPES, amr, example, issuers  # noqa: F401
+from tests.support.issuing import ORG_TYPES, example
 from tests.license_svc.test_verify_api import _tamper_claim
 
 _register()
@@ -159,3 +160,16 @@ def test_entry_point_exit_codes(tmp_path, settings):
     r = subprocess.run([sys.executable, "-m", "license_svc", "verify", str(junk)], env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 3 and r.stdout == "" and "error:" in r.stderr
+
+
+def test_status_from_an_unreachable_peer_is_try_later(ctx, issuers, run, tmp_path):
+    """Without the issuer's register, the CLI asks the issuing region over a peer client; no
+    answer is not a crash but INDETERMINATE / TRY_LATER."""
+    _ident, _pdf, el1 = _issue(ctx, issuers, "business_licence")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    r = run("--qr", el1, "--json", env_overrides={
+        "LICENSE_SVC_DATABASE_URL": f"sqlite:///{tmp_path}/none.db", "LICENSE_SVC_PEERS": f"sh={closed}"})
+    report = json.loads(r.output)
+    assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "TRY_LATER"), r.output

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from license_svc.federation.models import SyncedList
+from license_svc.federation.peer_client import PeerClient
 from license_svc.federation.sync import sync, sync_status, trust_state
 from signing.qr import credentials
 from tests.license_svc.federation_support import Peers
@@ -33,7 +34,12 @@ def peers(node, clock):
 
 
 def outcomes(node, peers, **kw):
-    return {(o.kind, o.region): o for o in sync(node, transport=peers.transport(), **kw)}
+    return over(node, peers.transport(), **kw)
+
+
+def over(node, transport, **kw):
+    with PeerClient(transport=transport) as client:
+        return {(o.kind, o.region): o for o in sync(node, client=client, **kw)}
 
 
 def held(node, region):
@@ -186,7 +192,7 @@ def test_hostile_peer_bodies_are_rejected(node, peers, body):
         if request.url.host.startswith("js."):
             return httpx.Response(200, content=body, headers={"ETag": '"x"'})
         return peers.handle(request)
-    got = {(o.kind, o.region): o for o in sync(node, transport=httpx.MockTransport(hostile))}
+    got = over(node, httpx.MockTransport(hostile))
     assert got[("trust-list", "js")].outcome == "rejected"
     assert held(node, "js")[0] == 10
 

@@ -7,13 +7,14 @@ from datetime import timedelta
 
 import pytest
 
+from license_svc.federation.peer_client import PeerClient
 from license_svc.federation.publish import withdraw
 from license_svc.federation.sync import sync, trust_state
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from license_svc.verify_service import verifier_trust_from_lists, verify_offline
 from tests.license_svc.federation_support import Peers
-from tests.license_svc.issuing import AMR_SH, example
+from tests.support.issuing import AMR_SH, example
 from verification.report import TOTAL_FAILED, TOTAL_PASSED
 
 PEERS = {"js": "http://js.peer.test", "zj": "http://zj.peer.test", "ah": "http://ah.peer.test"}
@@ -22,6 +23,11 @@ PEERS = {"js": "http://js.peer.test", "zj": "http://zj.peer.test", "ah": "http:/
 @pytest.fixture
 def node(settings_factory, ctx_factory):
     return ctx_factory(settings_factory("sh", peers=dict(PEERS)))
+
+
+def sync_from_peers(node, clock):
+    with PeerClient(transport=Peers(node.keystore, clock).transport()) as client:
+        sync(node, client=client)
 
 
 def synced_trust(node, clock):
@@ -37,7 +43,7 @@ def test_issued_licence_verifies_with_trust_from_lists(node, clock, make_api_cli
     with node.unit_of_work() as s:
         v = lifecycle.load_version(s, ident)
         pdf, el1 = v.pdf, v.el1
-    sync(node, transport=Peers(node.keystore, clock).transport())
+    sync_from_peers(node, clock)
     trust = synced_trust(node, clock)
     assert trust.regions == ("ah", "js", "sh", "zj")
     at = clock() + timedelta(minutes=5)
@@ -49,7 +55,7 @@ def test_issued_licence_verifies_with_trust_from_lists(node, clock, make_api_cli
     cred = node.keystore.credential("sh", "licence_signer", algorithm, org_code=AMR_SH)
     with node.unit_of_work() as s:
         withdraw(node, s, hashlib.sha256(cred.cert.dump()).hexdigest(), since=clock(), reason="test")
-    sync(node, transport=Peers(node.keystore, clock).transport())
+    sync_from_peers(node, clock)
     trust = synced_trust(node, clock)
     r = verify_offline(node.keystore, text=el1, at=at, trust=trust)
     assert (r.indication, r.sub_indication) == (TOTAL_FAILED, "REVOKED")  # signed at the same second

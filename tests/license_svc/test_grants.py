@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 
 from license_svc import audit
 from license_svc.grants.models import Grant
-from tests.license_svc.grants_support import (COMPANY, DEPT, MATTER, OTHER_DEPT, PERSON, audit_count,
-                                              audit_rows, grant_body, http, parties, problem,
-                                              world)
+from tests.support.grants import (COMPANY, DEPT, MATTER, OTHER_DEPT, PERSON, audit_count,
+                                  audit_rows, grant_body, problem)
 
 __all__ = ["http", "parties", "world"]  # fixtures
 

@@ -21,8 +21,7 @@ from license_svc.templates import load_templates
 from formats import algorithms as alg
 from formats.errors import ServiceError
 from license_svc.web.problems import status_of
-from tests.license_svc.issuing import (AMR_SH, TRAFFIC_SH, amr, example, issuer_for,  # noqa: F401
-                                       issuers, row_counts)
+from tests.support.issuing import AMR_SH, TRAFFIC_SH, example, issuer_for, row_counts
 from verification.qr import QrTrust, verify_qr_text
 
 TEMPLATES = sorted(load_templates())

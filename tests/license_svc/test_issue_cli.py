@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.license_svc.issuing import example
+from tests.support.issuing import example
 
 
 def _run(args, env, cwd):

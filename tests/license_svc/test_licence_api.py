@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.license_svc.issuing import AMR_SH, ORG_TYPES, TRAFFIC_SH, example, row_counts
+from tests.support.issuing import AMR_SH, ORG_TYPES, TRAFFIC_SH, example, row_counts
 
 PROBLEM = "application/problem+json"
 

@@ -17,8 +17,8 @@ from license_svc import audit
 from license_svc.db import upgrade
 from license_svc.db.migrate import alembic_config
 from license_svc.licences.models import LicenceHolder
-from tests.license_svc.grants_support import PERSON, issue_licence
-from tests.license_svc.issuing import CIVIL_SH, TRAFFIC_SH
+from tests.support.grants import PERSON, issue_licence
+from tests.support.issuing import CIVIL_SH, TRAFFIC_SH
 
 SPOUSE2 = "310104199303221041"
 

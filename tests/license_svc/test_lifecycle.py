@@ -14,8 +14,7 @@ from license_svc.licences.errors import IssuerAuthorityError, LicenceError, Lice
 from formats.canonical_json import canonical_json
 from formats import algorithms as alg
 from formats.errors import ServiceError
-from tests.license_svc.issuing import (AMR_SH, TRAFFIC_SH, amr, example, issuers,  # noqa: F401
-                                       row_counts)
+from tests.support.issuing import AMR_SH, TRAFFIC_SH, example, row_counts
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ from license_svc import audit
 from license_svc.grants.models import Grant
 from license_svc.identifiers import make_identifier, parse_identifier
 from license_svc.licences import amend, lifecycle
-from tests.license_svc.grants_support import (DEPT, MATTER, OTHER_DEPT, PERSON, STRANGER, audit_count,
-                                              audit_rows, grant_body, http, parties, problem,
-                                              retrieval_body, world)
+from tests.support.grants import (DEPT, MATTER, OTHER_DEPT, PERSON, STRANGER, audit_count,
+                                  audit_rows, grant_body, problem, retrieval_body)
 
 __all__ = ["http", "parties", "world"]  # fixtures
 LEGAL_BASIS = "《中华人民共和国行政许可法》第三十四条"
@@ -154,7 +153,7 @@ def test_verification_only_answers_without_the_licence_content(http, ctx, world)
 
 def _issuer(world):
     from license_svc.auth.clients import Client
-    from tests.license_svc.issuing import TRAFFIC_SH
+    from tests.support.issuing import TRAFFIC_SH
 
     return Client(client_id=f"test-issuer-{TRAFFIC_SH}", name="审批", org_code=TRAFFIC_SH, region="sh",
                   roles=frozenset({"issuer"}), licence_types=("driving_licence",))

@@ -17,9 +17,9 @@ from license_svc.grants import grants as grant_domain
 from license_svc.grants import retrieval
 from license_svc.grants.errors import AuditUnavailable, RetrievalRefused
 from license_svc.grants.models import Grant
-from tests.license_svc.grants_support import (COMPANY, PERSON, audit_count, audit_rows, grant_body, http,
-                                              parties, problem, retrieval_body, world)
-from tests.verification.test_audit_rfc9162 import RFCTree
+from tests.support.grants import (COMPANY, PERSON, audit_count, audit_rows, grant_body, problem,
+                                  retrieval_body)
+from tests.support.rfc9162 import RFCTree
 
 __all__ = ["http", "parties", "world"]  # fixtures
 LEGAL_BASIS = "《中华人民共和国行政许可法》第三十四条"

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from license_svc.cli import _register, app
 from formats import algorithms as alg
-from tests import seal_support as S
+from tests.support import seal as S
 
 KEYS = Path(__file__).resolve().parents[2] / "keys_dev"
 JS_AMR = "11320000MB0000010E"

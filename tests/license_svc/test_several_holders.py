@@ -17,10 +17,10 @@ from license_svc.audit.checkpoint import log_signer
 from license_svc.auth.clients import Client
 from license_svc.licences import amend, lifecycle
 from license_svc.licences.models import LicenceHolder
-from tests.license_svc.grants_support import (DEPT, MATTER, PERSON, STRANGER, grant_body, http,
-                                              issue_licence, parties, problem, retrieval_body)
-from tests.license_svc.issuing import CIVIL_SH
-from tests.verification.test_audit_rfc9162 import rfc_leaf, rfc_verify_inclusion
+from tests.support.grants import (DEPT, MATTER, PERSON, STRANGER, grant_body, issue_licence,
+                                  problem, retrieval_body)
+from tests.support.issuing import CIVIL_SH
+from tests.support.rfc9162 import rfc_leaf, rfc_verify_inclusion
 from verification import tlog
 
 __all__ = ["http", "parties"]  # fixtures

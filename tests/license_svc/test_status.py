@@ -9,7 +9,7 @@ from license_svc.licences import issue as issuing
 from license_svc.licences import amend, lifecycle, status
 from license_svc.licences.bitstring import MIN_ENTRIES, Bitstring
 from formats.envelope import verify_envelope
-from tests.license_svc.issuing import AMR_SH, amr, example, issuers  # noqa: F401
+from tests.support.issuing import AMR_SH, example
 
 
 def _signed_by_status_signer(ctx, envelope):

@@ -10,17 +10,17 @@ from datetime import timedelta
 
 import base45
 import cbor2
+import httpx
 import pytest
 from sqlalchemy import func, select
 
-from license_svc import audit, verify_service
+from license_svc import audit
 from license_svc.audit.models import AuditEntryRow
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from license_svc.licences.models import LicenceVersion
 from signing.qr.credentials import make_ep1
-from tests.license_svc.issuing import AMR_SH, ORG_TYPES, amr, example, issuers  # noqa: F401
-from verification.status import StatusCache
+from tests.support.issuing import AMR_SH, ORG_TYPES, example
 
 URL = "/api/v1/verify"
 TEMPLATES = [t for types in ORG_TYPES.values() for t in types]
@@ -303,23 +303,19 @@ def test_another_region_sees_revocation_within_one_refresh(ctx, client, issuers,
     from license_svc.web import create_app
 
     ident, pdf, el1 = _issue(ctx, issuers, "business_licence")
-    js_ctx = ctx_factory(settings_factory("js"))
+
+    def sh_node(request):  # the sh node's public status routes, reached through js's peer client
+        assert request.url.host == "sh.peer.test"
+        got = client.get(request.url.path, params=request.url.params)
+        return httpx.Response(got.status_code, content=got.content)
+
+    js_ctx = ctx_factory(settings_factory("js", peers={"sh": "http://sh.peer.test"}),
+                         peer_transport=httpx.MockTransport(sh_node))
     with js_ctx.unit_of_work() as s:
         _principal, key = upsert_client(s, client_id="js-relying-test", name="江苏用证部门",
                                         region="js", org_code="11320000MB0000010X", roles=["relying"])
     headers = {"Authorization": f"Bearer {key}"}
 
-    def fetch_response(region, identifier):
-        assert region == "sh"
-        return client.get(f"/api/v1/licences/{identifier}/status").raise_for_status().json()
-
-    def fetch_list(region, list_id):
-        _r, issuer, part = list_id.rsplit("-", 2)
-        return client.get(f"/api/v1/status-lists/{issuer}", params={"part": int(part)}).raise_for_status().json()
-
-    cache = StatusCache(verify_service.verifier_trust(js_ctx.keystore).status, clock=js_ctx.now,
-                        fetch_list=fetch_list, fetch_response=fetch_response)
-    verify_service._CACHES[js_ctx] = cache
     with TestClient(create_app(ctx=js_ctx)) as js:
         body = js.post(URL, json={"qr": el1}, headers=headers).json()
         assert body["indication"] == "TOTAL_PASSED", body["checks"]

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from license_svc.cli import _register, app
-from tests import seal_support as ss
-from tests.verification import ofd_fixtures as fx
+from tests.support import seal as ss
+from tests.support import ofd as fx
 
 _register()
 URL = "/api/v1/verify"

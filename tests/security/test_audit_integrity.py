@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.license_svc.issuing import AMR_SH, TRAFFIC_SH
+from tests.support.issuing import AMR_SH, TRAFFIC_SH
 from tests.security.support import audit_entries, new_entries, refused
 
 
@@ -105,7 +105,7 @@ def test_no_route_changes_or_deletes_audit_entries(http, make_api_client):
 def test_the_database_refuses_update_and_delete_of_the_log(http, ctx, parties, table):
     """Runs on whatever database the suite uses (SQLite by default, PostgreSQL in CI)."""
     from license_svc import audit
-    from tests.license_svc.grants_support import grant_body
+    from tests.support.grants import grant_body
 
     assert http.post("/api/v1/grants", json=grant_body(ctx), headers=parties.person_h).status_code == 201
     audit.publish(ctx)  # a checkpoint row to attack too

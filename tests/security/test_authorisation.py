@@ -11,9 +11,9 @@ import pytest
 
 from license_svc.identifiers import make_identifier
 from license_svc.licences import issue as issuing
-from tests.license_svc.grants_support import (COMPANY, DEPT, MATTER, PERSON, grant_body,
-                                              issue_licence, retrieval_body)
-from tests.license_svc.issuing import AMR_SH, CIVIL_SH, TRAFFIC_SH, example
+from tests.support.grants import (COMPANY, DEPT, MATTER, PERSON, grant_body, issue_licence,
+                                  retrieval_body)
+from tests.support.issuing import AMR_SH, CIVIL_SH, TRAFFIC_SH, example
 from tests.security.support import audit_entries, new_entries, refused
 
 JS_AMR = "11320000MB0000010E"   # 江苏省市场监督管理局 (an issuing organisation of region js)

@@ -11,8 +11,8 @@ import copy
 import pytest
 
 from license_svc.identifiers import make_identifier
-from tests.license_svc.grants_support import PERSON, grant_body, retrieval_body
-from tests.license_svc.issuing import AMR_SH, example
+from tests.support.grants import PERSON, grant_body, retrieval_body
+from tests.support.issuing import AMR_SH, example
 from tests.security.support import ID_SHAPE, client_error, refused, without_request_id
 
 ID = PERSON

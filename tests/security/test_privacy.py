@@ -18,8 +18,8 @@ from sqlalchemy import select
 from license_svc.grants.models import Grant
 from license_svc.logs import configure_logging
 from signing.qr.credentials import make_ep1
-from tests.license_svc.grants_support import COMPANY, PERSON, grant_body, retrieval_body
-from tests.license_svc.issuing import TRAFFIC_SH, example
+from tests.support.grants import COMPANY, PERSON, grant_body, retrieval_body
+from tests.support.issuing import TRAFFIC_SH, example
 from tests.security.support import ID_SHAPE, audit_entries
 
 OTHER_ID = "11010519491231002X"   # a valid number that holds nothing here

@@ -13,7 +13,7 @@ from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from signing.qr.cose import sign1
 from signing.qr.credentials import cose_from_text, encode_text, make_ep1
-from tests.license_svc.issuing import AMR_SH, CIVIL_SH, TRAFFIC_SH, example
+from tests.support.issuing import AMR_SH, CIVIL_SH, TRAFFIC_SH, example
 from tests.security.support import refused
 from verification.qr import CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS
 from verification.status import (StatusCache, StatusError, TRY_LATER, verify_status_response)

@@ -8,8 +8,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.pdf import fast_stamp
 from signing.render import render_licence_pdf
-from tests.verification.attacks.material import licence_page
-from tests.verification.pdf_fixtures import AT, LICENCE, stamper, trust
+from tests.support.material import licence_page
+from tests.support.pdf import AT, LICENCE, stamper, trust
 from verification.pdf import verify_pdf
 from verification.report import TOTAL_PASSED
 

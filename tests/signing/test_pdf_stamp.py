@@ -1,7 +1,10 @@
 """The stamping side: profile of the signature pyHanko writes for us, held-key signers, the
 SESeal attribute, the appearance and the reserved /Contents size."""
 
+import dataclasses
+import gc
 import io
+import weakref
 
 import pytest
 from asn1crypto import cms
@@ -9,10 +12,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from formats import oids
 from formats.errors import SigningError
-from signing.pdf import RSASigner, SM2Signer, sign_licence_pdf
-from signing.pdf.stamp import FIELD_NAME, LicenceStamper
-from tests.verification.attacks.material import hierarchy, licence_page, seal_der, seal_png
-from tests.verification.pdf_fixtures import LICENCE, genuine, stamper
+from signing.pdf import HeldKeySigner, StamperCache, sign_licence_pdf
+from signing.pdf.stamp import DEFAULT_SEAL_BOX, FIELD_NAME, LicenceStamper
+from tests.support.material import hierarchy, licence_page, seal_der, seal_png
+from tests.support.pdf import LICENCE, genuine, stamper
 
 
 def _sig(data):
@@ -78,7 +81,7 @@ def test_contents_reservation_is_not_excessive():
 
 def test_sm2_signer_refuses_other_digests():
     h = hierarchy("sm2")
-    s = SM2Signer(h.signer.key, h.signer.cert, h.signer.chain)
+    s = HeldKeySigner(h.signer.key, h.signer.cert, h.signer.chain)
     import asyncio
     with pytest.raises(SigningError):
         asyncio.run(s.async_sign_raw(b"x", "sha256"))
@@ -90,11 +93,11 @@ def test_sm2_signer_refuses_other_digests():
 def test_signers_refuse_a_key_that_does_not_match():
     sm2, rsa = hierarchy("sm2"), hierarchy("rsa")
     with pytest.raises(SigningError):
-        SM2Signer(sm2.tsa.key, sm2.signer.cert)
+        HeldKeySigner(sm2.tsa.key, sm2.signer.cert)
     with pytest.raises(SigningError):
-        RSASigner(sm2.signer.key, sm2.signer.cert)
+        HeldKeySigner(sm2.signer.key, rsa.signer.cert)
     with pytest.raises(SigningError):
-        RSASigner(rsa.tsa.key, rsa.signer.cert)
+        HeldKeySigner(rsa.tsa.key, rsa.signer.cert)
 
 
 @pytest.mark.parametrize("bad", [b"", b"not a pdf", b"%PDF-1.4\ngarbage"])
@@ -112,13 +115,33 @@ def test_bad_seal_and_picture_are_signing_errors():
 
 
 def test_sign_licence_pdf_reuses_the_stamper():
-    from signing.pdf import stamp
     h = hierarchy("rsa")
-    a = sign_licence_pdf(licence_page(), h.signer, seal_png=seal_png(), licence=LICENCE)
-    n = len(stamp._CACHE)
-    b = sign_licence_pdf(licence_page(), h.signer, seal_png=seal_png(), licence=LICENCE)
-    assert len(stamp._CACHE) == n and a != b  # same stamper, fresh signature
+    cache = StamperCache()
+    a = sign_licence_pdf(licence_page(), h.signer, seal_png=seal_png(), licence=LICENCE, cache=cache)
+    b = sign_licence_pdf(licence_page(), h.signer, seal_png=seal_png(), licence=LICENCE, cache=cache)
+    assert len(cache) == 1 and a != b  # same stamper, fresh signature
     _sig(b)
+
+
+def test_stamper_cache_keys_on_the_credential_itself_not_its_id():
+    """The old cache keyed on id(credential): once a credential was collected, the next one at
+    that address signed with the dead one's stamper.  An equal but distinct credential gets its
+    own stamper, and a cached one stays alive while cached."""
+    h = hierarchy("rsa")
+    cache = StamperCache()
+    first = dataclasses.replace(h.signer)
+    gone = weakref.ref(first)
+    one = cache.stamper(first, None, seal_png(), DEFAULT_SEAL_BOX, None)
+    del first
+    gc.collect()
+    assert gone() is not None  # held by the cache: its id cannot be taken over
+    other = dataclasses.replace(h.signer)  # equal, not the same
+    assert cache.stamper(other, None, seal_png(), DEFAULT_SEAL_BOX, None) is not one
+    assert len(cache) == 2
+    small = StamperCache(size=1)
+    small.stamper(h.signer, None, seal_png(), DEFAULT_SEAL_BOX, None)
+    small.stamper(other, None, seal_png(), DEFAULT_SEAL_BOX, None)
+    assert len(small) == 1
 
 
 def test_picture_defaults_to_the_one_in_the_seal():

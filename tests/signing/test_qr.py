@@ -12,7 +12,8 @@ import pytest
 from formats import algorithms as alg
 from signing.keystore import KeyStore
 from signing.qr import credentials, image
-from signing.qr.cose import ALG_PS256, ALG_SM2_SM3, kid_of, sign1
+from formats.cose import kid_of
+from signing.qr.cose import sign1
 from signing.qr.credentials import QRError, licence_claims, make_el1, make_ep1, mask
 from signing.x509 import build_certificate, build_name
 from formats.errors import SigningError
@@ -78,7 +79,7 @@ def test_el1_structure_read_with_plain_cbor2(ks, algorithm):
     assert isinstance(obj, cbor2.CBORTag) and obj.tag == 18
     protected, unprotected, payload, signature = obj.value
     hdr = cbor2.loads(protected)
-    assert hdr == {1: ALG_SM2_SM3 if algorithm == "sm2" else ALG_PS256,
+    assert hdr == {1: -65537 if algorithm == "sm2" else -37,  # private-use SM2-SM3; PS256
                    4: hashlib.sha256(cred.cert.dump()).digest()[:8]}
     assert dict(unprotected) == {}
     body = cbor2.loads(payload)

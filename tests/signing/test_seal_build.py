@@ -8,7 +8,7 @@ from asn1crypto import core
 from formats import algorithms as alg
 from formats.der import children as der_children, read as read_element
 from signing.seal import SealBuildError, SealCredential, make_seal, new_seal_id, sign_document
-from tests import seal_support as S
+from tests.support import seal as S
 from formats.seal import asn1
 from formats.seal.parse import parse_seal, parse_signature
 

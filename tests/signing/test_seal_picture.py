@@ -7,7 +7,7 @@ from PIL import Image
 
 from signing.seal.picture import (_LATIN_FONT, DEFAULT_PX_PER_MM, RED, SealPictureError, render_oval_seal,
                                   render_round_seal, render_square_seal)
-from tests.seal_support import ROOT
+from tests.support.seal import ROOT
 
 PX = 10  # px per mm: enough for these properties, fast
 

@@ -13,7 +13,7 @@ from formats import algorithms as alg
 from formats.errors import SigningError
 from signing.tsa import (CONTENT_TYPE_REPLY, InProcessTimeStamper, TimeStampAuthority,
                          TimeStampResp, handle_timestamp_query)
-from tests.verification.attacks.material import NOW, hierarchy
+from tests.support.material import NOW, hierarchy
 
 
 def _tsa(algorithm):

@@ -23,7 +23,7 @@ from asn1crypto import x509
 
 from formats import algorithms as alg
 from signing.x509 import build_certificate, build_crl, build_name
-from tests.verification.attacks.material import Credential
+from tests.support.material import Credential
 
 T = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests import seal_support as ss
-from tests.verification import ofd_fixtures as fx
+from tests.support import seal as ss
+from tests.support import ofd as fx
 from verification import dispatch
 from verification.ofd import verify_ofd
 from verification.ofd.package import MAX_ENTRIES

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.verification.attacks import generators as g
-from tests.verification.attacks.material import NOW, licence_page, seal_png
-from tests.verification.pdf_fixtures import AT, LICENCE, genuine, stamper, timestamper, trust
+from tests.support import pdf_attacks as g
+from tests.support.material import NOW, licence_page, seal_png
+from tests.support.pdf import AT, LICENCE, genuine, stamper, timestamper, trust
 from verification.pdf import verify_pdf
 from verification.report import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED
 
@@ -77,7 +77,7 @@ def test_attack_on_signed_licence(algorithm, name):
 
 @pytest.mark.parametrize("algorithm", ALGS)
 def test_sneaky_second_signature_by_trusted_signer(algorithm):
-    from tests.verification.attacks.material import hierarchy
+    from tests.support.material import hierarchy
 
     data = g.sign_again(genuine(algorithm), hierarchy(algorithm).signer)
     _assert(_verdict(data, algorithm), TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE", "pdf.modifications")
@@ -117,7 +117,7 @@ def test_shadow_hide_and_replace_xref_only_update(algorithm):
 def test_untrusted_key_with_copied_seal_picture_and_seseal():
     """An attacker's own SM2 PKI signs the licence, showing the genuine seal picture and even
     carrying the genuine SESeal: chain untrusted, and the seal does not list his certificate."""
-    from tests.verification.attacks.material import hierarchy, seal_der
+    from tests.support.material import hierarchy, seal_der
     from signing.pdf import LicenceStamper
 
     attacker = hierarchy("sm2", "attacker")
@@ -182,7 +182,7 @@ def test_sm2_signature_without_seal_attribute_fails():
 
 def test_seal_not_listing_the_signer():
     """A genuine seal made for another signer of the same office, carried by this signer."""
-    from tests.verification.attacks.material import hierarchy, seal_der
+    from tests.support.material import hierarchy, seal_der
     from signing.pdf import LicenceStamper
 
     h = hierarchy("sm2")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from signing.pdf import LicenceStamper
 from signing.seal import SEAL_TYPE_ORGANISATION, SealPicture, make_seal, new_seal_id
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
-from tests.verification.attacks.material import licence_page, seal_png
+from tests.support.material import licence_page, seal_png
 from tests.verification.cache_pki import DAY, T, cache_pki
 from verification import certpath
 from verification.pdf import PdfTrust, verify_pdf

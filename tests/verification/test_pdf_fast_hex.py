@@ -5,7 +5,7 @@ import io
 
 from hypothesis import given, settings, strategies as st
 
-from verification.pdf import fast_hex
+from formats import fast_hex
 
 
 def _run(fn, data):

@@ -1,4 +1,4 @@
-"""verification.pdf.fast_names (remembered RFC 4518 preparation and RDN types/values) gives
+"""formats.fast_names (remembered RFC 4518 preparation and RDN types/values) gives
 exactly what asn1crypto's own methods give — values and exceptions — on random, hostile and
 real names, remembered or not."""
 
@@ -7,9 +7,8 @@ from pathlib import Path
 from asn1crypto import x509
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-import verification.pdf  # noqa: F401  (installs fast_names)
+from formats import fast_names
 from signing.keystore import KeyStore
-from verification.pdf import fast_names
 
 KEYS = Path(__file__).resolve().parents[2] / "keys_dev"
 # Characters RFC 4518 maps, removes or prohibits, and some CJK.

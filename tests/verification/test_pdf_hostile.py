@@ -10,7 +10,7 @@ import re
 from asn1crypto import cms
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from tests.verification.pdf_fixtures import AT, genuine, trust
+from tests.support.pdf import AT, genuine, trust
 from verification.pdf import async_verify_pdf, verify_pdf
 from verification.report import TOTAL_PASSED
 

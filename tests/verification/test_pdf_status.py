@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.verification.pdf_fixtures import AT, LICENCE, genuine, trust
+from tests.support.pdf import AT, LICENCE, genuine, trust
 from verification.pdf import verify_pdf
 from verification.report import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from formats.der import children as der_children, length as der_len, read as read_element, tlv
 from formats.errors import FormatError
-from tests import seal_support as S
+from tests.support import seal as S
 from verification.report import TOTAL_FAILED
 from verification.seal import (SealFormatError, detect, parse_seal, parse_signature, verify_seal,
                                verify_signature)

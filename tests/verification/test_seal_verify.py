@@ -6,7 +6,7 @@ import pytest
 
 from formats import algorithms as alg
 from signing.tsa import TimeStampAuthority
-from tests import seal_support as S
+from tests.support import seal as S
 from verification.report import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED
 from formats.seal import asn1
 from verification.seal import parse_seal, verify_seal, verify_signature

@@ -19,9 +19,8 @@ from license_svc.config import DEV_KEYS_DIR
 from license_svc.licences import lifecycle
 from license_svc.web.pages import labels
 from license_svc.web.pages.views import PAGES, STATIC_DIR
-from tests.license_svc.grants_support import (COMPANY, DEPT, PERSON, issue_licence, parties,  # noqa: F401
-                                              world)
-from tests.license_svc.issuing import AMR_SH, TRAFFIC_SH
+from tests.support.grants import PERSON
+from tests.support.issuing import AMR_SH, TRAFFIC_SH
 from verification.qr import QrTrust, verify_qr_text
 from verification.report import TOTAL_PASSED
 

@@ -30,6 +30,7 @@ from asn1crypto import cms, core, x509
 
 from formats import algorithms as alg
 from formats import oids
+from formats.algorithms import registry
 from formats.certs import certificate_from_der
 from formats.der import Element, children, read as read_element
 from formats.errors import SigningError
@@ -42,8 +43,6 @@ GM_SIGNED_DATA = "1.2.156.10197.6.1.4.2.2"
 PKCS7_DATA = "1.2.840.113549.1.7.1"
 PKCS7_SIGNED_DATA = "1.2.840.113549.1.7.2"
 SHA256 = "2.16.840.1.101.3.4.2.1"
-RSA_SIGNATURE_OIDS = frozenset({"1.2.840.113549.1.1.1", "1.2.840.113549.1.1.11"})
-DIGESTS = {oids.SM3: alg.sm3, SHA256: alg.sha256}
 SIGNING_KEY_USAGE = frozenset({"digital_signature"})
 # Signature.xml times without a zone are taken as China Standard Time, where producers sign.
 CHINA = timezone(timedelta(hours=8))
@@ -151,10 +150,11 @@ def _check_signed_data(report: Report, prefix: str, signed: _SignedData, xml: by
     info = signers[0]
     digest_oid = info["digest_algorithm"]["algorithm"].dotted
     sig_oid = info["signature_algorithm"]["algorithm"].dotted
-    digest = DIGESTS.get(digest_oid)
+    digest_spec = registry.find_by_digest_oid(digest_oid)
+    digest = digest_spec.digest if digest_spec is not None else None
     certs = [c.chosen for c in (signed["certificates"] or []) if c.name == "certificate"]
     cert = _signer_cert(info["sid"], certs)
-    if digest is None or (sig_oid not in oids.SM2_SIGNATURE_OIDS | RSA_SIGNATURE_OIDS):
+    if digest is None or registry.find_by_cms_signature_oid(sig_oid) is None:
         report.add(fmt, False, f"不支持的算法 / unsupported algorithms ({digest_oid}, {sig_oid})",
                    failure="CRYPTO_CONSTRAINTS_FAILURE_NO_POE", indeterminate=True)
         return
@@ -256,7 +256,8 @@ def _verify_value(report: Report, name: str, cert: x509.Certificate, sig_oid: st
     except SigningError as exc:
         return report.add(name, False, f"签名者公钥无法使用 / unusable signer key "
                           f"({exc.message_en})", failure="FORMAT_FAILURE")
-    if (key.algorithm == oids.ALG_SM2) != (sig_oid in oids.SM2_SIGNATURE_OIDS):
+    spec = registry.find_by_cms_signature_oid(sig_oid)
+    if spec is None or spec.name != key.algorithm:
         return report.add(name, False, f"签名算法 {sig_oid} 与 {key.algorithm} 密钥不符 / "
                           f"algorithm {sig_oid} does not match the {key.algorithm} key",
                           failure="SIG_CRYPTO_FAILURE")
@@ -280,7 +281,7 @@ def _check_bare(report: Report, prefix: str, signature: bytes, xml: bytes,
     for cert in candidates:
         try:
             key = alg.load_public_key(cert.public_key)
-            if key.algorithm != oids.ALG_SM2:
+            if key.algorithm != oids.ALG_SM2:  # GB/T 35275 bare signatures are SM2 by definition
                 continue
             key.verify(signature, xml)
         except (alg.InvalidSignature, SigningError):

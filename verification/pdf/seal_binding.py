@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from formats import oids
+from formats.algorithms import registry
 from verification.report import Report
 from verification.seal import SealFormatError, verify_seal
 from verification.seal.verify import parsed_seal
@@ -34,11 +35,13 @@ def check_seal(report: Report, signer_info, signer_cert, algorithm: str, trust,
                signing_time: datetime, at: datetime, embedded_certs=()) -> None:
     der = seal_attribute(signer_info)
     if der is None:
-        if algorithm == oids.ALG_SM2:
-            report.add("pdf.seal", False, "SM2 证照签名缺少电子印章签名属性 / the SM2 licence signature "
-                       "carries no SESeal attribute", failure="SIG_CONSTRAINTS_FAILURE")
+        spec = registry.find_by_name(algorithm)
+        name = algorithm.upper()
+        if spec is not None and spec.seal_bound:
+            report.add("pdf.seal", False, f"{name} 证照签名缺少电子印章签名属性 / the {name} licence "
+                       "signature carries no SESeal attribute", failure="SIG_CONSTRAINTS_FAILURE")
         else:
-            report.notes.append("RSA 签名未携带电子印章属性 / the RSA signature carries no SESeal")
+            report.notes.append(f"{name} 签名未携带电子印章属性 / the {name} signature carries no SESeal")
         return
     if der is False:
         report.fail_format("pdf.seal", "电子印章属性重复或值个数不为 1 / SESeal attribute repeated or "

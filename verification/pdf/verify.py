@@ -20,7 +20,8 @@ import threading
 from datetime import datetime
 from typing import Callable
 
-from formats import oids
+from formats import libraries
+from formats.algorithms import registry
 from verification import certpath
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
@@ -38,6 +39,7 @@ PdfTrust = SealTrust
 
 def verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
                status_lookup: Callable | None = None) -> Report:
+    libraries.install()  # a library user may not have: without it genuine SM2 PDFs fail
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -53,6 +55,7 @@ def verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
 
 async def async_verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
                            status_lookup: Callable | None = None) -> Report:
+    libraries.install()  # as in verify_pdf
     report, follow_ups = await _pdf_part(data, trust, at)
     await asyncio.to_thread(_finish, report, follow_ups, status_lookup)
     return report
@@ -131,8 +134,11 @@ class _Stop(Exception):
 
 
 def _algorithm(emb) -> str:
+    """The registered algorithm the SignerInfo names, or its OID when none is registered (its
+    signature then fails in pyHanko's validation, which names the reason)."""
     oid = emb.signer_info["signature_algorithm"]["algorithm"].dotted
-    return oids.ALG_SM2 if oid in oids.SM2_SIGNATURE_OIDS else oids.ALG_RSA
+    spec = registry.find_by_cms_signature_oid(oid)
+    return spec.name if spec is not None else oid
 
 
 def _signer_summary(emb, outcome, algorithm: str) -> dict:

@@ -13,11 +13,10 @@ from datetime import datetime
 from asn1crypto import cms, x509
 
 from formats import algorithms as alg
-from formats import oids
+from formats.algorithms import registry
 from verification import certpath
 from verification.report import Report
 
-_DIGESTS = {"sha256": alg.sha256, oids.SM3_NAME: alg.sm3}
 
 
 def check_timestamp(report: Report, name: str, token_der: bytes, signature_value: bytes, *,
@@ -36,7 +35,7 @@ def check_timestamp(report: Report, name: str, token_der: bytes, signature_value
         return None
     tst, signer_info, tsa_cert, certs, econtent = info
     imprint = tst["message_imprint"]
-    digest = _DIGESTS.get(imprint["hash_algorithm"]["algorithm"].native)
+    digest = _digest(imprint["hash_algorithm"]["algorithm"].native)
     if digest is None or digest(signature_value) != imprint["hashed_message"].native:
         report.add(name, False, "时间戳与签名值不对应 / the timestamp is not over this signature",
                    failure="HASH_FAILURE")
@@ -57,6 +56,12 @@ def check_timestamp(report: Report, name: str, token_der: bytes, signature_value
     report.add(name, True, f"时间戳有效，时间 {gen_time:%Y-%m-%d %H:%M:%S}Z / valid timestamp "
                f"at {gen_time:%Y-%m-%d %H:%M:%S}Z")
     return gen_time
+
+
+def _digest(name: str):
+    """The digest function of a registered algorithm by asn1crypto name, or None."""
+    spec = registry.find_by_digest_name(name)
+    return spec.digest if spec is not None else None
 
 
 def _read(token_der: bytes):
@@ -86,7 +91,7 @@ def _identifies(sid: cms.SignerIdentifier, cert: x509.Certificate) -> bool:
 
 
 def _signature_ok(si: cms.SignerInfo, cert: x509.Certificate, econtent: bytes) -> bool:
-    digest = _DIGESTS.get(si["digest_algorithm"]["algorithm"].native)
+    digest = _digest(si["digest_algorithm"]["algorithm"].native)
     attrs = si["signed_attrs"]
     if digest is None or not attrs:
         return False
@@ -97,13 +102,11 @@ def _signature_ok(si: cms.SignerInfo, cert: x509.Certificate, econtent: bytes) -
     try:
         key = alg.load_public_key(cert.public_key)
         sig_alg = si["signature_algorithm"]["algorithm"].dotted
-        if key.algorithm == oids.ALG_SM2 and (sig_alg in oids.SM2_SIGNATURE_OIDS
-                                              or sig_alg == "1.2.840.10045.2.1"):
-            key.verify(si["signature"].native, signed)
-        elif key.algorithm == oids.ALG_RSA and digest is alg.sha256:
-            key.verify(si["signature"].native, signed)
-        else:
+        spec = registry.of_key(key)
+        if registry.find_by_cms_signature_oid(sig_alg) is not spec or \
+                (spec.signs_cms_digest and digest is not spec.digest):
             return False
+        key.verify(si["signature"].native, signed)
     except Exception:  # noqa: BLE001 - InvalidSignature or an unusable key: not verified
         return False
     return True

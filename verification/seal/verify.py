@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 from asn1crypto import x509
 
 from formats import algorithms as alg
-from formats import oids
+from formats.algorithms import registry
 from formats.certs import certificate_from_der
 from formats.errors import SigningError
 from verification import certpath
@@ -39,7 +39,6 @@ from verification.report import Report
 from formats.seal.parse import Seal, SealFormatError, SealSignature, parse_seal, parse_signature
 from verification.seal.timestamp import check_timestamp
 
-RSA_SHA256 = "1.2.840.113549.1.1.11"
 SIGNING_KEY_USAGE = frozenset({"digital_signature"})
 # Extensions whose meaning we know; an unknown one marked critical must not be ignored.
 KNOWN_EXTENSIONS: frozenset[str] = frozenset()
@@ -234,8 +233,9 @@ def _check_data_hash(report: Report, sig: SealSignature, signer: x509.Certificat
                    "was not supplied", failure="SIGNED_DATA_NOT_FOUND", indeterminate=True)
         return
     if data is not None:
-        sm2 = signer.public_key.algorithm == "ec"
-        data_hash = alg.sm3(data) if sm2 else alg.sha256(data)
+        # dataHash is the signer algorithm's digest (GM/T 0031-2014 §5: SM3 for SM2, …)
+        spec = registry.find_by_spki(signer.public_key)
+        data_hash = spec.digest(data) if spec is not None else alg.sha256(data)
     if bytes(data_hash) == sig.data_hash:
         report.add("signature.data_hash", True, "文件摘要一致 / the document hash matches")
     else:
@@ -292,8 +292,8 @@ def _check_crypto(report: Report, name: str, cert: x509.Certificate, algorithm: 
         report.add(name, False, f"{zh}：公钥无法使用 / {en}: unusable public key ({exc.message_en})",
                    failure="FORMAT_FAILURE")
         return
-    sm2_alg = algorithm in oids.SM2_SIGNATURE_OIDS
-    if (key.algorithm == oids.ALG_SM2) != sm2_alg or (not sm2_alg and algorithm != RSA_SHA256):
+    spec = registry.find_by_signature_oid(algorithm)
+    if spec is None or spec.name != key.algorithm:
         report.add(name, False, f"{zh}：不支持的算法或与密钥不符 / {en}: algorithm {algorithm} "
                    f"unsupported or not matching the {key.algorithm} key",
                    failure="CRYPTO_CONSTRAINTS_FAILURE_NO_POE", indeterminate=True)

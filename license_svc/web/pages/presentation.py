@@ -22,7 +22,8 @@ from license_svc.licences.errors import IssuerAuthorityError, LicenceStateError
 from license_svc.licences.lifecycle import ACTIVE, STATUS_ZH, latest_event, load_version, status_at
 from license_svc.licences.record import iso_time
 from signing.qr import image as qr_image
-from signing.qr.credentials import EP1_MAX_LIFETIME, make_ep1
+from formats.qr_claims import EP1_MAX_LIFETIME
+from signing.qr.credentials import make_ep1
 
 ACTION = "qr.presentation.create"
 DEFAULT_REFRESH_SECONDS = 30

@@ -17,7 +17,7 @@ from fastapi.responses import PlainTextResponse
 from license_svc import audit
 from license_svc.audit.log import CheckpointPublisher
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import current_client, get_ctx, require_role
+from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.grants.access_log import concerns_holder
 from license_svc.web.problems import ProblemError

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import get_ctx, require_role
+from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.federation.models import KIND_FEDERATION, SyncedList
 from license_svc.federation.publish import (FEDERATION_REGION, FederationError, Published,

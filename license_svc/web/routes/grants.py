@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import get_ctx, require_role
+from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.grants import access_log, grants, retrieval
 from license_svc.grants.auditing import audited_transaction

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from license_svc.auth.dependencies import get_ctx
+from license_svc.web.auth import get_ctx
 from license_svc.context import AppContext
 from license_svc.web.problems import ProblemError, problem_response
 

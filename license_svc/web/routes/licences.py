@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import current_client, get_ctx, require_role
+from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.licences import issue as issuing
 from license_svc.licences import amend, lifecycle, retrieve, status
@@ -36,10 +36,7 @@ _ISSUE_EXAMPLE = {
 }
 
 
-async def _json_body(request: Request) -> Any:
-    """The parsed body.  Issuance itself then runs in the thread pool (it signs and renders:
-    CPU work that must not stall the event loop)."""
-    raw = await request.body()
+def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -66,12 +63,13 @@ def _issued(ctx: AppContext, result: issuing.IssueResult, single: bool) -> JSONR
 async def post_licence(request: Request, ctx: AppContext = Depends(get_ctx),
                        client: Client = Depends(require_role("issuer")),
                        idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
-    body = await _json_body(request)
-    result = await run_in_threadpool(issuing.issue, ctx, client, body, idempotency_key=idempotency_key,
-                                     describe=lambda s, v: retrieve.licence_view(ctx, s, v))
-    if result.view is not None:
-        return _issued(ctx, result, True)
-    return await run_in_threadpool(_issued, ctx, result, True)
+    return await run_in_threadpool(_issue_one, ctx, client, await request.body(), idempotency_key)
+
+
+def _issue_one(ctx: AppContext, client: Client, raw: bytes, idempotency_key: str | None):
+    result = issuing.issue(ctx, client, _json(raw), idempotency_key=idempotency_key,
+                           describe=lambda s, v: retrieve.licence_view(ctx, s, v))
+    return _issued(ctx, result, True)
 
 
 @router.post("/licences/batch", status_code=201,
@@ -79,10 +77,13 @@ async def post_licence(request: Request, ctx: AppContext = Depends(get_ctx),
 async def post_batch(request: Request, ctx: AppContext = Depends(get_ctx),
                      client: Client = Depends(require_role("issuer")),
                      idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
-    body = await _json_body(request)
+    return await run_in_threadpool(_issue_batch, ctx, client, await request.body(), idempotency_key)
+
+
+def _issue_batch(ctx: AppContext, client: Client, raw: bytes, idempotency_key: str | None):
+    body = _json(raw)
     items = body.get("licences") if isinstance(body, dict) else body
-    result = await run_in_threadpool(issuing.issue_batch, ctx, client, items,
-                                     idempotency_key=idempotency_key)
+    result = issuing.issue_batch(ctx, client, items, idempotency_key=idempotency_key)
     return _issued(ctx, result, False)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from license_svc.auth.dependencies import get_ctx
+from license_svc.web.auth import get_ctx
 from license_svc.context import AppContext
 from license_svc.pki import trust_material
 

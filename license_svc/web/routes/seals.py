@@ -12,14 +12,17 @@ sealing a document (the organisation's issuer clients), and seal verification (a
 from __future__ import annotations
 
 import binascii
+import json
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
+from formats.algorithms import registry as algorithms
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import current_client, get_ctx, require_role
+from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.seals import registry
 from license_svc.web.problems import ProblemError
@@ -125,13 +128,17 @@ async def sign(es_id: str, request: Request, algorithm: str = Query("sm2", patte
                ctx: AppContext = Depends(get_ctx),
                client: Client = Depends(require_role("issuer", "admin"))):
     body = await request.body()
-    data = data_hash = None
-    if request.headers.get("content-type", "").startswith("application/json"):
-        import json
+    return await run_in_threadpool(_sign, ctx, client, es_id, body, algorithm, property_info,
+                                   request.headers.get("content-type", ""))
 
+
+def _sign(ctx: AppContext, client: Client, es_id: str, body: bytes, algorithm: str,
+          property_info: str, content_type: str) -> Response:
+    data = data_hash = None
+    if content_type.startswith("application/json"):
         try:
             doc = json.loads(body)
-            digest = doc.get("sm3") if algorithm == "sm2" else doc.get("sha256")
+            digest = doc.get(algorithms.by_name(algorithm).digest_name)
             data_hash = binascii.unhexlify(digest)
             property_info = doc.get("property_info", property_info)
         except (ValueError, TypeError, AttributeError, binascii.Error):
@@ -168,6 +175,10 @@ async def verify(request: Request, at: datetime | None = Query(None),
             document = await doc.read()
     else:
         blob = await request.body()
+    return await run_in_threadpool(_verify, ctx, client, blob, at, document)
+
+
+def _verify(ctx: AppContext, client: Client, blob: bytes, at: datetime | None,
+            document: bytes | None) -> dict:
     with ctx.unit_of_work() as session:
-        report = registry.verify(ctx, session, client, blob, at=at, data=document)
-    return report.as_dict()
+        return registry.verify(ctx, session, client, blob, at=at, data=document).as_dict()

@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from license_svc.auth.clients import Client
-from license_svc.auth.dependencies import get_ctx, require_role
+from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.verify_service import verify_online
 from license_svc.web.problems import ProblemError
@@ -45,17 +45,21 @@ def _bad(detail: str) -> ProblemError:
     return ProblemError.core("bad-request", detail)
 
 
-async def _input(request: Request) -> tuple[bytes | None, str | None]:
-    """(file bytes, QR text) from the three request shapes."""
+async def _read(request: Request) -> tuple[bool, bytes]:
+    """(is JSON, bytes): the uploaded file of a multipart form, else the body."""
     ctype = request.headers.get("content-type", "").lower()
     if ctype.startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise _bad("multipart field `file` is required / 缺少 multipart 字段 file")
-        return await upload.read(), None
-    body = await request.body()
-    if not ctype.startswith("application/json"):
+        return False, await upload.read()
+    return ctype.startswith("application/json"), await request.body()
+
+
+def _input(is_json: bool, body: bytes) -> tuple[bytes | None, str | None]:
+    """(file bytes, QR text) from the three request shapes."""
+    if not is_json:
         return body, None
     try:
         doc = json.loads(body)
@@ -82,10 +86,17 @@ async def verify(request: Request, at: datetime | None = Query(None),
                  client: Client = Depends(require_role(*VERIFY_ROLES))):
     if at is not None and at.tzinfo is None:
         raise _bad("`at` needs a time zone (e.g. Z)")
-    data, text = await _input(request)
+    is_json, body = await _read(request)
+    return await run_in_threadpool(_verify, ctx, client, is_json, body, at,
+                                   "text/html" in request.headers.get("accept", ""))
+
+
+def _verify(ctx: AppContext, client: Client, is_json: bool, body: bytes, at: datetime | None,
+            html: bool):
+    data, text = _input(is_json, body)
     if text is None and not data:
         raise _bad("nothing to verify: empty body / 请求体为空")
-    report = await run_in_threadpool(verify_online, ctx, client, data, text=text, at=at)
-    if "text/html" in request.headers.get("accept", ""):
+    report = verify_online(ctx, client, data, text=text, at=at)
+    if html:
         return HTMLResponse(to_html(report, generated_at=ctx.now()))
     return JSONResponse(report.as_dict())

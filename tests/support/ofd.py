@@ -20,7 +20,7 @@ from asn1crypto import cms, core, x509
 
 from formats import algorithms as alg
 from signing.x509 import build_certificate
-from tests import seal_support as ss
+from tests.support import seal as ss
 
 NS = 'xmlns:ofd="http://www.ofdspec.org/2016"'
 SIGN_DIR = "Doc_0/Signs/Sign_0/"

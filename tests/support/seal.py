@@ -15,7 +15,7 @@ from signing.seal import SEAL_TYPE_SPECIAL, make_seal, new_seal_id, sign_documen
 from signing.seal.picture import render_round_seal
 from verification.seal import SealTrust
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OFDRW = Path("/work/shared/interop/ofdrw")
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)  # seal made, document signed
 LATER = T0 + timedelta(days=30)                        # when the tests verify

@@ -1,4 +1,5 @@
-"""Remembered X.509 name preparation for name comparison, installed into asn1crypto.
+"""Remembered X.509 name preparation for name comparison, for asn1crypto (installed by
+`formats.libraries`).
 
 Why: pyHanko identifies the signer and TSA certificates (SignerIdentifier, ESS signing-
 certificate attributes) and builds paths by comparing names, and asn1crypto compares names
@@ -67,9 +68,3 @@ def get_types(self, rdn):
 def get_values(self, rdn):
     der = _der(rdn)
     return dict(_values(der)) if der is not None else _ORIGINAL_VALUES(self, rdn)
-
-
-def install() -> None:
-    x509.NameTypeAndValue._ldap_string_prep = ldap_string_prep
-    _RDN._get_types = get_types
-    _RDN._get_values = get_values

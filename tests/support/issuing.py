@@ -1,13 +1,11 @@
-"""Shared helpers for the issuance, lifecycle, status and licence API tests.
-
-Fixtures here are imported by those test modules (`from tests.license_svc.issuing import ...`).
+"""Shared helpers for the issuance, lifecycle, status and licence API tests (service, security,
+page and interop tests alike); their fixtures `issuers` and `amr` are in tests/conftest.py.
 Organisations and types come from the committed dev PKI (keys_dev/manifest.json).
 """
 
 import copy
 import json
 
-import pytest
 from sqlalchemy import func, select
 
 from license_svc.templates import load_templates
@@ -42,18 +40,6 @@ def row_counts(ctx) -> dict:
         audit.sequence_pending(session)  # count every committed audit entry, queued ones too
         return {m.__tablename__: session.scalar(select(func.count()).select_from(m))
                 for m in (LicenceVersion, LicenceEvent, IdempotencyKey, AuditEntryRow)}
-
-
-@pytest.fixture
-def issuers(make_api_client):
-    """{org_code: (Client, headers)} for the Shanghai issuing organisations."""
-    return {org: make_api_client(["issuer"], org_code=org, licence_types=types)
-            for org, types in ORG_TYPES.items()}
-
-
-@pytest.fixture
-def amr(issuers):
-    return issuers[AMR_SH][0]
 
 
 def record_of(version) -> dict:

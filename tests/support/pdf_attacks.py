@@ -137,12 +137,10 @@ def sign_again(data: bytes, credential, **kw) -> bytes:
     from pyhanko.sign.fields import SigFieldSpec
     from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 
-    from signing.pdf import RSASigner, SM2Signer
+    from signing.pdf import HeldKeySigner
 
-    cls = SM2Signer if credential.algorithm == "sm2" else RSASigner
-    signer = cls(credential.key, credential.cert, credential.chain)
-    meta = PdfSignatureMetadata(field_name="Second",
-                                md_algorithm="sm3" if credential.algorithm == "sm2" else "sha256")
+    signer = HeldKeySigner(credential.key, credential.cert, credential.chain)
+    meta = PdfSignatureMetadata(field_name="Second", md_algorithm=signer.spec.digest_name)
     out = io.BytesIO()
     pdf_signer = PdfSigner(meta, signer, new_field_spec=SigFieldSpec("Second", on_page=0,
                                                                      box=(70, 560, 520, 700)))

@@ -1,5 +1,5 @@
 """Genuine signed licences (SM2 with a bound SESeal and an SM2 timestamp; RSA PAdES B-T) made
-once per test session from the test-only PKI in tests/verification/attacks/material.py."""
+once per test session from the test-only PKI in tests/support/material.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from signing.pdf import LicenceStamper
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
-from tests.verification.attacks.material import (NOW, hierarchy, licence_page, seal_der, seal_png,
+from tests.support.material import (NOW, hierarchy, licence_page, seal_der, seal_png,
                                                  trust_for)
 
 AT = NOW + timedelta(hours=1)

@@ -1,20 +1,20 @@
-"""Fixtures for the grant, retrieval and access-log tests: real licences issued through the
-issuance pipeline, holder clients (a person and a company), two relying departments and an
-auditor.  Imported by tests/license_svc/test_grants*.py, test_retrieval*.py, test_access_log.py."""
+"""The grant/retrieval world for the service, security and page tests: real licences issued
+through the issuance pipeline, holder clients (a person and a company), two relying departments
+and an auditor.  The fixtures building it (`parties`, `world`, `http`) are in tests/conftest.py;
+the parties, bodies and audit helpers are here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from license_svc import audit
 from license_svc.audit.models import AuditEntryRow
 from license_svc.auth.clients import Client
 from license_svc.licences import issue as issuing
-from tests.license_svc.issuing import AMR_SH, TRAFFIC_SH, example
+from tests.support.issuing import example
 
 PERSON = "310101199003071230"        # holder of the example driving licence
 COMPANY = "91310000MA00000012"       # holder of the example business licence
@@ -45,26 +45,6 @@ def issue_licence(ctx, folder: str, org: str, types: list[str], **changes) -> st
                    region=ctx.region, roles=frozenset({"issuer"}), licence_types=tuple(types))
     with ctx.unit_of_work() as session:
         return issuing.issue_one(ctx, session, actor, example(folder, issuer_code=org, **changes)).identifier
-
-
-@pytest.fixture
-def parties(ctx, make_api_client) -> World:
-    """The clients only (no licences issued: cheaper, for tests that need none)."""
-    person, person_h = make_api_client(["citizen"], org_code="", holder_code=PERSON, name="张三")
-    company, company_h = make_api_client(["citizen"], org_code=COMPANY, holder_code=COMPANY)
-    dept, dept_h = make_api_client(["relying"], org_code=DEPT, name="上海市人社局")
-    other, other_h = make_api_client(["relying"], org_code=OTHER_DEPT, name="江苏省某局")
-    _, auditor_h = make_api_client(["auditor"], org_code="11310000MB00004000")
-    return World(None, None, person, person_h, company, company_h, dept, dept_h, other,
-                 other_h, auditor_h)
-
-
-@pytest.fixture
-def world(ctx, parties) -> World:
-    """The clients plus PERSON's driving licence and COMPANY's business licence."""
-    parties.driving = issue_licence(ctx, "driving_licence", TRAFFIC_SH, ["driving_licence"])
-    parties.business = issue_licence(ctx, "business_licence", AMR_SH, ["business_licence"])
-    return parties
 
 
 def grant_body(ctx, **changes) -> dict:
@@ -103,13 +83,3 @@ def problem(resp, status: int, slug: str) -> dict:
     assert body["type"] == f"urn:license-svc:problem:{slug}", body
     assert body["title_zh"] and body["title_en"]
     return body
-
-
-@pytest.fixture
-def http(app):
-    """The app without the background checkpoint publisher (tests publish when they need to)."""
-    from fastapi.testclient import TestClient
-
-    app.state.audit_checkpoint_interval = 0
-    with TestClient(app) as tc:
-        yield tc

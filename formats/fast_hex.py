@@ -1,4 +1,4 @@
-"""A faster reader for PDF hex strings, installed into pyHanko's parser.
+"""A faster reader for PDF hex strings, for pyHanko's parser (installed by `formats.libraries`).
 
 Why: pyHanko reads `<hex>` one byte at a time through a generator (pyhanko 0.38
 `generic.read_hex_string_from_stream`).  A signature's /Contents is one such string, often
@@ -45,7 +45,3 @@ def read_hex_string_from_stream(stream):
     if len(raw) % 2:
         raw += b"0"
     return generic.pdf_string(binascii.unhexlify(raw))
-
-
-def install() -> None:
-    generic.read_hex_string_from_stream = read_hex_string_from_stream

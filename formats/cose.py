@@ -1,0 +1,32 @@
+"""COSE_Sign1 (RFC 9052) as the EL1/EP1 QR credentials use it: the structure, the bytes signed,
+and the kid.  Signing and verifying per algorithm go through the algorithm registry
+(`AlgorithmSpec.cose_sign` / `cose_verify`, and `cose_alg` in the protected header).
+
+Why hand-rolled instead of a COSE library: the one algorithm we need most, SM2, has no COSE
+registration (we use the private-use value -65537, DESIGN §7), and the structure is small:
+Tag 18 [protected bstr, unprotected map, payload bstr, signature bstr], signed over the
+Sig_structure ["Signature1", protected, external_aad, payload].  The producer and the verifier
+share this module so they cannot disagree on a tag or a header label.
+"""
+
+from __future__ import annotations
+
+import cbor2
+
+from formats.algorithms.digests import sha256
+
+COSE_SIGN1_TAG = 18
+HDR_ALG = 1
+HDR_KID = 4
+KID_LENGTH = 8
+
+
+def kid_of(cert_der: bytes) -> bytes:
+    """First 8 bytes of SHA-256 over the signer certificate's DER: short enough for a printed
+    QR, long enough that verifiers look up one certificate among thousands without clashes."""
+    return sha256(bytes(cert_der))[:KID_LENGTH]
+
+
+def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
+    """The bytes a COSE_Sign1 signature covers (RFC 9052 §4.4)."""
+    return cbor2.dumps(["Signature1", protected, external_aad, payload])

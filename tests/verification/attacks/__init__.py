@@ -1,2 +1,0 @@
-"""Attack PDFs generated from genuine signed licences (never third-party files), and the
-test-only PKI and licence page they start from."""
