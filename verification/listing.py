@@ -222,14 +222,15 @@ def _withdrawal(report: Report, s: Signed, listed: Listed, register: dict | None
     if listed.status != "withdrawn":
         return
     since = listed.since
-    if s.claimed_at is not None and s.claimed_at >= since:
-        report.add("trust.withdrawal", False, f"签名证书已于 {since.isoformat()} 被 {listed.region} "
-                   f"撤销，此后所签无效 / the certificate was withdrawn by {listed.region} on "
-                   f"{since.isoformat()}; this was signed after", failure="REVOKED")
-    elif s.proven_before is not None and s.proven_before < since:
+    if s.proven_before is not None and s.proven_before < since:
+        # Proof by another key outranks anything the signer itself says about the time.
         report.add("trust.withdrawal", True, f"签名证书已于 {since.isoformat()} 撤销，但{s.proof or '时间戳'}"
                    f"证明签名早于撤销 / withdrawn on {since.isoformat()}, but a timestamp proves the "
                    "signature existed before")
+    elif s.claimed_at is not None and s.claimed_at >= since:
+        report.add("trust.withdrawal", False, f"签名证书已于 {since.isoformat()} 被 {listed.region} "
+                   f"撤销，此后所签无效 / the certificate was withdrawn by {listed.region} on "
+                   f"{since.isoformat()}; this was signed after", failure="REVOKED")
     elif register is not None and _before(register.get("issued_at"), since):
         report.add("trust.withdrawal", True, f"签名证书已于 {since.isoformat()} 撤销，签发地登记证明此证照"
                    f"签发于撤销之前 / withdrawn on {since.isoformat()}, but the issuing register "
