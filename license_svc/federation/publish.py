@@ -213,6 +213,26 @@ def current_federation_list(ctx, session: Session) -> Published:
                     content, LOTL_SCHEMA, ks.federation_root())
 
 
+def signed_in_memory(ks, now: datetime) -> tuple[dict, list[dict]]:
+    """The federation list and every region's trust list, signed now with the store's own keys
+    and kept nowhere: for `license-svc verify` on the all-regions development store, where no
+    node has published anything."""
+    now = now.replace(microsecond=0)
+    stamp = {"sequence": 1, "issued_at": iso_time(now)}
+    lotl = sign_envelope({"schema": LOTL_SCHEMA, "regions": federation_regions(ks, {}), **stamp,
+                          "next_update": iso_time(now + FEDERATION_VALIDITY)},
+                         ks.federation_root().key, ks.federation_root().cert)
+    lists = []
+    for region in ks.regions:
+        signer = ks.credential(region, "trust_list", "sm2")
+        lists.append(sign_envelope({
+            "schema": TRUST_LIST_SCHEMA, "region": region,
+            "entries": trust_list_entries(ks, region, {}, None, now),
+            "recognised_types": recognised_types(), **stamp,
+            "next_update": iso_time(now + TRUST_LIST_VALIDITY)}, signer.key, signer.cert))
+    return lotl, lists
+
+
 def published(ctx, build: Callable) -> Published:
     """Run `build(ctx, session)` in its own transaction; a lost race for the next sequence (two
     workers re-signing at once) is answered with the winner's list."""
