@@ -34,10 +34,17 @@ ALGORITHMS = ("sm2", "rsa")
 
 
 class SigningKeyUnavailable(LicenceError):
-    kind = Kind.UNAVAILABLE
+    """The organisation's key may not sign now.  Subclasses give the title and the message
+    templates (filled with `org`, `alg` and the facts of the occurrence)."""
 
-    def __init__(self, org_code: str, algorithm: str, message_en: str, message_zh: str):
-        super().__init__(message_en, message_zh)
+    kind = Kind.UNAVAILABLE
+    message_templates = ("", "")
+
+    def __init__(self, org_code: str, algorithm: str, **facts: str):
+        en, zh = self.message_templates
+        super().__init__(en.format(org=org_code, alg=algorithm, **facts)
+                         + "; nothing was signed or written",
+                         zh.format(org=org_code, alg=algorithm, **facts) + "，未签名、未写入任何数据")
         self.org_code, self.algorithm = org_code, algorithm
 
 
@@ -45,42 +52,29 @@ class SigningKeyWithdrawn(SigningKeyUnavailable):
     code = "signing-key-withdrawn"
     title_zh = "签名密钥已被撤销，暂停签发"
     title_en = "Signing key withdrawn; issuance stopped"
-
-    def __init__(self, org_code: str, algorithm: str, cert_sha256: str):
-        super().__init__(
-            org_code, algorithm,
-            f"the {algorithm} licence-signing certificate of organisation {org_code} "
-            f"(SHA-256 {cert_sha256}) is withdrawn on this node; nothing was signed or written. "
-            "Install a new key (and publish the trust list) before issuing with it again",
-            f"机构 {org_code} 的 {algorithm} 证照签名证书（SHA-256 {cert_sha256}）已在本节点撤销，"
-            "未签名、未写入任何数据；须更换新密钥（并发布信任列表）后方可继续签发")
+    message_templates = (
+        "the {alg} licence-signing certificate of organisation {org} (SHA-256 {sha256}) is "
+        "withdrawn on this node; install a new key (and publish the trust list) to issue with "
+        "it again",
+        "机构 {org} 的 {alg} 证照签名证书（SHA-256 {sha256}）已在本节点撤销，须更换新密钥（并发布信任列表）后方可继续签发")
 
 
 class SigningKeyMissing(SigningKeyUnavailable):
     code = "signing-key-missing"
     title_zh = "签名密钥不可用，暂停签发"
     title_en = "Signing key missing; issuance stopped"
-
-    def __init__(self, org_code: str, algorithm: str, why_en: str, why_zh: str):
-        super().__init__(
-            org_code, algorithm,
-            f"organisation {org_code} has no usable {algorithm} licence-signing key on this "
-            f"node ({why_en}); nothing was signed or written",
-            f"本节点没有机构 {org_code} 可用的 {algorithm} 证照签名密钥（{why_zh}），未签名、未写入任何数据")
+    message_templates = ("organisation {org} has no usable {alg} licence-signing key on this node ({why})",
+                         "本节点没有机构 {org} 可用的 {alg} 证照签名密钥（{why_zh}）")
 
 
 class SigningKeyExpired(SigningKeyUnavailable):
     code = "signing-key-expired"
     title_zh = "签名证书不在有效期内，暂停签发"
     title_en = "Signing certificate not valid now; issuance stopped"
-
-    def __init__(self, org_code: str, algorithm: str, not_after: str):
-        super().__init__(
-            org_code, algorithm,
-            f"the {algorithm} licence-signing certificate of organisation {org_code} is not "
-            f"valid now (valid until {not_after}); nothing was signed or written",
-            f"机构 {org_code} 的 {algorithm} 证照签名证书不在有效期内（有效期至 {not_after}），"
-            "未签名、未写入任何数据")
+    message_templates = (
+        "the {alg} licence-signing certificate of organisation {org} is not valid now (valid "
+        "until {not_after})",
+        "机构 {org} 的 {alg} 证照签名证书不在有效期内（有效期至 {not_after}）")
 
 
 def cert_sha256(cert) -> str:
@@ -102,12 +96,14 @@ def usable_signer(ctx, session: Session, org_code: str, algorithm: str):
     try:
         cred = ctx.keystore.credential(ctx.region, ROLE, algorithm, org_code=org_code)
     except SigningError as exc:
-        raise SigningKeyMissing(org_code, algorithm, exc.message_en, exc.message_zh) from None
+        raise SigningKeyMissing(org_code, algorithm, why=exc.message_en,
+                                why_zh=exc.message_zh) from None
     digest = cert_sha256(cred.cert)
     if _withdrawn(session, [digest]):
-        raise SigningKeyWithdrawn(org_code, algorithm, digest)
+        raise SigningKeyWithdrawn(org_code, algorithm, sha256=digest)
     if not _valid_now(ctx, cred.cert):
-        raise SigningKeyExpired(org_code, algorithm, cred.cert.not_valid_after.isoformat())
+        raise SigningKeyExpired(org_code, algorithm,
+                                not_after=cred.cert.not_valid_after.isoformat())
     return cred
 
 
