@@ -48,9 +48,11 @@ def export_node_store(region: str, out: Path | str, urls: dict[str, str], *,
     Returns {"manifest", "federation": {"sequence", "issued_at", "next_update", "path"}}."""
     import json
 
+    from formats import libraries
     from signing.devpki import export_region
     from signing.keystore import KeyStore
 
+    libraries.install()  # SM2 keys load only with the library patches (formats/libraries.py)
     out = Path(out)
     manifest = export_region(source, region, out)
     body = federation_file_body(KeyStore.load(source), urls,

@@ -95,7 +95,7 @@ def test_metrics_show_the_trust_list_gauges(two_nodes):
 
 
 def test_sync_task_stops_on_shutdown(tmp_path):
-    with running_nodes(["ah"], tmp_path, sync_interval_minutes=INTERVAL_MINUTES) as nodes:
+    with running_nodes(["ah"], tmp_path, sync_interval_minutes=0.02) as nodes:  # 1.2 s
         ah = nodes["ah"]
         wait_until(lambda: len([r for r in ah.log_records() if r.get("msg") == "federation sync round"]) >= 2,
                    timeout=20, what="two automatic sync rounds")
