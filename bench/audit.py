@@ -54,12 +54,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from license_svc import audit
-from license_svc.audit import merkle, sequencer, store
+from formats import merkle
+from license_svc.audit import sequencer, store
 from license_svc.audit.checkpoint import NoteSigner
 from license_svc.audit.log import CheckpointPublisher
 from license_svc.db import Base, make_engine, make_session_factory, unit_of_work
 from formats import algorithms as alg
-from verification import tlog
 
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
 AUDIT_TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_queue")
@@ -309,9 +309,9 @@ def node_rows(n: int, out: dict):
     """Every stored row for a log of n synthetic entries, streamed (10^6 entries make 2×10^6
     rows); the root, computed independently with a compact range, lands in out["root"]."""
     nodes: dict[tuple[int, int], bytes] = {}
-    cr = tlog.CompactRange()
+    cr = merkle.CompactRange()
     for i in range(n):
-        h = tlog.leaf_hash(b'{"bench":%d}' % i)
+        h = merkle.leaf_hash(b'{"bench":%d}' % i)
         cr.append(h)
         new = merkle.new_nodes(i, h, {k: nodes.pop(k) for k in merkle.completed_parents(i)})
         for level, idx, nh in new:
@@ -354,8 +354,8 @@ def proof_times(b: Backend, n: int, root: bytes, samples: int) -> tuple[float, f
             proof = audit.inclusion_proof(s, m, n)
             times.append(time.perf_counter() - t0)
             if k % 20 == 0:
-                leaf = tlog.leaf_hash(b'{"bench":%d}' % m)
-                assert tlog.verify_inclusion(leaf, m, n, proof, root), (n, m)
+                leaf = merkle.leaf_hash(b'{"bench":%d}' % m)
+                assert merkle.verify_inclusion(leaf, m, n, proof, root), (n, m)
             t0 = time.perf_counter()
             s.execute(text("SELECT hash FROM audit_nodes WHERE level = 0 AND idx = :i"), {"i": m}).scalar()
             ref.append(time.perf_counter() - t0)

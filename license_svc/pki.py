@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from signing.x509.load import certificate_summary, dump_pem
+from signing.x509.summary import certificate_summary, dump_pem
 
 _PUBLIC_ITEM_FIELDS = ("id", "role", "algorithm", "org_name", "org_code", "serial", "not_before",
                        "not_after", "sha256", "issuer", "status")

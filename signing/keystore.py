@@ -20,7 +20,7 @@ from asn1crypto import x509
 
 from formats import algorithms as alg
 from formats.errors import SigningError
-from signing.x509.load import load_certificate, load_crl
+from formats.certs import load_certificate, load_crl
 
 ROLES = ("root", "issuing_ca", "licence_signer", "seal_maker", "trust_list", "node", "tsa",
          "status_signer", "audit_log", "federation_root", "revoked_demo", "expired_demo")

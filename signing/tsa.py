@@ -21,8 +21,8 @@ from pyhanko.sign.timestamps.api import TimeStamper
 
 from formats import algorithms as alg
 from formats import oids
+from formats.der import set_of, tlv
 from formats.errors import SigningError
-from signing.pdf.fast_cms import der_set, tlv
 
 # TSA policy under our UUID arc (docs/formats.md): "timestamps from a license-svc region TSA,
 # time from the host clock (NTP-disciplined in production), accuracy 1 s".
@@ -162,7 +162,7 @@ class TimeStampAuthority:
             _int(nonce) if nonce is not None else b"",
             p["tsa_name"],
         ]))
-        attrs = der_set([*p["fixed_attrs"], p["md_prefix"] + self.spec.digest(tst)])
+        attrs = set_of([*p["fixed_attrs"], p["md_prefix"] + self.spec.digest(tst)])
         signer_info = tlv(0x30, p["si_head"] + b"\xa0" + attrs[1:] + p["sig_alg"]
                           + tlv(0x04, self.key.sign(attrs)))
         econtent = tlv(0x30, _OID_TST_INFO + tlv(0xA0, tlv(0x04, tst)))
@@ -188,7 +188,7 @@ class TimeStampAuthority:
             "md_prefix": md_attr[:-len(empty)],
             "si_head": _INT_1 + sid + digest_alg,
             "sig_alg": algos.SignedDigestAlgorithm({"algorithm": self.sig_alg}).dump(),
-            "sd_head": tlv(0x02, b"\x03") + der_set([digest_alg]),
+            "sd_head": tlv(0x02, b"\x03") + set_of([digest_alg]),
             "certs": tlv(0xA0, b"".join(sorted(c.dump() for c in [cert, *self.chain]))),
         }
 

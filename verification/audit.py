@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from formats.merkle import HASH_SIZE, CompactRange, leaf_hash, verify_consistency
 from verification.report import Report
-from verification.tlog import (HASH_SIZE, CompactRange, NoteKey, leaf_hash, verify_checkpoint,
-                               verify_consistency)
+from verification.tlog import NoteKey, verify_checkpoint
 
 EXPORT_FORMAT = "licence-audit-export/1"
 _MISSING = b"\x00" * HASH_SIZE  # stands in for a dropped entry so hashing can go on

@@ -1,12 +1,6 @@
-"""Transparency-log primitives of the audit log (DESIGN §9): SM3 Merkle trees, proofs, checkpoints.
+"""Checkpoints of the audit log (DESIGN §9): the signed notes an auditor checks tree heads with.
 
-The tree is RFC 9162 §2.1 with SM3 in place of SHA-256:
-leaf hash = SM3(0x00 ‖ leaf bytes), node hash = SM3(0x01 ‖ left ‖ right), the root of an empty
-tree = SM3(""), and MTH over n leaves splits at k = the largest power of two smaller than n.
-
-These definitions live on the consuming side because they *are* the format: an auditor's
-verifier must not need the service to check a proof.  The service (`license_svc.audit`) imports
-them to build trees, so producer and consumer cannot drift apart.
+The tree maths (SM3 Merkle trees, proofs) is `formats.merkle`, shared with the log itself.
 
 Checkpoints are C2SP tlog-checkpoint notes (c2sp.org/signed-note, c2sp.org/tlog-checkpoint):
 
@@ -26,15 +20,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from formats import algorithms as alg
 from formats.errors import FormatError, InvalidSignature, SigningError
-
-HASH_SIZE = 32
-LEAF_PREFIX = b"\x00"
-NODE_PREFIX = b"\x01"
-EMPTY_ROOT = alg.sm3(b"")
+from formats.merkle import HASH_SIZE
 
 SM2_SIGNATURE_TYPE = b"\xff" + b"gbt32918-sm2-sm3"
 EM_DASH = "\u2014"
@@ -42,107 +32,6 @@ MAX_NOTE_BYTES = 64 * 1024
 MAX_NOTE_SIGNATURES = 64
 MAX_TREE_SIZE = 2**63 - 1
 
-
-def leaf_hash(leaf: bytes) -> bytes:
-    return alg.sm3(LEAF_PREFIX + leaf)
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return alg.sm3(NODE_PREFIX + left + right)
-
-
-def split_point(n: int) -> int:
-    """k of RFC 9162: the largest power of two strictly smaller than n (n >= 2)."""
-    return 1 << ((n - 1).bit_length() - 1)
-
-
-class CompactRange:
-    """The perfect subtrees covering leaves [0, size): enough to get the root at every size
-    while streaming a log once, in O(log n) memory (what an offline verifier of 10^6 entries
-    needs)."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self._stack: list[tuple[int, bytes]] = []  # (subtree size, hash), sizes decreasing
-
-    def append(self, leaf_hash_value: bytes) -> None:
-        size, h = 1, leaf_hash_value
-        while self._stack and self._stack[-1][0] == size:
-            left_size, left = self._stack.pop()
-            size, h = size + left_size, node_hash(left, h)
-        self._stack.append((size, h))
-        self.size += 1
-
-    def root(self) -> bytes:
-        if not self._stack:
-            return EMPTY_ROOT
-        root = self._stack[-1][1]
-        for _, h in reversed(self._stack[:-1]):
-            root = node_hash(h, root)
-        return root
-
-
-def root_from_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
-    cr = CompactRange()
-    for h in hashes:
-        cr.append(h)
-    return cr.root()
-
-
-def verify_inclusion(leaf_hash_value: bytes, index: int, size: int, proof: Sequence[bytes],
-                     root: bytes) -> bool:
-    """RFC 9162 §2.1.3.2: does `proof` show leaf `index` in the tree of `size` with `root`?"""
-    if not (0 <= index < size) or any(len(p) != HASH_SIZE for p in proof):
-        return False
-    fn, sn, r = index, size - 1, leaf_hash_value
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, p)
-        fn, sn = fn >> 1, sn >> 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
-                       proof: Sequence[bytes]) -> bool:
-    """RFC 9162 §2.1.4.2: is the tree (size2, root2) an append-only extension of (size1, root1)?
-
-    Size 0 is consistent with everything and equal sizes need equal roots; both with an empty
-    proof, as RFC 9162 produces none for them."""
-    if not (0 <= size1 <= size2) or any(len(p) != HASH_SIZE for p in proof):
-        return False
-    if size1 == 0:
-        return not proof
-    if size1 == size2:
-        return not proof and root1 == root2
-    path = list(proof)
-    if not path:
-        return False
-    if size1 & (size1 - 1) == 0:  # an exact power of two: the old root is itself a node
-        path.insert(0, root1)
-    fn, sn = size1 - 1, size2 - 1
-    while fn & 1:
-        fn, sn = fn >> 1, sn >> 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr, sr = node_hash(c, fr), node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            sr = node_hash(sr, c)
-        fn, sn = fn >> 1, sn >> 1
-    return fr == root1 and sr == root2 and sn == 0
-
-
-# ----------------------------------------------------------------------------- signed notes
 
 class NoteFormatError(FormatError):
     """A checkpoint or signed note that does not follow the format; never a crash."""

@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from asn1crypto import core, parser
+from asn1crypto import core
 
 from formats import algorithms as alg
+from formats.der import Element, children, read as read_element, sequence, tlv
 from formats.errors import FormatError
 from formats.seal import asn1
 
@@ -153,46 +154,25 @@ def _fail(en: str, zh: str):
     raise SealFormatError(en, zh)
 
 
-@dataclass(frozen=True)
-class _TLV:
-    """One BER element as read: identifier, the exact bytes, and its contents."""
-
-    cls: int          # 0 universal, 1 application, 2 context, 3 private
-    constructed: bool
-    tag: int
-    raw: bytes
-    contents: bytes
-
-
-def _tlv(data: bytes, *, strict: bool = True) -> _TLV:
-    cls, method, tag, header, contents, trailer = parser.parse(bytes(data), strict=strict)
-    return _TLV(cls, method == 1, tag, header + contents + trailer, contents)
-
-
-def _top(der, what: str) -> _TLV:
+def _top(data, what: str) -> Element:
     try:
-        return _tlv(der)
+        return read_element(data)
     except ValueError as exc:
         _fail(f"{what}: not one complete DER element ({str(exc)[:200]})",
               f"{_zh(what)}：不是完整的 DER 数据")
 
 
-def _elements(value: _TLV, what: str) -> list[_TLV]:
+def _elements(value: Element, what: str) -> list[Element]:
     if (value.cls, value.tag, value.constructed) != (0, core.Sequence.tag, True):
         _fail(f"{what}: expected a SEQUENCE", f"{what}：应为 SEQUENCE")
-    out, rest = [], value.contents
-    while rest:
-        item = _tlv(rest, strict=False)
-        out.append(item)
-        rest = rest[len(item.raw):]
-    return out
+    return list(children(value.contents))
 
 
-def _tag_of(value: _TLV) -> tuple[int, int]:
+def _tag_of(value: Element) -> tuple[int, int]:
     return value.cls, value.tag
 
 
-def _as(value: _TLV, cls, what: str):
+def _as(value: Element, cls, what: str):
     if _tag_of(value) != (0, cls.tag):
         _fail(f"{what}: expected {cls.__name__}", f"{what}：类型应为 {cls.__name__}")
     try:
@@ -223,7 +203,7 @@ class _Reader:
             self.notes.append(text)
 
     # -- leaf values with tolerated variants ----------------------------------------------
-    def time(self, value: _TLV, what: str, expected: type) -> datetime:
+    def time(self, value: Element, what: str, expected: type) -> datetime:
         tag = _tag_of(value)
         if tag == (0, core.GeneralizedTime.tag):
             actual = core.GeneralizedTime
@@ -240,7 +220,7 @@ class _Reader:
             t = t.replace(tzinfo=timezone.utc)
         return t.astimezone(timezone.utc)
 
-    def bits(self, value: _TLV, what: str) -> bytes:
+    def bits(self, value: Element, what: str) -> bytes:
         """BIT STRING with 0 unused bits; an OCTET STRING is tolerated (seen in v1 data)."""
         if _tag_of(value) == (0, core.OctetString.tag):
             self.note(f"{what} 使用了 OCTET STRING（标准为 BIT STRING），已兼容",
@@ -248,7 +228,7 @@ class _Reader:
             return _as(value, core.OctetString, what).native
         return _as(value, core.OctetBitString, what).native
 
-    def extensions(self, value: _TLV, what: str, *, tagged: bool) -> tuple[Extension, ...]:
+    def extensions(self, value: Element, what: str, *, tagged: bool) -> tuple[Extension, ...]:
         """ExtensionDatas, untagged (SES_SealInfo) or [0] EXPLICIT (TBS_Sign) as we write them;
         the other forms seen in the wild (ofdrw reads untagged, tagged and OCTET-wrapped) too."""
         cls, tag = _tag_of(value)
@@ -259,9 +239,9 @@ class _Reader:
                 if body is None:
                     self.note(f"{what} 使用了 [0] IMPLICIT 标记，已兼容",
                               f"{what} is [0] IMPLICIT; accepted")
-                    body = _sequence(inner)
+                    body = sequence(inner)
             else:
-                body = _body_or_implicit(inner) or _sequence(inner)
+                body = _body_or_implicit(inner) or sequence(inner)
                 self.note(f"{what} 带有 [0] 标记（按规范不加标记），已兼容",
                           f"{what} carries a [0] tag (untagged per the standard); accepted")
         elif (cls, tag) == (0, core.Sequence.tag):
@@ -275,7 +255,7 @@ class _Reader:
         else:
             _fail(f"{what}: unexpected element", f"{what}：无法识别的元素")
         out = []
-        for i, item in enumerate(_elements(_tlv(body), what)):
+        for i, item in enumerate(_elements(read_element(body), what)):
             parts = _elements(item, f"{what}[{i}]")
             _count(parts, (2, 3), f"{what}[{i}]")
             oid = _as(parts[0], core.ObjectIdentifier, f"{what}[{i}].extnID").dotted
@@ -290,10 +270,10 @@ class _Reader:
             out.append(Extension(oid, critical, value_bytes))
         return tuple(out)
 
-    def timestamp(self, value: _TLV, what: str) -> bytes:
+    def timestamp(self, value: Element, what: str) -> bytes:
         cls, tag = _tag_of(value)
         if (cls, tag) == (2, 0) and value.constructed:
-            return _as(_tlv(value.contents), core.OctetBitString, what).native
+            return _as(read_element(value.contents), core.OctetBitString, what).native
         if (cls, tag) == (2, 0):
             self.note(f"{what} 使用了 [0] IMPLICIT 标记，已兼容", f"{what} is [0] IMPLICIT; accepted")
             return core.OctetBitString.load(b"\x03" + value.raw[1:], strict=True).native
@@ -303,7 +283,7 @@ class _Reader:
         _fail(f"{what}: unexpected element", f"{what}：无法识别的元素")
 
     # -- SES_SealInfo ----------------------------------------------------------------------
-    def seal_info(self, value: _TLV, family: str) -> dict:
+    def seal_info(self, value: Element, family: str) -> dict:
         parts = _elements(value, "SES_SealInfo")
         _count(parts, (4, 5), "SES_SealInfo")
         header = _elements(parts[0], "SES_Header")
@@ -345,7 +325,7 @@ class _Reader:
             seal_info_der=value.raw,
         )
 
-    def cert_list(self, value: _TLV, list_type: int):
+    def cert_list(self, value: Element, list_type: int):
         items = _elements(value, "certList")
         if list_type == asn1.CERT_LIST_CERTS:
             certs = tuple(_as(c, core.OctetString, f"certList[{i}]").native
@@ -361,7 +341,7 @@ class _Reader:
               f"certListType 为 {list_type}，应为 1（证书）或 2（证书摘要）")
 
     # -- SESeal ------------------------------------------------------------------------------
-    def seal(self, value: _TLV) -> Seal:
+    def seal(self, value: Element) -> Seal:
         elements = _elements(value, "SESeal")
         if len(elements) == 2:
             return self._seal_v1(value, elements)
@@ -380,7 +360,7 @@ class _Reader:
                     signed_bytes=info["seal_info_der"], timestamp=ts,
                     der=value.raw, notes=tuple(self.notes), **info)
 
-    def _seal_v1(self, value: _TLV, elements: list[_TLV]) -> Seal:
+    def _seal_v1(self, value: Element, elements: list[Element]) -> Seal:
         info = self.seal_info(elements[0], "v1")
         sign_info = _elements(elements[1], "SES_SignInfo")
         _count(sign_info, (3,), "SES_SignInfo")
@@ -388,13 +368,13 @@ class _Reader:
         alg = _as(sign_info[1], core.ObjectIdentifier, "SES_SignInfo.signatureAlgorithm").dotted
         sig = self.bits(sign_info[2], "SES_SignInfo.signData")
         # GM/T 0031-2014 §5: signData covers SEQUENCE{SES_SealInfo, cert, signatureAlgorithm}.
-        signed = _sequence(elements[0].raw + sign_info[0].raw + sign_info[1].raw)
+        signed = sequence(elements[0].raw + sign_info[0].raw + sign_info[1].raw)
         return Seal(family="v1", maker_cert=cert, signature_algorithm=alg, signature=sig,
                     signed_bytes=signed, timestamp=None, der=value.raw,
                     notes=tuple(self.notes), **info)
 
     # -- SES_Signature -------------------------------------------------------------------------
-    def signature(self, value: _TLV) -> SealSignature:
+    def signature(self, value: Element) -> SealSignature:
         elements = _elements(value, "SES_Signature")
         if len(elements) == 2:
             return self._signature_v1(value, elements)
@@ -421,7 +401,7 @@ class _Reader:
                              signed_bytes=elements[0].raw, der=value.raw,
                              notes=tuple(self.notes))
 
-    def _signature_v1(self, value: _TLV, elements: list[_TLV]) -> SealSignature:
+    def _signature_v1(self, value: Element, elements: list[Element]) -> SealSignature:
         if _tag_of(elements[0]) == (0, core.ObjectIdentifier.tag):
             _fail("this is a CMS / GB/T 35275 ContentInfo (a plain digital signature), "
                   "not an SES_Signature", "这是 CMS / GB/T 35275 数字签名（ContentInfo），不是电子签章数据")
@@ -444,14 +424,14 @@ class _Reader:
                              signed_bytes=elements[0].raw, der=value.raw,
                              notes=tuple(self.notes))
 
-    def _v1_time_info(self, value: _TLV) -> datetime | None:
+    def _v1_time_info(self, value: Element) -> datetime | None:
         """GM/T 0031-2014: a BIT STRING holding either a UTCTime text or a timestamp token."""
         if _tag_of(value) in ((0, core.UTCTime.tag), (0, core.GeneralizedTime.tag)):
             return self.time(value, "TBS_Sign.timeInfo", core.BitString)
         raw = self.bits(value, "TBS_Sign.timeInfo")
         for cls in (core.UTCTime, core.GeneralizedTime):
             try:
-                t = cls.load(bytes([cls.tag, len(raw)]) + raw, strict=True).native
+                t = cls.load(tlv(cls.tag, raw), strict=True).native
                 return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
             except (ValueError, TypeError, OverflowError):
                 continue
@@ -459,7 +439,7 @@ class _Reader:
                   "TBS_Sign.timeInfo is not UTCTime text (perhaps a timestamp token); not read")
         return None
 
-    def _embedded_seal(self, value: _TLV) -> Seal:
+    def _embedded_seal(self, value: Element) -> Seal:
         inner = _Reader()
         seal = inner.seal(value)
         for n in inner.notes:
@@ -468,7 +448,7 @@ class _Reader:
         return seal
 
 
-def _header_version(seal_info: _TLV) -> int:
+def _header_version(seal_info: Element) -> int:
     parts = _elements(seal_info, "SES_SealInfo")
     header = _elements(parts[0], "SES_Header") if parts else []
     if len(header) != 3:
@@ -476,21 +456,10 @@ def _header_version(seal_info: _TLV) -> int:
     return _as(header[1], core.Integer, "SES_Header.version").native
 
 
-def _der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _sequence(content: bytes) -> bytes:
-    return b"\x30" + _der_length(len(content)) + content
-
-
 def _body_or_implicit(inner: bytes) -> bytes | None:
     """Inside a constructed [0]: the EXPLICIT form holds one SEQUENCE OF ExtData; the IMPLICIT
     form holds the ExtData SEQUENCEs themselves (each starting with an OID).  None = implicit."""
-    first = _tlv(inner, strict=False)
+    first = read_element(inner, whole=False)
     if (first.cls, first.tag) != (0, core.Sequence.tag):
         return None
     items = _elements(first, "ExtensionDatas")

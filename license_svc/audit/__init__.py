@@ -4,13 +4,13 @@ Domain code calls `record(ctx, session, action=..., client=..., ...)` (or `appen
 entry)`) inside the transaction of the action it audits; the entry is queued there and gets its
 log index from the sequencer after the commit (`sequencer`).  Code that reads `audit_entries`
 directly calls `sequence_pending(session)` first.  The log is an RFC 9162 Merkle tree
-over SM3 whose signed checkpoints, inclusion and consistency proofs anyone can check with
-`verification.tlog` / `verification.audit` and `license-svc audit verify`.
+over SM3 (`formats.merkle`) whose signed checkpoints, inclusion and consistency proofs anyone
+can check with `verification.tlog` / `verification.audit` and `license-svc audit verify`.
 
 Modules: `entries` (what an entry says, its canonical bytes), `holder` (keyed holder
-references), `merkle` (roots and proofs from stored subtree hashes), `models`/`store` (tables
-and SQL), `sequencer` (queue → consecutive indexes), `checkpoint` (signing notes), `log` (the
-domain functions), `export`.
+references), `models`/`store` (tables and SQL; roots and proofs from the stored subtree hashes
+are `formats.merkle`'s), `sequencer` (queue → consecutive indexes), `checkpoint` (signing
+notes), `log` (the domain functions), `export`.
 """
 
 from license_svc.audit.entries import Actor, AuditEntry, AuditEntryError, AuditError

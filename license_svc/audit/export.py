@@ -21,7 +21,8 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from license_svc.audit import merkle, sequencer, store
+from formats import merkle
+from license_svc.audit import sequencer, store
 from license_svc.audit.entries import format_time
 from verification.audit import EXPORT_FORMAT
 from verification.tlog import NoteKey

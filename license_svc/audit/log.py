@@ -26,13 +26,15 @@ from sqlalchemy import Select, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from license_svc.audit import merkle, sequencer, store
+from formats import merkle
+from formats.merkle import leaf_hash, verify_consistency
+from license_svc.audit import sequencer, store
 from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
 from license_svc.audit.entries import Actor, AuditEntry, AuditError
 from license_svc.audit.holder import HolderKey, load_holder_key
 from license_svc.audit.models import AuditCheckpoint, AuditEntryRow
 from license_svc.request_context import current_request_id
-from verification.tlog import Checkpoint, leaf_hash, verify_consistency
+from verification.tlog import Checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from license_svc.audit import merkle, store
+from formats import merkle
+from license_svc.audit import store
 
 BATCH = 5000
 
@@ -49,7 +50,7 @@ def sequence_batch(session: Session, limit: int = BATCH) -> int:
         return 0
     end = first + len(batch)
     lefts = {k for i in range(first, end) for k in merkle.completed_parents(i)}
-    known = store.fetch_nodes(session, lefts & store.frontier(first))  # older siblings only
+    known = store.fetch_nodes(session, lefts & merkle.frontier(first))  # older siblings only
     node_rows = []  # parents only: the leaf hashes are copied from the queue in SQL
     for i, (_qid, leaf_hash) in enumerate(batch, start=first):
         for level, idx, h in merkle.new_nodes(i, leaf_hash, known):

@@ -14,7 +14,7 @@ from typing import Iterable
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from license_svc.audit import merkle
+from formats import merkle
 from license_svc.audit.entries import AuditError
 from license_svc.audit.models import AuditCheckpoint, AuditEntryRow, AuditNode, AuditQueueRow
 
@@ -128,11 +128,6 @@ def move_queued(session: Session, ids: list[int], first: int, node_rows: list[di
 
 def index_of(session: Session, queue_id: int) -> int | None:
     return session.execute(select(entries_t.c.idx).where(entries_t.c.queue_id == queue_id)).scalar()
-
-
-def frontier(size: int) -> set[tuple[int, int]]:
-    """The perfect subtrees covering leaves [0, size): (level, index) per 1-bit of size."""
-    return {(level, (size >> level) - 1) for level in range(size.bit_length()) if (size >> level) & 1}
 
 
 def tree_size(session: Session) -> int:

@@ -95,7 +95,7 @@ def verify(pub: Path = typer.Option(None, "--pub", help="public key (PEM/DER SPK
     """验证签名：0 有效，1 无效，3 无法读取 / verify: exit 0 valid, 1 invalid, 3 unreadable."""
     from formats import algorithms as alg
     from formats.errors import InvalidSignature, ServiceError
-    from signing.x509 import load_certificate
+    from formats.certs import load_certificate
 
     if (pub is None) == (cert is None):
         _die("必须且只能给出 --pub 或 --cert 之一", "give exactly one of --pub or --cert")

@@ -52,16 +52,11 @@ def _load_key(path: Path, passphrase_env: str | None):
 
 
 def _load_cert(path: Path):
-    from asn1crypto import pem, x509
+    from formats.certs import CertificateFormatError, load_certificate
 
-    data = _read(path)
     try:
-        if pem.detect(data):
-            data = pem.unarmor(data)[2]
-        cert = x509.Certificate.load(data, strict=True)
-        cert.native
-        return cert
-    except Exception:  # noqa: BLE001 - any parse failure is "not a certificate"
+        return load_certificate(_read(path))
+    except CertificateFormatError:
         _die(f"{path} 不是 X.509 证书", f"{path} is not an X.509 certificate")
 
 

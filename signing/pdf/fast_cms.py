@@ -18,25 +18,10 @@ from asn1crypto import algos, cms, core, x509
 from pyhanko.sign.general import as_signing_certificate_v2
 
 from formats import algorithms as alg
+from formats.der import set_of, tlv
 
 _OID_SIGNED_DATA = core.ObjectIdentifier("1.2.840.113549.1.7.2").dump()
 _OID_TST_ATTR = core.ObjectIdentifier("1.2.840.113549.1.9.16.2.14").dump()
-
-
-def _len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _len(len(content)) + content
-
-
-def der_set(elements) -> bytes:
-    """DER SET OF: the element encodings in ascending order (X.690 §11.6)."""
-    return tlv(0x31, b"".join(sorted(elements)))
 
 
 class FastCMSMixin:
@@ -68,7 +53,7 @@ class FastCMSMixin:
             "md_prefix": md_attr[: -len(alg.digest(digest_algorithm, b""))],
             "sig_alg": self.signature_mechanism.dump(),
             "certs": tlv(0xA0, b"".join(sorted(certs))),
-            "head": tlv(0x02, b"\x01") + der_set([digest_alg]) + tlv(0x30, core.ObjectIdentifier(
+            "head": tlv(0x02, b"\x01") + set_of([digest_alg]) + tlv(0x30, core.ObjectIdentifier(
                 "1.2.840.113549.1.7.1").dump()),
         }
 
@@ -87,7 +72,7 @@ class FastCMSMixin:
         t = self._template
         if t is None or t["digest_algorithm"] != digest_algorithm:
             t = self._template = self._build_template(digest_algorithm)
-        attrs = der_set([*t["fixed_attrs"], t["md_prefix"] + data_digest])
+        attrs = set_of([*t["fixed_attrs"], t["md_prefix"] + data_digest])
         signature = await self.async_sign_raw(attrs, digest_algorithm)
         signer_info = (tlv(0x02, b"\x01") + t["sid"] + t["digest_alg"] + b"\xa0" + attrs[1:]
                        + t["sig_alg"] + tlv(0x04, signature))

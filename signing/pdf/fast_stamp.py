@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from formats import algorithms as alg
 from formats.errors import SigningError
 from formats.pdf_licence import LICENCE_DICT_VERSION
+from signing.pdf_syntax import literal_string, num, text_string
 
 _TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s*(\d+)\s*%%EOF\s*\Z", re.S)
 _REF = rb"\s*(\d+)\s+0\s+R"
@@ -110,30 +111,14 @@ def page_layout(pdf: bytes) -> PageLayout | None:
                       int(info.group(1)) if info else None, bytes.fromhex(ident.group(1).decode()))
 
 
-def _literal(s: str) -> bytes:
-    raw = s.encode("latin-1")
-    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
-
-
-def _text(s: str) -> bytes:
-    """A PDF text string: literal when printable ASCII, else UTF-16BE with BOM (hex)."""
-    if s.isascii() and s.isprintable():
-        return _literal(s)
-    return b"<feff" + s.encode("utf-16-be").hex().encode() + b">"
-
-
-def _num(x: float) -> bytes:
-    return (b"%d" % x) if x == int(x) else (b"%.4f" % x).rstrip(b"0").rstrip(b".")
-
-
 def licence_entry(licence) -> bytes:
     """`/LicenseSvc << ... >>` as `stamp.licence_dictionary` has it (docs/formats.md)."""
     ident = licence.get("id") or licence.get("identifier")
     if not ident:
         raise SigningError("licence metadata needs an identifier", "证照元数据缺少证照标识")
-    out = b"/LicenseSvc<</V %d/Id " % LICENCE_DICT_VERSION + _text(str(ident))
+    out = b"/LicenseSvc<</V %d/Id " % LICENCE_DICT_VERSION + text_string(str(ident))
     if licence.get("data_hash"):
-        out += b"/Hash " + _text(str(licence["data_hash"]))
+        out += b"/Hash " + text_string(str(licence["data_hash"]))
         name = str(licence.get("hash_alg", "SM3")).upper()
         if not re.fullmatch(r"[A-Z0-9\-]{1,32}", name):
             raise SigningError("unexpected hash algorithm name", "摘要算法名称不合法")
@@ -152,17 +137,16 @@ class Appearance:
         colour_dict, self.colour = picture._colour
         self.width, self.height = int(mask_dict["/Width"]), int(mask_dict["/Height"])
         x1, y1, x2, y2 = box
-        self.rect = b"[" + b" ".join(_num(round(v, 4)) for v in (x1, y1, x2, y2)) + b"]"
+        self.rect = ("[" + " ".join(num(round(v, 4)) for v in (x1, y1, x2, y2)) + "]").encode()
         # As pyHanko's StaticStampStyle lays it out: an integer box, picture shrunk to fit,
         # centred (ALIGN_MID), inside an opacity-1 graphics state.
         w, h = int(x2 - x1), int(y2 - y1)
         scale = min(w / self.width, h / self.height)
         dx, dy = (w - self.width * scale) / 2, (h - self.height * scale) / 2
         self.bbox = b"[0 %d %d 0]" % (h, w)
-        self.content = (b"q q /BackgroundGS gs " + _num(round(scale, 7)) + b" 0 0 "
-                        + _num(round(scale, 7)) + b" " + _num(round(dx, 4)) + b" "
-                        + _num(round(dy, 4)) + b" cm q  %d 0 0 %d 0 0 cm /ImgSeal Do Q Q Q"
-                        % (self.width, self.height))
+        self.content = (f"q q /BackgroundGS gs {num(round(scale, 7))} 0 0 {num(round(scale, 7))} "
+                        f"{num(round(dx, 4))} {num(round(dy, 4))} cm q  {self.width} 0 0 "
+                        f"{self.height} 0 0 cm /ImgSeal Do Q Q Q").encode()
 
     def objects(self, mask_no: int, image_no: int) -> list[bytes]:
         image = b"/Type/XObject/Subtype/Image/Width %d/Height %d/BitsPerComponent 8" % (
@@ -198,9 +182,9 @@ def prepare(pdf: bytes, layout: PageLayout, appearance: Appearance, *, field_nam
                      b"/ExtensionLevel 1>>>>/Perms<</DocMDP %d 0 R>>>>" % sig)
     new_page = page[:-2] + b"/Annots[%d 0 R]>>" % widget
     sig_dict = (b"<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/M"
-                + _literal(signature_time().decode())
-                + (b"/Location" + _text(location) if location else b"")
-                + (b"/Reason" + _text(reason) if reason else b"")
+                + literal_string(signature_time().decode())
+                + (b"/Location" + text_string(location) if location else b"")
+                + (b"/Reason" + text_string(reason) if reason else b"")
                 + b"/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams"
                   b"<</Type/TransformParams/V/1.2/P 1>>>>]"
                 + _BYTE_RANGE % (0, 0, 0) + b"/Contents<" + b"0" * reserved_hex + b">>>")
@@ -208,7 +192,7 @@ def prepare(pdf: bytes, layout: PageLayout, appearance: Appearance, *, field_nam
         (cat_no, new_catalog),
         (page_no, new_page),
         (acro, b"<</Fields[%d 0 R]/SigFlags 3>>" % widget),
-        (widget, b"<</FT/Sig/T" + _literal(field_name) + b"/Type/Annot/Subtype/Widget/F 132/Rect"
+        (widget, b"<</FT/Sig/T" + literal_string(field_name) + b"/Type/Annot/Subtype/Widget/F 132/Rect"
          + appearance.rect + b"/P %d 0 R/AP<</N %d 0 R>>/V %d 0 R>>" % (page_no, form, sig)),
         *zip((mask, image, form), appearance.objects(mask, image)),
         (sig, sig_dict),

@@ -30,6 +30,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 
+from formats.der import encoded_size
 from formats.errors import SigningError
 from formats.pdf_licence import LICENCE_DICT_KEY, LICENCE_DICT_VERSION
 from signing.pdf import fast_stamp
@@ -130,26 +131,13 @@ class LicenceStamper:
         if not found:
             return
         m = found[-1]  # our signature dictionary is in the last revision
-        used = _der_length(bytes.fromhex(m.group(1)[:16].decode()))
+        used = encoded_size(bytes.fromhex(m.group(1)[:16].decode()))
         if used:
             self.bytes_reserved = min(self.bytes_reserved, 2 * (used + 256))
             self._fitted = True
 
 
 _CONTENTS = re.compile(rb"/Contents\s*<([0-9A-Fa-f]{16})")
-
-
-def _der_length(head: bytes) -> int:
-    """Total length of the DER value starting with `head` (tag, then definite length)."""
-    if len(head) < 2 or head[0] != 0x30:
-        return 0
-    first = head[1]
-    if first < 0x80:
-        return 2 + first
-    n = first & 0x7F
-    if not 0 < n <= 4 or len(head) < 2 + n:
-        return 0
-    return 2 + n + int.from_bytes(head[2:2 + n], "big")
 
 
 def licence_dictionary(licence: Mapping) -> generic.DictionaryObject:

@@ -31,9 +31,10 @@ from datetime import date
 from typing import Any, Mapping
 
 from formats.errors import SigningError
+from signing.pdf_syntax import num, text_string
 from signing.qr import image as qr_image
 from signing.render import fonts
-from signing.render.pdfdoc import CONTENT_LEVEL, FontUse, PdfDocument, num, text_string
+from signing.render.pdfdoc import CONTENT_LEVEL, FontUse, PdfDocument
 
 MM = 72.0 / 25.4
 A4 = (595.2755905511812, 841.8897637795277)  # 210 x 297 mm in points

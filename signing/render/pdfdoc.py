@@ -12,28 +12,14 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Iterable
 
+from signing.pdf_syntax import num
 from signing.render.fonts import SubsetBase, TrueTypeFont, subset_tag
 
 # zlib levels: past level 1, glyph outlines shrink ~6 % more and a QR's rectangles ~25 % more
 # (4.5 KB instead of 5.9 KB), at 5-7x the time — a millisecond per page on the issuance path.
 FONT_LEVEL = 1
 CONTENT_LEVEL = 1
-
-
-def num(x: float) -> str:
-    """A PDF number: integers bare, others with at most 4 decimals."""
-    if x == int(x):
-        return str(int(x))
-    return f"{x:.4f}".rstrip("0").rstrip(".")
-
-
-def text_string(s: str) -> bytes:
-    """A PDF text string: literal for printable ASCII, UTF-16BE with BOM otherwise."""
-    if s.isascii() and s.isprintable():
-        return b"(" + s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode() + b")"
-    return b"<feff" + s.encode("utf-16-be").hex().encode() + b">"
 
 
 class PdfDocument:
@@ -236,7 +222,3 @@ def _to_unicode(entries: list[str]) -> bytes:
             "1 begincodespacerange\n<0000><ffff>\nendcodespacerange\n"
             + "\n".join(blocks)
             + "\nendcmap\nCMapName currentdict/CMap defineresource pop\nend\nend").encode()
-
-
-def dictionary(pairs: Iterable[tuple[str, bytes]]) -> bytes:
-    return b"<<" + b"".join(b"/" + k.encode() + b" " + v for k, v in pairs) + b">>"

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Union
 from asn1crypto import x509
 
 from formats import algorithms as alg
+from formats.certs import CertificateFormatError, certificate_from_der
 from formats.errors import SigningError
 from formats.seal import asn1
 from formats.seal.parse import Seal, SealFormatError, parse_seal
@@ -215,8 +216,8 @@ def _cert_der(cert: Cert, en: str, zh: str) -> bytes:
     if isinstance(cert, x509.Certificate):
         return cert.dump()
     try:
-        x509.Certificate.load(bytes(cert), strict=True).native
-    except Exception:
+        certificate_from_der(bytes(cert))
+    except CertificateFormatError:
         raise SealBuildError(f"the {en} is not a DER X.509 certificate",
                              f"{zh}不是 DER 格式的 X.509 证书") from None
     return bytes(cert)

@@ -7,14 +7,10 @@ the default user ID, or sha256WithRSAEncryption (PKCS#1 v1.5).
 
 from signing.x509.builder import build_certificate, key_identifier, random_serial
 from signing.x509.crl import build_crl
-from signing.x509.load import (
-    CertificateFormatError, certificate_summary, dump_pem, fingerprint, load_certificate,
-    load_certificates, load_crl,
-)
+from signing.x509.summary import certificate_summary, dump_pem, fingerprint
 from signing.x509.names import build_name, uscc, uscc_check_char, is_valid_uscc
 
 __all__ = [
     "build_certificate", "build_crl", "build_name", "key_identifier", "random_serial",
-    "load_certificate", "load_certificates", "load_crl", "certificate_summary", "dump_pem",
-    "fingerprint", "CertificateFormatError", "uscc", "uscc_check_char", "is_valid_uscc",
+    "certificate_summary", "dump_pem", "fingerprint", "uscc", "uscc_check_char", "is_valid_uscc",
 ]

@@ -16,8 +16,8 @@ from license_svc.cli import _register, app
 from formats import algorithms as alg
 from tests.license_svc.test_audit_log import append_many, tampering
 from verification.audit import ExportFormatError, load_export, verify_export
-from verification.tlog import (Checkpoint, NoteKey, leaf_hash, root_from_leaf_hashes,
-                               verify_checkpoint)
+from formats.merkle import leaf_hash, root_from_leaf_hashes
+from verification.tlog import Checkpoint, NoteKey, verify_checkpoint
 
 _register()
 runner = CliRunner()

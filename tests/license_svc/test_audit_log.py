@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
+from formats import merkle
 from license_svc import audit
 from license_svc.audit import sequencer, store
 from license_svc.audit.checkpoint import log_signer
@@ -137,7 +138,7 @@ def test_checkpoints_are_signed_and_only_published_when_the_log_grew(ctx, clock)
     signer = log_signer(ctx.keystore, "sh")
     with ctx.unit_of_work() as s:
         first = audit.publish_checkpoint(s, signer, clock())
-        assert first.size == 0 and first.root == tlog.EMPTY_ROOT
+        assert first.size == 0 and first.root == merkle.EMPTY_ROOT
         assert audit.publish_checkpoint(s, signer, clock()) is None
     append_many(ctx, 5)
     with ctx.unit_of_work() as s:

@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from asn1crypto import core, parser
+from asn1crypto import core
 
 from formats import algorithms as alg
+from formats.der import children as der_children, read as read_element
 from signing.seal import SealBuildError, SealCredential, make_seal, new_seal_id, sign_document
 from tests.support import seal as S
 from formats.seal import asn1
@@ -14,12 +15,7 @@ from formats.seal.parse import parse_seal, parse_signature
 
 def children(der: bytes) -> list[bytes]:
     """The encoded elements inside a SEQUENCE."""
-    rest, out = parser.parse(der)[4], []
-    while rest:
-        _c, _m, _t, header, contents, trailer = parser.parse(rest)
-        out.append(header + contents + trailer)
-        rest = rest[len(out[-1]):]
-    return out
+    return [e.raw for e in der_children(read_element(der, whole=False).contents)]
 
 
 def test_seal_round_trip_and_maker_signs_seal_info():

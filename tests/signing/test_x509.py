@@ -7,10 +7,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from formats import algorithms as alg
 from formats import oids
+from formats.certs import CertificateFormatError, load_certificate, load_certificates, load_crl
 from formats.errors import SigningError
 from signing.x509 import (
-    CertificateFormatError, build_certificate, build_crl, build_name, certificate_summary,
-    dump_pem, is_valid_uscc, key_identifier, load_certificate, load_certificates, load_crl, uscc,
+    build_certificate, build_crl, build_name, certificate_summary, dump_pem, is_valid_uscc,
+    key_identifier, uscc,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from signing import devpki
-from signing.x509 import certificate_summary, is_valid_uscc, load_certificate, load_crl
+from formats.certs import load_certificate, load_crl
+from signing.x509 import certificate_summary, is_valid_uscc
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ROOT / "keys_dev"

@@ -35,8 +35,7 @@ def leaves_for(n: int, seed: bytes = b"") -> list[bytes]:
 
 # --------------------------------------------------------------------- tests of our code
 
-from license_svc.audit import merkle  # noqa: E402
-from verification import tlog  # noqa: E402
+from formats import merkle  # noqa: E402
 
 BIG = RFCTree(leaves_for(1000))
 
@@ -64,29 +63,29 @@ def test_independent_sm3_is_the_standard_one():
 
 
 def test_leaf_and_node_hashing_match():
-    assert tlog.leaf_hash(b"x") == rfc_leaf(b"x")
-    assert tlog.node_hash(b"a" * 32, b"b" * 32) == rfc_node(b"a" * 32, b"b" * 32)
-    assert tlog.EMPTY_ROOT == sm3(b"")
+    assert merkle.leaf_hash(b"x") == rfc_leaf(b"x")
+    assert merkle.node_hash(b"a" * 32, b"b" * 32) == rfc_node(b"a" * 32, b"b" * 32)
+    assert merkle.EMPTY_ROOT == sm3(b"")
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_roots_and_inclusion_proofs(n):
     root = BIG.root(n)
     assert merkle.root(n, node) == root
-    assert tlog.root_from_leaf_hashes(BIG.hashes[:n]) == root
+    assert merkle.root_from_leaf_hashes(BIG.hashes[:n]) == root
     for m in sample(n):
         proof = merkle.inclusion_path(m, n, node)
         assert proof == BIG.path(m, 0, n), (m, n)
         assert rfc_verify_inclusion(BIG.hashes[m], m, n, proof, root), (m, n)
-        assert tlog.verify_inclusion(BIG.hashes[m], m, n, proof, root)
+        assert merkle.verify_inclusion(BIG.hashes[m], m, n, proof, root)
         # wrong leaf, wrong index, wrong size, truncated or extended proof: all rejected
-        assert not tlog.verify_inclusion(BIG.hashes[(m + 1) % 1000], m, n, proof, root)
+        assert not merkle.verify_inclusion(BIG.hashes[(m + 1) % 1000], m, n, proof, root)
         if n > 1:
-            assert not tlog.verify_inclusion(BIG.hashes[m], (m + 1) % n, n, proof, root)
-            assert not tlog.verify_inclusion(BIG.hashes[m], m, n, proof[:-1], root)
-        assert not tlog.verify_inclusion(BIG.hashes[m], m, n, proof + [root], root)
+            assert not merkle.verify_inclusion(BIG.hashes[m], (m + 1) % n, n, proof, root)
+            assert not merkle.verify_inclusion(BIG.hashes[m], m, n, proof[:-1], root)
+        assert not merkle.verify_inclusion(BIG.hashes[m], m, n, proof + [root], root)
         if n < 1000:  # the proof for size n does not prove inclusion in the tree of size n + 1
-            assert not tlog.verify_inclusion(BIG.hashes[m], m, n + 1, proof, BIG.root(n + 1)) or \
+            assert not merkle.verify_inclusion(BIG.hashes[m], m, n + 1, proof, BIG.root(n + 1)) or \
                 merkle.inclusion_path(m, n + 1, node) == proof
 
 
@@ -98,13 +97,13 @@ def test_consistency_proofs(n):
             continue
         proof = merkle.consistency_path(m, n, node)
         assert proof == BIG.proof(m, n), (m, n)
-        assert tlog.verify_consistency(m, n, BIG.root(m), root, proof)
+        assert merkle.verify_consistency(m, n, BIG.root(m), root, proof)
         if m < n:
             assert rfc_verify_consistency(m, n, BIG.root(m), root, proof), (m, n)
-            assert not tlog.verify_consistency(m, n, BIG.root(m), BIG.root(n - 1) if n - 1 != m else b"\x00" * 32, proof)
-            assert not tlog.verify_consistency(m, n, rfc_leaf(b"other"), root, proof)
-            assert not tlog.verify_consistency(m, n, BIG.root(m), root, proof[:-1])
-            assert not tlog.verify_consistency(m, n, BIG.root(m), root, [])
+            assert not merkle.verify_consistency(m, n, BIG.root(m), BIG.root(n - 1) if n - 1 != m else b"\x00" * 32, proof)
+            assert not merkle.verify_consistency(m, n, rfc_leaf(b"other"), root, proof)
+            assert not merkle.verify_consistency(m, n, BIG.root(m), root, proof[:-1])
+            assert not merkle.verify_consistency(m, n, BIG.root(m), root, [])
 
 
 def test_every_proof_element_is_checked():
@@ -116,16 +115,16 @@ def test_every_proof_element_is_checked():
     for i in range(len(inc)):
         bad = list(inc)
         bad[i] = bytes([bad[i][0] ^ 1]) + bad[i][1:]
-        assert not tlog.verify_inclusion(BIG.hashes[m], m, n, bad, root)
+        assert not merkle.verify_inclusion(BIG.hashes[m], m, n, bad, root)
         assert not rfc_verify_inclusion(BIG.hashes[m], m, n, bad, root)
     for i in range(len(con)):
         bad = list(con)
         bad[i] = bytes([bad[i][0] ^ 1]) + bad[i][1:]
-        assert not tlog.verify_consistency(m, n, BIG.root(m), root, bad)
+        assert not merkle.verify_consistency(m, n, BIG.root(m), root, bad)
 
 
 def test_compact_range_matches_mth_at_every_size():
-    cr = tlog.CompactRange()
+    cr = merkle.CompactRange()
     assert cr.root() == BIG.root(0)
     for i in range(300):
         cr.append(BIG.hashes[i])

@@ -6,6 +6,7 @@ from datetime import timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from formats.der import children as der_children, length as der_len, read as read_element, tlv
 from formats.errors import FormatError
 from tests.support import seal as S
 from verification.report import TOTAL_FAILED
@@ -16,26 +17,8 @@ SEAL = S.seal()
 SIG = S.signature(SEAL)
 
 
-def der_len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def tlv(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + der_len(len(content)) + content
-
-
 def children(der: bytes) -> list[bytes]:
-    from asn1crypto import parser
-
-    rest, out = parser.parse(der)[4], []
-    while rest:
-        _c, _m, _t, h, c, t = parser.parse(rest)
-        out.append(h + c + t)
-        rest = rest[len(out[-1]):]
-    return out
+    return [e.raw for e in der_children(read_element(der, whole=False).contents)]
 
 
 def parse_any(data: bytes):

@@ -26,11 +26,13 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
-from asn1crypto import cms, core, parser, x509
+from asn1crypto import cms, core, x509
 
 from formats import algorithms as alg
 from formats import oids
 from formats.algorithms import registry
+from formats.certs import certificate_from_der
+from formats.der import Element, children, read as read_element
 from formats.errors import SigningError
 from verification import certpath
 from verification.report import Report
@@ -100,43 +102,41 @@ def verify_plain(report: Report, prefix: str, der: bytes, signature_xml: bytes,
 # ---------------------------------------------------------------------------------------------
 def _classify(der: bytes) -> tuple[str, bytes, list[str]]:
     """("bare", der) for SEQUENCE{r, s}; ("signed_data", SignedData DER) otherwise."""
-    outer = _tlv(der, whole=True)
-    if outer[:3] != (0, 1, 16):
+    outer = _definite(read_element(der))
+    if _kind(outer) != (0, True, 16):
         raise _Unreadable("not a DER SEQUENCE", "签名值不是 DER SEQUENCE")
-    kids = _children(outer[4])
-    if len(kids) == 2 and all(k[:3] == (0, 0, 2) for k in kids):
+    kids = _children(outer.contents)
+    if len(kids) == 2 and all(_kind(k) == (0, False, 2) for k in kids):
         return "bare", der, []
-    if kids and kids[0][:3] == (0, 0, 2):
+    if kids and _kind(kids[0]) == (0, False, 2):
         return "signed_data", der, ["签名值是未包装在 ContentInfo 中的 SignedData / the signed "
                                     "value is a SignedData without its ContentInfo wrapper"]
-    if len(kids) != 2 or kids[0][:3] != (0, 0, 6) or kids[1][:3] != (2, 1, 0):
+    if len(kids) != 2 or _kind(kids[0]) != (0, False, 6) or _kind(kids[1]) != (2, True, 0):
         raise _Unreadable("neither a ContentInfo nor a SignedData", "签名值既不是 ContentInfo 也不是 "
                           "SignedData")
-    content_type = core.ObjectIdentifier.load(kids[0][3] + kids[0][4]).dotted
+    content_type = core.ObjectIdentifier.load(kids[0].raw).dotted
     if content_type not in (GM_SIGNED_DATA, PKCS7_SIGNED_DATA):
         raise _Unreadable(f"content type {content_type} is not signedData",
                           f"内容类型 {content_type} 不是 signedData")
-    inner = _children(kids[1][4])
+    inner = _children(kids[1].contents)
     if len(inner) != 1:
         raise _Unreadable("ContentInfo content is not one SignedData", "ContentInfo 内容不是单个 "
                           "SignedData")
-    return "signed_data", inner[0][3] + inner[0][4], []
+    return "signed_data", inner[0].raw, []
 
 
-def _tlv(data: bytes, whole: bool = False):
-    cls, method, tag, header, contents, trailer = parser.parse(data, strict=whole)
-    if trailer:
+def _definite(item: Element) -> Element:
+    if item.indefinite:
         raise _Unreadable("indefinite-length encoding", "不接受不定长编码")
-    return cls, method, tag, header, contents
+    return item
 
 
-def _children(contents: bytes) -> list:
-    out, offset = [], 0
-    while offset < len(contents):
-        item = _tlv(contents[offset:])
-        out.append(item)
-        offset += len(item[3]) + len(item[4])
-    return out
+def _kind(item: Element) -> tuple[int, bool, int]:
+    return item.cls, item.constructed, item.tag
+
+
+def _children(contents: bytes) -> list[Element]:
+    return [_definite(item) for item in children(contents)]
 
 
 def _check_signed_data(report: Report, prefix: str, signed: _SignedData, xml: bytes,
@@ -275,7 +275,7 @@ def _check_bare(report: Report, prefix: str, signature: bytes, xml: bytes,
     for item in known_signers:
         try:
             candidates.append(item if isinstance(item, x509.Certificate)
-                              else x509.Certificate.load(bytes(item), strict=True))
+                              else certificate_from_der(bytes(item)))
         except Exception:  # noqa: BLE001 - a caller's unreadable certificate just matches nothing
             continue
     for cert in candidates:
