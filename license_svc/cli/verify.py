@@ -128,7 +128,10 @@ def verify_command(
             _die(exc.message_zh, exc.message_en)
         trust = verifier_trust_from_lists(lists.payloads)
         if peer_client is not None:
-            fetch_list, fetch_response = http_fetchers(peer_client, settings.peers)
+            # Asked to go online (--node, or LICENSE_SVC_PEERS): status from the issuing
+            # regions' nodes, at the addresses the verified federation list gives.
+            status_peers = {**(lists.node_urls if node else {}), **settings.peers}
+            fetch_list, fetch_response = http_fetchers(peer_client, status_peers)
             remote = StatusCache(trust.status, clock=lambda: moment,
                                  fetch_list=fetch_list, fetch_response=fetch_response)
         try:

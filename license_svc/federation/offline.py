@@ -37,6 +37,7 @@ class OfflineLists:
     payloads: list[dict] = field(default_factory=list)   # verified, usable region lists
     problems: list[str] = field(default_factory=list)    # what was left out, and why
     source: str = ""
+    node_urls: dict[str, str] = field(default_factory=dict)  # from the verified federation list
 
 
 def from_files(ks, federation: Path, trust_lists: list[Path], at: datetime) -> OfflineLists:
@@ -98,7 +99,7 @@ def _check(ks, lotl, lists, at: datetime, source: str) -> OfflineLists:
         raise TrustListSourceError(
             f"the federation list does not check out: {checked.report.sub_indication}",
             f"联盟列表未通过验证：{checked.report.sub_indication}")
-    out = OfflineLists(source=source)
+    out = OfflineLists(source=source, node_urls=region_urls(checked.payload))
     for envelope in lists:
         region = (envelope.get("payload") or {}).get("region") if isinstance(envelope, dict) else None
         if not isinstance(region, str):
