@@ -13,6 +13,7 @@ thousands of levels, and a RecursionError deep in a worker is not an answer.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from formats.errors import FormatError
@@ -75,6 +76,14 @@ def _plain(value: Any) -> bool:
         else:
             return False
     return True
+
+
+def iso_time(at: datetime) -> str:
+    """RFC 3339 UTC with a Z and whole seconds: the one time format inside signed JSON."""
+    if at.tzinfo is None:
+        raise CanonicalJSONError("signed times must be timezone-aware", "签名时间必须带时区")
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 
 def canonical_json(value: Any) -> bytes:

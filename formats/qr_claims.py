@@ -23,3 +23,41 @@ EP1_MAX_LIFETIME = 60  # seconds an EP1 presentation is valid
 # holder name, holder code, holder code type, valid from, valid until, region, version.
 LICENCE_CLAIM_KEYS = ("id", "t", "n", "h", "hid", "vf", "vu", "r", "v")
 CHINA_TZ = timezone(timedelta(hours=8))  # licence dates are Beijing calendar dates
+
+
+def el1_claims(text: str) -> dict:
+    """The licence claims map of an EL1 text (no signature check: for a register describing
+    the codes it issued itself)."""
+    import zlib
+
+    import base45
+    import cbor2
+
+    if not text.startswith(EL1_PREFIX):
+        raise ValueError("not an EL1 code")
+    obj = cbor2.loads(zlib.decompress(base45.b45decode(text[len(EL1_PREFIX):])))
+    return dict(cbor2.loads(obj.value[2])[CLAIM_LICENCE])
+
+
+def register_facts(*, issued_at, data_hash: str, el1: str | None) -> dict:
+    """What an issuing node's signed status answer says about the content it issued (the
+    "register" member, docs/formats.md "Status responses"): when, the record's data hash, and
+    the digest of the EL1's claims.  With them a verifier can tell a genuine older licence of a
+    signer withdrawn for key compromise from a new forgery backdated by the same key."""
+    from formats.canonical_json import iso_time
+
+    facts = {"issued_at": iso_time(issued_at), "data_hash": data_hash}
+    if el1:
+        facts["qr_claims_sha256"] = claims_digest(el1_claims(el1))
+    return facts
+
+
+def claims_digest(claims) -> str:
+    """SHA-256 (hex) of the canonical CBOR of an EL1's licence claims map: what the issuing
+    node's signed status answer carries so a verifier can tell that a code's content is the one
+    the register issued (the binding that still holds when the signer's key is compromised)."""
+    import cbor2
+
+    from formats.algorithms.digests import sha256
+
+    return sha256(cbor2.dumps(dict(claims), canonical=True)).hex()

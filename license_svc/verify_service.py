@@ -17,8 +17,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,12 +28,14 @@ from sqlalchemy import delete, select, true as literal_true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from formats.qr_claims import register_facts
 from license_svc import audit
 from license_svc.federation.peer_client import PeerClient
 from license_svc.verify_models import SeenPresentation
 from verification import dispatch
 from verification.checks import QrCheck, ServiceCheck
 from verification.dispatch import IMAGE, QR_TEXT, Trust, UnreadableInput
+from verification.listing import TrustIndex
 from verification.qr import QrSigner, QrTrust
 from verification.report import TOTAL_PASSED, Report
 from verification.seal import SealTrust
@@ -50,16 +54,65 @@ class VerifierTrust:
     seal: SealTrust
     status: StatusTrust
     regions: tuple[str, ...]
+    listing: TrustIndex | None = None      # set when built from trust lists
+    unavailable: tuple[str, ...] = ()      # regions whose list is missing or past its grace
+
+
+# How long a built trust is used before the stored lists are looked at again: a sync or a
+# withdrawal takes effect on verdicts within this time (and re-verifying every stored list
+# per request would cost more than the verification).
+LIST_RECHECK = timedelta(seconds=5)
+
+
+class _ListTrust:
+    """The running service's trust, from the synced lists; rebuilt when they change."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._checked: datetime | None = None
+        self._fingerprint = None
+        self.trust: VerifierTrust | None = None
+        self.state = None
+
+    def get(self, ctx) -> VerifierTrust:
+        now = ctx.now()
+        trust, checked = self.trust, self._checked
+        if trust is not None and checked is not None and checked <= now < checked + LIST_RECHECK:
+            return trust
+        with self._lock:
+            state = self._state(ctx, now)
+            fingerprint = (tuple(sorted((r, res.sequence, res.ok) for r, res in
+                                        state.regions.items())), tuple(state.unavailable()))
+            if self.trust is None or fingerprint != self._fingerprint:
+                self.trust = verifier_trust_from_lists(state.payloads(), state.unavailable())
+                self._fingerprint = fingerprint
+            self.state, self._checked = state, now
+            return self.trust
+
+    @staticmethod
+    def _state(ctx, now: datetime):
+        from license_svc.federation.sync import sync, trust_state
+
+        with ctx.unit_of_work() as session:
+            state = trust_state(ctx, session, now)
+        if state.federation is None:
+            # Never synced (a node's first verification before its sync task ran): one round
+            # now, so the first answer is not "try later" for want of a local step.
+            sync(ctx)
+            with ctx.unit_of_work() as session:
+                state = trust_state(ctx, session, now)
+        return state
 
 
 def service_trust(ctx) -> VerifierTrust:
-    """The service's trust, built once: parsing ~100 certificates costs more than a
-    verification."""
-    return ctx.caches.get(VerifierTrust, lambda: verifier_trust(ctx.keystore))
+    """The service's trust: every region — this one included — through its signed, synced
+    trust list, as of now (DESIGN §8)."""
+    return ctx.caches.get(_ListTrust, _ListTrust).get(ctx)
 
 
 def verifier_trust(ks) -> VerifierTrust:
-    """Build once and keep (it costs more than a verification): `service_trust(ctx)`."""
+    """Trust straight from a key store's certificates, without lists: for tests and benchmarks
+    that exercise the verifiers on the development PKI.  The service never judges with it."""
     regions = tuple(r for r in ks.regions)
     qr = QrTrust()
     status = StatusTrust()
@@ -79,28 +132,24 @@ def verifier_trust(ks) -> VerifierTrust:
     return VerifierTrust(qr, seal, status, regions)
 
 
-def verifier_trust_from_lists(payloads) -> VerifierTrust:
-    """Trust material from verified region trust lists (DESIGN §8) instead of the key store:
-    what a node uses for regions whose keys and CAs it does not hold — pass
-    `license_svc.federation.sync.trust_state(ctx, session, at).payloads()`.
+def verifier_trust_from_lists(payloads, unavailable=()) -> VerifierTrust:
+    """Trust material from verified region trust lists (DESIGN §8): pass
+    `license_svc.federation.sync.trust_state(ctx, session, at).payloads()`, or the payloads of
+    list files the CLI verified.
 
-    QR signers keep withdrawn entries (codes signed before the withdrawal still verify, later
-    ones fail as REVOKED); status signers are the granted ones.  A trust list names end-entity
-    certificates, not CAs, so for PDFs and seals the granted certificates themselves are the
-    anchors (a withdrawn signer's documents are then INDETERMINATE, not judged by date)."""
-    import base64
-
+    A trust list names end-entity certificates, not CAs, so they are the anchors.  Withdrawn
+    entries stay (a withdrawn signer's older documents may still stand, with proof); the
+    listing checks (verification.listing) decide what a withdrawal means for each signature.
+    Timestamps count only from granted TSAs; status answers only from granted status signers."""
     payloads = list(payloads)
-    granted: dict[str, list[bytes]] = {"licence_signer": [], "seal_maker": [], "tsa": []}
-    for payload in payloads:
-        for e in payload.get("entries", []):
-            if e.get("role") in granted and e.get("status") == "granted":
-                granted[e["role"]].append(base64.b64decode(e["cert"]))
-    seal = SealTrust(seal_maker_roots=granted["seal_maker"], signer_roots=granted["licence_signer"],
-                     tsa_roots=granted["tsa"])
+    index = TrustIndex.from_trust_lists(payloads)
+    seal = SealTrust(seal_maker_roots=index.certs("seal_maker"),
+                     signer_roots=index.certs("licence_signer"),
+                     tsa_roots=index.certs("tsa", granted_only=True))
     return VerifierTrust(QrTrust.from_trust_lists(payloads), seal,
                          StatusTrust.from_trust_lists(payloads),
-                         tuple(sorted(p["region"] for p in payloads)))
+                         tuple(sorted(p["region"] for p in payloads)), index,
+                         tuple(unavailable))
 
 
 # -- status ---------------------------------------------------------------------------------------
@@ -138,12 +187,17 @@ def http_fetchers(client: PeerClient, peers: dict[str, str], timeout: float = PE
 
 
 def status_cache(ctx) -> StatusCache:
-    """One cache of remote status answers per running service."""
+    """One cache of remote status answers per running service, judged with the status signers
+    of the current lists."""
+    trust = service_trust(ctx).status
+
     def build() -> StatusCache:
         fetch_list, fetch_response = http_fetchers(ctx.peer_client, ctx.settings.peers)
-        return StatusCache(service_trust(ctx).status, clock=ctx.now, fetch_list=fetch_list,
+        return StatusCache(trust, clock=ctx.now, fetch_list=fetch_list,
                            fetch_response=fetch_response)
-    return ctx.caches.get(StatusCache, build)
+    cache = ctx.caches.get(StatusCache, build)
+    cache.trust = trust  # a sync may have changed the status signers
+    return cache
 
 
 def local_status(session: Session, identifier: str, at: datetime) -> dict | None:
@@ -156,13 +210,17 @@ def local_status(session: Session, identifier: str, at: datetime) -> dict | None
             .where(LicenceEvent.identifier == identifier)
             .order_by(LicenceEvent.seq.desc()).limit(1).subquery())
     row = session.execute(select(LicenceVersion.valid_until, LicenceVersion.family,
-                                 LicenceVersion.version, last.c.status, last.c.reason)
+                                 LicenceVersion.version, LicenceVersion.issued_at,
+                                 LicenceVersion.data_hash, LicenceVersion.el1,
+                                 last.c.status, last.c.reason)
                           .where(LicenceVersion.identifier == identifier)
                           .join(last, literal_true())).first()
     if row is None:
         return None
     status = lifecycle.status_at(row, row, at)  # the row has the version's and event's fields
-    out = {"status": status, "source": "本地登记 / local register"}
+    out = {"status": status, "source": "本地登记 / local register",
+           "register": register_facts(issued_at=row.issued_at, data_hash=row.data_hash,
+                                      el1=row.el1)}
     if row.reason and status in ("suspended", "revoked"):
         out["reason"] = row.reason
     if status == "superseded":
@@ -195,7 +253,8 @@ def status_lookup(ks, region: str, session: Session | None, at: datetime,
 # -- verification -------------------------------------------------------------------------------
 
 def _trust(trust: VerifierTrust, seal_trust: SealTrust | None, lookup) -> Trust:
-    return Trust(qr=trust.qr, seal=seal_trust or trust.seal, status_lookup=lookup)
+    return Trust(qr=trust.qr, seal=seal_trust or trust.seal, status_lookup=lookup,
+                 listing=trust.listing)
 
 
 def verify_offline(ks, data: bytes | None = None, *, text: str | None = None, at: datetime,
@@ -250,7 +309,10 @@ def _verify_in(ctx, session: Session, client, kind: str, data, text, moment: dat
     ks = ctx.keystore
     lookup = status_lookup(ks, ctx.region, session, moment, status_cache(ctx))
     # The seal registry answers for the seals this region's maker made.
-    t = _trust(service_trust(ctx), seal_registry_trust(ctx, session), lookup)
+    trust = service_trust(ctx)
+    seal = dataclasses.replace(trust.seal,
+                               seal_status=seal_registry_trust(ctx, session).seal_status)
+    t = _trust(trust, seal, lookup)
     report = dispatch.verify_text(text, t, moment) if text is not None \
         else dispatch.verify_bytes(data, t, moment)
     presentation = report.licence.get("presentation") if report.subject == "qr-ep1" else None

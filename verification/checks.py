@@ -10,8 +10,9 @@ title for any name a report holds.
 
 Style: `area.check`, lowercase snake_case, no spaces or hyphens; the area says what is being
 checked (`pdf`, `seal` / `signature` for seals and signatures-with-seal, `el1` / `ep1` for the
-QR codes — an EL1 inside an EP1 is still `el1.*` —, `ofd`, `trust_list`, `status`, `audit`, and
-`service` for what only the running service checks).
+QR codes — an EL1 inside an EP1 is still `el1.*` —, `ofd`, `trust_list`, `trust` / `binding` for
+what the synced trust lists answer, `status`, `audit`, and `service` for what only the running
+service checks).
 
 Checks repeated per item carry the item's key in brackets: the enum value holds an empty `[]`
 where the key goes (`OfdCheck.SIG_STAMP = "ofd.sig[].stamp"`) and `.at(key, ...)` fills the
@@ -159,6 +160,21 @@ class TrustListCheck(CheckName):
     FRESHNESS = "trust_list.freshness", "列表时效"
 
 
+class ListingCheck(CheckName):
+    """verification/listing.py: what only the synced trust lists answer — which list anchors a
+    signature (`trust.*`) and whether its signer was entitled to sign this content
+    (`binding.*`)."""
+
+    TRUST_ANCHOR = "trust.anchor", "签名证书在信任列表中"
+    TRUST_ROLE = "trust.role", "签名证书角色相符"
+    BINDING_ISSUER = "binding.issuer", "签发机构与签名证书一致"
+    BINDING_TYPE = "binding.type", "证照类型在签发范围内"
+    BINDING_REGION = "binding.region", "地区与签名者一致"
+    BINDING_REGISTER = "binding.register", "与签发地登记一致"
+    BINDING_PRESENTATION_REGION = "binding.presentation_region", "亮证节点出示本地区证照"
+    TRUST_WITHDRAWAL = "trust.withdrawal", "签名证书未被撤销"
+
+
 class StatusCheck(CheckName):
     """verification/status.py: the licence status a QR code's verification adds."""
 
@@ -188,7 +204,7 @@ class ServiceCheck(CheckName):
 
 
 ENUMS: tuple[type[CheckName], ...] = (PdfCheck, SealCheck, QrCheck, OfdCheck, TrustListCheck,
-                                       StatusCheck, AuditCheck, ServiceCheck)
+                                       ListingCheck, StatusCheck, AuditCheck, ServiceCheck)
 
 # Reports inside reports: the outer name (with `[]` for its keys) and the enumeration whose
 # checks appear under it.

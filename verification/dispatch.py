@@ -30,6 +30,7 @@ from verification import qr as qr_verifier
 from verification.ofd import verify_ofd
 from verification.checks import OfdCheck, PdfCheck, QrCheck, StatusCheck
 from verification.qr import QrTrust
+from verification.listing import TrustIndex, check_against_lists
 from verification.report import Report
 from verification.seal import SealFormatError, SealTrust, detect as detect_seal
 from verification.seal import verify_seal, verify_signature
@@ -60,11 +61,14 @@ class UnreadableInput(ServiceError):
 class Trust:
     """Everything the verifiers need.  `seal` serves seals, OFD and PDF signatures (same shape:
     signer, TSA and seal-maker roots, intermediates, CRLs, seal registry status).
-    `status_lookup(identifier)` → {"status", ...} or raises (see verification.status)."""
+    `status_lookup(identifier)` → {"status", ...} or raises (see verification.status).
+    `listing`: the synced trust lists' entries; with it every signature is also checked against
+    the lists (identity binding, withdrawal — verification.listing)."""
 
     qr: QrTrust
     seal: SealTrust
     status_lookup: Callable[[str], Mapping | str] | None = None
+    listing: TrustIndex | None = None
 
 
 def detect(data: bytes) -> str:
@@ -140,9 +144,19 @@ def verify_bytes(data: bytes, trust: Trust, at: datetime) -> Report:
             raise UnreadableInput(f"cannot read the image ({image.detail})", "无法读取图片")
         _qr_status(report, trust)
     else:
-        report = verify_text(_text(data), trust, at)
+        return _with_kind(verify_text(_text(data), trust, at), kind)
+    _against_lists(report, trust, at)
+    return _with_kind(report, kind)
+
+
+def _with_kind(report: Report, kind: str) -> Report:
     report.notes.insert(0, f"输入类型：{KIND_ZH[kind]} / input kind: {kind}")
     return report
+
+
+def _against_lists(report: Report, trust: Trust, at: datetime) -> None:
+    if trust.listing is not None:
+        check_against_lists(report, trust.listing, at, trust.status_lookup)
 
 
 def verify_text(text: str, trust: Trust, at: datetime) -> Report:
@@ -152,6 +166,7 @@ def verify_text(text: str, trust: Trust, at: datetime) -> Report:
         raise UnreadableInput("QR text missing or longer than 16 KiB", "二维码文本为空或超过 16 KiB")
     report = qr_verifier.verify_qr_text(text, trust.qr, at)
     _qr_status(report, trust)
+    _against_lists(report, trust, at)
     return report
 
 

@@ -37,9 +37,10 @@ from formats.algorithms import registry
 from formats.cose import COSE_SIGN1_TAG, HDR_ALG, HDR_KID, KID_LENGTH, sig_structure
 from formats.errors import SigningError
 from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
-                                CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX)
+                                CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX,
+                                claims_digest)
 from verification.checks import QrCheck
-from verification.report import Report
+from verification.report import Report, Signed
 
 
 ROLE_LICENCE_SIGNER = "licence_signer"
@@ -449,6 +450,9 @@ def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
                           "org_code": signer.org_code, "org_name": signer.org_name,
                           "subject": signer.subject,
                           "algorithm": signer.public_key.algorithm})
+    report.signatures.append(Signed(ROLE_LICENCE_SIGNER, signer.cert_der, claimed_at=iat,
+                                    region=claims["r"],
+                                    claims_digest=claims_digest(s.claims[CLAIM_LICENCE])))
     binding_ok = signer.org_code == s.claims[CLAIM_ISS] and signer.region == claims["r"]
     report.add(QrCheck.EL1_ISSUER_BINDING, binding_ok,
                "签发机构代码和地区与签名证书一致 / issuer code and region match the signer" if binding_ok
@@ -493,6 +497,7 @@ def _verify_ep1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
                                       "node_kid": s.kid.hex()}
     node = _check_signature(report, s, trust, ROLE_NODE, _EP1)
     if node is not None:
+        report.signatures.append(Signed(ROLE_NODE, node.cert_der, claimed_at=iat, region=region))
         ok = node.region == region
         report.add(QrCheck.EP1_REGION, ok,
                    f"由 {region} 节点签名 / signed by the {region} node" if ok else

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from verification.checks import chinese
@@ -62,6 +63,23 @@ class Check:
                 "detail": self.detail}
 
 
+@dataclass(frozen=True)
+class Signed:
+    """What one verified signature stands on, for the checks that need trust-list facts
+    (identity binding, withdrawal — verification.listing): the certificate that signed, in which
+    trust-list role, the time the signer claims (EL1 iat, CMS signing time, seal time: evidence
+    the key holder controls) and, when another key proved it, the time before which the
+    signature existed (a verified timestamp by a listed TSA)."""
+
+    role: str                          # trust-list role: licence_signer, node, seal_maker
+    cert_der: bytes
+    claimed_at: datetime | None = None
+    proven_before: datetime | None = None
+    proof: str | None = None           # who proved it, for the report
+    region: str | None = None          # the region the signed content claims (EL1 r, EP1 iss)
+    claims_digest: str | None = None   # formats.qr_claims.claims_digest of an EL1's claims
+
+
 @dataclass
 class Report:
     subject: str = ""  # what was verified: "pdf", "seal", "signature", "qr", ...
@@ -70,6 +88,8 @@ class Report:
     signer: dict[str, Any] = field(default_factory=dict)
     seal: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # e.g. leniencies applied while parsing
+    # The signatures the checks above verified, for verification.listing (not serialised).
+    signatures: list[Signed] = field(default_factory=list, repr=False)
 
     def add(self, name: str, passed: bool, detail: str = "", *, failure: str | None = None,
             indeterminate: bool = False) -> bool:

@@ -140,6 +140,25 @@ class StatusResponse:
     index: int | None
     produced_at: datetime
     next_update: datetime
+    register: dict | None = None  # the issuing register's facts (formats.qr_claims.register_facts)
+
+
+def _register_facts(value) -> dict | None:
+    """Only well-formed facts pass on: a time and lowercase hex digests."""
+    if not isinstance(value, dict):
+        return None
+    out = {}
+    if isinstance(value.get("issued_at"), str):
+        try:
+            _time(value["issued_at"], "register.issued_at")
+            out["issued_at"] = value["issued_at"]
+        except StatusError:
+            pass
+    for key in ("data_hash", "qr_claims_sha256"):
+        v = value.get(key)
+        if isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v):
+            out[key] = v
+    return out or None
 
 
 def _bad(en: str, zh: str, sub: str = GENERIC) -> StatusError:
@@ -248,7 +267,7 @@ def verify_status_response(envelope, trust: StatusTrust, at: datetime) -> Status
     return StatusResponse(signer.region, ident, version, status,
                           reason if isinstance(reason, str) else None,
                           newer if isinstance(newer, str) else None, list_id, index,
-                          produced, next_update)
+                          produced, next_update, _register_facts(payload.get("register")))
 
 
 # -- the cache ---------------------------------------------------------------------------------
@@ -274,6 +293,9 @@ class StatusCache:
         self._lists: OrderedDict[tuple[str, str], StatusList] = OrderedDict()
         self._responses: OrderedDict[tuple[str, str], StatusResponse] = OrderedDict()
         self._slots: dict[str, tuple[str, int]] = {}
+        # The register facts a licence's first signed response carried (they never change
+        # for an identifier); later answers come from status lists, which do not carry them.
+        self._registers: dict[str, dict] = {}
         self._lock = threading.Lock()
         self.fetches = 0  # how many times the issuer was asked (tests and metrics)
 
@@ -286,9 +308,12 @@ class StatusCache:
                 self.fetch_list(region, slot[0]), self.trust, at))
             if lst.region != region or lst.list_id != slot[0]:
                 raise _bad("the issuer answered with another status list", "签发方返回了其他状态列表")
-            return {"status": lst.status(slot[1]), "source": f"status list {lst.list_id}",
-                    "produced_at": lst.produced_at.isoformat(),
-                    "next_update": lst.next_update.isoformat()}
+            out = {"status": lst.status(slot[1]), "source": f"status list {lst.list_id}",
+                   "produced_at": lst.produced_at.isoformat(),
+                   "next_update": lst.next_update.isoformat()}
+            if identifier in self._registers:
+                out["register"] = self._registers[identifier]
+            return out
         if self.fetch_response is None:
             raise StatusError("no status source for this licence", "没有可查询该证照状态的来源",
                               TRY_LATER)
@@ -299,6 +324,10 @@ class StatusCache:
                        "状态响应不属于该证照或地区")
         if resp.list_id is not None:
             self._slots[identifier] = (resp.list_id, resp.index)
+        if resp.register is not None:
+            if len(self._registers) >= self.max_entries:
+                self._registers.clear()
+            self._registers[identifier] = resp.register
         out = {"status": resp.status, "source": "signed status response",
                "produced_at": resp.produced_at.isoformat(),
                "next_update": resp.next_update.isoformat()}
@@ -306,6 +335,8 @@ class StatusCache:
             out["reason"] = resp.reason
         if resp.superseded_by:
             out["superseded_by"] = resp.superseded_by
+        if resp.register is not None:
+            out["register"] = resp.register
         return out
 
     def _get(self, store: OrderedDict, key, at: datetime, fetch_and_verify):

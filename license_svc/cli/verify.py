@@ -1,9 +1,13 @@
-"""`license-svc verify PATH | --qr TEXT [--json] [--at ISO-TIME] [--html OUT]`.
+"""`license-svc verify PATH | --qr TEXT [--json] [--at ISO-TIME] [--html OUT]
+[--federation FILE --trust-list FILE… | --node URL]`.
 
-Offline: trust comes from the key store (keys_dev in development: all four regions), licence
-status from the local database when it exists (never created or migrated by this command, and
-nothing is written to it), and from peer nodes' signed status when LICENSE_SVC_PEERS names them.
-Without any status source the report says the status was not checked.
+Trust comes from signed trust lists, as on a node (license_svc.federation.offline): the files
+given, or those a node serves (`--node`), or the lists this machine's node has synced; on the
+all-regions development store with none of these, lists signed in memory from its keys.  The
+federation list is checked against the key store's pinned federation root.  Licence status from
+the local database when it exists (never created or migrated by this command, and nothing is
+written to it), and from peer nodes' signed status when LICENSE_SVC_PEERS names them.  Without
+any status source the report says the status was not checked.
 
 Exit codes (DESIGN §10): 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE (including "not a
 licence code"), 3 unreadable input or usage.
@@ -53,6 +57,24 @@ def _local_register(settings):
         engine.dispose()
 
 
+def _lists(offline, ks, settings, session, peer_client, federation, trust_lists, node, moment):
+    """The verified trust lists this verification may use, from the first source given."""
+    if federation:
+        return offline.from_files(ks, federation, list(trust_lists), moment)
+    if node:
+        return offline.from_node(ks, peer_client, node, settings.peers, moment)
+    local = offline.from_local_node(session, ks, moment) if session is not None else None
+    if local is None:
+        local = offline.development_lists(ks, moment)
+    if local is None:
+        raise offline.TrustListSourceError(
+            "no trust lists: give --federation and --trust-list files, or --node URL, or run "
+            "`license-svc trust-list sync` on this node first",
+            "没有可用的信任列表：请提供 --federation 与 --trust-list 文件，或 --node 节点地址，"
+            "或先在本节点运行 license-svc trust-list sync")
+    return local
+
+
 @app.command("verify")
 def verify_command(
         path: str = typer.Argument(None, help="PDF, OFD, .esl/.dat, QR image, or a text file; - for stdin"),
@@ -60,12 +82,17 @@ def verify_command(
         as_json: bool = typer.Option(False, "--json", help="JSON report (DESIGN §10)"),
         at: str = typer.Option(None, "--at", help="verify as of this ISO time (default now)"),
         html: Path = typer.Option(None, "--html", help="also write the report as an HTML page"),
-        region: str = typer.Option(None, "--region", help="this node's region (local register)")):
+        region: str = typer.Option(None, "--region", help="this node's region (local register)"),
+        trust_list: list[Path] = typer.Option(None, "--trust-list",
+                                              help="信任列表文件（可多次）/ a region trust list (repeatable)"),
+        federation: Path = typer.Option(None, "--federation", help="联盟列表文件 / the federation list"),
+        node: str = typer.Option(None, "--node", help="从节点获取并验证列表 / fetch the lists from a node")):
     """验证电子证照、印章或二维码 / verify a licence PDF, OFD, seal file or QR code."""
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
     from license_svc.federation.peer_client import PeerClient
-    from license_svc.verify_service import http_fetchers, verifier_trust, verify_offline
+    from license_svc.federation import offline
+    from license_svc.verify_service import http_fetchers, verifier_trust_from_lists, verify_offline
     from formats.errors import ServiceError
     from verification.dispatch import UnreadableInput
     from verification.html import to_html
@@ -87,9 +114,19 @@ def verify_command(
         ks = load_keystore(settings)
     except (ConfigError, ServiceError) as exc:
         _die(exc.message_zh, exc.message_en)
-    trust, remote = verifier_trust(ks), None
-    peers = PeerClient() if settings.peers else nullcontext()
+    if (trust_list or federation) and not (trust_list and federation):
+        _die("--trust-list 与 --federation 须同时给出", "--trust-list needs --federation (and back)")
+    if node and federation:
+        _die("--node 与 --federation 只能选一个", "give --node or --federation, not both")
+    remote = None
+    peers = PeerClient() if settings.peers or node else nullcontext()
     with peers as peer_client, _local_register(settings) as session:
+        try:
+            lists = _lists(offline, ks, settings, session, peer_client, federation, trust_list,
+                           node, moment)
+        except ServiceError as exc:
+            _die(exc.message_zh, exc.message_en)
+        trust = verifier_trust_from_lists(lists.payloads)
         if peer_client is not None:
             fetch_list, fetch_response = http_fetchers(peer_client, settings.peers)
             remote = StatusCache(trust.status, clock=lambda: moment,
@@ -99,6 +136,8 @@ def verify_command(
                                     session=session, remote=remote, trust=trust)
         except UnreadableInput as exc:
             _die(exc.message_zh, exc.message_en)
+    report.notes.append(f"信任来源 / trust from: {lists.source}")
+    report.notes.extend(f"未采用的信任列表 / list not used: {p}" for p in lists.problems)
     typer.echo(report.to_json() if as_json else report.to_text())
     if html is not None:
         try:

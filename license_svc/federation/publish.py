@@ -71,6 +71,16 @@ def recognised_types(templates: dict | None = None) -> list[str]:
     return sorted({t.type_code for t in templates.values() if t.recognised})
 
 
+def _licence_types_by_org(ks, region: str) -> dict[str, list[str]]:
+    """org code → the GB/T 36904 type codes of the licence types it issues (the key store names
+    template folders; identifiers and other regions speak type codes)."""
+    from license_svc.templates import load_templates
+
+    codes = {folder: t.type_code for folder, t in load_templates().items()}
+    return {org.code: sorted(codes[f] for f in org.licence_types if f in codes)
+            for org in ks.organisations(region)}
+
+
 def _cert_sha256(cert) -> str:
     return hashlib.sha256(cert.dump()).hexdigest()
 
@@ -79,6 +89,7 @@ def trust_list_entries(ks, region: str, withdrawals: dict[str, Withdrawal],
                        previous: dict | None, now: datetime) -> list[dict]:
     """Entries for `region`'s trust list, sorted so equal content gives equal bytes."""
     entries: dict[str, dict] = {}
+    types = _licence_types_by_org(ks, region)
     for item in ks.items(region):
         if item["role"] not in ENTRY_ROLES or item.get("status") not in (None, "valid"):
             continue
@@ -88,6 +99,10 @@ def trust_list_entries(ks, region: str, withdrawals: dict[str, Withdrawal],
             "org_code": item.get("org_code") or "", "algorithm": item["algorithm"],
             "cert": base64.b64encode(cert.dump()).decode(), "status": "granted",
             "since": iso_time(cert.not_valid_before)}
+        if item["role"] == "licence_signer":
+            # What this organisation may issue: a verifier in another region binds the
+            # licence type inside an identifier to its signer with it (verification.listing).
+            entries[_cert_sha256(cert)]["licence_types"] = types.get(item.get("org_code"), [])
     for old in (previous or {}).get("entries", []):
         digest = hashlib.sha256(base64.b64decode(old["cert"])).hexdigest()
         if digest not in entries:
@@ -148,9 +163,11 @@ def _publish(session: Session, kind: str, region: str, now: datetime, validity: 
     return Published.from_row(row)
 
 
-def current_trust_list(ctx, session: Session) -> Published:
-    """This region's trust list, signed by its trust-list signer; re-signed when needed."""
-    ks, region, now = ctx.keystore, ctx.region, ctx.now()
+def current_trust_list(ctx, session: Session, region: str | None = None) -> Published:
+    """This region's trust list (or, with a key store that holds another region's trust-list
+    key — the all-regions development store — that region's), signed by its trust-list signer;
+    re-signed when needed."""
+    ks, region, now = ctx.keystore, region or ctx.region, ctx.now()
     withdrawals = {w.cert_sha256: w for w in session.scalars(
         select(Withdrawal).where(Withdrawal.region == region))}
 
@@ -161,6 +178,16 @@ def current_trust_list(ctx, session: Session) -> Published:
     signer = ks.credential(region, "trust_list", "sm2")
     return _publish(session, KIND_TRUST_LIST, region, now, TRUST_LIST_VALIDITY, content,
                     TRUST_LIST_SCHEMA, signer)
+
+
+def can_sign_trust_list(ks, region: str) -> bool:
+    """Whether this key store holds `region`'s trust-list key: its own region always; every
+    region only in the all-regions development store (keys_dev/)."""
+    try:
+        ks.credential(region, "trust_list", "sm2")
+    except (SigningError, KeyError, LookupError):
+        return False
+    return True
 
 
 def can_sign_federation(ks) -> bool:
@@ -184,6 +211,26 @@ def current_federation_list(ctx, session: Session) -> Published:
         return {"regions": federation_regions(ks, ctx.settings.peers)}
     return _publish(session, KIND_FEDERATION, FEDERATION_REGION, now, FEDERATION_VALIDITY,
                     content, LOTL_SCHEMA, ks.federation_root())
+
+
+def signed_in_memory(ks, now: datetime) -> tuple[dict, list[dict]]:
+    """The federation list and every region's trust list, signed now with the store's own keys
+    and kept nowhere: for `license-svc verify` on the all-regions development store, where no
+    node has published anything."""
+    now = now.replace(microsecond=0)
+    stamp = {"sequence": 1, "issued_at": iso_time(now)}
+    lotl = sign_envelope({"schema": LOTL_SCHEMA, "regions": federation_regions(ks, {}), **stamp,
+                          "next_update": iso_time(now + FEDERATION_VALIDITY)},
+                         ks.federation_root().key, ks.federation_root().cert)
+    lists = []
+    for region in ks.regions:
+        signer = ks.credential(region, "trust_list", "sm2")
+        lists.append(sign_envelope({
+            "schema": TRUST_LIST_SCHEMA, "region": region,
+            "entries": trust_list_entries(ks, region, {}, None, now),
+            "recognised_types": recognised_types(), **stamp,
+            "next_update": iso_time(now + TRUST_LIST_VALIDITY)}, signer.key, signer.cert))
+    return lotl, lists
 
 
 def published(ctx, build: Callable) -> Published:

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from license_svc.federation.models import KIND_FEDERATION, KIND_TRUST_LIST, SyncedList
 from license_svc.federation.peer_client import PeerClient, PeerError
 from license_svc.federation.publish import (FEDERATION_REGION, can_sign_federation,
-                                            current_federation_list, current_trust_list, published)
+                                            can_sign_trust_list, current_federation_list,
+                                            current_trust_list, published)
 from formats.envelope import EnvelopeError, parse_json
 from formats.canonical_json import canonical_json
 from verification.checks import ServiceCheck
@@ -185,9 +186,12 @@ def sync(ctx, *, client: PeerClient | None = None, federation_urls: list[str] | 
         def verify_list(envelope, known, region=region, signers=signers):
             return verify_trust_list(envelope, signers, now, region=region,
                                      known_sequence=known, grace=grace)
-        if region == ctx.region:
+        if region == ctx.region or (not peers and can_sign_trust_list(ks, region)):
+            # Our own list, or — a lone development node (no peers) on the all-regions store —
+            # a region whose list key we hold: published here, verified like any peer's.
             outcomes.append(_sync_one(ctx, client, KIND_TRUST_LIST, region, LOCAL, verify_list,
-                                      lambda: published(ctx, current_trust_list)))
+                                      lambda region=region: published(
+                                          ctx, lambda c, s: current_trust_list(c, s, region))))
         else:
             base = peers.get(region, node_url).rstrip("/")
             outcomes.append(_sync_one(ctx, client, KIND_TRUST_LIST, region,

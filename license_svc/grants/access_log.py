@@ -19,11 +19,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import LargeBinary, bindparam, select, text
+from sqlalchemy import LargeBinary, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from license_svc import audit
 from license_svc.audit.models import AuditEntryRow
+from license_svc.auth import policy
 from license_svc.auth.models import ApiClient
 from license_svc.grants.grants import holder_identity
 from license_svc.licences import holders
@@ -116,16 +117,21 @@ def _pair(key: str, value: str) -> bytes:
     return f'"{key}":'.encode() + json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-def search(session: Session, *, department: str | None = None, licence: str | None = None,
+def search(session: Session, *, org: str | None = None, department: str | None = None,
+           licence: str | None = None,
            matter: str | None = None, grant: str | None = None, action: str | None = None,
            outcome: str | None = None, ex_officio: bool = False, start: datetime | None = None,
            end: datetime | None = None, limit: int = 100, before: int | None = None) -> dict[str, Any]:
     """The auditor's view (电子监察): entries by department (actor org code), licence, matter,
     grant, action, outcome, time range [start, end), or only those made under a legal basis;
-    newest first."""
+    newest first.  `org` limits it to one organisation (an organisation's own auditor,
+    `auth.policy.audit_org`): entries its clients made and entries about its licences."""
     limit = max(1, min(limit, MAX_PAGE))
     audit.sequence_pending(session)  # "sequence, then read": see everything committed so far
     query = select(AuditEntryRow.idx, AuditEntryRow.leaf)
+    if org is not None:
+        query = query.where(or_(AuditEntryRow.actor_org == org,
+                                AuditEntryRow.licence_id.like(policy.licence_id_pattern(org))))
     if department:
         query = query.where(AuditEntryRow.actor_org == department)
     if licence:

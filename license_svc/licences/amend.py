@@ -15,6 +15,7 @@ from license_svc.licences.errors import LicenceDataInvalid
 from license_svc.licences.issue import issue_one
 from license_svc.licences.lifecycle import check_change_authority, clean_reason, load_version
 from license_svc.licences.models import LicenceVersion
+from license_svc.licences.signer_check import usable_signer
 
 AMENDABLE = ("holders", "valid_from", "valid_until", "fields", "algorithm")
 
@@ -29,6 +30,8 @@ def amend(ctx, session: Session, identifier: str, actor, changes: dict,
     reason = clean_reason(reason, required=False)
     old = load_version(session, identifier, for_update=True)
     check_change_authority(ctx, actor, old)
+    # The old version's "superseded" event is signed with its own algorithm's key.
+    usable_signer(ctx, session, old.issuer_code, old.algorithm)
     record = json.loads(old.record)
     template = templates.by_type_code(old.type_code)
     request = {"type": template.folder, "issuer_code": old.issuer_code,

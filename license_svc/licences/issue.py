@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from license_svc import templates
+from license_svc.auth import policy
 from license_svc.identifiers import make_identifier, parse_identifier
 from license_svc.licences import artefacts, holders
 from license_svc.licences.auditing import audit_holder_ref, audit_licence
@@ -35,6 +36,7 @@ from license_svc.licences.record import RECORD_SCHEMA, iso_time
 from formats.canonical_json import CanonicalJSONError, canonical_json
 from license_svc.licences.resources import org_signing
 from license_svc.licences.seals import licence_seal, seal_der
+from license_svc.licences.signer_check import usable_signer
 from license_svc.licences.status import add_with_status_slot
 from formats import algorithms as alg
 from formats.errors import ServiceError
@@ -71,10 +73,8 @@ def check_issue_authority(ctx, actor, template, issuer_code: str):
         raise IssuerAuthorityError(
             f"organisation {actor.org_code} is not an issuing organisation of region {ctx.region}",
             f"机构 {actor.org_code} 不是本区域（{ctx.region}）的发证机构")
-    allowed = set(org.licence_types)
-    if actor.licence_types:
-        allowed &= set(actor.licence_types)
-    if template.folder not in allowed or org.kind not in template.issuer_kinds:
+    if template.folder not in org.licence_types or not policy.may_issue_type(actor, template.folder) \
+            or org.kind not in template.issuer_kinds:
         raise IssuerAuthorityError(f"{org.name} may not issue {template.name} ({template.folder})",
                                    f"{org.name} 无权签发{template.name}")
     return org
@@ -113,6 +113,7 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
     With `previous`, this is an amendment: same serial and number, next version, and the old
     version is marked superseded."""
     template, request, algorithm, org = prepare(ctx, actor, body)
+    usable_signer(ctx, session, org.code, algorithm)  # withdrawn or missing: 503, nothing written
     at = ctx.now()
     today = at.astimezone(CST).date()
     if previous is None:

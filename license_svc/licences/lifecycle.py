@@ -17,11 +17,13 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from license_svc.auth import policy
 from license_svc.identifiers import parse_identifier
 from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import (IssuerAuthorityError, LicenceDataInvalid, LicenceNotFound,
                                          LicenceStateError)
 from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
+from license_svc.licences.signer_check import usable_signer
 from formats.canonical_json import canonical_json
 from license_svc.licences.record import iso_time
 from formats import algorithms as alg
@@ -102,19 +104,16 @@ def append_event(ctx, session: Session, version: LicenceVersion, action: str, st
 
 
 def check_change_authority(ctx, actor, version: LicenceVersion) -> None:
-    """Only the issuing organisation (an issuer client of this region) changes its licences."""
-    if not actor.has_role("issuer") or actor.org_code != version.issuer_code \
-            or actor.region != version.region or version.region != ctx.region:
+    """Only the issuing organisation (an issuer client of this region whose licence types, if
+    narrowed, include the licence's) changes its licences (`auth.policy.may_change_licence`)."""
+    if not policy.may_change_licence(ctx, actor, version):
+        if actor.has_role("issuer") and actor.org_code == version.issuer_code \
+                and actor.region == version.region == ctx.region:
+            raise IssuerAuthorityError("this client may not change licences of this type",
+                                       "该客户端无权变更此类证照")
         raise IssuerAuthorityError(
             "only the issuing organisation may change this licence",
             "只有颁发该证照的机构才能变更其状态")
-    if actor.licence_types:  # a client narrowed to some types changes only those, as it issues
-        from license_svc.templates import by_type_code
-
-        template = by_type_code(version.type_code)
-        if template is None or template.folder not in actor.licence_types:
-            raise IssuerAuthorityError("this client may not change licences of this type",
-                                       "该客户端无权变更此类证照")
 
 
 def clean_reason(reason: str | None, required: bool) -> str | None:
@@ -136,6 +135,8 @@ def change_status(ctx, session: Session, identifier: str, action: str, actor,
     reason = clean_reason(reason, required=action == "revoked")
     version = load_version(session, identifier, for_update=True)
     check_change_authority(ctx, actor, version)
+    # The event is signed with the organisation's key: not with a withdrawn or missing one.
+    usable_signer(ctx, session, version.issuer_code, version.algorithm)
     at = ctx.now()
     previous = latest_event(session, identifier)
     current = status_at(version, previous, at)

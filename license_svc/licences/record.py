@@ -7,20 +7,10 @@ serves both.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from formats import algorithms as alg
-from formats.canonical_json import canonical_json
-from formats.errors import SigningError
+from formats.canonical_json import canonical_json, iso_time  # noqa: F401  (the signed-JSON time)
 
 RECORD_SCHEMA = "yrd-licence/1"
-
-
-def iso_time(at: datetime) -> str:
-    """RFC 3339 UTC with a Z and whole seconds: the one time format inside signed JSON."""
-    if at.tzinfo is None:
-        raise SigningError("signed times must be timezone-aware", "签名时间必须带时区")
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def data_hash(record: dict) -> str:

@@ -1,7 +1,9 @@
 """Reading a licence: its signed record, PDF and QR, for those entitled to see them.
 
 Who may read (every read is audited in the same transaction, DESIGN §9):
-- the issuing organisation's issuer clients and admins;
+- issuer clients and admins within their scope (docs/authorisation.md "Who may do what": the
+  issuing organisation's, of the client's licence types if it is narrowed; an organisation's own
+  admin its organisation's, the region's operator every licence of the region);
 - the holder (a citizen client whose holder code is one of the licence's holders);
 Relying departments do not read here: 免证办 retrieval needs the holder's grant or a stated
 legal basis and goes through `license_svc.grants` (POST /api/v1/retrievals).  A refused read
@@ -17,6 +19,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from license_svc.auth import policy
 from license_svc.identifiers import contains_resident_id
 from license_svc.licences import holders
 from license_svc.licences.auditing import audit_licence
@@ -30,9 +33,11 @@ _PURPOSE = re.compile(r"^[0-9A-Za-z\-_.]{1,64}$")
 
 
 def check_read_access(ctx, actor, version: LicenceVersion, purpose: str | None) -> None:
-    if actor.has_role("admin") or (actor.has_role("issuer") and actor.org_code == version.issuer_code):
+    """Issuers and admins within their scope (`auth.policy.may_read_licence`: this region, their
+    organisation if bound to one, their licence types if narrowed), and the licence's holders."""
+    if policy.may_read_licence(ctx, actor, version):
         return
-    if holders.is_holder(actor, version):
+    if policy.of_this_node(ctx, actor) and holders.is_holder(actor, version):
         return
     if actor.has_role("relying"):
         raise IssuerAuthorityError(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from formats.qr_claims import register_facts
 from license_svc.licences import bitstring
 from license_svc.licences.errors import LicenceDataInvalid, LicenceNotFound, StatusSlotUnavailable
 from license_svc.licences.lifecycle import EXPIRED, latest_event, load_version, status_at
@@ -129,6 +130,8 @@ def response_payload(version: LicenceVersion, event: LicenceEvent, at: datetime,
         "produced_at": iso_time(at),
         "next_update": iso_time(at + RESPONSE_VALIDITY),
         "status_list": {"list": version.status_list, "index": version.status_index},
+        "register": register_facts(issued_at=version.issued_at, data_hash=version.data_hash,
+                                   el1=version.el1),
     }
     if status == EXPIRED:
         payload["reason"] = "validity period ended / 有效期已届满"

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from license_svc import audit
+from license_svc.auth import policy
+from license_svc.licences.signer_check import usable_signer
 from formats.errors import Kind, ServiceError, SigningError
 from signing.seal import SEAL_TYPES, make_seal, new_seal_id, sign_document
 from signing.seal.build import tsa_timestamper
@@ -85,6 +87,7 @@ def create_seal(ctx, session: Session, client, request: SealRequest) -> SealRow:
     if org.region != ctx.region:
         raise SealForbidden(f"{request.org_code} belongs to region {org.region}; its seals are "
                             f"made there", f"机构 {request.org_code} 属于 {org.region}，须由该区域制章")
+    _check_manage(ctx, client, org.code)
     if request.seal_type not in SEAL_TYPES:
         raise SealRegistryError(f"seal type must be one of {sorted(SEAL_TYPES)}",
                                 f"印章类型须为 {sorted(SEAL_TYPES)} 之一")
@@ -122,6 +125,25 @@ def _picture(request: SealRequest, org_name: str):
     return render_square_seal(request.name)
 
 
+def _check_manage(ctx, client, org_code: str) -> None:
+    if not policy.may_manage_seals(ctx, client, org_code):
+        raise SealForbidden(
+            f"this client may not manage the seals of organisation {org_code}: the region's "
+            "administrator manages every organisation's, an organisation's own administrator its own",
+            f"该客户端无权管理机构 {org_code} 的印章：区域管理员可管理本区域各机构的印章，机构管理员只能管理本机构的印章")
+
+
+def visible_seals(ctx, session: Session, client, *, org_code: str | None = None,
+                  status: str | None = None) -> list[SealRow]:
+    """The seals of this region a client may list (`auth.policy.seal_list_org`): the region's
+    administrators and auditors every organisation's (or the one asked for), anyone else their
+    own organisation's only."""
+    org = policy.seal_list_org(ctx, client, org_code)
+    if org is False or org == "":
+        return []
+    return [r for r in list_seals(session, org_code=org, status=status) if r.region == ctx.region]
+
+
 def list_seals(session: Session, *, org_code: str | None = None,
                status: str | None = None) -> list[SealRow]:
     query = select(SealRow).order_by(SealRow.created_at, SealRow.es_id)
@@ -145,6 +167,9 @@ def change_status(ctx, session: Session, client, es_id: str, action: str,
     if action not in TRANSITIONS:
         raise SealRegistryError(f"unknown action {action}", f"未知操作 {action}")
     row = get_seal(session, es_id)
+    if row.region != ctx.region:
+        raise SealForbidden(f"seal {es_id} is not of region {ctx.region}", f"印章 {es_id} 不属于本区域")
+    _check_manage(ctx, client, row.org_code)
     before, after = TRANSITIONS[action]
     if row.status == "revoked" or (before is not None and row.status != before):
         raise SealConflict(f"cannot {action} a seal that is {row.status}",
@@ -160,16 +185,20 @@ def sign_with_seal(ctx, session: Session, client, es_id: str, *, data: bytes | N
                    data_hash: bytes | None = None, property_info: str = "document",
                    algorithm: str = "sm2") -> bytes:
     """DER SES_Signature by the seal's organisation over `data` (or its SM3/SHA-256 hash), with
-    a timestamp from this region's TSA.  Only that organisation's clients (or an admin) may."""
+    a timestamp from this region's TSA.  Only that organisation's own clients, not narrowed to
+    licence types, may (`auth.policy.may_stamp_with`): a bare document names no licence type,
+    and the region's operator manages seals without stamping in an organisation's name."""
     row = get_seal(session, es_id)
-    if client.org_code != row.org_code and not client.has_role("admin"):
-        _denied(ctx, client, es_id, reason="other-organisation")
-        raise SealForbidden("only the seal's organisation may use it", "只有印章所属机构可以用章")
+    if row.region != ctx.region or not policy.may_stamp_with(ctx, client, row.org_code):
+        _denied(ctx, client, es_id, reason="other-organisation"
+                if client.org_code != row.org_code else "not-allowed")
+        raise SealForbidden("only the seal's organisation's own clients, not narrowed to licence "
+                            "types, may use it", "只有印章所属机构的客户端（未限定证照类型）可以用章")
     if row.status != "active":
         _denied(ctx, client, es_id, status=row.status)
         raise SealConflict(f"the seal is {row.status}", f"印章状态为 {row.status}，不能用章")
     ks = ctx.keystore
-    cred = ks.credential(ctx.region, "licence_signer", algorithm, org_code=row.org_code)
+    cred = usable_signer(ctx, session, row.org_code, algorithm)  # withdrawn or missing: 503
     tsa_cred = ks.credential(ctx.region, "tsa", algorithm)
     tsa = TimeStampAuthority(tsa_cred.key, tsa_cred.cert, tsa_cred.chain, clock=ctx.now)
     der = sign_document(seal_der=row.der, signer_key=cred.key, signer_cert=cred.cert,

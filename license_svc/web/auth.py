@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from license_svc.auth.clients import ROLES, Client, authenticate
+from license_svc.auth.policy import of_this_node
 from license_svc.context import AppContext
 from license_svc.web.problems import ProblemError
 
@@ -38,7 +39,27 @@ def current_client(request: Request,
         raise ProblemError.core("unauthorized", "unknown or disabled API key",
                                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     request.state.client = client  # for the access log
+    if not of_this_node(ctx, client):
+        # A key is good on its own region's node only.  Another region's client registered here
+        # by mistake (or on purpose) must not read this region's licences or use its seals:
+        # regions reach each other through the federation routes, which need no key.
+        raise other_region(ctx, client)
     return client
+
+
+OTHER_REGION_ZH = "客户端不属于本区域节点"
+OTHER_REGION_EN = "Client of another region"
+
+
+def other_region(ctx: AppContext, client: Client) -> ProblemError:
+    return ProblemError(
+        401, "client-other-region", OTHER_REGION_ZH, OTHER_REGION_EN,
+        f"this API key belongs to a client of region {client.region}; the {ctx.region} node "
+        "serves its own region's clients only. Other regions reach this node only through the "
+        "federation routes (trust list, federation list, licence status, status lists)",
+        detail_zh=f"该 API 密钥属于 {client.region} 区域的客户端，{ctx.region} 节点只为本区域客户端服务；"
+                  "其他区域只能通过联盟路由（信任列表、联盟列表、证照状态、状态列表）访问本节点",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 def require_role(*roles: str):

@@ -173,3 +173,50 @@ def test_status_from_an_unreachable_peer_is_try_later(ctx, issuers, run, tmp_pat
         "LICENSE_SVC_DATABASE_URL": f"sqlite:///{tmp_path}/none.db", "LICENSE_SVC_PEERS": f"sh={closed}"})
     report = json.loads(r.output)
     assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "TRY_LATER"), r.output
+
+
+def test_offline_with_list_files_and_no_database(ctx, tmp_path, clock):
+    """A js licence verified on a machine with no database, from the federation list and trust
+    list files; without js's list the answer is INDETERMINATE; a tampered list is not used."""
+    import json as _json
+
+    from formats.identifier import make_identifier
+    from license_svc.federation.publish import signed_in_memory
+    from signing.qr.credentials import make_el1
+
+    ks = ctx.keystore
+    org = ks.organisations("js")[0]
+    cred = ks.credential("js", "licence_signer", "sm2", org_code=org.code)
+    claims = {"id": str(make_identifier("11100000MB0000001T001", org.code)),
+              "t": "11100000MB0000001T001", "n": "JS2026000000000001", "h": "江苏示例有限公司",
+              "hid": "91320000MA00000019", "vf": "2026-01-01", "r": "js", "v": 1}
+    el1 = make_el1(cred.key, cred.cert.dump(), issuer_code=org.code, claims=claims,
+                   iat=clock(), exp=clock() + timedelta(days=30))
+    lotl, lists = signed_in_memory(ks, clock())
+    files = {}
+    for name, env in [("lotl", lotl)] + [(e["payload"]["region"], e) for e in lists]:
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(_json.dumps(env), encoding="utf-8")
+    empty = tmp_path / "nothing-here"
+    env = {"LICENSE_SVC_DATA_DIR": str(empty), "LICENSE_SVC_DATABASE_URL": "",
+           "LICENSE_SVC_PEERS": "", "LICENSE_SVC_REGION": "sh"}
+    runner = CliRunner()
+
+    def verify(*lists_given):
+        args = ["verify", "--qr", el1, "--json", "--at", clock().isoformat(),
+                "--federation", str(files["lotl"])]
+        for f in lists_given:
+            args += ["--trust-list", str(f)]
+        return runner.invoke(app, args, env=env)
+
+    r = verify(files["sh"], files["js"])
+    assert r.exit_code == 0, r.output
+    body = _json.loads(r.output)
+    assert body["signer"]["trust_lists"][0]["region"] == "js"
+    assert not empty.exists()  # nothing was created
+    assert verify(files["sh"]).exit_code == 2
+    tampered = _json.loads(files["js"].read_text())
+    tampered["payload"]["entries"][0]["org_name"] = "冒充"
+    files["js"].write_text(_json.dumps(tampered), encoding="utf-8")
+    r = verify(files["sh"], files["js"])
+    assert r.exit_code == 2 and "list not used" in r.output

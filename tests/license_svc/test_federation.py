@@ -8,6 +8,8 @@ import json
 from datetime import timedelta
 
 import pytest
+
+from license_svc import templates
 from typer.testing import CliRunner
 
 from license_svc.cli import _register, app as cli_app
@@ -55,7 +57,12 @@ def test_trust_list_content(client, ctx):
         wanted = item["role"] in tl.ENTRY_ROLES
         assert (der in listed) == wanted, item["id"]  # no roots, CAs or demo certificates
     for e in payload["entries"]:
-        assert set(e) == {"role", "org_name", "org_code", "algorithm", "cert", "status", "since"}
+        base = {"role", "org_name", "org_code", "algorithm", "cert", "status", "since"}
+        assert set(e) == (base | {"licence_types"} if e["role"] == "licence_signer" else base)
+        if e["role"] == "licence_signer":  # the organisation's type codes, as identifiers carry
+            org = next(o for o in ks.organisations("sh") if o.code == e["org_code"])
+            assert e["licence_types"] == sorted(templates.get_template(f).type_code
+                                                for f in org.licence_types)
         assert e["status"] == "granted"
     recognised = sorted(t.type_code for t in load_templates().values() if t.recognised)
     assert payload["recognised_types"] == recognised and recognised

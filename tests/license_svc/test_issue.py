@@ -11,6 +11,7 @@ from asn1crypto import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select
 
+from license_svc.auth.clients import Client
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from license_svc.licences.models import LicenceEvent, LicenceVersion
@@ -279,7 +280,9 @@ def test_the_registry_seal_is_used_and_its_suspension_stops_issuance(ctx, amr):
         report = verify_seal(seal.der, at=ctx.now(), trust=trust)
     assert report.indication == "TOTAL_PASSED", report.to_text()
     assert seal.der in version.pdf or seal.der.hex().encode() in version.pdf.lower()
+    admin = Client(client_id="test-admin", name="区域管理员", org_code="", region=ctx.region,
+                   roles=frozenset({"admin"}))  # seals are managed by admins, not issuers
     with ctx.unit_of_work() as s:
-        registry.change_status(ctx, s, amr, seal.es_id, "suspend", "印章核查")
+        registry.change_status(ctx, s, admin, seal.es_id, "suspend", "印章核查")
     _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, example("business_licence")),
              code="licence-state", status=409)

@@ -170,7 +170,9 @@ def test_readyz_ready_and_not_ready(ctx_factory, settings):
     with TestClient(create_app(ctx=ready)) as tc:
         r = tc.get("/readyz")
         assert r.status_code == 200
-        assert r.json() == {"status": "ready", "region": "sh", "checks": {"database": "ok", "keys": "ok"}}
+        body = r.json()
+        assert "ok" in body.pop("issuance")  # which organisations cannot issue: its own test
+        assert body == {"status": "ready", "region": "sh", "checks": {"database": "ok", "keys": "ok"}}
 
     def broken(_s):
         raise FileNotFoundError("no manifest.json")

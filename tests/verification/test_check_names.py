@@ -34,7 +34,8 @@ def test_each_enumeration_keeps_to_its_areas():
     areas = {e.__name__: sorted({m.value.split(".")[0] for m in e}) for e in ENUMS}
     assert areas == {
         "PdfCheck": ["pdf"], "SealCheck": ["seal", "signature"], "QrCheck": ["el1", "ep1", "qr"],
-        "OfdCheck": ["ofd"], "TrustListCheck": ["trust_list"], "StatusCheck": ["status"],
+        "OfdCheck": ["ofd"], "TrustListCheck": ["trust_list"], "ListingCheck": ["binding", "trust"],
+        "StatusCheck": ["status"],
         "AuditCheck": ["audit"], "ServiceCheck": ["service"]}
 
 
@@ -77,7 +78,7 @@ def test_the_recorder_sees_what_a_verifier_emits():
 
 # Calls that take a check name first (after `report`, for helpers that take the report).
 _NAMED_CALL = re.compile(r"\b(add|fail_format|add_to|check|check_timestamp|add_status_check|"
-                         r"_load_cert|_check_crypto|_guarded)\(\s*(report,\s*)?f?[\"']")
+                         r"_load_cert|_check_crypto|_guarded|_trusted_time)\(\s*(report,\s*)?f?[\"']")
 
 
 def test_no_literal_check_names_in_the_code():

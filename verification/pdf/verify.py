@@ -30,7 +30,7 @@ from verification.pdf.sigdict import check_signature_fields
 from verification.pdf.signature import (check_document_timestamp, check_signature,
                                          embedded_certs)
 from verification.pdf.structure import read_pdf
-from verification.report import Report
+from verification.report import Report, Signed
 from verification.seal import SealTrust
 
 # The trust material has the same shape as for seals: signer, TSA and seal-maker roots,
@@ -124,6 +124,10 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
         if emb is last_sig:
             algorithm = _algorithm(emb)
             report.signer = _signer_summary(emb, outcome, algorithm)
+            report.signatures.append(Signed(
+                "licence_signer", emb.signer_cert.dump(), claimed_at=emb.self_reported_timestamp,
+                proven_before=outcome.signing_time if outcome.timestamped else None,
+                proof="签名时间戳 / signature timestamp" if outcome.timestamped else None))
             follow_ups.append(functools.partial(
                 check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
                 outcome.signing_time, at, embedded_certs(emb)))

@@ -36,7 +36,7 @@ from formats.certs import certificate_from_der
 from formats.errors import SigningError
 from verification import certpath
 from verification.checks import SealCheck
-from verification.report import Report
+from verification.report import Report, Signed
 from formats.seal.parse import Seal, SealFormatError, SealSignature, parse_seal, parse_signature
 from verification.seal.timestamp import check_timestamp
 
@@ -139,9 +139,15 @@ def _check_seal(report: Report, seal: Seal, at: datetime, trust: SealTrust,
         path = trust.store_for(trust.seal_maker_roots).validate(
             maker, at=at, extra_intermediates=extras, key_usage=SIGNING_KEY_USAGE)
         path.add_to(report, SealCheck.SEAL_MAKER_CERTIFICATE)
+    proven = None
     if seal.timestamp is not None:
-        check_timestamp(report, SealCheck.SEAL_TIMESTAMP, seal.timestamp, seal.signature, at=at,
-                        store=trust.store_for(trust.tsa_roots), extra_intermediates=extras)
+        proven = _trusted_time(report, SealCheck.SEAL_TIMESTAMP, check_timestamp(
+            report, SealCheck.SEAL_TIMESTAMP, seal.timestamp, seal.signature, at=at,
+            store=trust.store_for(trust.tsa_roots), extra_intermediates=extras))
+    if maker is not None:
+        report.signatures.append(Signed("seal_maker", maker.dump(), claimed_at=seal.create_date,
+                                        proven_before=proven,
+                                        proof="印章时间戳 / seal timestamp" if proven else None))
     if at < seal.valid_start:
         report.add(SealCheck.SEAL_VALIDITY, False, f"印章尚未生效（{_day(seal.valid_start)} 起）/ the seal is "
                    f"not valid before {_day(seal.valid_start)}", failure="NOT_YET_VALID")
@@ -191,13 +197,25 @@ def _check_signature(report: Report, sig: SealSignature, at: datetime, trust: Se
         report.add(SealCheck.SIGNATURE_SIGNER_IN_SEAL, False, "签章者证书不在印章的证书列表中 / the "
                    "signer is not listed in the seal", failure="SIG_CONSTRAINTS_FAILURE")
     _check_time(report, sig, signer, at)
+    proven = None
     if sig.timestamp is not None:
-        check_timestamp(report, SealCheck.SIGNATURE_TIMESTAMP, sig.timestamp, sig.signature, at=at,
-                        store=trust.store_for(trust.tsa_roots))
-    else:
+        proven = _trusted_time(report, SealCheck.SIGNATURE_TIMESTAMP, check_timestamp(
+            report, SealCheck.SIGNATURE_TIMESTAMP, sig.timestamp, sig.signature, at=at,
+            store=trust.store_for(trust.tsa_roots)))
+    report.signatures.append(Signed("licence_signer", signer.dump(), claimed_at=sig.time_info,
+                                    proven_before=proven,
+                                    proof="签章时间戳 / signature timestamp" if proven else None))
+    if sig.timestamp is None:
         report.notes.append("签章数据不含时间戳，签章时间为签章者自述 / no timestamp: the signing "
                             "time is the signer's claim")
     _check_data_hash(report, sig, signer, data, data_hash)
+
+
+def _trusted_time(report: Report, name: str, gen_time: datetime | None) -> datetime | None:
+    """A timestamp's time counts as proof of existence only when its check passed (token,
+    imprint, signature and the TSA's path to a trusted root)."""
+    check = report.check(name)
+    return gen_time if gen_time is not None and check is not None and check.passed else None
 
 
 def _check_time(report: Report, sig: SealSignature, signer: x509.Certificate,

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from license_svc import audit
+from license_svc.auth import policy
 from license_svc.grants.grants import holder_identity
 from license_svc.licences import holders
 from license_svc.licences.lifecycle import STATUS_ZH, latest_event, status_at
@@ -67,11 +68,16 @@ def holder_licences(ctx, session: Session, client, *, limit: int = MAX_LIST) -> 
 
 
 def issuer_licences(ctx, session: Session, client, *, limit: int = 20) -> list[dict]:
-    """The most recent licences of the caller's organisation (all of this region's for an
-    admin), newest first."""
+    """The most recent licences the caller may read (`auth.policy.scope_of`): its organisation's,
+    of its licence types if narrowed; every licence of the region for the region's operator.
+    Newest first."""
+    scope = policy.scope_of(ctx, client)
     query = select(LicenceVersion).where(LicenceVersion.region == ctx.region)
-    if not client.has_role("admin"):
-        query = query.where(LicenceVersion.issuer_code == client.org_code)
+    if scope.org_code is not None or not client.has_role("admin"):
+        query = query.where(LicenceVersion.issuer_code == (scope.org_code or client.org_code))
+    codes = scope.type_codes()
+    if codes is not None:
+        query = query.where(LicenceVersion.type_code.in_(sorted(codes)))
     rows = session.scalars(query.order_by(LicenceVersion.id.desc())
                            .limit(max(1, min(limit, MAX_LIST)))).all()
     items = [licence_summary(ctx, session, v) for v in rows]

@@ -2,7 +2,8 @@
 
 Checkpoints and proofs are hashes only and are public: monitors, witnesses in peer regions and
 citizens checking "my entry is in the log" need no key.  An entry names a licence and who
-looked at it, so it needs the auditor or admin role — or a citizen asking for an entry about
+looked at it, so it needs the auditor or admin role (within its scope: an organisation's own
+auditor or admin reads its organisation's entries only, `auth.policy`) — or a citizen asking for an entry about
 themselves or about a licence they hold (any of its holders).  `install` starts the background task that sequences queued entries about every
 second and signs a checkpoint every few seconds.
 """
@@ -16,6 +17,7 @@ from fastapi.responses import PlainTextResponse
 
 from license_svc import audit
 from license_svc.audit.log import CheckpointPublisher
+from license_svc.auth import policy
 from license_svc.auth.clients import Client
 from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
@@ -69,12 +71,13 @@ def get_entry(index: int = Path(..., ge=0, le=MAX_INDEX), ctx: AppContext = Depe
             own = concerns_holder(ctx, session, client, entry)  # any holder of its licence
     except audit.AuditError as exc:
         raise _problem(exc) from None
-    if not (client.has_role("auditor", "admin") or own):
+    if not (policy.audit_entry_in_scope(ctx, client, entry) or own):
         # Probing who looked at someone else's licences leaves a trace, as any refused read.
         with ctx.unit_of_work() as session:
             audit.record(ctx, session, action="audit.read", client=client, outcome="denied",
                          licence_id=entry.get("licence_id"), detail={"index": index})
-        raise ProblemError.core("forbidden", "audit entries need the auditor or admin role, "
+        raise ProblemError.core("forbidden", "audit entries need the auditor or admin role (an "
+                                "organisation's own auditor: entries of its organisation), "
                                 "or must concern the calling holder")
     return {"index": stored.index, "entry": entry, "leaf": _b64(stored.leaf)}
 

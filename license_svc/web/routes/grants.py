@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
+from license_svc.auth import policy
 from license_svc.auth.clients import Client
 from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
@@ -143,9 +144,10 @@ def get_audit_search(department: str | None = Query(None, max_length=32, descrip
                      limit: int = Query(100, ge=1, le=access_log.MAX_PAGE),
                      before: int | None = Query(None, ge=0, le=2**62),
                      ctx: AppContext = Depends(get_ctx),
-                     _client: Client = Depends(require_role("auditor", "admin"))):
+                     client: Client = Depends(require_role("auditor", "admin"))):
     with ctx.unit_of_work() as session:
-        return access_log.search(session, department=department, licence=licence, matter=matter,
+        return access_log.search(session, org=policy.audit_org(ctx, client),
+                                 department=department, licence=licence, matter=matter,
                                  grant=grant, action=action, outcome=outcome, ex_officio=ex_officio,
                                  start=_aware("from", from_), end=_aware("to", to), limit=limit,
                                  before=before)

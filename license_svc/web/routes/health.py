@@ -42,12 +42,30 @@ def readiness(ctx: AppContext) -> dict[str, str]:
     return checks
 
 
+def issuance(ctx: AppContext) -> dict:
+    """Which organisations and algorithms cannot issue now (withdrawn or missing key).
+
+    Reported, not a reason to be unready: a load balancer takes a 503 node out of rotation, and
+    one organisation's withdrawn key would then stop verification, status answers to the other
+    regions, retrievals and every other organisation's issuance too.  Issuance with the affected
+    key answers 503 `signing-key-withdrawn` / `signing-key-missing` on its own."""
+    from license_svc.licences.signer_check import issuance_state
+
+    try:
+        with ctx.unit_of_work() as session:
+            return issuance_state(ctx, session).as_dict()
+    except Exception as exc:  # database or keys down: the checks above already say so
+        log.warning("readiness: issuance state unknown: %s", type(exc).__name__)
+        return {"ok": False, "withdrawn": [], "missing": [], "error": type(exc).__name__}
+
+
 @router.get("/readyz", summary="就绪检查 / readiness: database reachable, keys loadable",
             responses={503: {"description": "not ready (problem+json with `checks`)"}})
 def readyz(ctx: AppContext = Depends(get_ctx)):
     checks = readiness(ctx)
     if all(v == "ok" for v in checks.values()):
-        return JSONResponse({"status": "ready", "region": ctx.region, "checks": checks})
+        return JSONResponse({"status": "ready", "region": ctx.region, "checks": checks,
+                             "issuance": issuance(ctx)})
     return problem_response(ProblemError.core("not-ready", "; ".join(
         f"{k}: {v}" for k, v in checks.items() if v != "ok"), checks=checks))
 

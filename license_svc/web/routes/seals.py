@@ -1,5 +1,7 @@
-"""Seals over HTTP: the registry (admin makes and manages seals for the region's organisations),
-sealing a document (the organisation's issuer clients), and seal verification (any client).
+"""Seals over HTTP: the registry (admin makes and manages seals for the region's organisations —
+the region's operator any organisation's, an organisation's own admin its own), sealing a document
+(the organisation's own clients, not narrowed to licence types), and seal verification (any
+client).  Who may is decided in `license_svc.auth.policy`, asked by `license_svc.seals.registry`.
 
     POST /api/v1/seals                    {org_code, name, type, shape?, number?, valid_start?, valid_end?}
     GET  /api/v1/seals?org_code=&status=
@@ -72,10 +74,10 @@ def create(body: SealIn, ctx: AppContext = Depends(get_ctx),
 def list_(org_code: str | None = Query(None, max_length=32),
           status: str | None = Query(None, pattern="^(active|suspended|revoked)$"),
           ctx: AppContext = Depends(get_ctx),
-          _client: Client = Depends(require_role("admin", "issuer", "auditor"))) -> list[dict]:
+          client: Client = Depends(require_role("admin", "issuer", "auditor"))) -> list[dict]:
     with ctx.unit_of_work() as session:
-        return [registry.summary(r) for r in registry.list_seals(session, org_code=org_code,
-                                                                 status=status)]
+        return [registry.summary(r) for r in registry.visible_seals(ctx, session, client,
+                                                                    org_code=org_code, status=status)]
 
 
 @router.get("/seals/{es_id}", summary="印章信息 / one seal")
