@@ -34,6 +34,8 @@ class Settings:
     sm2_backend: str = ""
     peers: dict[str, str] = field(default_factory=dict)
     max_body_bytes: int = 5 * 1024 * 1024
+    # Background trust-list sync (license_svc.federation.autosync); 0 = only when asked.
+    sync_interval_minutes: float = 10.0
 
     def __post_init__(self):
         if self.region not in REGIONS:
@@ -42,6 +44,9 @@ class Settings:
         if self.env not in ENVIRONMENTS:
             raise ConfigError(f"LICENSE_SVC_ENV must be one of {ENVIRONMENTS}",
                               f"LICENSE_SVC_ENV 必须是 {ENVIRONMENTS} 之一")
+        if not isinstance(self.sync_interval_minutes, (int, float)) or self.sync_interval_minutes < 0:
+            raise ConfigError("LICENSE_SVC_SYNC_INTERVAL_MINUTES must be a number >= 0 (0 disables)",
+                              "LICENSE_SVC_SYNC_INTERVAL_MINUTES 必须是不小于 0 的数（0 表示不自动同步）")
         if not self.database_url:
             object.__setattr__(self, "database_url",
                                f"sqlite:///{Path(self.data_dir) / f'license-svc-{self.region}.db'}")
@@ -64,7 +69,7 @@ class Settings:
                 "拒绝启动：生产环境不得使用 keys_dev/ 中的开发测试密钥")
 
 
-def _parse_peers(text: str) -> dict[str, str]:
+def parse_peers(text: str) -> dict[str, str]:
     peers = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         region, _, url = part.partition("=")
@@ -73,6 +78,14 @@ def _parse_peers(text: str) -> dict[str, str]:
                               f"LICENSE_SVC_PEERS 条目格式错误：{part!r}")
         peers[region.strip()] = url.strip().rstrip("/")
     return peers
+
+
+def _parse_minutes(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"LICENSE_SVC_SYNC_INTERVAL_MINUTES is not a number: {value!r}",
+                          f"LICENSE_SVC_SYNC_INTERVAL_MINUTES 不是数字：{value!r}") from None
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -94,7 +107,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         keys_dir=Path(pick("keys_dir", str(DEV_KEYS_DIR))),
         key_passphrase=pick("key_passphrase"),
         sm2_backend=pick("sm2_backend", ""),
-        peers=_parse_peers(pick("peers", "") or ""),
+        peers=parse_peers(pick("peers", "") or ""),
+        # Not `pick`: a TOML 0 (disable) is falsy and must not fall back to the default.
+        sync_interval_minutes=_parse_minutes(env.get("LICENSE_SVC_SYNC_INTERVAL_MINUTES")
+                                             or file_values.get("sync_interval_minutes", 10)),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

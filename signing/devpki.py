@@ -287,3 +287,94 @@ def generate(out: Path | str, *, at: datetime = GENERATED_AT) -> dict:
                                       encoding="utf-8")
     (out / "README.md").write_text(README, encoding="utf-8")
     return manifest
+
+
+# -- one region's key store -------------------------------------------------------------------
+
+REGION_README = """# {region} key store — DEVELOPMENT ONLY / 仅供开发测试
+
+**██ DEVELOPMENT ONLY — 仅供开发测试 — NEVER USE IN PRODUCTION ██**
+
+Exported from keys_dev/ by `license-svc dev-pki export --region {region}`: only region
+{region}'s certificates, private keys and CRLs, plus the federation root CERTIFICATE (no
+federation root key).  `federation.json` is the federation list signed by the dev federation
+root at export time; `clients.json` holds region {region}'s dev API clients.  Every private key
+here is a copy of a committed, public key.  Run a node on it with
+`LICENSE_SVC_KEYS_DIR=<this folder> license-svc serve --region {region}`.
+"""
+
+
+class ExportError(ValueError):
+    """The source is not a development key set this function can split (bilingual message)."""
+
+    def __init__(self, message_en: str, message_zh: str):
+        super().__init__(f"{message_zh} / {message_en}")
+        self.message_en, self.message_zh = message_en, message_zh
+
+
+def export_region(source: Path | str, region: str, out: Path | str) -> dict:
+    """Write into `out` a key store holding only `region`'s keys, certificates and CRLs plus the
+    federation root certificate, and `region`'s dev clients; return the new manifest.
+
+    Why: a node that holds every region's keys can sign anything for anyone, and then the
+    trust lists it syncs decide nothing.  A node on an exported store can only sign for its own
+    region and must learn the others from signed lists, as in production.  The federation root
+    is kept as a certificate only (the pinned anchor for the federation list); its private key
+    stays behind, so the node cannot sign the federation list itself.  Files keep their
+    relative paths, so the manifest is the source's records, filtered, in the same format
+    `signing.keystore.KeyStore` reads (still `development_only`).  `out` is replaced, except
+    for files this function does not write (a node's database next to it stays)."""
+    source, out = Path(source), Path(out)
+    try:
+        manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"cannot read {source}/manifest.json: {exc}",
+                          f"无法读取 {source}/manifest.json") from None
+    if not manifest.get("development_only"):
+        raise ExportError("only a development key set (development_only) can be exported",
+                          "只能导出开发测试密钥（manifest 标记 development_only）")
+    if region not in manifest.get("regions", {}):
+        raise ExportError(f"region {region!r} is not in {source}", f"{source} 中没有区域 {region!r}")
+    if out.resolve() == source.resolve():
+        raise ExportError("the export folder must differ from the source", "导出目录不能与源目录相同")
+
+    items = []
+    for item in manifest["items"]:
+        if item["region"] == region:
+            items.append(dict(item))
+        elif item["role"] == "federation_root":
+            # The pinned anchor: certificate only.  No key, and no CRL (nothing it issued is
+            # checked against one: it signs the federation list directly).
+            items.append({**item, "key": None, "crl": None})
+    out.mkdir(parents=True, exist_ok=True)
+    for sub in (*REGIONS, "federation"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    for item in items:
+        for field_name in ("cert", "key", "crl"):
+            rel = item.get(field_name)
+            if not rel:
+                continue
+            src = (source / rel).resolve()
+            if source.resolve() not in src.parents:
+                raise ExportError(f"manifest path escapes the key directory: {rel}",
+                                  f"manifest 中的路径越出密钥目录：{rel}")
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, target)
+    exported = {
+        **{k: v for k, v in manifest.items() if k not in ("regions", "organisations", "items")},
+        "development_only": True,
+        "exported_region": region,
+        "regions": {region: manifest["regions"][region]},
+        "organisations": [o for o in manifest.get("organisations", []) if o["region"] == region],
+        "items": items,
+    }
+    (out / "manifest.json").write_text(json.dumps(exported, ensure_ascii=False, indent=1) + "\n",
+                                       encoding="utf-8")
+    clients_file = source / "clients.json"
+    clients = json.loads(clients_file.read_text(encoding="utf-8")) if clients_file.exists() else []
+    (out / "clients.json").write_text(
+        json.dumps([c for c in clients if c.get("region") == region], ensure_ascii=False, indent=1)
+        + "\n", encoding="utf-8")
+    (out / "README.md").write_text(REGION_README.format(region=region), encoding="utf-8")
+    return exported

@@ -151,8 +151,11 @@ def settings_factory(_databases, tmp_path):
     def make(region: str = "sh", **overrides) -> Settings:
         data_dir = tmp_path / region
         data_dir.mkdir(exist_ok=True)
+        # sync_interval_minutes=0: an app on these settings syncs trust lists only when the test
+        # says so (tests/license_svc/test_federation_autosync.py turns the background task on).
         values = dict(region=region, env="development", data_dir=data_dir,
-                      database_url=_databases.fresh_url(region, data_dir), keys_dir=DEV_KEYS_DIR)
+                      database_url=_databases.fresh_url(region, data_dir), keys_dir=DEV_KEYS_DIR,
+                      sync_interval_minutes=0)
         values.update(overrides)
         return Settings(**values)
 

@@ -35,6 +35,10 @@ from verification.trustlist import ENTRY_ROLES, LOTL_SCHEMA, TRUST_LIST_SCHEMA
 
 TRUST_LIST_VALIDITY = timedelta(hours=24)
 FEDERATION_VALIDITY = timedelta(days=7)
+# The federation list written next to an exported one-region key store (`dev-pki export`): long
+# enough that a development federation keeps running for a month without re-exporting.
+FEDERATION_FILE = "federation.json"
+FEDERATION_FILE_VALIDITY = timedelta(days=30)
 FEDERATION_REGION = "federation"
 DEFAULT_NODE_URL = "https://license-svc.{region}.yrd-dev.invalid"
 
@@ -231,6 +235,24 @@ def signed_in_memory(ks, now: datetime) -> tuple[dict, list[dict]]:
             "recognised_types": recognised_types(), **stamp,
             "next_update": iso_time(now + TRUST_LIST_VALIDITY)}, signer.key, signer.cert))
     return lotl, lists
+
+
+def federation_file_body(ks, node_urls: dict[str, str], now: datetime,
+                         validity: timedelta = FEDERATION_FILE_VALIDITY) -> bytes:
+    """A federation list signed with `ks`'s federation root key, as the canonical JSON bytes a
+    node serves — for the file an exported one-region store carries (`<keys_dir>/federation.json`).
+
+    Why a file: a node without the federation root key cannot sign the list, and in development
+    there is no operator to fetch it from.  No database is involved, so the sequence cannot come
+    from a previous publication: it is the signing time in Unix seconds, which only grows from
+    one export to the next (a node holding an older export's list accepts the newer one, and
+    refuses the older one as a rollback)."""
+    now = now.replace(microsecond=0)
+    payload = {"schema": LOTL_SCHEMA, "regions": federation_regions(ks, node_urls),
+               "sequence": int(now.timestamp()), "issued_at": iso_time(now),
+               "next_update": iso_time(now + validity)}
+    root = ks.federation_root()
+    return canonical_json(sign_envelope(payload, root.key, root.cert))
 
 
 def published(ctx, build: Callable) -> Published:

@@ -13,6 +13,12 @@ same way.
 
 `trust_state(ctx, session, at)` re-verifies what is stored, as of `at`: a list past
 next_update beyond the grace is INDETERMINATE / TRY_LATER and its entries are not used.
+`trust_state(...).payloads()` is what every verdict trusts (verify_service.service_trust);
+`sync_overview(ctx)` is the per-list state for operators (/readyz, /metrics).
+
+A node that cannot sign the federation list (an exported one-region key store) takes it from
+`<keys_dir>/federation.json` when present: at start (`load_federation_file`), and in every round
+after its peers, when none of them gave a list (a peer's newer list from the operator wins).
 
 The clock is the context's (`ctx.now`), the HTTP client its `peer_client` (caps, timeouts, no
 redirects) unless one is passed (tests pass one over httpx.MockTransport standing in for a peer).
@@ -24,14 +30,16 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from license_svc.federation.models import KIND_FEDERATION, KIND_TRUST_LIST, SyncedList
 from license_svc.federation.peer_client import PeerClient, PeerError
-from license_svc.federation.publish import (FEDERATION_REGION, can_sign_federation,
+from license_svc.config import REGIONS
+from license_svc.federation.publish import (FEDERATION_FILE, FEDERATION_REGION, can_sign_federation,
                                             can_sign_trust_list, current_federation_list,
-                                            current_trust_list, published)
+                                            current_trust_list, etag_of, published)
 from formats.envelope import EnvelopeError, parse_json
 from formats.canonical_json import canonical_json
 from verification.checks import ServiceCheck
@@ -42,6 +50,8 @@ from verification.trustlist import (DEFAULT_GRACE, ListResult, region_urls, trus
 TRUST_LIST_PATH = "/api/v1/trust-list"
 FEDERATION_PATH = "/api/v1/federation"
 LOCAL = "local"
+FILE_PREFIX = "file:"
+ACCEPTED = ("updated", "unchanged", "not-modified")
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +137,11 @@ def _sync_one(ctx, client: PeerClient, kind: str, region: str, url: str, verify,
     """Fetch (or take `local()`), verify with `verify(envelope, known_sequence)`, store."""
     known, etag, source = _stored(ctx, kind, region)
     if local is not None:
-        pub = local()
+        try:
+            pub = local()
+        except OSError as exc:  # the federation file went away or is unreadable
+            log.warning("federation sync: %s %s unreadable: %s", kind, region, exc)
+            return _note(ctx, kind, region, url, f"unreadable: {exc}", "unreachable")
         body, new_etag, status = pub.body, pub.etag, 200
     else:
         try:
@@ -164,17 +178,21 @@ def sync(ctx, *, client: PeerClient | None = None, federation_urls: list[str] | 
     if federation_urls:
         sources += [(u, None) for u in federation_urls]
     else:
-        if can_sign_federation(ks):
+        signs = can_sign_federation(ks)
+        if signs:
             sources.append((LOCAL, lambda: published(ctx, current_federation_list)))
         sources += [(f"{base}{FEDERATION_PATH}", None)
                     for region, base in sorted(peers.items()) if region != ctx.region]
+        # The file last: peers may pass on a newer list from the operator; when none answers
+        # (or all hold an older one) the file's list is still good.
+        if not signs and (path := federation_file(ctx)) is not None:
+            sources.append((f"{FILE_PREFIX}{path}", _file_reader(path)))
 
-    def verify_lotl(envelope, known):
-        return verify_federation_list(envelope, roots, now, known_sequence=known, grace=grace)
+    verify_lotl = _lotl_verifier(roots, now, grace)
     for url, local in sources:
         got = _sync_one(ctx, client, KIND_FEDERATION, FEDERATION_REGION, url, verify_lotl, local)
         outcomes.append(got)
-        if got.outcome in ("updated", "unchanged", "not-modified"):
+        if got.outcome in ACCEPTED:
             break
 
     lotl = _stored_lotl(ctx, roots, now, grace)
@@ -197,6 +215,47 @@ def sync(ctx, *, client: PeerClient | None = None, federation_urls: list[str] | 
             outcomes.append(_sync_one(ctx, client, KIND_TRUST_LIST, region,
                                       f"{base}{TRUST_LIST_PATH}", verify_list))
     return outcomes
+
+
+def _lotl_verifier(roots, now, grace):
+    def verify_lotl(envelope, known):
+        return verify_federation_list(envelope, roots, now, known_sequence=known, grace=grace)
+    return verify_lotl
+
+
+@dataclass(frozen=True)
+class _FileBody:
+    body: bytes
+    etag: str
+
+
+def _file_reader(path: Path):
+    def read() -> _FileBody:
+        body = path.read_bytes()
+        return _FileBody(body, etag_of(body))
+    return read
+
+
+def federation_file(ctx) -> Path | None:
+    """`<keys_dir>/federation.json` if there is one (written by `dev-pki export`)."""
+    path = Path(ctx.settings.keys_dir) / FEDERATION_FILE
+    return path if path.is_file() else None
+
+
+def load_federation_file(ctx, *, grace: timedelta = DEFAULT_GRACE) -> SyncOutcome | None:
+    """Take the federation list from `<keys_dir>/federation.json` into the synced lists, checked
+    against the pinned root and the stored sequence like any peer's copy.  Called at start so a
+    node that cannot sign the list serves one (GET /api/v1/federation) and can sync the regions
+    before any peer answers.  None when the node signs the list itself or there is no file."""
+    if can_sign_federation(ctx.keystore) or (path := federation_file(ctx)) is None:
+        return None
+    now = ctx.now()
+    outcome = _sync_one(ctx, None, KIND_FEDERATION, FEDERATION_REGION,
+                        f"{FILE_PREFIX}{path}", _lotl_verifier(pinned_roots(ctx.keystore), now, grace),
+                        _file_reader(path))
+    if outcome.outcome not in ACCEPTED:
+        log.warning("federation list file %s not taken: %s %s", path, outcome.outcome, outcome.detail)
+    return outcome
 
 
 def _stored_lotl(ctx, roots, at, grace) -> dict | None:
@@ -262,7 +321,8 @@ def trust_state(ctx, session: Session, at: datetime | None = None,
     lotl = _verify_stored_lotl(session, roots, at, grace)
     state = TrustState(at, lotl)
     if lotl is None or lotl.payload is None:
-        state.missing = sorted(ctx.keystore.regions)
+        # Every federation region, not only those in the key store: a one-region store names one.
+        state.missing = sorted(set(REGIONS) | set(ctx.keystore.regions))
         return state
     stale_federation = not lotl.ok
     for region in sorted(region_urls(lotl.payload)):
@@ -287,3 +347,45 @@ def sync_status(ctx, session: Session) -> list[dict]:
              "source_url": r.source_url, "issued_at": r.issued_at.isoformat(),
              "next_update": r.next_update.isoformat(), "fetched_at": r.fetched_at.isoformat(),
              "checked_at": r.checked_at.isoformat(), "last_error": r.last_error} for r in rows]
+
+
+# -- seams for the verification side and for operators --------------------------------------------
+
+def _age(at: datetime, since: datetime | None) -> int | None:
+    return None if since is None else max(0, int((at - since).total_seconds()))
+
+
+def sync_overview(ctx, at: datetime | None = None, grace: timedelta = DEFAULT_GRACE) -> dict:
+    """Per list (the federation list and every region's): the sequence held, its age (seconds
+    since it was issued), when it was last checked and from where, the latest attempt's error,
+    and whether it may be used now ("usable") or the region is TRY_LATER ("try-later").
+
+    `error` is true when the latest attempt failed or the list is not usable now — what an
+    operator should be alerted on.  Plain data, for /readyz, /metrics and the dev tools."""
+    at = at or ctx.now()
+    with ctx.unit_of_work() as session:
+        state = trust_state(ctx, session, at, grace)
+        rows = {(r.kind, r.region): r for r in session.query(SyncedList)}
+
+    def one(kind: str, region: str, result: ListResult | None) -> dict:
+        row = rows.get((kind, region))
+        usable = result is not None and result.ok
+        problem = None
+        if not usable:
+            problem = (_failed(result) if result is not None else "") or (
+                "no list held / 尚未取得列表" if row is None else "not usable / 不可用")
+        return {"sequence": row.sequence if row is not None else None,
+                "age_seconds": _age(at, row.issued_at if row is not None else None),
+                "next_update": row.next_update.isoformat() if row is not None else None,
+                "checked_at": row.checked_at.isoformat() if row is not None else None,
+                "source": row.source_url if row is not None else None,
+                "last_error": row.last_error if row is not None else None,
+                "usable": usable, "state": "usable" if usable else "try-later",
+                "problem": problem,
+                "error": bool((row is not None and row.last_error) or not usable)}
+
+    regions = set(REGIONS) | set(state.regions) | set(state.missing)
+    return {"at": at.isoformat(), "region": ctx.region,
+            "federation": one(KIND_FEDERATION, FEDERATION_REGION, state.federation),
+            "regions": {r: one(KIND_TRUST_LIST, r, state.regions.get(r)) for r in sorted(regions)},
+            "unavailable": state.unavailable()}

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from license_svc import __version__
 from license_svc.config import REGIONS, Settings
 from license_svc.context import AppContext
-from license_svc.web.metrics import http_metrics
+from license_svc.web.metrics import http_metrics, trust_list_metrics
 from license_svc.web.middleware import BodyLimitMiddleware, RequestMiddleware
 from license_svc.web.problems import install_problem_handlers
 
@@ -60,12 +60,38 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             app.include_router(module.router)
         if hasattr(module, "install"):
             module.install(app, ctx)
-    # After the route modules' own shutdown handlers (the audit publisher uses the context).
+    trust_list_metrics(ctx)
+    # The background trust-list sync (settings.sync_interval_minutes; 0: only when asked).
+    start_sync, stop_sync = _sync_task(app, ctx)
+    app.router.on_startup.append(start_sync)
+    app.router.on_shutdown.append(stop_sync)
+    # After the route modules' own shutdown handlers (the audit publisher uses the context) and
+    # the sync task (it uses the peer client and the database).
     app.router.on_shutdown.append(_closer(ctx))
     # Added last = outermost: the request id and metrics wrap the body limit's 413 too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=http_metrics(ctx))
     return app
+
+
+def _sync_task(app: FastAPI, ctx: AppContext):
+    """Start and stop handlers for the sync task (license_svc.federation.autosync): a thread,
+    because `sync()` blocks on peers and the database; stopping joins it for a bounded time.
+    The running task is `app.state.federation_sync_task` (None when disabled)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from license_svc.federation.autosync import start_sync_task
+
+    app.state.federation_sync_task = None
+
+    async def start() -> None:
+        app.state.federation_sync_task = start_sync_task(ctx)
+
+    async def stop() -> None:
+        task = app.state.federation_sync_task
+        if task is not None:
+            await run_in_threadpool(task.stop)  # the join must not block the event loop
+    return start, stop
 
 
 def _closer(ctx: AppContext):

@@ -63,11 +63,19 @@ def issuance(ctx: AppContext) -> dict:
             responses={503: {"description": "not ready (problem+json with `checks`)"}})
 def readyz(ctx: AppContext = Depends(get_ctx)):
     checks = readiness(ctx)
+    # -- trust lists (license_svc.federation.sync.sync_overview): information, not a gate ------
+    from license_svc.federation.sync import sync_overview
+    try:
+        trust_lists = sync_overview(ctx)
+    except Exception as exc:  # the database check above already says why
+        trust_lists = {"error": type(exc).__name__}
+    # ---------------------------------------------------------------------------------------
     if all(v == "ok" for v in checks.values()):
         return JSONResponse({"status": "ready", "region": ctx.region, "checks": checks,
-                             "issuance": issuance(ctx)})
+                             "issuance": issuance(ctx), "trust_lists": trust_lists})
     return problem_response(ProblemError.core("not-ready", "; ".join(
-        f"{k}: {v}" for k, v in checks.items() if v != "ok"), checks=checks))
+        f"{k}: {v}" for k, v in checks.items() if v != "ok"), checks=checks,
+        trust_lists=trust_lists))
 
 
 @router.get("/metrics", summary="Prometheus 指标 / metrics", response_class=Response)
