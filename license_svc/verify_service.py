@@ -33,6 +33,7 @@ from license_svc import audit
 from license_svc.federation.peer_client import PeerClient
 from license_svc.verify_models import SeenPresentation
 from verification import dispatch
+from verification.checks import QrCheck, ServiceCheck
 from verification.dispatch import IMAGE, QR_TEXT, Trust, UnreadableInput
 from verification.listing import TrustIndex
 from verification.qr import QrSigner, QrTrust
@@ -40,7 +41,6 @@ from verification.report import TOTAL_PASSED, Report
 from verification.seal import SealTrust
 from verification.status import StatusCache, StatusError, StatusTrust, TRY_LATER
 
-REPLAY_CHECK = "presentation-replay"
 PEER_TIMEOUT = 3.0
 # USCC characters 3-4 are the province of the registering authority (GB 32100).
 _PROVINCE_REGION = {"31": "sh", "32": "js", "33": "zj", "34": "ah"}
@@ -326,14 +326,14 @@ def _check_replay(session: Session, report: Report, presentation: dict, client,
                   now: datetime) -> None:
     """Accept each presentation id once.  Only signed presentations count: a forged one cannot
     burn a genuine cti, and its failure is already in the report."""
-    sig = report.check("presentation-signature")
+    sig = report.check(QrCheck.EP1_SIGNATURE)
     if sig is None or not sig.passed:
         return
     cti = presentation["cti"]
     session.execute(delete(SeenPresentation).where(SeenPresentation.expires_at < now))
     seen = session.get(SeenPresentation, cti)
     if seen is not None:
-        report.add(REPLAY_CHECK, False, f"亮证码已于 {seen.seen_at.isoformat()} 被扫描过，这是重放 / "
+        report.add(ServiceCheck.PRESENTATION_REPLAY, False, f"亮证码已于 {seen.seen_at.isoformat()} 被扫描过，这是重放 / "
                    "replayed: this presentation was already scanned; ask the holder for a fresh code",
                    failure="SIG_CONSTRAINTS_FAILURE")
         report.licence["presentation"]["replayed"] = True
@@ -343,7 +343,7 @@ def _check_replay(session: Session, report: Report, presentation: dict, client,
                                  seen_at=now, expires_at=max(expires, now),
                                  client_id=getattr(client, "client_id", None)))
     session.flush()
-    report.add(REPLAY_CHECK, True, "首次扫描（未重放）/ first scan, not replayed")
+    report.add(ServiceCheck.PRESENTATION_REPLAY, True, "首次扫描（未重放）/ first scan, not replayed")
     report.licence["presentation"]["replayed"] = False
 
 

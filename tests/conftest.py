@@ -35,6 +35,7 @@ from license_svc.auth.clients import upsert_client
 from license_svc.config import DEV_KEYS_DIR, Settings
 from license_svc.context import AppContext
 from license_svc.db import make_engine, upgrade
+from tests.support import check_names
 from tests.support.grants import COMPANY, DEPT, OTHER_DEPT, PERSON, World, issue_licence
 from tests.support.issuing import AMR_SH, ORG_TYPES, TRAFFIC_SH
 
@@ -44,6 +45,18 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # are the issuance tests' business; these only label the actor).
 TEST_ORG = "91310000TEST00000X"
 TEST_NOW = datetime(2026, 6, 1, 8, 0, tzinfo=timezone.utc)
+check_names.install()
+
+
+@pytest.fixture(autouse=True)
+def _emitted_checks_have_chinese_text():
+    """Every check name the verifiers or the service emit in a test has its Chinese text
+    (verification/checks.py); a test that reaches one without fails at teardown, naming it."""
+    check_names.emitted.clear()
+    yield
+    missing = check_names.without_chinese(check_names.emitted)
+    check_names.emitted.clear()
+    assert not missing, f"check names without Chinese text in verification/checks.py: {missing}"
 
 
 class FrozenClock:

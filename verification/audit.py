@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from formats.merkle import HASH_SIZE, CompactRange, leaf_hash, verify_consistency
+from verification.checks import AuditCheck
 from verification.report import Report
 from verification.tlog import NoteKey, verify_checkpoint
 
@@ -221,17 +222,17 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
     try:
         export_keys = bundle.log_keys()
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-        report.fail_format("export format", f"导出清单中的日志公钥无法读取 / unreadable log keys: {exc}")
+        report.fail_format(AuditCheck.EXPORT_FORMAT, f"导出清单中的日志公钥无法读取 / unreadable log keys: {exc}")
         return report
     if trusted_keys is None:
         keys = export_keys
-        report.add("log key", False, "未提供受信任的审计日志公钥，使用导出文件自带的公钥 / no trusted "
+        report.add(AuditCheck.LOG_KEY, False, "未提供受信任的审计日志公钥，使用导出文件自带的公钥 / no trusted "
                    "audit-log key given; using the key named in the export", indeterminate=True,
                    failure="NO_CERTIFICATE_CHAIN_FOUND")
     else:
         keys = list(trusted_keys)
         ids = ", ".join(f"{k.name} {k.key_id.hex()}" for k in keys)
-        report.add("log key", bool(keys), f"受信任的日志公钥 / trusted log key: {ids}",
+        report.add(AuditCheck.LOG_KEY, bool(keys), f"受信任的日志公钥 / trusted log key: {ids}",
                    failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
     report.signer = {"keys": [{"name": k.name, "key_id": k.key_id.hex()} for k in keys]}
 
@@ -249,7 +250,7 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
         signed.append(_Signed(res.checkpoint.size, res.checkpoint.root, label))
     signed.sort(key=lambda s: s.size)
     report.checkpoints_verified = len(signed)
-    report.add("checkpoint signatures", not bad_sigs and bool(signed),
+    report.add(AuditCheck.CHECKPOINT_SIGNATURES, not bad_sigs and bool(signed),
                "; ".join(bad_sigs[:5]) if bad_sigs else
                (f"{len(signed)} 个检查点签名有效 / {len(signed)} checkpoint signatures verify"
                 if signed else "没有检查点 / no checkpoint in the export"),
@@ -273,7 +274,7 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
             proven += 1
         else:
             forks.append(f"{a} → {b}")
-    report.add("checkpoint consistency", not forks,
+    report.add(AuditCheck.CHECKPOINT_CONSISTENCY, not forks,
                ("检查点之间不一致（日志被改写或分叉）/ checkpoints inconsistent (log rewritten or "
                 f"forked): {'; '.join(forks[:5])}") if forks else
                f"{proven} 对相邻检查点有一致性证明，{unproven} 对无证明（由重算的树判定）/ {proven} "
@@ -286,20 +287,21 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
     report.size = scan.size
     for problems, what in ((scan.entry_problems, "entries"), (scan.hash_problems, "leaf hashes")):
         if "malformed" in problems:
-            report.fail_format("export format", f"{what}: 无法解析的记录 / malformed row ({problems['malformed']})")
+            report.fail_format(AuditCheck.EXPORT_FORMAT,
+                               f"{what}: 无法解析的记录 / malformed row ({problems['malformed']})")
         if "order" in problems:
-            report.add("entry sequence", False, f"{what}: 序号 {problems['order']} 重复或乱序 / index "
+            report.add(AuditCheck.ENTRY_SEQUENCE, False, f"{what}: 序号 {problems['order']} 重复或乱序 / index "
                        f"{problems['order']} duplicated or out of order", failure="HASH_FAILURE")
             report.first_bad_entry = _min(report.first_bad_entry, problems["order"])
     if scan.first_missing is not None:
-        report.add("entry sequence", False, f"审计条目 {scan.first_missing} 缺失（被删除）/ entry "
+        report.add(AuditCheck.ENTRY_SEQUENCE, False, f"审计条目 {scan.first_missing} 缺失（被删除）/ entry "
                    f"{scan.first_missing} is missing (deleted)", failure="HASH_FAILURE")
         report.first_bad_entry = _min(report.first_bad_entry, scan.first_missing)
-    elif not report.check("entry sequence"):
-        report.add("entry sequence", True, f"条目 0…{scan.size - 1} 连续 / entries 0…{scan.size - 1} "
+    elif not report.check(AuditCheck.ENTRY_SEQUENCE):
+        report.add(AuditCheck.ENTRY_SEQUENCE, True, f"条目 0…{scan.size - 1} 连续 / entries 0…{scan.size - 1} "
                    "consecutive" if scan.size else "空日志 / empty log")
     if scan.first_bad_leaf is not None:
-        report.add("entry encoding", False, f"审计条目 {scan.first_bad_leaf} 不是有效的 JSON / entry "
+        report.add(AuditCheck.ENTRY_ENCODING, False, f"审计条目 {scan.first_bad_leaf} 不是有效的 JSON / entry "
                    f"{scan.first_bad_leaf} is not valid JSON", failure="FORMAT_FAILURE")
 
     failing = [s for s in signed if not s.computed_ok]
@@ -329,12 +331,12 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
                       f"{first.size} ({first.label}) was signed over a different tree")
             if report.first_bad_entry is None and first.size - good_before == 1:
                 report.first_bad_entry = good_before
-        report.add("tree roots", False, detail, failure="HASH_FAILURE")
+        report.add(AuditCheck.TREE_ROOTS, False, detail, failure="HASH_FAILURE")
     else:
-        report.add("tree roots", True, f"由条目重算的树根与全部 {len(signed)} 个检查点一致 / the root "
+        report.add(AuditCheck.TREE_ROOTS, True, f"由条目重算的树根与全部 {len(signed)} 个检查点一致 / the root "
                    f"recomputed from the entries matches all {len(signed)} checkpoints")
         if scan.first_mismatch is not None:
-            report.add("recorded leaf hashes", False, f"条目 {scan.first_mismatch} 的记录哈希被改动 / the "
+            report.add(AuditCheck.RECORDED_LEAF_HASHES, False, f"条目 {scan.first_mismatch} 的记录哈希被改动 / the "
                        f"recorded leaf hash of entry {scan.first_mismatch} was altered",
                        failure="HASH_FAILURE")
             report.first_bad_entry = _min(report.first_bad_entry, scan.first_mismatch)

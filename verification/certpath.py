@@ -164,8 +164,8 @@ class PathResult:
             return TOTAL_PASSED
         return TOTAL_FAILED if self.reason_code in FAILED_SUBINDICATIONS else INDETERMINATE
 
-    def add_to(self, report: Report, name: str = "certificate_path") -> bool:
-        """Record this result as one named check of a verification report."""
+    def add_to(self, report: Report, name: str) -> bool:
+        """Record this result as check `name` (a verification.checks member) of a report."""
         return report.add(name, self.ok, self.detail_zh_en, failure=self.reason_code,
                           indeterminate=self.indication == INDETERMINATE)
 

@@ -28,6 +28,7 @@ from formats import libraries
 from formats.errors import Kind, ServiceError
 from verification import qr as qr_verifier
 from verification.ofd import verify_ofd
+from verification.checks import OfdCheck, PdfCheck, QrCheck, StatusCheck
 from verification.qr import QrTrust
 from verification.listing import TrustIndex, check_against_lists
 from verification.report import Report
@@ -42,7 +43,7 @@ KIND_ZH = {PDF: "PDF 版式文件", OFD: "OFD 版式文件", SEAL: "电子印章
 MAX_INPUT = 50 * 1024 * 1024
 MAX_TEXT = 16 * 1024  # a QR holds at most 4,296 characters; anything much longer is not one
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
-STATUS_CHECK = "licence-status"
+_VERIFIER_CHECK = {PDF: PdfCheck.VERIFIER, OFD: OfdCheck.VERIFIER}  # verifiers `_guard` runs
 # A ZIP local file header (signature, 22 bytes of fields, name length 7, extra length) for OFD.xml.
 _OFD_LOCAL_HEADER = re.compile(rb"PK\x03\x04[\s\S]{22}\x07\x00[\s\S]{2}OFD\.xml")
 
@@ -138,7 +139,7 @@ def verify_bytes(data: bytes, trust: Trust, at: datetime) -> Report:
         report = verify_signature(data, at=at, trust=trust.seal)
     elif kind == IMAGE:
         report = qr_verifier.verify_qr_image(data, trust.qr, at)
-        image = report.check("image")
+        image = report.check(QrCheck.IMAGE)
         if image is not None and not image.passed:
             raise UnreadableInput(f"cannot read the image ({image.detail})", "无法读取图片")
         _qr_status(report, trust)
@@ -174,12 +175,12 @@ def _qr_status(report: Report, trust: Trust) -> None:
     are the forger's words, not worth a lookup."""
     if report.subject in ("qr-el1", "qr-ep1") and report.indication != "TOTAL_FAILED" \
             and report.licence.get("id"):
-        add_status_check(report, STATUS_CHECK, report.licence["id"], trust.status_lookup)
+        add_status_check(report, StatusCheck.LICENCE, report.licence["id"], trust.status_lookup)
 
 
 def _unavailable(subject: str, zh: str, en: str) -> Report:
     report = Report(subject=subject)
-    report.add(f"{subject}.verifier", False, f"{zh} / {en}", failure="GENERIC", indeterminate=True)
+    report.add(_VERIFIER_CHECK[subject], False, f"{zh} / {en}", failure="GENERIC", indeterminate=True)
     return report
 
 

@@ -74,7 +74,9 @@ def to_html(report: Report, *, generated_at: datetime | None = None) -> str:
             mark = '<span class="unk">？ 无法确定</span>'
         else:
             mark = '<span class="bad">✘ 未通过</span>'
-        checks.append(f"<tr><td>{mark}</td><td>{_e(c.name)}</td><td>{_e(c.detail)}</td></tr>")
+        title = f"{_e(c.title_zh)}<br><span class=\"small\">{_e(c.name)}</span>" if c.title_zh \
+            else _e(c.name)
+        checks.append(f"<tr><td>{mark}</td><td>{title}</td><td>{_e(c.detail)}</td></tr>")
     notes = "".join(f"<li>{_e(n)}</li>" for n in report.notes)
     when = f"<p class=\"small\">报告生成时间：{_e(generated_at.isoformat())}</p>" if generated_at else ""
     subject = SUBJECT_ZH.get(report.subject, report.subject or "输入")

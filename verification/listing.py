@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Callable, Iterable, Mapping
 
 from formats.identifier import IdentifierError, parse_identifier
+from verification.checks import ListingCheck
 from verification.report import Report, Signed
 
 ROLE_LICENCE_SIGNER = "licence_signer"
@@ -123,15 +124,15 @@ def check_against_lists(report: Report, index: TrustIndex, at: datetime,
     for s in report.signatures:
         listed = index.find(s.cert_der)
         if listed is None:
-            report.add("trust.anchor", False, "签名证书不在任何已同步的信任列表中 / the signing "
+            report.add(ListingCheck.TRUST_ANCHOR, False, "签名证书不在任何已同步的信任列表中 / the signing "
                        "certificate is in no synced trust list", failure="NO_CERTIFICATE_CHAIN_FOUND",
                        indeterminate=True)
             continue
         anchors.append(listed.source.describe(at))
-        report.add("trust.anchor", True, f"{listed.region} 信任列表第 {listed.source.sequence} 版 / "
+        report.add(ListingCheck.TRUST_ANCHOR, True, f"{listed.region} 信任列表第 {listed.source.sequence} 版 / "
                    f"{listed.region} trust list, sequence {listed.source.sequence}")
         if listed.role != s.role:
-            report.add("trust.role", False, f"证书在信任列表中的角色是 {listed.role}，不能以 {s.role} "
+            report.add(ListingCheck.TRUST_ROLE, False, f"证书在信任列表中的角色是 {listed.role}，不能以 {s.role} "
                        f"身份签名 / listed as {listed.role}, not {s.role}",
                        failure="SIG_CONSTRAINTS_FAILURE")
             continue
@@ -169,28 +170,28 @@ def _bind_licence(report: Report, s: Signed, listed: Listed, register: dict | No
     except IdentifierError:
         parsed = None
     if parsed is None:
-        report.add("binding.issuer", False, "证照标识缺失或无效，无法核对签发机构 / no valid licence "
+        report.add(ListingCheck.BINDING_ISSUER, False, "证照标识缺失或无效，无法核对签发机构 / no valid licence "
                    "identifier to bind the signer to", failure="SIG_CONSTRAINTS_FAILURE")
         return False
     ok = parsed.issuer_code == listed.org_code
-    report.add("binding.issuer", ok, f"签发机构 {parsed.issuer_code} 即签名证书所属机构 / the "
+    report.add(ListingCheck.BINDING_ISSUER, ok, f"签发机构 {parsed.issuer_code} 即签名证书所属机构 / the "
                "identifier's issuer is the signer's organisation" if ok else
                f"证照标识中的签发机构 {parsed.issuer_code} 不是签名证书所属机构 {listed.org_code or '?'}"
                f" / the identifier names issuer {parsed.issuer_code}, the signer belongs to "
                f"{listed.org_code or '?'}", failure="SIG_CONSTRAINTS_FAILURE")
     if listed.licence_types is None:
-        report.add("binding.type", False, f"{listed.region} 信任列表未列出该机构可签发的证照类型 / the "
+        report.add(ListingCheck.BINDING_TYPE, False, f"{listed.region} 信任列表未列出该机构可签发的证照类型 / the "
                    "trust list does not say which licence types this organisation issues",
                    failure="GENERIC", indeterminate=True)
     else:
         ok = parsed.type_code in listed.licence_types
-        report.add("binding.type", ok, f"证照类型 {parsed.type_code} 在该机构的签发范围内 / the "
+        report.add(ListingCheck.BINDING_TYPE, ok, f"证照类型 {parsed.type_code} 在该机构的签发范围内 / the "
                    "organisation is listed for this licence type" if ok else
                    f"该机构未被列为证照类型 {parsed.type_code} 的签发机构 / the organisation is not "
                    f"listed for licence type {parsed.type_code}", failure="SIG_CONSTRAINTS_FAILURE")
     if s.region is not None:
         ok = s.region == listed.region
-        report.add("binding.region", ok, f"地区 {s.region} 与签名者一致 / region matches the signer"
+        report.add(ListingCheck.BINDING_REGION, ok, f"地区 {s.region} 与签名者一致 / region matches the signer"
                    if ok else f"声明的地区 {s.region} 不是签名者所在地区 {listed.region} / claims region "
                    f"{s.region}, signed by {listed.region}", failure="SIG_CONSTRAINTS_FAILURE")
     if register is None:
@@ -203,7 +204,7 @@ def _bind_licence(report: Report, s: Signed, listed: Listed, register: dict | No
         what_zh, what_en = "证照数据摘要", "the licence data hash"
     else:
         return False
-    report.add("binding.register", ok, f"{what_zh}与签发地登记一致 / {what_en} match the issuing "
+    report.add(ListingCheck.BINDING_REGISTER, ok, f"{what_zh}与签发地登记一致 / {what_en} match the issuing "
                "register" if ok else f"{what_zh}与签发地登记不符 / {what_en} differ from the issuing "
                "register", failure="HASH_FAILURE")
     return ok
@@ -211,7 +212,7 @@ def _bind_licence(report: Report, s: Signed, listed: Listed, register: dict | No
 
 def _bind_presentation(report: Report, s: Signed, listed: Listed, el1_region: str | None) -> None:
     ok = s.region == listed.region and (el1_region is None or el1_region == listed.region)
-    report.add("binding.presentation_region", ok, f"{listed.region} 节点出示本地区证照 / the "
+    report.add(ListingCheck.BINDING_PRESENTATION_REGION, ok, f"{listed.region} 节点出示本地区证照 / the "
                f"{listed.region} node presents its own region's licence" if ok else
                f"{s.region} 亮证码由 {listed.region} 节点签名，内含 {el1_region or '?'} 证照 / a "
                f"presentation claiming {s.region}, signed by the {listed.region} node, wrapping a "
@@ -224,19 +225,19 @@ def _withdrawal(report: Report, s: Signed, listed: Listed, register: dict | None
     since = listed.since
     if s.proven_before is not None and s.proven_before < since:
         # Proof by another key outranks anything the signer itself says about the time.
-        report.add("trust.withdrawal", True, f"签名证书已于 {since.isoformat()} 撤销，但{s.proof or '时间戳'}"
+        report.add(ListingCheck.TRUST_WITHDRAWAL, True, f"签名证书已于 {since.isoformat()} 撤销，但{s.proof or '时间戳'}"
                    f"证明签名早于撤销 / withdrawn on {since.isoformat()}, but a timestamp proves the "
                    "signature existed before")
     elif s.claimed_at is not None and s.claimed_at >= since:
-        report.add("trust.withdrawal", False, f"签名证书已于 {since.isoformat()} 被 {listed.region} "
+        report.add(ListingCheck.TRUST_WITHDRAWAL, False, f"签名证书已于 {since.isoformat()} 被 {listed.region} "
                    f"撤销，此后所签无效 / the certificate was withdrawn by {listed.region} on "
                    f"{since.isoformat()}; this was signed after", failure="REVOKED")
     elif register is not None and _before(register.get("issued_at"), since):
-        report.add("trust.withdrawal", True, f"签名证书已于 {since.isoformat()} 撤销，签发地登记证明此证照"
+        report.add(ListingCheck.TRUST_WITHDRAWAL, True, f"签名证书已于 {since.isoformat()} 撤销，签发地登记证明此证照"
                    f"签发于撤销之前 / withdrawn on {since.isoformat()}, but the issuing register "
                    "vouches this content was issued before")
     else:
-        report.add("trust.withdrawal", False, f"签名证书已于 {since.isoformat()} 被撤销，签名者自述的"
+        report.add(ListingCheck.TRUST_WITHDRAWAL, False, f"签名证书已于 {since.isoformat()} 被撤销，签名者自述的"
                    f"时间不能证明签名早于撤销 / the certificate was withdrawn on {since.isoformat()} "
                    "and nothing but the signer's own claim dates this signature before that",
                    failure="REVOKED_NO_POE", indeterminate=True)

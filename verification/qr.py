@@ -39,6 +39,7 @@ from formats.errors import SigningError
 from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
                                 CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX,
                                 claims_digest)
+from verification.checks import QrCheck
 from verification.report import Report, Signed
 
 
@@ -181,13 +182,13 @@ def verify_qr_text(text: str | bytes, trust: QrTrust, at: datetime, *,
     text = text.strip()
     if text.startswith(EL1_PREFIX):
         report.subject = "qr-el1"
-        cose = _unpack(report, text, EL1_PREFIX, "qr-format")
+        cose = _unpack(report, text, EL1_PREFIX, QrCheck.EL1_FORMAT)
         if cose is not None:
             _verify_el1(report, cose, trust, at, skew)
         return report
     if text.startswith(EP1_PREFIX):
         report.subject = "qr-ep1"
-        cose = _unpack(report, text, EP1_PREFIX, "presentation-format")
+        cose = _unpack(report, text, EP1_PREFIX, QrCheck.EP1_FORMAT)
         if cose is not None:
             _verify_ep1(report, cose, trust, at, skew)
         return report
@@ -219,7 +220,7 @@ def verify_qr_image(image: bytes, trust: QrTrust, at: datetime, *,
 
 def _read_qr_codes(report: Report, image: bytes) -> list[str] | None:
     if not isinstance(image, (bytes, bytearray)) or len(image) > MAX_IMAGE_BYTES:
-        report.fail_format("image", "图片为空或超过 20 MB / image missing or larger than 20 MB")
+        report.fail_format(QrCheck.IMAGE, "图片为空或超过 20 MB / image missing or larger than 20 MB")
         return None
     try:
         import zxingcpp
@@ -227,19 +228,19 @@ def _read_qr_codes(report: Report, image: bytes) -> list[str] | None:
 
         with Image.open(io.BytesIO(bytes(image))) as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:
-                report.fail_format("image", "图片像素过多 / image has too many pixels")
+                report.fail_format(QrCheck.IMAGE, "图片像素过多 / image has too many pixels")
                 return None
             img = img.convert("L")
             found = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)
     except Exception as exc:  # PIL raises many types for corrupt or unknown files
-        report.fail_format("image", f"无法读取图片 / cannot read the image: {exc.__class__.__name__}")
+        report.fail_format(QrCheck.IMAGE, f"无法读取图片 / cannot read the image: {exc.__class__.__name__}")
         return None
     return [b.text for b in found if b.valid]
 
 
 def _not_a_licence(report: Report, detail: str) -> Report:
     report.subject = "not-a-licence"
-    report.add("licence-code", False, detail, failure="SIGNED_DATA_NOT_FOUND", indeterminate=True)
+    report.add(QrCheck.LICENCE_CODE, False, detail, failure="SIGNED_DATA_NOT_FOUND", indeterminate=True)
     return report
 
 
@@ -329,50 +330,64 @@ def _utc(epoch: int) -> datetime | None:
 
 # -- signature and signer checks ---------------------------------------------------------------
 
-def _check_signature(report: Report, s: _Sign1, trust: QrTrust, role: str, prefix: str
+@dataclass(frozen=True)
+class _Area:
+    """The checks EL1 and EP1 share, each reported under the code's own area (`el1.signature`,
+    `ep1.signature`), so a clerk sees which of the two codes failed."""
+
+    signer_known: QrCheck
+    signature: QrCheck
+    signer_validity: QrCheck
+
+
+_EL1 = _Area(QrCheck.EL1_SIGNER_KNOWN, QrCheck.EL1_SIGNATURE, QrCheck.EL1_SIGNER_VALIDITY)
+_EP1 = _Area(QrCheck.EP1_SIGNER_KNOWN, QrCheck.EP1_SIGNATURE, QrCheck.EP1_SIGNER_VALIDITY)
+
+
+def _check_signature(report: Report, s: _Sign1, trust: QrTrust, role: str, area: _Area
                      ) -> QrSigner | None:
     signer = trust.lookup(s.kid, role)
     who = "证照签发机构" if role == ROLE_LICENCE_SIGNER else "地区节点"
     who_en = "licence signer" if role == ROLE_LICENCE_SIGNER else "region node"
     if signer is None:
-        report.add(f"{prefix}signer-known", False,
+        report.add(area.signer_known, False,
                    f"签名者（kid {s.kid.hex()}）不在信任列表的{who}中 / "
                    f"kid {s.kid.hex()} is not a trusted {who_en}",
                    failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
         return None
-    report.add(f"{prefix}signer-known", True, f"{signer.org_name or signer.region} ({s.kid.hex()})")
+    report.add(area.signer_known, True, f"{signer.org_name or signer.region} ({s.kid.hex()})")
     key = signer.public_key
     spec = registry.find_by_cose_alg(s.alg)
     if spec is None or spec.name != key.algorithm:
-        report.add(f"{prefix}signature", False, "签名算法与证书公钥不一致 / COSE alg does not match "
+        report.add(area.signature, False, "签名算法与证书公钥不一致 / COSE alg does not match "
                    "the certificate key", failure="SIG_CRYPTO_FAILURE")
         return None
     try:
         spec.cose_verify(key, s.signature, _sig_structure(s))
     except SigningError:
-        report.add(f"{prefix}signature", False, "签名值无效（内容被改动或签名者不符）/ signature does "
+        report.add(area.signature, False, "签名值无效（内容被改动或签名者不符）/ signature does "
                    "not verify (content changed or wrong signer)", failure="SIG_CRYPTO_FAILURE")
         return None
-    report.add(f"{prefix}signature", True, spec.cose_label)
+    report.add(area.signature, True, spec.cose_label)
     return signer
 
 
-def _check_signer_at(report: Report, signer: QrSigner, iat: datetime, prefix: str) -> None:
+def _check_signer_at(report: Report, signer: QrSigner, iat: datetime, area: _Area) -> None:
     """The certificate must have been valid, and not withdrawn from the trust list, when the
     code was signed."""
     nb, na = signer.not_before, signer.not_after
     if iat < nb:
-        report.add(f"{prefix}signer-validity", False, f"签发时证书尚未生效 / certificate not yet "
+        report.add(area.signer_validity, False, f"签发时证书尚未生效 / certificate not yet "
                    f"valid at signing time ({nb.isoformat()})", failure="NOT_YET_VALID")
     elif iat > na:
-        report.add(f"{prefix}signer-validity", False, f"签发时证书已过期 / certificate expired at "
+        report.add(area.signer_validity, False, f"签发时证书已过期 / certificate expired at "
                    f"signing time ({na.isoformat()})", failure="EXPIRED")
     elif signer.withdrawn_at is not None and iat >= signer.withdrawn_at:
-        report.add(f"{prefix}signer-validity", False, "签发时该签名者已被信任列表撤销 / signer "
+        report.add(area.signer_validity, False, "签发时该签名者已被信任列表撤销 / signer "
                    f"withdrawn from the trust list since {signer.withdrawn_at.isoformat()}",
                    failure="REVOKED")
     else:
-        report.add(f"{prefix}signer-validity", True, f"{nb.date()} – {na.date()}")
+        report.add(area.signer_validity, True, f"{nb.date()} – {na.date()}")
 
 
 def _times(report: Report, payload: dict, check: str) -> tuple[datetime, datetime] | None:
@@ -413,9 +428,9 @@ def _licence_claims(report: Report, payload: dict, check: str) -> dict | None:
     return {k: claims[k] for k in claims if k in _CLAIM_TYPES}
 
 
-def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime, skew: timedelta,
-                prefix: str = "") -> None:
-    fmt = f"{prefix}qr-format"
+def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
+                skew: timedelta) -> None:
+    fmt = QrCheck.EL1_FORMAT
     s = _decode_sign1(report, cose, fmt)
     if s is None:
         return
@@ -428,7 +443,7 @@ def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime, skew:
     report.licence.update(claims)
     report.licence.update({"issuer_code": s.claims[CLAIM_ISS], "qr_issued_at": iat.isoformat(),
                            "qr_expires_at": exp.isoformat()})
-    signer = _check_signature(report, s, trust, ROLE_LICENCE_SIGNER, prefix)
+    signer = _check_signature(report, s, trust, ROLE_LICENCE_SIGNER, _EL1)
     if signer is None:
         return
     report.signer.update({"kid": s.kid.hex(), "role": signer.role, "region": signer.region,
@@ -439,30 +454,30 @@ def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime, skew:
                                     region=claims["r"],
                                     claims_digest=claims_digest(s.claims[CLAIM_LICENCE])))
     binding_ok = signer.org_code == s.claims[CLAIM_ISS] and signer.region == claims["r"]
-    report.add(f"{prefix}issuer-binding", binding_ok,
+    report.add(QrCheck.EL1_ISSUER_BINDING, binding_ok,
                "签发机构代码和地区与签名证书一致 / issuer code and region match the signer" if binding_ok
                else f"声明的签发机构 {s.claims[CLAIM_ISS]}/{claims['r']} 与签名证书 "
                     f"{signer.org_code}/{signer.region} 不符 / claimed issuer does not match the signer",
                failure="SIG_CONSTRAINTS_FAILURE")
-    _check_signer_at(report, signer, iat, prefix)
+    _check_signer_at(report, signer, iat, _EL1)
     if at + skew < iat:
-        report.add(f"{prefix}licence-validity", False, "二维码签发时间晚于当前时间 / code issued in "
+        report.add(QrCheck.EL1_LICENCE_VALIDITY, False, "二维码签发时间晚于当前时间 / code issued in "
                    "the future", failure="NOT_YET_VALID")
     elif at > exp:
-        report.add(f"{prefix}licence-validity", False, f"证照二维码已于 {exp.isoformat()} 过期 / "
+        report.add(QrCheck.EL1_LICENCE_VALIDITY, False, f"证照二维码已于 {exp.isoformat()} 过期 / "
                    "licence code expired", failure="EXPIRED")
     elif at.astimezone(CHINA_TZ).date() < date.fromisoformat(claims["vf"]):
-        report.add(f"{prefix}licence-validity", False, f"证照自 {claims['vf']} 起生效，尚未生效 / "
+        report.add(QrCheck.EL1_LICENCE_VALIDITY, False, f"证照自 {claims['vf']} 起生效，尚未生效 / "
                    f"licence valid from {claims['vf']}, not yet in force", failure="NOT_YET_VALID")
     else:
-        report.add(f"{prefix}licence-validity", True, f"有效至 / valid until {exp.isoformat()}")
+        report.add(QrCheck.EL1_LICENCE_VALIDITY, True, f"有效至 / valid until {exp.isoformat()}")
 
 
 # -- EP1 --------------------------------------------------------------------------------------
 
 def _verify_ep1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
                 skew: timedelta) -> None:
-    fmt = "presentation-format"
+    fmt = QrCheck.EP1_FORMAT
     s = _decode_sign1(report, cose, fmt)
     if s is None:
         return
@@ -480,27 +495,27 @@ def _verify_ep1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
     report.licence["presentation"] = {"region": region, "cti": cti.hex(),
                                       "issued_at": iat.isoformat(), "expires_at": exp.isoformat(),
                                       "node_kid": s.kid.hex()}
-    node = _check_signature(report, s, trust, ROLE_NODE, "presentation-")
+    node = _check_signature(report, s, trust, ROLE_NODE, _EP1)
     if node is not None:
         report.signatures.append(Signed(ROLE_NODE, node.cert_der, claimed_at=iat, region=region))
         ok = node.region == region
-        report.add("presentation-region", ok,
+        report.add(QrCheck.EP1_REGION, ok,
                    f"由 {region} 节点签名 / signed by the {region} node" if ok else
                    f"声明地区 {region} 与签名节点 {node.region} 不符 / claimed region {region} but "
                    f"signed by the {node.region} node", failure="SIG_CONSTRAINTS_FAILURE")
-        _check_signer_at(report, node, iat, "presentation-")
+        _check_signer_at(report, node, iat, _EP1)
     lifetime = (exp - iat).total_seconds()
     if lifetime > EP1_MAX_LIFETIME:
-        report.add("presentation-freshness", False, f"亮证码有效期 {lifetime:.0f} 秒超过 60 秒 / "
+        report.add(QrCheck.EP1_FRESHNESS, False, f"亮证码有效期 {lifetime:.0f} 秒超过 60 秒 / "
                    "presentation lifetime exceeds 60 s", failure="SIG_CONSTRAINTS_FAILURE")
     elif at + skew < iat:
-        report.add("presentation-freshness", False, "亮证码签发时间晚于当前时间 / presentation "
+        report.add(QrCheck.EP1_FRESHNESS, False, "亮证码签发时间晚于当前时间 / presentation "
                    "issued in the future", failure="NOT_YET_VALID")
     elif at > exp:
-        report.add("presentation-freshness", False, f"亮证码已过期（{(at - iat).total_seconds():.0f} "
+        report.add(QrCheck.EP1_FRESHNESS, False, f"亮证码已过期（{(at - iat).total_seconds():.0f} "
                    "秒前生成），请刷新 / presentation expired, ask for a fresh code",
                    failure="EXPIRED")
     else:
-        report.add("presentation-freshness", True, f"生成于 {(at - iat).total_seconds():.0f} 秒前 / "
+        report.add(QrCheck.EP1_FRESHNESS, True, f"生成于 {(at - iat).total_seconds():.0f} 秒前 / "
                    "fresh")
-    _verify_el1(report, inner, trust, at, skew, prefix="el1-")
+    _verify_el1(report, inner, trust, at, skew)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from verification.checks import chinese
+
 TOTAL_PASSED = "TOTAL_PASSED"
 TOTAL_FAILED = "TOTAL_FAILED"
 INDETERMINATE = "INDETERMINATE"
@@ -51,8 +53,14 @@ class Check:
     failure: str | None = None
     indeterminate: bool = False
 
+    @property
+    def title_zh(self) -> str:
+        """The check's Chinese title (verification.checks), for people; `name` is for programs."""
+        return chinese(self.name)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail}
+        return {"name": self.name, "title_zh": self.title_zh, "passed": self.passed,
+                "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,9 @@ class Report:
 
     def add(self, name: str, passed: bool, detail: str = "", *, failure: str | None = None,
             indeterminate: bool = False) -> bool:
-        self.checks.append(Check(name, bool(passed), detail, failure, indeterminate))
+        """`name`: a member of an enumeration in verification.checks (or `.at(...)` of one).
+        Kept as a plain string, so reports compare, print and serialise like before."""
+        self.checks.append(Check(str(name), bool(passed), detail, failure, indeterminate))
         return bool(passed)
 
     def fail_format(self, name: str, detail: str) -> "Report":
@@ -137,7 +147,9 @@ class Report:
             lines[0] += f"，原因：{SUBINDICATION_ZH.get(self.sub_indication, self.sub_indication)}" \
                         f"（{self.sub_indication}）"
         for c in self.checks:
-            lines.append(f"  [{'通过' if c.passed else '未通过'}] {c.name}" + (f"：{c.detail}" if c.detail else ""))
+            title = f"{c.title_zh} " if c.title_zh else ""
+            lines.append(f"  [{'通过' if c.passed else '未通过'}] {title}{c.name}"
+                         + (f"：{c.detail}" if c.detail else ""))
         for n in self.notes:
             lines.append(f"  注：{n}")
         return "\n".join(lines)

@@ -34,6 +34,7 @@ from formats import algorithms as alg
 from formats.errors import FormatError, InvalidSignature
 from formats.algorithms import registry
 from formats.canonical_json import CanonicalJSONError, canonical_json
+from verification.checks import CheckName
 from verification.report import Report
 
 LIST_SCHEMA = "yrd-status-list/1"
@@ -368,7 +369,7 @@ class StatusCache:
 
 # -- reporting -----------------------------------------------------------------------------------
 
-def add_status_check(report: Report, name: str, identifier: str | None,
+def add_status_check(report: Report, name: CheckName, identifier: str | None,
                      lookup: Callable[[str], Mapping | str] | None) -> None:
     """One named check for the licence's status, in the PDF verifier's vocabulary: revoked and
     expired fail, suspended is INDETERMINATE (a suspension may be lifted), superseded passes with

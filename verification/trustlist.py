@@ -5,18 +5,19 @@ Why a report and not a yes/no: a node that syncs lists must tell apart "forged o
 throw it away" (TOTAL_FAILED), "signed by someone we do not trust" (INDETERMINATE,
 NO_CERTIFICATE_CHAIN_FOUND) and "genuine but past next_update beyond the grace, ask again"
 (INDETERMINATE, TRY_LATER) — and an operator running `license-svc trust-list verify` wants to
-see which check failed.  Named checks, in order:
+see which check failed.  Named checks (`verification.checks.TrustListCheck`), in order:
 
-    envelope-format   the {"payload", "signature"} envelope decodes
-    signer-trusted    the signing certificate is one we pinned (federation root for the list of
-                      lists; the trust_list_signers the federation list names for the region)
-    signature         the signature verifies over canonical_json(payload)
-    schema            "yrd-trust-list/1" or "yrd-lotl/1"
-    list-format       every field has the type and shape DESIGN §8 gives it
-    signer-validity   the signing certificate was valid when the list was issued
-    region            the list is for the region we asked about (trust lists)
-    sequence          not lower than the sequence we already hold (rollback)
-    freshness         not issued in the future; not past next_update beyond the grace
+    trust_list.envelope_format   the {"payload", "signature"} envelope decodes
+    trust_list.signer_trusted    the signing certificate is one we pinned (federation root for
+                                 the list of lists; the trust_list_signers the federation list
+                                 names for the region)
+    trust_list.signature         the signature verifies over canonical_json(payload)
+    trust_list.schema            "yrd-trust-list/1" or "yrd-lotl/1"
+    trust_list.list_format       every field has the type and shape DESIGN §8 gives it
+    trust_list.signer_validity   the signing certificate was valid when the list was issued
+    trust_list.region            the list is for the region we asked about (trust lists)
+    trust_list.sequence          not lower than the sequence we already hold (rollback)
+    trust_list.freshness         not issued in the future; not past next_update beyond the grace
 
 Pure: trust material and the time `at` come in as arguments; nothing here reads the clock.
 `payload` is handed back only when the list is authentic and well formed, so a caller cannot
@@ -38,6 +39,7 @@ from formats import algorithms as alg
 from formats.algorithms import registry
 from formats.errors import InvalidSignature
 from formats.envelope import EnvelopeError, check_signature, open_envelope, parse_json
+from verification.checks import TrustListCheck
 from verification.report import Report
 
 TRUST_LIST_SCHEMA = "yrd-trust-list/1"
@@ -96,7 +98,7 @@ class ListResult:
         keep as its newest copy (staleness is judged again whenever the list is used)."""
         if self.payload is None:
             return False
-        return all(c.passed or c.name == "freshness" and c.indeterminate
+        return all(c.passed or c.name == TrustListCheck.FRESHNESS and c.indeterminate
                    for c in self.report.checks)
 
     @property
@@ -154,86 +156,86 @@ def _verify(kind, envelope, pinned, at, region, known_sequence, grace, skew) -> 
             envelope = parse_json(envelope)
         opened = open_envelope(envelope)
     except EnvelopeError as exc:
-        report.fail_format("envelope-format", f"{exc.message_zh} / {exc.message_en}")
+        report.fail_format(TrustListCheck.ENVELOPE_FORMAT, f"{exc.message_zh} / {exc.message_en}")
         return result
-    report.add("envelope-format", True, opened.alg)
+    report.add(TrustListCheck.ENVELOPE_FORMAT, True, opened.alg)
 
     pinned_ders = _ders(pinned)
     trusted = opened.cert_der in pinned_ders
     who = opened.cert.subject.human_friendly
     if trusted:
-        report.add("signer-trusted", True, who)
+        report.add(TrustListCheck.SIGNER_TRUSTED, True, who)
     else:
         what = "联盟根证书" if kind == KIND_LOTL else "联盟列表指定的信任列表签名证书"
         what_en = "the federation root" if kind == KIND_LOTL else \
             "a trust-list signer named by the federation list"
-        report.add("signer-trusted", False, f"签名者不是{what}：{who} / signer is not {what_en}",
+        report.add(TrustListCheck.SIGNER_TRUSTED, False, f"签名者不是{what}：{who} / signer is not {what_en}",
                    failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
     try:
         check_signature(opened)
     except InvalidSignature as exc:
-        report.add("signature", False, f"{exc.message_zh} / {exc.message_en}",
+        report.add(TrustListCheck.SIGNATURE, False, f"{exc.message_zh} / {exc.message_en}",
                    failure="SIG_CRYPTO_FAILURE")
         return result
-    report.add("signature", True, opened.alg)
+    report.add(TrustListCheck.SIGNATURE, True, opened.alg)
 
     payload = opened.payload
     want = LOTL_SCHEMA if kind == KIND_LOTL else TRUST_LIST_SCHEMA
     if payload.get("schema") != want:
-        report.fail_format("schema", f"不是 {want}：{str(payload.get('schema'))[:40]!r} / "
+        report.fail_format(TrustListCheck.SCHEMA, f"不是 {want}：{str(payload.get('schema'))[:40]!r} / "
                                      f"schema is not {want}")
         return result
-    report.add("schema", True, want)
+    report.add(TrustListCheck.SCHEMA, True, want)
     try:
         sequence, issued, next_update = _common(payload)
         entries = _trust_list_body(payload) if kind == KIND_TRUST_LIST else _lotl_body(payload)
     except _Malformed as exc:
-        report.fail_format("list-format", f"列表格式错误 / malformed list: {exc}")
+        report.fail_format(TrustListCheck.LIST_FORMAT, f"列表格式错误 / malformed list: {exc}")
         return result
-    report.add("list-format", True, f"{len(payload.get('entries', payload.get('regions', [])))} "
+    report.add(TrustListCheck.LIST_FORMAT, True, f"{len(payload.get('entries', payload.get('regions', [])))} "
                                     "条目 / entries")
     result.sequence, result.issued_at, result.next_update = sequence, issued, next_update
     result.signer_der, result.entries = opened.cert_der, entries
 
     nb, na = opened.cert.not_valid_before, opened.cert.not_valid_after
     if issued < nb:
-        report.add("signer-validity", False, f"签发列表时签名证书尚未生效 / signer certificate not "
+        report.add(TrustListCheck.SIGNER_VALIDITY, False, f"签发列表时签名证书尚未生效 / signer certificate not "
                    f"yet valid when the list was issued ({nb.isoformat()})", failure="NOT_YET_VALID")
     elif issued > na:
-        report.add("signer-validity", False, f"签发列表时签名证书已过期 / signer certificate expired "
+        report.add(TrustListCheck.SIGNER_VALIDITY, False, f"签发列表时签名证书已过期 / signer certificate expired "
                    f"when the list was issued ({na.isoformat()})", failure="EXPIRED")
     else:
-        report.add("signer-validity", True, f"{nb.date()} – {na.date()}")
+        report.add(TrustListCheck.SIGNER_VALIDITY, True, f"{nb.date()} – {na.date()}")
 
     if kind == KIND_TRUST_LIST and region is not None:
         if payload["region"] == region:
-            report.add("region", True, region)
+            report.add(TrustListCheck.REGION, True, region)
         else:
-            report.add("region", False, f"这是 {payload['region']} 的信任列表，而请求的是 {region} / "
+            report.add(TrustListCheck.REGION, False, f"这是 {payload['region']} 的信任列表，而请求的是 {region} / "
                        f"list of region {payload['region']}, expected {region}",
                        failure="SIG_CONSTRAINTS_FAILURE")
 
     if known_sequence is not None:
         if sequence < known_sequence:
-            report.add("sequence", False, f"序号 {sequence} 低于已持有的 {known_sequence}，疑为回滚 / "
+            report.add(TrustListCheck.SEQUENCE, False, f"序号 {sequence} 低于已持有的 {known_sequence}，疑为回滚 / "
                        f"sequence {sequence} is lower than {known_sequence} we hold: rollback",
                        failure="SIG_CONSTRAINTS_FAILURE")
         else:
-            report.add("sequence", True, f"{sequence} ≥ {known_sequence}")
+            report.add(TrustListCheck.SEQUENCE, True, f"{sequence} ≥ {known_sequence}")
 
     if issued > at + skew:
-        report.add("freshness", False, f"列表签发时间在未来 {issued.isoformat()} / list issued in "
+        report.add(TrustListCheck.FRESHNESS, False, f"列表签发时间在未来 {issued.isoformat()} / list issued in "
                    "the future", failure="NOT_YET_VALID")
     elif at > next_update + grace:
-        report.add("freshness", False, f"列表已于 {next_update.isoformat()} 过期且超过宽限期，请稍后"
+        report.add(TrustListCheck.FRESHNESS, False, f"列表已于 {next_update.isoformat()} 过期且超过宽限期，请稍后"
                    f"重试 / list past next_update beyond the grace of {grace}: try later",
                    failure="TRY_LATER", indeterminate=True)
     elif at > next_update:
-        report.add("freshness", True, f"已过 next_update {next_update.isoformat()}，仍在宽限期内 / "
+        report.add(TrustListCheck.FRESHNESS, True, f"已过 next_update {next_update.isoformat()}，仍在宽限期内 / "
                    "past next_update, within the grace")
         report.notes.append("列表待更新 / list due for refresh")
     else:
-        report.add("freshness", True, f"有效至 / next update {next_update.isoformat()}")
+        report.add(TrustListCheck.FRESHNESS, True, f"有效至 / next update {next_update.isoformat()}")
 
     if trusted:
         result.payload = payload

@@ -164,6 +164,7 @@ def verify(file: Path = typer.Argument(..., help="a signed trust list or federat
            region: str = typer.Option(None, "--region")):
     """验证信任列表签名与时效 / verify a trust list or federation list (exit 0/1/2/3)."""
     from license_svc.federation.sync import pinned_roots
+    from verification.checks import TrustListCheck
     from verification.report import exit_code
     from verification.trustlist import (LOTL_SCHEMA, trust_list_signers, verify_federation_list,
                                         verify_trust_list)
@@ -188,7 +189,7 @@ def verify(file: Path = typer.Argument(..., help="a signed trust list or federat
                        if i["region"] == claimed]
         result = verify_trust_list(envelope, signers, moment,
                                    region=claimed if isinstance(claimed, str) else None, grace=grace)
-    fmt = result.report.check("envelope-format")
+    fmt = result.report.check(TrustListCheck.ENVELOPE_FORMAT)
     if fmt is not None and not fmt.passed:
         _die("无法读取签名封装", f"unreadable envelope: {fmt.detail}")
     typer.echo(result.report.to_json() if as_json else result.report.to_text())

@@ -42,6 +42,7 @@ from license_svc.federation.publish import (FEDERATION_FILE, FEDERATION_REGION, 
                                             current_trust_list, etag_of, published)
 from formats.envelope import EnvelopeError, parse_json
 from formats.canonical_json import canonical_json
+from verification.checks import ServiceCheck
 from verification.report import Report
 from verification.trustlist import (DEFAULT_GRACE, ListResult, region_urls, trust_list_signers,
                                     verify_federation_list, verify_trust_list)
@@ -296,7 +297,7 @@ class TrustState:
         why = "尚未取得该地区的信任列表 / no trust list held for this region" \
             if self.federation is not None and self.federation.ok else \
             "没有可用的联盟列表 / no usable federation list"
-        report.add("trust-list-available", False, why, failure="TRY_LATER", indeterminate=True)
+        report.add(ServiceCheck.TRUST_LIST_AVAILABLE, False, why, failure="TRY_LATER", indeterminate=True)
         return report
 
     def as_dict(self) -> dict:
@@ -332,7 +333,7 @@ def trust_state(ctx, session: Session, at: datetime | None = None,
         result = verify_trust_list(json.loads(row.envelope), trust_list_signers(lotl.payload, region),
                                    at, region=region, grace=grace)
         if stale_federation and result.ok:
-            result.report.add("federation-fresh", False, "联盟列表已过期且超过宽限期 / the federation "
+            result.report.add(ServiceCheck.FEDERATION_FRESH, False, "联盟列表已过期且超过宽限期 / the federation "
                               "list is past next_update beyond the grace", failure="TRY_LATER",
                               indeterminate=True)
         state.regions[region] = result

@@ -164,7 +164,7 @@ def test_el1_qr_code(pki):
     trust = vqr.QrTrust([vqr.QrSigner(cert.dump(), vqr.ROLE_LICENCE_SIGNER, "sh", ORG, "测试")])
     r = vqr.verify_qr_text(text, trust, NOW + timedelta(minutes=1))
     assert r.indication == TOTAL_PASSED, r.to_text()
-    assert r.check("signature").detail == "EdDSA"
+    assert r.check("el1.signature").detail == "EdDSA"
     # the real kid over claims signed by another Ed25519 key fails on the signature
     obj = cbor2.loads(zlib.decompress(base45.b45decode(text[4:])))
     protected, _, payload, _ = obj.value

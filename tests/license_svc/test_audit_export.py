@@ -71,7 +71,7 @@ def test_changed_entry_is_named(ctx, log, tmp_path):
     report = export_and_verify(ctx, tmp_path)
     assert report.indication == "TOTAL_FAILED"
     assert report.first_bad_entry == 17
-    assert "entry 17 was altered" in report.check("tree roots").detail
+    assert "entry 17 was altered" in report.check("audit.tree_roots").detail
 
 
 def test_changed_entry_beyond_the_last_checkpoint_is_named(ctx, log, tmp_path):
@@ -84,7 +84,7 @@ def test_deleted_entry_is_named(ctx, log, tmp_path):
     sql(ctx, "DELETE FROM audit_entries WHERE idx = 5")
     report = export_and_verify(ctx, tmp_path)
     assert report.indication == "TOTAL_FAILED" and report.first_bad_entry == 5
-    assert "entry 5 is missing" in report.check("entry sequence").detail
+    assert "entry 5 is missing" in report.check("audit.entry_sequence").detail
 
 
 def test_deleted_and_renumbered_entries_are_named(ctx, log, tmp_path):
@@ -118,14 +118,14 @@ def test_entry_and_its_recorded_hash_both_rewritten(ctx, log, tmp_path):
     sql(ctx, "UPDATE audit_nodes SET hash = :h WHERE level = 0 AND idx = 30", h=leaf_hash(forged))
     report = export_and_verify(ctx, tmp_path)
     assert report.indication == "TOTAL_FAILED"
-    assert "25…39" in report.check("tree roots").detail
+    assert "25…39" in report.check("audit.tree_roots").detail
 
 
 def test_recorded_hash_rewritten_alone(ctx, log, tmp_path):
     sql(ctx, "UPDATE audit_nodes SET hash = :h WHERE level = 0 AND idx = 3", h=b"\x01" * 32)
     report = export_and_verify(ctx, tmp_path)
     assert report.indication == "TOTAL_FAILED" and report.first_bad_entry == 3
-    assert report.check("tree roots").passed and not report.check("recorded leaf hashes").passed
+    assert report.check("audit.tree_roots").passed and not report.check("audit.recorded_leaf_hashes").passed
 
 
 def test_checkpoint_signed_over_a_different_tree(ctx, log, clock, tmp_path):
@@ -135,7 +135,8 @@ def test_checkpoint_signed_over_a_different_tree(ctx, log, clock, tmp_path):
     note = sign_checkpoint(Checkpoint(ORIGIN, 30, other), signer)
     report = export_and_verify(ctx, tmp_path, extra=[("witnessed", note)])
     assert report.indication == "TOTAL_FAILED"
-    assert not report.check("tree roots").passed and "size 30" in report.check("tree roots").detail
+    roots = report.check("audit.tree_roots")
+    assert not roots.passed and "size 30" in roots.detail
     # ... and when that checkpoint sits in the database itself, the exported consistency proof
     # from 25 to 30 (made from the stored tree) cannot reach its root either
     with ctx.unit_of_work() as s:
@@ -143,8 +144,8 @@ def test_checkpoint_signed_over_a_different_tree(ctx, log, clock, tmp_path):
                        "VALUES (30, :r, :n, :t)"), {"r": other, "n": note.decode(), "t": clock()})
     report = export_and_verify(ctx, tmp_path, name="e2")
     assert report.indication == "TOTAL_FAILED"
-    assert not report.check("checkpoint consistency").passed
-    assert "25 → 30" in report.check("checkpoint consistency").detail
+    assert not report.check("audit.checkpoint_consistency").passed
+    assert "25 → 30" in report.check("audit.checkpoint_consistency").detail
 
 
 def test_checkpoint_with_a_bad_signature(ctx, log, tmp_path):

@@ -62,11 +62,11 @@ def test_every_template_passes_offline(ctx, issuers, run, tmp_path, algorithm):
         body = json.loads(r.output)
         assert r.exit_code == 0, (folder, algorithm, [c for c in body["checks"] if not c["passed"]])
         assert DESIGN_KEYS <= set(body) and body["indication"] == "TOTAL_PASSED"
-        assert all(set(c) == {"name", "passed", "detail"} for c in body["checks"])
+        assert all(set(c) == {"name", "title_zh", "passed", "detail"} for c in body["checks"])
         assert body["licence"]["identifier"] == ident and body["licence"]["status"] == "active"
         r = run("--qr", el1)
         assert r.exit_code == 0, r.output
-        assert r.output.startswith("结论：验证通过（TOTAL_PASSED）") and "licence-status" in r.output
+        assert r.output.startswith("结论：验证通过（TOTAL_PASSED）") and "status.licence" in r.output
 
 
 def test_revoked_and_suspended(ctx, issuers, amr, run, tmp_path):
@@ -95,7 +95,7 @@ def test_forged_foreign_and_stale_codes(ctx, issuers, run):
     js_node = ctx.keystore.credential("js", "node")
     foreign, _ = make_ep1(js_node.key, js_node.cert.dump(), region="sh", el1=el1, now=ctx.now())
     r = run("--qr", foreign, "--json")
-    assert r.exit_code == 1 and "presentation-region" in [
+    assert r.exit_code == 1 and "ep1.region" in [
         c["name"] for c in json.loads(r.output)["checks"] if not c["passed"]]
 
 
@@ -143,7 +143,7 @@ def test_without_a_local_database_status_is_not_checked(ctx, issuers, run, tmp_p
     r = run("--qr", el1, "--json",
             env_overrides={"LICENSE_SVC_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"})
     body = json.loads(r.output)
-    assert r.exit_code == 0 and "licence-status" not in [c["name"] for c in body["checks"]]
+    assert r.exit_code == 0 and "status.licence" not in [c["name"] for c in body["checks"]]
     assert any("not checked" in n for n in body["notes"])
     assert not (tmp_path / "none.db").exists()  # verify never creates a database
 

@@ -14,7 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 NOT_CACHES = {
     ("license_svc/audit/log.py", "_fault"),  # test seam: make appends fail
     ("license_svc/demo_seed.py", "_STEPS"),  # registry filled by a decorator at import
-    ("license_svc/web/pages/labels.py", "CHECK_ZH"),  # constant completed at import
 }
 MUTATORS = {"setdefault", "update", "append", "add", "pop", "popitem", "clear", "move_to_end",
             "extend"}

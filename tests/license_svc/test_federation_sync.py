@@ -86,16 +86,16 @@ def test_federation_list_not_signed_by_the_pinned_root_is_refused(node, peers):
     peers.lotl = peers.lotl_envelope({}, signer=node.keystore.credential("js", "trust_list", "sm2"))
     got = outcomes(node, peers, federation_urls=["http://operator.test/api/v1/federation"])
     fed = got[("federation", "federation")]
-    assert fed.outcome == "rejected" and "signer-trusted" in fed.detail
+    assert fed.outcome == "rejected" and "trust_list.signer_trusted" in fed.detail
     assert ("trust-list", "js") not in got  # nothing synced without a federation list
     with node.unit_of_work() as s:
         assert trust_state(node, s).unavailable() == ["ah", "js", "sh", "zj"]
 
 
 @pytest.mark.parametrize("mode,why", [
-    ("rollback", "sequence"),
-    ("tampered", "signature"),
-    ("wrong-signer", "signer-trusted"),
+    ("rollback", "trust_list.sequence"),
+    ("tampered", "trust_list.signature"),
+    ("wrong-signer", "trust_list.signer_trusted"),
     ("garbage", "not JSON"),
     ("down", "unreachable"),
     ("http500", "HTTP 500"),

@@ -87,7 +87,7 @@ def test_every_template_passes_online_pdf_and_qr(ctx, client, issuers, auth_head
         body = _qr(client, auth_headers["relying"], el1).json()
         assert body["indication"] == "TOTAL_PASSED", (folder, algorithm, body["checks"])
         assert body["licence"]["id"] == ident
-        assert {c["name"]: c["passed"] for c in body["checks"]}["licence-status"] is True
+        assert {c["name"]: c["passed"] for c in body["checks"]}["status.licence"] is True
 
 
 def test_qr_image_upload_and_seal_json(ctx, client, issuers, auth_headers):
@@ -130,7 +130,7 @@ def test_a_qr_with_one_claim_changed_fails(ctx, client, issuers, auth_headers):
     _ident, _pdf_bytes, el1 = _issue(ctx, issuers, "business_licence")
     body = _qr(client, auth_headers["relying"], _tamper_claim(el1, "n", "SH2026999999999999")).json()
     assert (body["indication"], body["sub_indication"]) == ("TOTAL_FAILED", "SIG_CRYPTO_FAILURE")
-    assert "signature" in _failed(body)
+    assert "el1.signature" in _failed(body)
 
 
 def test_a_qr_signed_by_the_wrong_region_fails(ctx, client, auth_headers):
@@ -144,7 +144,7 @@ def test_a_qr_signed_by_the_wrong_region_fails(ctx, client, auth_headers):
     forged = make_el1(js.key, js.cert.dump(), issuer_code=AMR_SH, claims=claims,
                       iat=now - timedelta(days=1), exp=now + timedelta(days=30))
     body = _qr(client, auth_headers["relying"], forged).json()
-    assert body["indication"] == "TOTAL_FAILED" and "issuer-binding" in _failed(body)
+    assert body["indication"] == "TOTAL_FAILED" and "el1.issuer_binding" in _failed(body)
 
 
 def test_an_ep1_older_than_60_seconds_fails(ctx, client, issuers, auth_headers):
@@ -152,7 +152,7 @@ def test_an_ep1_older_than_60_seconds_fails(ctx, client, issuers, auth_headers):
     old = _ep1(ctx, el1, ctx.now() - timedelta(seconds=61))
     body = _qr(client, auth_headers["relying"], old).json()
     assert (body["indication"], body["sub_indication"]) == ("TOTAL_FAILED", "EXPIRED")
-    assert "presentation-freshness" in _failed(body)
+    assert "ep1.freshness" in _failed(body)
 
 
 def test_an_old_ep1_cannot_be_made_fresh_with_at(ctx, client, issuers, auth_headers):
@@ -174,7 +174,7 @@ def test_a_replayed_ep1_fails_on_the_second_scan(ctx, client, issuers, auth_head
     clock.advance(seconds=10)
     second = _qr(client, auth_headers["relying"], ep1).json()
     assert (second["indication"], second["sub_indication"]) == ("TOTAL_FAILED", "SIG_CONSTRAINTS_FAILURE")
-    replay = next(c for c in second["checks"] if c["name"] == "presentation-replay")
+    replay = next(c for c in second["checks"] if c["name"] == "service.presentation_replay")
     assert replay["passed"] is False and "replayed" in replay["detail"]
     # two scans: two verification entries and two presentation entries, the second denied
     assert (_audit(ctx, "licence.verify"), _audit(ctx, "qr.present")) == (before[0] + 2, before[1] + 2)
@@ -321,7 +321,7 @@ def test_another_region_sees_revocation_within_one_refresh(ctx, client, issuers,
         body = js.post(URL, json={"qr": el1}, headers=headers).json()
         assert body["indication"] == "TOTAL_PASSED", body["checks"]
         assert "signed status response" in next(c["detail"] for c in body["checks"]
-                                                 if c["name"] == "licence-status")
+                                                 if c["name"] == "status.licence")
         assert _pdf(js, headers, pdf).json()["indication"] == "TOTAL_PASSED"  # now from the list
         with ctx.unit_of_work() as s:
             lifecycle.revoke(ctx, s, ident, amr, "依法吊销")

@@ -63,7 +63,7 @@ def test_an_ep1_is_accepted_once_whoever_scans_it_again(http, ctx, licence, part
     for headers in (parties.dept_h, other_dept, parties.auditor_h):
         indication, body = _verdict(http, headers, ep1)
         assert indication == "TOTAL_FAILED", body
-        assert any(c["name"] == "presentation-replay" and not c["passed"] for c in body["checks"])
+        assert any(c["name"] == "service.presentation_replay" and not c["passed"] for c in body["checks"])
     # after the seen-table forgets it the code is stale anyway: never valid again
     clock.advance(minutes=10)
     assert _verdict(http, parties.dept_h, ep1)[0] != "TOTAL_PASSED"

@@ -14,6 +14,7 @@ from signing.x509 import build_certificate, build_name
 from verification.certpath import (
     SIGNATURE_VALIDATOR, make_validation_context, validate_path,
 )
+from verification.checks import SealCheck
 from verification.report import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, Report
 
 KEYS = Path(__file__).resolve().parents[2] / "keys_dev"
@@ -169,10 +170,10 @@ def test_accepts_der_and_pem_and_reports_into_report(ks):
                         intermediates=ks.intermediates("sh"))
     assert res.ok
     report = Report(subject="signature")
-    assert res.add_to(report)
+    assert res.add_to(report, SealCheck.SIGNATURE_SIGNER_CERTIFICATE)
     bad = validate_path(b"\x30\x03\x02\x01\x01", at=AT, trust_roots=ks.roots("sh"))
     assert bad.reason_code == "FORMAT_FAILURE" and "证书格式错误" in bad.detail_zh_en
-    bad.add_to(report)
+    bad.add_to(report, SealCheck.SIGNATURE_SIGNER_CERTIFICATE)
     assert report.indication == TOTAL_FAILED and report.sub_indication == "FORMAT_FAILURE"
 
 

@@ -29,8 +29,8 @@ def _scan(page: str) -> _Scan:
 
 def test_verdict_checks_and_details_in_chinese():
     r = Report(subject="qr-el1")
-    r.add("signature", True, "SM2-SM3")
-    r.add("licence-status", False, "证照已撤销 / licence revoked", failure="REVOKED")
+    r.add("el1.signature", True, "SM2-SM3")
+    r.add("status.licence", False, "证照已撤销 / licence revoked", failure="REVOKED")
     r.licence.update({"id": "1.2.156.3005.2.X", "h": "上海示例科技有限公司"})
     r.signer.update({"org_name": "上海市市场监督管理局", "region": "sh"})
     page = to_html(r, generated_at=AT)
@@ -38,11 +38,12 @@ def test_verdict_checks_and_details_in_chinese():
     assert "验证失败" in page and "已撤销" in page and "REVOKED" in page
     assert "证照标识" in page and "持证主体" in page and "上海市市场监督管理局" in page
     assert "✔ 通过" in page and "✘ 未通过" in page and AT.isoformat() in page
+    assert "证照码签名值<br>" in page and "证照状态<br>" in page  # each check's Chinese title
 
 
 def test_indeterminate_is_marked_as_such():
     r = Report(subject="not-a-licence")
-    r.add("licence-code", False, "不是电子证照二维码", failure="SIGNED_DATA_NOT_FOUND", indeterminate=True)
+    r.add("qr.licence_code", False, "不是电子证照二维码", failure="SIGNED_DATA_NOT_FOUND", indeterminate=True)
     page = to_html(r)
     assert "无法确定" in page and "非电子证照二维码" in page and "未找到被签名数据" in page
 

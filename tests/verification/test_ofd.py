@@ -24,7 +24,7 @@ AT = ss.LATER
 SIG = fx.SIGN_DIR + "Signature.xml"
 VALUE = fx.SIGN_DIR + "SignedValue.dat"
 SEAL_FILE = fx.SIGN_DIR + "Seal.esl"
-PAGE_CHECK = "ofd.sig1.reference:/" + fx.PAGE
+PAGE_CHECK = "ofd.sig[1].reference[/" + fx.PAGE + "]"
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +45,17 @@ def test_sealed_package_passes_with_every_step_named(trust):
     report = verify(fx.seal_package(), trust)
     assert report.indication == TOTAL_PASSED, report.to_text()
     names = {c.name for c in report.checks}
-    for name in ("ofd.package", "ofd.structure", "ofd.signatures", "ofd.sig1.signature_xml",
-                 PAGE_CHECK, "ofd.sig1.reference:/OFD.xml", "ofd.sig1.stamp",
-                 "ofd.sig1.seal.signature", "ofd.sig1.seal.maker_certificate",
-                 "ofd.sig1.signature.value", "ofd.sig1.signature.signer_certificate",
-                 "ofd.sig1.signature.data_hash", "ofd.sig1.seal_file", "ofd.coverage"):
+    for name in ("ofd.package", "ofd.structure", "ofd.signatures", "ofd.sig[1].signature_xml",
+                 PAGE_CHECK, "ofd.sig[1].reference[/OFD.xml]", "ofd.sig[1].stamp",
+                 "ofd.sig[1].seal.signature", "ofd.sig[1].seal.maker_certificate",
+                 "ofd.sig[1].signature.value", "ofd.sig[1].signature.signer_certificate",
+                 "ofd.sig[1].signature.data_hash", "ofd.sig[1].seal_file", "ofd.coverage"):
         assert name in names, name
     assert report.seal["name"] == "合同专用章"
     assert report.seal["stamps"] == [{"signature": "/" + SIG, "page": 1,
                                       "boundary_mm": [120.0, 230.0, 40.0, 40.0]}]
     assert "上海" in report.signer["subject"]
-    assert "第 1 页" in report.check("ofd.sig1.stamp").detail
+    assert "第 1 页" in report.check("ofd.sig[1].stamp").detail
 
 
 def test_sha256_check_method_passes(trust):
@@ -67,26 +67,26 @@ def test_sha256_check_method_passes(trust):
 def test_plain_digital_signature_passes_and_is_not_a_seal(trust, form):
     report = verify(fx.sign_package(form), trust)
     assert report.indication == TOTAL_PASSED, report.to_text()
-    assert "plain digital signature" in report.check("ofd.sig1.signature_xml").detail
-    assert "not a seal" in report.check("ofd.sig1.digital_signature.format").detail
-    assert not any(c.name.startswith("ofd.sig1.seal") for c in report.checks)
+    assert "plain digital signature" in report.check("ofd.sig[1].signature_xml").detail
+    assert "not a seal" in report.check("ofd.sig[1].digital_signature.format").detail
+    assert not any(c.name.startswith("ofd.sig[1].seal") for c in report.checks)
     assert report.seal == {} and "上海" in report.signer["subject"]
-    assert report.check("ofd.sig1.digital_signature.time").passed
+    assert report.check("ofd.sig[1].digital_signature.time").passed
     assert any("ContentInfo" in n for n in report.notes) == (form == "bare")
 
 
 def test_two_signatures_each_reported(trust):
     report = verify(fx.two_seals_package(), trust)
     assert report.indication == TOTAL_PASSED, report.to_text()
-    assert report.check("ofd.sig2.reference:/" + SIG).passed  # the co-signer protects sig 1
+    assert report.check("ofd.sig[2].reference[/" + SIG + "]").passed  # the co-signer protects sig 1
     assert [s["boundary_mm"][0] for s in report.seal["stamps"]] == [120.0, 40.0]
 
 
 def test_a_later_signature_detects_an_edit_of_the_first(trust):
     xml = fx.unzip(fx.two_seals_package())[SIG]
     edited = fx.rezip(fx.two_seals_package(), replace={SIG: xml.replace(b"120 230", b"121 230")})
-    assert failed(verify(edited, trust)) == {"ofd.sig1.signature.data_hash": "HASH_FAILURE",
-                                             "ofd.sig2.reference:/" + SIG: "HASH_FAILURE"}
+    assert failed(verify(edited, trust)) == {"ofd.sig[1].signature.data_hash": "HASH_FAILURE",
+                                             "ofd.sig[2].reference[/" + SIG + "]": "HASH_FAILURE"}
 
 
 def test_a_signature_struck_from_the_list_leaves_its_files_uncovered(trust):
@@ -115,14 +115,14 @@ def test_untrusted_roots_are_indeterminate_not_forged():
     report = verify(fx.seal_package(), SealTrust())
     assert (report.indication, report.sub_indication) == (INDETERMINATE,
                                                             "NO_CERTIFICATE_CHAIN_FOUND")
-    assert report.check("ofd.sig1.signature.value").passed
+    assert report.check("ofd.sig[1].signature.value").passed
 
 
 def test_untrusted_plain_signer_is_indeterminate(trust):
     report = verify(fx.sign_package("pkcs9", cred_name="untrusted"), trust)
     assert (report.indication, report.sub_indication) == (INDETERMINATE,
                                                             "NO_CERTIFICATE_CHAIN_FOUND")
-    assert report.check("ofd.sig1.digital_signature.value").passed
+    assert report.check("ofd.sig[1].digital_signature.value").passed
 
 
 def test_expired_as_of_a_later_date(trust):
@@ -133,7 +133,7 @@ def test_expired_as_of_a_later_date(trust):
 
 def test_revoked_seal_fails(trust):
     revoked = ss.trust(seal_status=lambda s: "revoked")
-    assert verify(fx.seal_package(), revoked).check("ofd.sig1.seal.status").failure == "REVOKED"
+    assert verify(fx.seal_package(), revoked).check("ofd.sig[1].seal.status").failure == "REVOKED"
 
 
 # --- tampering --------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_one_byte_in_a_page_changes_the_named_reference(trust):
                     trust)
     assert (report.indication, report.sub_indication) == (TOTAL_FAILED, "HASH_FAILURE")
     assert failed(report) == {PAGE_CHECK: "HASH_FAILURE"}
-    assert report.check("ofd.sig1.signature.value").passed  # the signature itself still holds
+    assert report.check("ofd.sig[1].signature.value").passed  # the signature itself still holds
 
 
 def test_a_changed_signature_xml_fails_the_data_hash(trust):
@@ -155,14 +155,14 @@ def test_a_changed_signature_xml_fails_the_data_hash(trust):
     moved = xml.replace(b'Boundary="120 230 40 40"', b'Boundary="10 230 40 40"')
     assert moved != xml
     report = verify(fx.rezip(fx.seal_package(), replace={SIG: moved}), trust)
-    assert failed(report) == {"ofd.sig1.signature.data_hash": "HASH_FAILURE"}
-    assert "x=10" in report.check("ofd.sig1.stamp").detail
+    assert failed(report) == {"ofd.sig[1].signature.data_hash": "HASH_FAILURE"}
+    assert "x=10" in report.check("ofd.sig[1].stamp").detail
 
 
 def test_signed_value_swapped_between_packages(trust):
     other = fx.unzip(fx.seal_package(text="另一份文件 / another document"))[VALUE]
     report = verify(fx.rezip(fx.seal_package(), replace={VALUE: other}), trust)
-    assert failed(report) == {"ofd.sig1.signature.data_hash": "HASH_FAILURE"}
+    assert failed(report) == {"ofd.sig[1].signature.data_hash": "HASH_FAILURE"}
 
 
 def test_a_removed_referenced_file_fails(trust):
@@ -188,19 +188,19 @@ def test_signatures_xml_is_legitimately_not_covered(trust):
 
 def test_a_replaced_seal_file_fails(trust):
     report = verify(fx.rezip(fx.seal_package(), replace={SEAL_FILE: ss.seal()}), trust)
-    assert failed(report) == {"ofd.sig1.reference:/" + SEAL_FILE: "HASH_FAILURE",
-                              "ofd.sig1.seal_file": "SIG_CONSTRAINTS_FAILURE"}
+    assert failed(report) == {"ofd.sig[1].reference[/" + SEAL_FILE + "]": "HASH_FAILURE",
+                              "ofd.sig[1].seal_file": "SIG_CONSTRAINTS_FAILURE"}
 
 
 def test_a_missing_seal_file_fails(trust):
     report = verify(fx.rezip(fx.seal_package(), replace={SEAL_FILE: None}), trust)
-    assert failed(report) == {"ofd.sig1.reference:/" + SEAL_FILE: "HASH_FAILURE",
-                              "ofd.sig1.seal_file": "FORMAT_FAILURE"}
+    assert failed(report) == {"ofd.sig[1].reference[/" + SEAL_FILE + "]": "HASH_FAILURE",
+                              "ofd.sig[1].seal_file": "FORMAT_FAILURE"}
 
 
 def test_missing_signed_value_fails(trust):
     report = verify(fx.rezip(fx.seal_package(), replace={VALUE: None}), trust)
-    assert failed(report) == {"ofd.sig1.signed_value": "FORMAT_FAILURE"}
+    assert failed(report) == {"ofd.sig[1].signed_value": "FORMAT_FAILURE"}
 
 
 def test_plain_signature_over_a_changed_signature_xml_fails(trust):
@@ -209,7 +209,7 @@ def test_plain_signature_over_a_changed_signature_xml_fails(trust):
         report = verify(fx.rezip(fx.sign_package(form),
                                  replace={SIG: xml.replace(b"20261122160000", b"20261122170000")}),
                         trust)
-        assert failed(report) == {"ofd.sig1.digital_signature.content": "HASH_FAILURE"}, form
+        assert failed(report) == {"ofd.sig[1].digital_signature.content": "HASH_FAILURE"}, form
 
 
 def test_plain_signature_value_from_another_message_fails(trust):
@@ -217,27 +217,27 @@ def test_plain_signature_value_from_another_message_fails(trust):
     bad = fx.signed_data(files[SIG], ss.signer().key, ss.signer().cert, form="pkcs9",
                          tamper_signature=True)
     report = verify(fx.rezip(fx.sign_package("pkcs9"), replace={VALUE: bad}), trust)
-    assert failed(report) == {"ofd.sig1.digital_signature.value": "SIG_CRYPTO_FAILURE"}
+    assert failed(report) == {"ofd.sig[1].digital_signature.value": "SIG_CRYPTO_FAILURE"}
 
 
 def test_signature_type_must_match_the_value(trust):
     as_sign = fx.rezip(fx.seal_package(), replace={"Doc_0/Signs/Signatures.xml":
                                                    fx.signatures_xml("Sign")})
-    assert failed(verify(as_sign, trust)) == {"ofd.sig1.digital_signature.format": "FORMAT_FAILURE"}
+    assert failed(verify(as_sign, trust)) == {"ofd.sig[1].digital_signature.format": "FORMAT_FAILURE"}
     as_seal = fx.rezip(fx.sign_package("gm"), replace={"Doc_0/Signs/Signatures.xml":
                                                        fx.signatures_xml("Seal")})
-    assert failed(verify(as_seal, trust)) == {"ofd.sig1.signature.format": "FORMAT_FAILURE"}
+    assert failed(verify(as_seal, trust)) == {"ofd.sig[1].signature.format": "FORMAT_FAILURE"}
 
 
 def test_weak_check_method_is_not_accepted(trust):
     report = verify(fx.seal_package(check_method="MD5"), trust)
     assert report.indication == INDETERMINATE
-    assert report.check("ofd.sig1.check_method").failure == "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
+    assert report.check("ofd.sig[1].check_method").failure == "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
 
 
 def test_stamp_on_a_page_that_does_not_exist(trust):
     report = verify(fx.seal_package(page_ref="9"), trust)
-    assert failed(report) == {"ofd.sig1.stamp": "FORMAT_FAILURE"}
+    assert failed(report) == {"ofd.sig[1].stamp": "FORMAT_FAILURE"}
 
 
 def test_unsigned_ofd(trust):
@@ -361,8 +361,8 @@ def test_hostile_ofd_xml(trust, case):
 def test_hostile_signature_xml_stops_that_signature_only(trust):
     xml = DTD_CASES["entity bomb"][0].replace(b"OFD", b"Signature")
     report = verify(fx.rezip(fx.seal_package(), replace={SIG: xml}), trust)
-    assert failed(report) == {"ofd.sig1.signature_xml": "FORMAT_FAILURE"}
-    assert "DTDForbidden" in report.check("ofd.sig1.signature_xml").detail
+    assert failed(report) == {"ofd.sig[1].signature_xml": "FORMAT_FAILURE"}
+    assert "DTDForbidden" in report.check("ofd.sig[1].signature_xml").detail
     assert any("coverage was not checked" in n for n in report.notes)
 
 
@@ -370,7 +370,7 @@ def test_hostile_signature_xml_stops_that_signature_only(trust):
     (b'BaseLoc="/Doc_0/Signs/Sign_0/Signature.xml"', b'BaseLoc="../../../etc/passwd"',
      "ofd.structure"),
     (b'BaseLoc="/Doc_0/Signs/Sign_0/Signature.xml"', b'BaseLoc="/Doc_0/Nowhere.xml"',
-     "ofd.sig1.signature_xml"),
+     "ofd.sig[1].signature_xml"),
     (b'Type="Seal"', b'Type="Stamp"', "ofd.structure"),
 ])
 def test_hostile_signature_listing(trust, old, new, check):

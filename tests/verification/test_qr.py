@@ -79,7 +79,7 @@ def test_valid_ep1_exposes_cti(ks, trust):
     assert r.subject == "qr-ep1"
     assert r.licence["presentation"]["cti"] == cti.hex()
     assert r.licence["presentation"]["region"] == "sh"
-    assert r.check("el1-signature").passed and r.check("presentation-signature").passed
+    assert r.check("el1.signature").passed and r.check("ep1.signature").passed
 
 
 def test_ep1_from_a_licence_of_another_region(ks, trust):
@@ -114,7 +114,7 @@ def test_changed_el1_inside_ep1_fails(ks, trust):
     ep1, _ = _ep1(ks, el1)
     r = vqr.verify_qr_text(ep1, trust, NOW + timedelta(seconds=1))
     assert (r.indication, r.sub_indication) == (TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
-    assert r.check("presentation-signature").passed and not r.check("el1-signature").passed
+    assert r.check("ep1.signature").passed and not r.check("el1.signature").passed
 
 
 def test_wrong_key_claiming_a_trusted_kid_fails(ks, trust):
@@ -145,7 +145,7 @@ def test_signer_of_another_organisation_cannot_speak_for_it(ks, trust):
     text = credentials.el1_for_record(RECORD, {}, cred.key, cred.cert.dump(), now=NOW)
     r = vqr.verify_qr_text(text, trust, NOW)
     assert (r.indication, r.sub_indication) == (TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE")
-    assert r.check("signature").passed and not r.check("issuer-binding").passed
+    assert r.check("el1.signature").passed and not r.check("el1.issuer_binding").passed
 
 
 def test_ep1_from_the_wrong_region_node(ks, trust):
@@ -165,7 +165,7 @@ def test_expired_and_future_presentations(ks, trust):
     ep1, _ = _ep1(ks, _el1(ks))
     stale = vqr.verify_qr_text(ep1, trust, NOW + timedelta(seconds=61))
     assert (stale.indication, stale.sub_indication) == (TOTAL_FAILED, "EXPIRED")
-    assert not stale.check("presentation-freshness").passed
+    assert not stale.check("ep1.freshness").passed
     assert vqr.verify_qr_text(ep1, trust, NOW + timedelta(seconds=60)).indication == TOTAL_PASSED
     future = vqr.verify_qr_text(ep1, trust, NOW - timedelta(minutes=5))
     assert (future.indication, future.sub_indication) == (TOTAL_FAILED, "NOT_YET_VALID")

@@ -40,8 +40,8 @@ def test_good_signature_passes_all_named_checks(sig_der):
     assert r.indication == TOTAL_PASSED, r.to_text()
     assert {c.name for c in r.checks} == NINE_STEPS
     assert r.seal["name"] == "合同专用章" and r.signer["subject"]
-    assert r.as_dict()["checks"][0] == {"name": "signature.format", "passed": True,
-                                        "detail": r.checks[0].detail}
+    assert r.as_dict()["checks"][0] == {"name": "signature.format", "title_zh": "签章数据格式",
+                                        "passed": True, "detail": r.checks[0].detail}
 
 
 def test_good_seal_passes(seal_der):

@@ -216,7 +216,7 @@ def test_revocation_is_visible_within_one_list_refresh(trust, issuer, clock):
     clock.now = T0 + timedelta(hours=6, seconds=1)
     assert cache.lookup(ID_A, "sh")["status"] == "revoked"     # the next refresh shows it
     report = Report(subject="qr-el1")
-    vs.add_status_check(report, "licence-status", ID_A, lambda i: cache.lookup(i, "sh"))
+    vs.add_status_check(report, "status.licence", ID_A, lambda i: cache.lookup(i, "sh"))
     assert (report.indication, report.sub_indication) == (TOTAL_FAILED, "REVOKED")
 
 
@@ -232,7 +232,7 @@ def test_unreachable_issuer_within_grace_then_try_later(trust, issuer, clock):
         cache.lookup(ID_A, "sh")
     assert e.value.sub_indication == vs.TRY_LATER
     report = Report(subject="qr-el1")
-    vs.add_status_check(report, "licence-status", ID_A, lambda i: cache.lookup(i, "sh"))
+    vs.add_status_check(report, "status.licence", ID_A, lambda i: cache.lookup(i, "sh"))
     assert (report.indication, report.sub_indication) == (INDETERMINATE, "TRY_LATER")
 
 
@@ -282,19 +282,19 @@ def test_the_answer_must_be_about_the_asked_licence(trust, issuer, clock):
 ])
 def test_status_check_vocabulary(answer, indication, sub):
     report = Report(subject="qr-el1")
-    vs.add_status_check(report, "licence-status", ID_A, lambda _i: answer)
+    vs.add_status_check(report, "status.licence", ID_A, lambda _i: answer)
     assert (report.indication, report.sub_indication) == (indication, sub)
     assert report.licence["status"] == (answer if isinstance(answer, str) else answer["status"])
 
 
 def test_no_status_source_is_a_note_not_a_verdict():
     report = Report(subject="qr-el1")
-    report.add("signature", True)
-    vs.add_status_check(report, "licence-status", ID_A, None)
+    report.add("el1.signature", True)
+    vs.add_status_check(report, "status.licence", ID_A, None)
     assert report.indication == TOTAL_PASSED and "not checked" in report.notes[0]
 
 
 def test_a_crashing_lookup_is_try_later():
     report = Report(subject="qr-el1")
-    vs.add_status_check(report, "licence-status", ID_A, lambda _i: 1 / 0)
+    vs.add_status_check(report, "status.licence", ID_A, lambda _i: 1 / 0)
     assert (report.indication, report.sub_indication) == (INDETERMINATE, "TRY_LATER")

@@ -98,8 +98,9 @@ def test_valid_trust_list_passes_every_check(ks, good):
                              known_sequence=5)
     assert r.report.indication == TOTAL_PASSED, r.report.to_text()
     assert [c.name for c in r.report.checks] == [
-        "envelope-format", "signer-trusted", "signature", "schema", "list-format",
-        "signer-validity", "region", "sequence", "freshness"]
+        "trust_list.envelope_format", "trust_list.signer_trusted", "trust_list.signature",
+        "trust_list.schema", "trust_list.list_format", "trust_list.signer_validity",
+        "trust_list.region", "trust_list.sequence", "trust_list.freshness"]
     assert r.ok and r.usable and r.payload["region"] == "sh" and r.sequence == 5
     roles = {e.role for e in r.entries}
     assert roles == {"licence_signer", "seal_maker", "tsa", "status_signer", "node", "audit_log"}
@@ -167,12 +168,12 @@ def test_federation_list_signed_by_a_region_key_is_refused(ks):
 def test_list_for_another_region(ks):
     env = sign(ks, payload_for(ks, "js"), region="js")
     r = tl.verify_trust_list(env, signers(ks, "js"), T0, region="sh")
-    assert failed(r) == ["region"] and r.report.indication == TOTAL_FAILED and not r.usable
+    assert failed(r) == ["trust_list.region"] and r.report.indication == TOTAL_FAILED and not r.usable
 
 
 def test_rollback_is_refused(ks, good):
     r = tl.verify_trust_list(good, signers(ks), T0, region="sh", known_sequence=6)
-    assert failed(r) == ["sequence"]
+    assert failed(r) == ["trust_list.sequence"]
     assert (r.report.indication, r.report.sub_indication) == (TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE")
     assert not r.usable
     assert tl.verify_trust_list(good, signers(ks), T0, known_sequence=5).ok  # same sequence: fine
@@ -186,7 +187,7 @@ def test_freshness_grace_then_try_later(ks, good):
     stale = tl.verify_trust_list(good, signers(ks), next_update + timedelta(hours=7),
                                  grace=timedelta(hours=6))
     assert (stale.report.indication, stale.report.sub_indication) == (INDETERMINATE, "TRY_LATER")
-    assert failed(stale) == ["freshness"]
+    assert failed(stale) == ["trust_list.freshness"]
     assert stale.usable and not stale.ok  # genuine: a syncing node may keep it, not use it
 
 
@@ -200,7 +201,7 @@ def test_signer_certificate_not_valid_when_issued(ks):
     early = datetime(2025, 6, 1, tzinfo=timezone.utc)  # dev certificates start 2026-01-01
     env = sign(ks, payload_for(ks, issued=early))
     r = tl.verify_trust_list(env, signers(ks), early)
-    assert failed(r) == ["signer-validity"] and r.report.sub_indication == "NOT_YET_VALID"
+    assert failed(r) == ["trust_list.signer_validity"] and r.report.sub_indication == "NOT_YET_VALID"
 
 
 def _entry0(p):
@@ -231,7 +232,7 @@ def test_malformed_but_signed_lists_fail_the_format_check(ks, change):
     change(payload)
     r = tl.verify_trust_list(sign(ks, payload), signers(ks), T0, region="sh")
     assert r.report.indication == TOTAL_FAILED and r.report.sub_indication == "FORMAT_FAILURE"
-    assert r.payload is None and failed(r)[0] in ("list-format",), r.report.to_text()
+    assert r.payload is None and failed(r)[0] in ("trust_list.list_format",), r.report.to_text()
 
 
 @pytest.mark.parametrize("change", [
@@ -251,9 +252,9 @@ def test_malformed_federation_lists(ks, change):
 
 def test_schema_confusion(ks, good):
     # a trust list is not a federation list, and the reverse
-    assert tl.verify_federation_list(good, signers(ks), T0).report.check("schema").passed is False
+    assert tl.verify_federation_list(good, signers(ks), T0).report.check("trust_list.schema").passed is False
     env = sign_envelope(lotl_for(ks), ks.federation_root().key, ks.federation_root().cert)
-    assert tl.verify_trust_list(env, root(ks), T0).report.check("schema").passed is False
+    assert tl.verify_trust_list(env, root(ks), T0).report.check("trust_list.schema").passed is False
 
 
 # -- withdrawn entries reach QR verification ---------------------------------------------------
@@ -334,9 +335,10 @@ def test_hostile_bytes_never_crash(ks, data):
 
 def test_deep_nesting_and_oversize(ks):
     deep = b"[" * 100_000 + b"]" * 100_000
-    assert tl.verify_trust_list(deep, signers(ks), T0).report.check("envelope-format").passed is False
+    fmt = "trust_list.envelope_format"
+    assert tl.verify_trust_list(deep, signers(ks), T0).report.check(fmt).passed is False
     big = b'{"payload": "' + b"A" * (9 * 1024 * 1024) + b'"}'
-    assert tl.verify_trust_list(big, signers(ks), T0).report.check("envelope-format").passed is False
+    assert tl.verify_trust_list(big, signers(ks), T0).report.check(fmt).passed is False
 
 
 def test_naive_time_is_a_programming_error(ks, good):

@@ -35,6 +35,7 @@ from formats.certs import certificate_from_der
 from formats.der import Element, children, read as read_element
 from formats.errors import SigningError
 from verification import certpath
+from verification.checks import OfdCheck
 from verification.report import Report
 from verification.seal.verify import cert_summary
 
@@ -73,18 +74,18 @@ class _Unreadable(Exception):
         super().__init__(f"{zh} / {en}")
 
 
-def verify_plain(report: Report, prefix: str, der: bytes, signature_xml: bytes,
+def verify_plain(report: Report, number: int, der: bytes, signature_xml: bytes,
                  claimed_time: str | None, trust, at: datetime,
                  known_signers: Iterable = ()) -> None:
-    """Add the checks of one plain digital signature to `report`, names under `prefix`."""
-    fmt = f"{prefix}.format"
+    """Add the checks of the `number`-th signature, a plain digital signature, to `report`."""
+    fmt = OfdCheck.SIG_PLAIN_FORMAT.at(number)
     try:
         kind, body, notes = _classify(der)
         report.notes.extend(n for n in notes if n not in report.notes)
         if kind == "bare":
             report.add(fmt, True, "数字签名（裸 SM2 签名值，不含证书）/ plain digital signature "
                        "(a bare SM2 signature value, no certificate)")
-            _check_bare(report, prefix, body, signature_xml, claimed_time, trust, at,
+            _check_bare(report, number, body, signature_xml, claimed_time, trust, at,
                         known_signers)
             return
         signed = _SignedData.load(body, strict=True)
@@ -96,7 +97,7 @@ def verify_plain(report: Report, prefix: str, der: bytes, signature_xml: bytes,
         report.add(fmt, False, f"签名值不是可读的 SignedData / the signed value is not a readable "
                    f"SignedData ({exc.__class__.__name__})", failure="FORMAT_FAILURE")
         return
-    _check_signed_data(report, prefix, signed, signature_xml, claimed_time, trust, at)
+    _check_signed_data(report, number, signed, signature_xml, claimed_time, trust, at)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,9 +140,9 @@ def _children(contents: bytes) -> list[Element]:
     return [_definite(item) for item in children(contents)]
 
 
-def _check_signed_data(report: Report, prefix: str, signed: _SignedData, xml: bytes,
+def _check_signed_data(report: Report, number: int, signed: _SignedData, xml: bytes,
                        claimed_time: str | None, trust, at: datetime) -> None:
-    fmt = f"{prefix}.format"
+    fmt = OfdCheck.SIG_PLAIN_FORMAT.at(number)
     signers = list(signed["signer_infos"])
     if len(signers) != 1:
         report.add(fmt, False, f"应有且仅有一个签名者，实有 {len(signers)} 个 / exactly one signer "
@@ -166,25 +167,26 @@ def _check_signed_data(report: Report, prefix: str, signed: _SignedData, xml: by
     report.add(fmt, True, "数字签名（GB/T 35275 SignedData，非电子签章）/ plain digital signature "
                f"(GB/T 35275 SignedData, not a seal){'' if content_type == GM_DATA else ', ' + content_type}")
     report.signer = report.signer or cert_summary(cert)
-    message = _signed_message(report, prefix, signed, info, digest, xml)
+    message = _signed_message(report, number, signed, info, digest, xml)
     if message is None:
         return
-    _verify_value(report, f"{prefix}.value", cert, sig_oid, info["signature"].native, message)
+    _verify_value(report, OfdCheck.SIG_PLAIN_VALUE.at(number), cert, sig_oid,
+                  info["signature"].native, message)
     certpath.validate_path(cert, trust_roots=trust.signer_roots,
                            intermediates=list(trust.intermediates) + certs, at=at,
                            crls=trust.crls, key_usage=SIGNING_KEY_USAGE) \
-        .add_to(report, f"{prefix}.signer_certificate")
+        .add_to(report, OfdCheck.SIG_PLAIN_SIGNER_CERTIFICATE.at(number))
     signing_time = _attribute(info, "signing_time")
     signing_time = signing_time if isinstance(signing_time, datetime) else None
-    _check_time(report, prefix, cert, signing_time or parse_time(claimed_time), at,
+    _check_time(report, number, cert, signing_time or parse_time(claimed_time), at,
                 "签名时间属性" if signing_time else "Signature.xml 中的签名时间")
 
 
-def _signed_message(report: Report, prefix: str, signed: _SignedData, info, digest,
+def _signed_message(report: Report, number: int, signed: _SignedData, info, digest,
                     xml: bytes) -> bytes | None:
     """The bytes the key signed, once the content they commit to is shown to be Signature.xml;
     None after recording why not."""
-    name = f"{prefix}.content"
+    name = OfdCheck.SIG_PLAIN_CONTENT.at(number)
     expected = digest(xml)
     content = signed["content_info"]["content"].native
     if content is not None and not _binds(report, content, xml, expected):
@@ -269,7 +271,7 @@ def _verify_value(report: Report, name: str, cert: x509.Certificate, sig_oid: st
     return report.add(name, True, "签名值有效 / the signature verifies")
 
 
-def _check_bare(report: Report, prefix: str, signature: bytes, xml: bytes,
+def _check_bare(report: Report, number: int, signature: bytes, xml: bytes,
                 claimed_time: str | None, trust, at: datetime, known_signers: Iterable) -> None:
     candidates = []
     for item in known_signers:
@@ -287,25 +289,25 @@ def _check_bare(report: Report, prefix: str, signature: bytes, xml: bytes,
         except (alg.InvalidSignature, SigningError):
             continue
         report.signer = report.signer or cert_summary(cert)
-        report.add(f"{prefix}.value", True, "签名值可用已知证书验证 / the signature verifies with "
+        report.add(OfdCheck.SIG_PLAIN_VALUE.at(number), True, "签名值可用已知证书验证 / the signature verifies with "
                    f"a known certificate ({cert.subject.human_friendly})")
         certpath.validate_path(cert, trust_roots=trust.signer_roots,
                                intermediates=trust.intermediates, at=at, crls=trust.crls,
                                key_usage=SIGNING_KEY_USAGE) \
-            .add_to(report, f"{prefix}.signer_certificate")
-        _check_time(report, prefix, cert, parse_time(claimed_time), at,
+            .add_to(report, OfdCheck.SIG_PLAIN_SIGNER_CERTIFICATE.at(number))
+        _check_time(report, number, cert, parse_time(claimed_time), at,
                     "Signature.xml 中的签名时间")
         return
-    report.add(f"{prefix}.value", False, "签名值不含证书，无法确定签名者 / the signature value carries "
+    report.add(OfdCheck.SIG_PLAIN_VALUE.at(number), False, "签名值不含证书，无法确定签名者 / the signature value carries "
                "no certificate, so the signer cannot be identified" +
                (f"（{len(candidates)} 个已知证书均不匹配 / none of {len(candidates)} known "
                 "certificates matches）" if candidates else ""),
                failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
 
 
-def _check_time(report: Report, prefix: str, cert: x509.Certificate, t: datetime | None,
+def _check_time(report: Report, number: int, cert: x509.Certificate, t: datetime | None,
                 at: datetime, source_zh: str) -> None:
-    name = f"{prefix}.time"
+    name = OfdCheck.SIG_PLAIN_TIME.at(number)
     if t is None:
         report.add(name, False, "无法读取签名时间 / the signing time cannot be read",
                    failure="GENERIC", indeterminate=True)

@@ -1,21 +1,21 @@
 """`verify_ofd`: one report for a signed OFD document, as of a given time.  Never raises.
 
-Checks, in order (names as they appear in the report; `ofd.sigN` is the N-th signature in
+Checks, in order (`verification.checks.OfdCheck`; `ofd.sig[N]` is the N-th signature in
 Signatures.xml order, across documents):
 
   ofd.package                 the ZIP is safe to read (package.py) and every entry intact
   ofd.structure               OFD.xml → DocBody → Document.xml and Signatures.xml parse
   ofd.signatures              there is at least one signature
-  ofd.sigN.signature_xml      its Signature.xml parses (with its Type: Seal or Sign)
-  ofd.sigN.check_method       the References' digest algorithm is one we accept (SM3, SHA-256)
-  ofd.sigN.reference:/path    each protected file is present and hashes to its CheckValue
-  ofd.sigN.stamp              each StampAnnot names a page of the document and a sane boundary
+  ofd.sig[N].signature_xml    its Signature.xml parses (with its Type: Seal or Sign)
+  ofd.sig[N].check_method     the References' digest algorithm is one we accept (SM3, SHA-256)
+  ofd.sig[N].reference[/path] each protected file is present and hashes to its CheckValue
+  ofd.sig[N].stamp            each StampAnnot names a page of the document and a sane boundary
   Type="Seal" (电子签章):
-  ofd.sigN.seal.*, ofd.sigN.signature.*   the SES_Signature as verification.seal checks it,
-                              with dataHash = hash of the Signature.xml bytes
-  ofd.sigN.seal_file          Seal.esl (when named) is exactly the seal inside the signature
+  ofd.sig[N].seal.*, ofd.sig[N].signature.*   the SES_Signature as verification.seal checks
+                              it, with dataHash = hash of the Signature.xml bytes
+  ofd.sig[N].seal_file        Seal.esl (when named) is exactly the seal inside the signature
   Type="Sign" (数字签名, not a seal):
-  ofd.sigN.digital_signature.*   format, content bound to Signature.xml, value, certificate,
+  ofd.sig[N].digital_signature.*   format, content bound to Signature.xml, value, certificate,
                               time (signed_data.py)
   ofd.coverage                every file of the package is protected by some reference, except
                               the signature files themselves (Signatures.xml is deliberately
@@ -37,6 +37,7 @@ from typing import Iterable
 
 from formats import algorithms as alg
 from formats import oids
+from verification.checks import OFD_SEAL, OfdCheck, embedded
 from verification.ofd.model import SEAL, Document, SignatureFile, read_documents, read_signature
 from verification.ofd.package import OfdFormatError, OfdPackage, read_package
 from verification.ofd.signed_data import SHA256, verify_plain
@@ -65,7 +66,7 @@ def verify_ofd(data: bytes, trust: SealTrust, at: datetime, *,
     try:
         _verify(report, data, trust, at, list(known_signers))
     except Exception as exc:  # noqa: BLE001 - last line of defence, reported not hidden
-        report.add("ofd.internal", False, f"验证过程出错 / verification error: "
+        report.add(OfdCheck.INTERNAL, False, f"验证过程出错 / verification error: "
                    f"{exc.__class__.__name__}: {str(exc)[:200]}", failure="GENERIC",
                    indeterminate=True)
     return report
@@ -76,47 +77,46 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
     try:
         pkg = read_package(data)
     except OfdFormatError as exc:
-        report.fail_format("ofd.package", str(exc))
+        report.fail_format(OfdCheck.PACKAGE, str(exc))
         return
-    report.add("ofd.package", True, f"文件包完好，{len(pkg.files)} 个文件 / package intact, "
+    report.add(OfdCheck.PACKAGE, True, f"文件包完好，{len(pkg.files)} 个文件 / package intact, "
                f"{len(pkg.files)} files")
     try:
         documents = read_documents(pkg)
     except OfdFormatError as exc:
-        report.fail_format("ofd.structure", str(exc))
+        report.fail_format(OfdCheck.STRUCTURE, str(exc))
         return
-    report.add("ofd.structure", True, f"{len(documents)} 个文档 / {len(documents)} document(s)")
+    report.add(OfdCheck.STRUCTURE, True, f"{len(documents)} 个文档 / {len(documents)} document(s)")
     entries = [(doc, entry) for doc in documents for entry in doc.entries]
     if not entries:
-        report.fail_format("ofd.signatures", "文档未签名 / the OFD has no signature")
+        report.fail_format(OfdCheck.SIGNATURES, "文档未签名 / the OFD has no signature")
         return
     if len(entries) > MAX_SIGNATURES:
-        report.fail_format("ofd.signatures", f"签名过多（{len(entries)} 个）/ too many signatures "
+        report.fail_format(OfdCheck.SIGNATURES, f"签名过多（{len(entries)} 个）/ too many signatures "
                            f"({len(entries)}; at most {MAX_SIGNATURES})")
         return
-    report.add("ofd.signatures", True, f"{len(entries)} 个签名 / {len(entries)} signature(s)")
+    report.add(OfdCheck.SIGNATURES, True, f"{len(entries)} 个签名 / {len(entries)} signature(s)")
     covered: set[str] = set()
     exempt = {doc.signatures_path for doc in documents if doc.signatures_path}
     unreadable = 0
     for number, (doc, entry) in enumerate(entries, start=1):
         exempt.add(entry.path)
-        prefix = f"ofd.sig{number}"
         try:
             sig = read_signature(pkg, entry)
         except OfdFormatError as exc:
-            report.fail_format(f"{prefix}.signature_xml", str(exc))
+            report.fail_format(OfdCheck.SIG_SIGNATURE_XML.at(number), str(exc))
             unreadable += 1
             continue
         exempt.update(p for p in (sig.signed_value_path, sig.seal_path) if p)
         kind = "电子签章 / seal" if entry.type == SEAL else "数字签名 / plain digital signature"
-        report.add(f"{prefix}.signature_xml", True, f"/{entry.path}：{kind}"
+        report.add(OfdCheck.SIG_SIGNATURE_XML.at(number), True, f"/{entry.path}：{kind}"
                    + (f"，ID {entry.id}" if entry.id else ""))
-        covered.update(_check_references(report, prefix, pkg, sig))
-        _check_stamps(report, prefix, doc, sig)
+        covered.update(_check_references(report, number, pkg, sig))
+        _check_stamps(report, number, doc, sig)
         if entry.type == SEAL:
-            _check_seal_signature(report, prefix, pkg, sig, trust, at)
+            _check_seal_signature(report, number, pkg, sig, trust, at)
         else:
-            _check_plain_signature(report, prefix, pkg, sig, trust, at, known_signers)
+            _check_plain_signature(report, number, pkg, sig, trust, at, known_signers)
     if unreadable:  # what an unreadable signature protects is unknown: coverage cannot be judged
         report.notes.append("有签名无法读取，未检查文件覆盖范围 / a signature could not be read, so "
                             "coverage was not checked")
@@ -124,25 +124,25 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
         _check_coverage(report, pkg, covered | exempt)
 
 
-def _check_references(report: Report, prefix: str, pkg: OfdPackage,
+def _check_references(report: Report, number: int, pkg: OfdPackage,
                       sig: SignatureFile) -> set[str]:
     """Each reference as its own check, so a clerk sees which file changed.  Returns the
     package names the signature protects."""
     digest = CHECK_METHODS.get((sig.check_method or "").lower())
     if digest is None:
-        report.add(f"{prefix}.check_method", False, f"不接受的摘要算法 / digest algorithm not "
+        report.add(OfdCheck.SIG_CHECK_METHOD.at(number), False, f"不接受的摘要算法 / digest algorithm not "
                    f"accepted: {str(sig.check_method)[:60]}",
                    failure="CRYPTO_CONSTRAINTS_FAILURE_NO_POE", indeterminate=True)
     if not sig.references:
-        report.add(f"{prefix}.references", False, "签名未保护任何文件 / the signature protects no "
+        report.add(OfdCheck.SIG_REFERENCES.at(number), False, "签名未保护任何文件 / the signature protects no "
                    "file", failure="SIG_CONSTRAINTS_FAILURE")
     if len(sig.references) > MAX_REFERENCES:
-        report.fail_format(f"{prefix}.references", f"引用过多 / too many references "
+        report.fail_format(OfdCheck.SIG_REFERENCES.at(number), f"引用过多 / too many references "
                            f"({len(sig.references)})")
         return set()
     protected, hashes = set(), {}
     for ref in sig.references:
-        name = f"{prefix}.reference:{'/' + ref.path if ref.path else ref.file_ref[:100]}"
+        name = OfdCheck.SIG_REFERENCE.at(number, "/" + ref.path if ref.path else ref.file_ref[:100])
         if ref.path is None:
             report.fail_format(name, ref.problem or "无效路径 / bad location")
             continue
@@ -169,7 +169,7 @@ def _check_references(report: Report, prefix: str, pkg: OfdPackage,
     return protected
 
 
-def _check_stamps(report: Report, prefix: str, doc: Document, sig: SignatureFile) -> None:
+def _check_stamps(report: Report, number: int, doc: Document, sig: SignatureFile) -> None:
     """Where the seal picture is shown (OFD draws it from the seal into this box on that page).
     Signature.xml is signed, so the position is protected; here it must also make sense."""
     if not sig.stamps:
@@ -185,9 +185,9 @@ def _check_stamps(report: Report, prefix: str, doc: Document, sig: SignatureFile
         else:
             shown.append({"signature": "/" + sig.path, "page": page[0], "boundary_mm": box})
     if problems:
-        report.fail_format(f"{prefix}.stamp", "；".join(problems))
+        report.fail_format(OfdCheck.SIG_STAMP.at(number), "；".join(problems))
         return
-    report.add(f"{prefix}.stamp", True, "；".join(
+    report.add(OfdCheck.SIG_STAMP.at(number), True, "；".join(
         f"第 {s['page']} 页 x={s['boundary_mm'][0]:g} y={s['boundary_mm'][1]:g} "
         f"宽 {s['boundary_mm'][2]:g} 高 {s['boundary_mm'][3]:g} mm / page {s['page']}"
         for s in shown))
@@ -204,15 +204,15 @@ def _boundary(text: str | None) -> list[float] | None:
     return box
 
 
-def _check_seal_signature(report: Report, prefix: str, pkg: OfdPackage, sig: SignatureFile,
+def _check_seal_signature(report: Report, number: int, pkg: OfdPackage, sig: SignatureFile,
                           trust: SealTrust, at: datetime) -> None:
     value = pkg.get(sig.signed_value_path)
     if value is None:
-        report.fail_format(f"{prefix}.signed_value", f"缺少签名值文件 / missing signed value "
+        report.fail_format(OfdCheck.SIG_SIGNED_VALUE.at(number), f"缺少签名值文件 / missing signed value "
                            f"/{sig.signed_value_path}")
         return
     sub = verify_signature(value, at=at, trust=trust, data=sig.xml)
-    _merge(report, sub, prefix)
+    _merge(report, sub, number)
     if sig.seal_path is None:
         return
     seal_file = pkg.get(sig.seal_path)
@@ -221,28 +221,28 @@ def _check_seal_signature(report: Report, prefix: str, pkg: OfdPackage, sig: Sig
     except SealFormatError:
         return  # already a format failure from verify_signature
     if seal_file is None:
-        report.fail_format(f"{prefix}.seal_file", f"缺少印章文件 / missing seal file /{sig.seal_path}")
+        report.fail_format(OfdCheck.SIG_SEAL_FILE.at(number), f"缺少印章文件 / missing seal file /{sig.seal_path}")
     elif seal_file == embedded:
-        report.add(f"{prefix}.seal_file", True, "印章文件与签章数据中的印章一致 / the seal file is "
+        report.add(OfdCheck.SIG_SEAL_FILE.at(number), True, "印章文件与签章数据中的印章一致 / the seal file is "
                    "the seal inside the signature")
     else:
-        report.add(f"{prefix}.seal_file", False, "印章文件与签章数据中的印章不一致 / the seal file "
+        report.add(OfdCheck.SIG_SEAL_FILE.at(number), False, "印章文件与签章数据中的印章不一致 / the seal file "
                    "differs from the seal inside the signature", failure="SIG_CONSTRAINTS_FAILURE")
 
 
-def _check_plain_signature(report: Report, prefix: str, pkg: OfdPackage, sig: SignatureFile,
+def _check_plain_signature(report: Report, number: int, pkg: OfdPackage, sig: SignatureFile,
                            trust: SealTrust, at: datetime, known_signers: list) -> None:
     value = pkg.get(sig.signed_value_path)
     if value is None:
-        report.fail_format(f"{prefix}.signed_value", f"缺少签名值文件 / missing signed value "
+        report.fail_format(OfdCheck.SIG_SIGNED_VALUE.at(number), f"缺少签名值文件 / missing signed value "
                            f"/{sig.signed_value_path}")
         return
-    verify_plain(report, f"{prefix}.digital_signature", value, sig.xml, sig.date_time, trust,
+    verify_plain(report, number, value, sig.xml, sig.date_time, trust,
                  at, known_signers)
 
 
-def _merge(report: Report, sub: Report, prefix: str) -> None:
-    report.checks.extend(Check(f"{prefix}.{c.name}", c.passed, c.detail, c.failure,
+def _merge(report: Report, sub: Report, number: int) -> None:
+    report.checks.extend(Check(embedded(OFD_SEAL, c.name, number), c.passed, c.detail, c.failure,
                                c.indeterminate) for c in sub.checks)
     report.notes.extend(n for n in sub.notes if n not in report.notes)
     if not report.signer and sub.signer:
@@ -254,10 +254,10 @@ def _merge(report: Report, sub: Report, prefix: str) -> None:
 def _check_coverage(report: Report, pkg: OfdPackage, accounted: set[str]) -> None:
     loose = [name for name in pkg.files if name not in accounted]
     if not loose:
-        report.add("ofd.coverage", True, "文件包中的每个文件都受签名保护 / every file in the "
+        report.add(OfdCheck.COVERAGE, True, "文件包中的每个文件都受签名保护 / every file in the "
                    "package is protected by a signature")
         return
     listed = ", ".join("/" + n for n in loose[:MAX_LISTED]) + (" …" if len(loose) > MAX_LISTED else "")
-    report.add("ofd.coverage", False, f"{len(loose)} 个文件不受任何签名保护（签名后加入？）/ "
+    report.add(OfdCheck.COVERAGE, False, f"{len(loose)} 个文件不受任何签名保护（签名后加入？）/ "
                f"{len(loose)} file(s) protected by no signature (added after signing?): {listed}",
                failure="SIG_CONSTRAINTS_FAILURE")

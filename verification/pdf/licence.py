@@ -14,6 +14,7 @@ from typing import Callable, Mapping
 from pyhanko.pdf_utils import generic
 
 from formats.pdf_licence import LICENCE_DICT_KEY
+from verification.checks import PdfCheck
 from verification.report import Report
 
 
@@ -43,13 +44,13 @@ def check_status(report: Report, licence: dict, status_lookup: Callable | None) 
         return
     ident = licence.get("identifier")
     if not ident:
-        report.add("pdf.licence_status", False, "PDF 中没有证照标识，无法查询状态 / no licence "
+        report.add(PdfCheck.LICENCE_STATUS, False, "PDF 中没有证照标识，无法查询状态 / no licence "
                    "identifier in the PDF, status unknown", failure="GENERIC", indeterminate=True)
         return
     try:
         answer = status_lookup(ident)
     except Exception as exc:
-        report.add("pdf.licence_status", False, f"证照状态查询失败 / status lookup failed: "
+        report.add(PdfCheck.LICENCE_STATUS, False, f"证照状态查询失败 / status lookup failed: "
                    f"{type(exc).__name__}", failure="TRY_LATER", indeterminate=True)
         return
     info = dict(answer) if isinstance(answer, Mapping) else {"status": answer}
@@ -58,20 +59,20 @@ def check_status(report: Report, licence: dict, status_lookup: Callable | None) 
     if info.get("superseded_by"):
         licence["superseded_by"] = info["superseded_by"]
     if status in ("active", "valid", "issued"):
-        report.add("pdf.licence_status", True, "证照状态：有效 / licence status: active")
+        report.add(PdfCheck.LICENCE_STATUS, True, "证照状态：有效 / licence status: active")
     elif status == "superseded":
         newer = info.get("superseded_by") or "?"
-        report.add("pdf.licence_status", True, f"此版本已被新版本 {newer} 取代（签名仍有效）/ this "
+        report.add(PdfCheck.LICENCE_STATUS, True, f"此版本已被新版本 {newer} 取代（签名仍有效）/ this "
                    f"version is superseded by {newer} (the signature itself is valid)")
         report.notes.append(f"已被新版本取代 / superseded by {newer}")
     elif status == "revoked":
-        report.add("pdf.licence_status", False, "证照已撤销 / licence revoked", failure="REVOKED")
+        report.add(PdfCheck.LICENCE_STATUS, False, "证照已撤销 / licence revoked", failure="REVOKED")
     elif status == "suspended":
         # EN 319 102-1: a suspension may be lifted, so "cannot tell now", not "bad".
-        report.add("pdf.licence_status", False, "证照已暂停 / licence suspended",
+        report.add(PdfCheck.LICENCE_STATUS, False, "证照已暂停 / licence suspended",
                    failure="TRY_LATER", indeterminate=True)
     elif status == "expired":
-        report.add("pdf.licence_status", False, "证照已过有效期 / licence expired", failure="EXPIRED")
+        report.add(PdfCheck.LICENCE_STATUS, False, "证照已过有效期 / licence expired", failure="EXPIRED")
     else:
-        report.add("pdf.licence_status", False, "证照状态未知 / licence status unknown",
+        report.add(PdfCheck.LICENCE_STATUS, False, "证照状态未知 / licence status unknown",
                    failure="GENERIC", indeterminate=True)

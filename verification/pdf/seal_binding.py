@@ -14,6 +14,7 @@ from datetime import datetime
 
 from formats import oids
 from formats.algorithms import registry
+from verification.checks import PDF_SEAL, PdfCheck, embedded
 from verification.report import Report
 from verification.seal import SealFormatError, verify_seal
 from verification.seal.verify import parsed_seal
@@ -38,26 +39,26 @@ def check_seal(report: Report, signer_info, signer_cert, algorithm: str, trust,
         spec = registry.find_by_name(algorithm)
         name = algorithm.upper()
         if spec is not None and spec.seal_bound:
-            report.add("pdf.seal", False, f"{name} 证照签名缺少电子印章签名属性 / the {name} licence "
+            report.add(PdfCheck.SEAL, False, f"{name} 证照签名缺少电子印章签名属性 / the {name} licence "
                        "signature carries no SESeal attribute", failure="SIG_CONSTRAINTS_FAILURE")
         else:
             report.notes.append(f"{name} 签名未携带电子印章属性 / the {name} signature carries no SESeal")
         return
     if der is False:
-        report.fail_format("pdf.seal", "电子印章属性重复或值个数不为 1 / SESeal attribute repeated or "
+        report.fail_format(PdfCheck.SEAL, "电子印章属性重复或值个数不为 1 / SESeal attribute repeated or "
                            "not single-valued")
         return
     try:
         seal = parsed_seal(der)
     except SealFormatError as exc:
-        report.fail_format("pdf.seal", f"电子印章无法解析 / SESeal does not parse: {exc}")
+        report.fail_format(PdfCheck.SEAL, f"电子印章无法解析 / SESeal does not parse: {exc}")
         return
     if not seal.lists_signer(signer_cert.dump()):
-        report.add("pdf.seal_binding", False, "签名证书不在印章的签章人列表中（印章被盗用？）/ the signer "
+        report.add(PdfCheck.SEAL_BINDING, False, "签名证书不在印章的签章人列表中（印章被盗用？）/ the signer "
                    "certificate is not listed in the seal (copied seal?)",
                    failure="SIG_CONSTRAINTS_FAILURE")
     else:
-        report.add("pdf.seal_binding", True, f"签名人列于印章「{seal.name}」中 / signer listed in "
+        report.add(PdfCheck.SEAL_BINDING, True, f"签名人列于印章「{seal.name}」中 / signer listed in "
                    f"the seal \"{seal.name}\"")
     # Seal valid when the document was signed; its maker judged as of `at` like the signer.
     # The seal maker's issuing CA may travel only in the signature's certificate set.
@@ -66,9 +67,9 @@ def check_seal(report: Report, signer_info, signer_cert, algorithm: str, trust,
     report.notes.extend(n for n in sub.notes if n not in report.notes)
     failed = [c for c in sub.checks if not c.passed]
     if not failed:
-        report.add("pdf.seal", True, f"电子印章有效（签名时）/ seal valid at signing time "
+        report.add(PdfCheck.SEAL, True, f"电子印章有效（签名时）/ seal valid at signing time "
                    f"({seal.family}, {seal.es_id})")
         return
     for c in failed:
-        report.add(f"pdf.{c.name}", False, c.detail, failure=c.failure,
+        report.add(embedded(PDF_SEAL, c.name), False, c.detail, failure=c.failure,
                    indeterminate=c.indeterminate)

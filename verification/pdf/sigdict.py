@@ -15,6 +15,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.sign.fields import enumerate_sig_fields
 
 from verification import certpath
+from verification.checks import PdfCheck
 from verification.report import Report
 
 ALLOWED_SUBFILTERS = {
@@ -29,19 +30,19 @@ def check_signature_fields(report: Report, reader, data: bytes) -> int | None:
     try:
         fields = list(enumerate_sig_fields(reader, filled_status=True))
     except Exception as exc:
-        report.fail_format("pdf.signature_dictionary", f"无法枚举签名域 / cannot enumerate "
+        report.fail_format(PdfCheck.SIGNATURE_DICTIONARY, f"无法枚举签名域 / cannot enumerate "
                            f"signature fields: {type(exc).__name__}")
         return None
     if not fields:
-        report.fail_format("pdf.signature_dictionary", "文件未签名 / the PDF has no signature")
+        report.fail_format(PdfCheck.SIGNATURE_DICTIONARY, "文件未签名 / the PDF has no signature")
         return None
     for name, sig, _ref in fields:
         problem = _problem(sig, data)
         if problem is not None:
-            report.fail_format("pdf.signature_dictionary",
+            report.fail_format(PdfCheck.SIGNATURE_DICTIONARY,
                                f"签名域 {name}：{problem[0]} / signature field {name}: {problem[1]}")
             return None
-    report.add("pdf.signature_dictionary", True, f"{len(fields)} 个签名域格式正确 / {len(fields)} "
+    report.add(PdfCheck.SIGNATURE_DICTIONARY, True, f"{len(fields)} 个签名域格式正确 / {len(fields)} "
                "well-formed signature field(s)")
     return len(fields)
 

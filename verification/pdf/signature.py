@@ -38,6 +38,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from verification import certpath
+from verification.checks import PdfCheck
 from verification.report import Report
 
 _L = ModificationLevel.LTA_UPDATES
@@ -145,7 +146,7 @@ async def check_document_timestamp(report: Report, emb, trust, at: datetime) -> 
     _, ts_vc = contexts(trust, at)
     st = await async_validate_pdf_timestamp(emb, ts_vc, diff_policy=STRICT_DIFF_POLICY)
     ok = st.intact and st.valid and st.trusted
-    report.add("pdf.document_timestamp", ok,
+    report.add(PdfCheck.DOCUMENT_TIMESTAMP, ok,
                f"文档时间戳 {st.timestamp:%Y-%m-%d %H:%M:%S}Z / document timestamp" if ok else
                "文档时间戳无效或不可信 / document timestamp invalid or untrusted",
                failure=None if ok else ("HASH_FAILURE" if not st.intact else
@@ -170,11 +171,11 @@ async def check_signature(report: Report, emb, trust, at: datetime, *,
 
 
 def _integrity(report: Report, st) -> None:
-    report.add("pdf.integrity", st.intact,
+    report.add(PdfCheck.INTEGRITY, st.intact,
                "签名范围内的内容未被修改（摘要一致）/ signed bytes intact (digest matches)"
                if st.intact else "签名范围内的内容已被修改 / signed bytes changed (digest mismatch)",
                failure="HASH_FAILURE")
-    report.add("pdf.signature_value", st.valid,
+    report.add(PdfCheck.SIGNATURE_VALUE, st.valid,
                f"签名值有效（{st.md_algorithm}）/ signature value valid ({st.md_algorithm})"
                if st.valid else "签名值无效 / signature value does not verify",
                failure="SIG_CRYPTO_FAILURE")
@@ -192,7 +193,7 @@ def _coverage(report: Report, st, last: bool) -> None:
     else:
         ok, detail = False, (f"签名未覆盖整个文件（{cov.name if cov else '未知'}）/ the signature does "
                              f"not cover the file ({cov.name if cov else 'unknown'})")
-    report.add("pdf.coverage", ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
+    report.add(PdfCheck.COVERAGE, ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
 
 
 def _modifications(report: Report, st) -> None:
@@ -207,7 +208,7 @@ def _modifications(report: Report, st) -> None:
     else:
         name = level.name if level is not None else "NONE"
         ok, detail = True, f"签名后无修改或仅有长期验证数据（{name}）/ no changes after signing ({name})"
-    report.add("pdf.modifications", ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
+    report.add(PdfCheck.MODIFICATIONS, ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
 
 
 def _timestamp(report: Report, st) -> datetime | None:
@@ -217,14 +218,14 @@ def _timestamp(report: Report, st) -> datetime | None:
                             "timestamp (B-B): the signing time is only claimed")
         return None
     if not (tst.intact and tst.valid):
-        report.add("pdf.timestamp", False, "签名时间戳无效 / signature timestamp does not verify",
+        report.add(PdfCheck.TIMESTAMP, False, "签名时间戳无效 / signature timestamp does not verify",
                    failure="SIG_CRYPTO_FAILURE")
         return None
     if not tst.trusted:
-        report.add("pdf.timestamp", False, "签名时间戳来自不可信的时间戳服务 / timestamp from an "
+        report.add(PdfCheck.TIMESTAMP, False, "签名时间戳来自不可信的时间戳服务 / timestamp from an "
                    "untrusted TSA", failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
         return None
-    report.add("pdf.timestamp", True, f"签名时间戳 {tst.timestamp:%Y-%m-%d %H:%M:%S}Z / signature "
+    report.add(PdfCheck.TIMESTAMP, True, f"签名时间戳 {tst.timestamp:%Y-%m-%d %H:%M:%S}Z / signature "
                f"timestamp (TSA {tst.signing_cert.subject.human_friendly})")
     return tst.timestamp
 
@@ -233,7 +234,7 @@ async def _certificate(report: Report, st, emb, trust, at: datetime,
                        ts_time: datetime | None) -> None:
     cert = emb.signer_cert
     if st.trusted and not st.revoked:
-        report.add("pdf.certificate_path", True, f"签名证书链可信（截至 {at:%Y-%m-%d}）/ signer "
+        report.add(PdfCheck.CERTIFICATE_PATH, True, f"签名证书链可信（截至 {at:%Y-%m-%d}）/ signer "
                    f"certificate trusted as of {at:%Y-%m-%d}")
         return
     indic = st.trust_problem_indic
@@ -241,22 +242,22 @@ async def _certificate(report: Report, st, emb, trust, at: datetime,
     expired = at > not_after
     if ts_time is not None and (expired or indic in _POE_RECOVERABLE or st.revoked):
         if expired and ts_time > not_after:
-            report.add("pdf.certificate_path", False, f"时间戳证明签名晚于证书到期（{not_after:%Y-%m-%d}）"
+            report.add(PdfCheck.CERTIFICATE_PATH, False, f"时间戳证明签名晚于证书到期（{not_after:%Y-%m-%d}）"
                        f"/ the timestamp shows the certificate was used after it expired",
                        failure="EXPIRED")
             return
         # The timestamp is proof of existence: judge the certificate at that time.
         result = await stores(trust)[0].async_validate(
             cert, at=ts_time, extra_intermediates=embedded_certs(emb))
-        result.add_to(report, "pdf.certificate_path")
+        result.add_to(report, PdfCheck.CERTIFICATE_PATH)
         return
     if expired:
-        report.add("pdf.certificate_path", False, f"签名证书已于 {not_after:%Y-%m-%d} 过期，且无时间戳证明"
+        report.add(PdfCheck.CERTIFICATE_PATH, False, f"签名证书已于 {not_after:%Y-%m-%d} 过期，且无时间戳证明"
                    f" / signer certificate expired on {not_after:%Y-%m-%d}, no proof of existence "
                    "before that", failure="OUT_OF_BOUNDS_NO_POE", indeterminate=True)
         return
     code, hard = _classify(indic, st)
-    report.add("pdf.certificate_path", False, _PATH_TEXT.get(code, _PATH_TEXT["GENERIC"]),
+    report.add(PdfCheck.CERTIFICATE_PATH, False, _PATH_TEXT.get(code, _PATH_TEXT["GENERIC"]),
                failure=code, indeterminate=not hard)
 
 

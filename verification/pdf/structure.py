@@ -15,6 +15,7 @@ import re
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from verification.checks import PdfCheck
 from verification.report import Report
 
 MAX_PDF_BYTES = 50 * 1024 * 1024
@@ -25,18 +26,18 @@ _SYNTAX = re.compile(rb"\bobj\b|\bstream\b|%%EOF|\bxref\b|\btrailer\b")
 def read_pdf(report: Report, data: bytes) -> PdfFileReader | None:
     """A strict reader over `data`, or None after recording a FORMAT_FAILURE check."""
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
-        report.fail_format("pdf.structure", "不是 PDF 文件（空）/ not a PDF (empty input)")
+        report.fail_format(PdfCheck.STRUCTURE, "不是 PDF 文件（空）/ not a PDF (empty input)")
         return None
     data = bytes(data)
     if len(data) > MAX_PDF_BYTES:
-        report.fail_format("pdf.structure", "PDF 超过 50 MiB / PDF larger than 50 MiB")
+        report.fail_format(PdfCheck.STRUCTURE, "PDF 超过 50 MiB / PDF larger than 50 MiB")
         return None
     if not data.startswith(b"%PDF-"):
-        report.fail_format("pdf.structure", "缺少 %PDF- 文件头 / missing %PDF- header")
+        report.fail_format(PdfCheck.STRUCTURE, "缺少 %PDF- 文件头 / missing %PDF- header")
         return None
     tail = _TAIL.search(data, max(0, len(data) - 64))
     if tail is None:
-        report.fail_format("pdf.tail", "文件末尾不是 startxref … %%EOF（%%EOF 之后有附加数据）/ the "
+        report.fail_format(PdfCheck.TAIL, "文件末尾不是 startxref … %%EOF（%%EOF 之后有附加数据）/ the "
                            "file does not end with startxref … %%EOF (data after the last %%EOF)")
         return None
     try:
@@ -46,21 +47,21 @@ def read_pdf(report: Report, data: bytes) -> PdfFileReader | None:
         last_end = max(xrefs.get_xref_container_info(i).end_location
                        for i in range(xrefs.total_revisions))
     except Exception as exc:
-        report.fail_format("pdf.structure", f"PDF 结构错误，拒绝修复 / malformed PDF, not repaired: "
+        report.fail_format(PdfCheck.STRUCTURE, f"PDF 结构错误，拒绝修复 / malformed PDF, not repaired: "
                            f"{type(exc).__name__}: {_short(exc)}")
         return None
-    report.add("pdf.structure", True, f"严格解析通过，{xrefs.total_revisions} 个修订版本 / strict "
+    report.add(PdfCheck.STRUCTURE, True, f"严格解析通过，{xrefs.total_revisions} 个修订版本 / strict "
                f"parse, {xrefs.total_revisions} revision(s)")
     if int(tail.group(1)) != reader.last_startxref:
-        report.fail_format("pdf.tail", "最后的 startxref 与解析所用的不一致 / last startxref is not "
+        report.fail_format(PdfCheck.TAIL, "最后的 startxref 与解析所用的不一致 / last startxref is not "
                            "the one the reader used")
         return None
     between = re.sub(rb"^\s*endobj", b"", data[last_end:tail.start()], count=1)
     if _SYNTAX.search(between):
-        report.fail_format("pdf.tail", "最后一个交叉引用表之后还有对象或交叉引用数据 / objects or xref data "
+        report.fail_format(PdfCheck.TAIL, "最后一个交叉引用表之后还有对象或交叉引用数据 / objects or xref data "
                            "after the last cross-reference section")
         return None
-    report.add("pdf.tail", True, "文件以 startxref … %%EOF 结束，之后无附加数据 / ends with "
+    report.add(PdfCheck.TAIL, True, "文件以 startxref … %%EOF 结束，之后无附加数据 / ends with "
                "startxref … %%EOF, nothing appended")
     return reader
 

@@ -23,6 +23,7 @@ from typing import Callable
 from formats import libraries
 from formats.algorithms import registry
 from verification import certpath
+from verification.checks import PdfCheck
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
 from verification.pdf.sigdict import check_signature_fields
@@ -68,7 +69,7 @@ async def _pdf_part(data, trust, at: datetime):
     report = Report(subject="pdf")
     follow_ups: list = []
     if at is None or at.tzinfo is None:
-        report.fail_format("pdf.input", "验证时间必须带时区 / `at` must be timezone-aware")
+        report.fail_format(PdfCheck.INPUT, "验证时间必须带时区 / `at` must be timezone-aware")
         return report, None
     try:
         await _verify(report, bytes(data), trust, at, follow_ups)
@@ -92,7 +93,7 @@ def _finish(report: Report, follow_ups, status_lookup) -> None:
 
 
 def _format_failure(report: Report, exc: Exception) -> None:
-    report.fail_format("pdf.format", f"PDF 无法验证 / PDF could not be verified: "
+    report.fail_format(PdfCheck.FORMAT, f"PDF 无法验证 / PDF could not be verified: "
                        f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
@@ -105,13 +106,13 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
         raise _Stop
     embedded = reader.embedded_signatures
     if len(embedded) != filled:
-        report.fail_format("pdf.signature_count", f"{filled} 个已签名域，但只有 {len(embedded)} 个可验证 "
+        report.fail_format(PdfCheck.SIGNATURE_COUNT, f"{filled} 个已签名域，但只有 {len(embedded)} 个可验证 "
                            f"/ {filled} filled signature fields, {len(embedded)} verifiable")
         raise _Stop
-    report.add("pdf.signature_count", True, f"{filled} 个签名 / {filled} signature(s)")
+    report.add(PdfCheck.SIGNATURE_COUNT, True, f"{filled} 个签名 / {filled} signature(s)")
     sigs = [e for e in embedded if e.sig_object_type == "/Sig"]
     if not sigs:
-        report.fail_format("pdf.signature_count", "没有文档签名（只有时间戳）/ no document "
+        report.fail_format(PdfCheck.SIGNATURE_COUNT, "没有文档签名（只有时间戳）/ no document "
                            "signature (only timestamps)")
         raise _Stop
     last_sig = sigs[-1]

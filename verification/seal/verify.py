@@ -35,6 +35,7 @@ from formats.algorithms import registry
 from formats.certs import certificate_from_der
 from formats.errors import SigningError
 from verification import certpath
+from verification.checks import SealCheck
 from verification.report import Report, Signed
 from formats.seal.parse import Seal, SealFormatError, SealSignature, parse_seal, parse_signature
 from verification.seal.timestamp import check_timestamp
@@ -94,8 +95,8 @@ def verify_seal(der: bytes, *, at: datetime, trust: SealTrust = NO_TRUST,
     try:
         seal = parsed_seal(der)
     except SealFormatError as exc:
-        return report.fail_format("seal.format", str(exc))
-    _guarded(report, "seal", lambda: _check_seal(report, seal, at, trust,
+        return report.fail_format(SealCheck.SEAL_FORMAT, str(exc))
+    _guarded(report, SealCheck.SEAL_INTERNAL, lambda: _check_seal(report, seal, at, trust,
                                                  list(extra_intermediates)))
     return report
 
@@ -109,10 +110,11 @@ def verify_signature(der: bytes, *, at: datetime, trust: SealTrust = NO_TRUST,
     try:
         sig = parse_signature(der)
     except SealFormatError as exc:
-        return report.fail_format("signature.format", str(exc))
-    report.add("signature.format", True, f"{_family_zh(sig.family)}电子签章数据 / "
+        return report.fail_format(SealCheck.SIGNATURE_FORMAT, str(exc))
+    report.add(SealCheck.SIGNATURE_FORMAT, True, f"{_family_zh(sig.family)}电子签章数据 / "
                f"{sig.family} SES_Signature")
-    _guarded(report, "signature", lambda: _check_signature(report, sig, at, trust, data, data_hash))
+    _guarded(report, SealCheck.SIGNATURE_INTERNAL,
+             lambda: _check_signature(report, sig, at, trust, data, data_hash))
     return report
 
 
@@ -123,37 +125,37 @@ def _check_seal(report: Report, seal: Seal, at: datetime, trust: SealTrust,
     report.seal = seal_summary(seal)
     critical = [e.oid for e in seal.extensions if e.critical and e.oid not in KNOWN_EXTENSIONS]
     if critical:
-        report.add("seal.format", False, f"印章含未知的关键扩展 / unknown critical extension(s): "
+        report.add(SealCheck.SEAL_FORMAT, False, f"印章含未知的关键扩展 / unknown critical extension(s): "
                    f"{', '.join(critical)}", failure="FORMAT_FAILURE")
     else:
-        report.add("seal.format", True, f"{_family_zh(seal.family)}电子印章 / {seal.family} SESeal")
+        report.add(SealCheck.SEAL_FORMAT, True, f"{_family_zh(seal.family)}电子印章 / {seal.family} SESeal")
     if seal.family == "v5":
         report.notes.append("GM/T 0031-2025（v5）印章按 GB/T 38540 的规则验证 / "
                             "v5 seal verified with the GB/T 38540 rules")
-    maker = _load_cert(report, "seal.signature", seal.maker_cert, "制章者证书", "maker certificate")
+    maker = _load_cert(report, SealCheck.SEAL_SIGNATURE, seal.maker_cert, "制章者证书", "maker certificate")
     if maker is not None:
-        _check_crypto(report, "seal.signature", maker, seal.signature_algorithm, seal.signature,
+        _check_crypto(report, SealCheck.SEAL_SIGNATURE, maker, seal.signature_algorithm, seal.signature,
                       seal.signed_bytes, "制章者签名", "seal maker's signature")
         path = trust.store_for(trust.seal_maker_roots).validate(
             maker, at=at, extra_intermediates=extras, key_usage=SIGNING_KEY_USAGE)
-        path.add_to(report, "seal.maker_certificate")
+        path.add_to(report, SealCheck.SEAL_MAKER_CERTIFICATE)
     proven = None
     if seal.timestamp is not None:
-        proven = _trusted_time(report, "seal.timestamp", check_timestamp(
-            report, "seal.timestamp", seal.timestamp, seal.signature, at=at,
+        proven = _trusted_time(report, SealCheck.SEAL_TIMESTAMP, check_timestamp(
+            report, SealCheck.SEAL_TIMESTAMP, seal.timestamp, seal.signature, at=at,
             store=trust.store_for(trust.tsa_roots), extra_intermediates=extras))
     if maker is not None:
         report.signatures.append(Signed("seal_maker", maker.dump(), claimed_at=seal.create_date,
                                         proven_before=proven,
                                         proof="印章时间戳 / seal timestamp" if proven else None))
     if at < seal.valid_start:
-        report.add("seal.validity", False, f"印章尚未生效（{_day(seal.valid_start)} 起）/ the seal is "
+        report.add(SealCheck.SEAL_VALIDITY, False, f"印章尚未生效（{_day(seal.valid_start)} 起）/ the seal is "
                    f"not valid before {_day(seal.valid_start)}", failure="NOT_YET_VALID")
     elif at > seal.valid_end:
-        report.add("seal.validity", False, f"印章已过期（{_day(seal.valid_end)} 止）/ the seal "
+        report.add(SealCheck.SEAL_VALIDITY, False, f"印章已过期（{_day(seal.valid_end)} 止）/ the seal "
                    f"expired on {_day(seal.valid_end)}", failure="EXPIRED")
     else:
-        report.add("seal.validity", True, f"有效期 {_day(seal.valid_start)} 至 {_day(seal.valid_end)}"
+        report.add(SealCheck.SEAL_VALIDITY, True, f"有效期 {_day(seal.valid_start)} 至 {_day(seal.valid_end)}"
                    f" / valid {_day(seal.valid_start)} – {_day(seal.valid_end)}")
     _check_status(report, seal, trust)
 
@@ -164,14 +166,14 @@ def _check_status(report: Report, seal: Seal, trust: SealTrust) -> None:
         report.notes.append("未查询印章登记状态 / seal registry not consulted")
         return
     if status == "revoked":
-        report.add("seal.status", False, "印章已注销 / the seal is revoked", failure="REVOKED")
+        report.add(SealCheck.SEAL_STATUS, False, "印章已注销 / the seal is revoked", failure="REVOKED")
     elif status == "suspended":
-        report.add("seal.status", False, "印章已暂停使用 / the seal is suspended",
+        report.add(SealCheck.SEAL_STATUS, False, "印章已暂停使用 / the seal is suspended",
                    failure="TRY_LATER", indeterminate=True)
     elif status == "active":
-        report.add("seal.status", True, "印章状态正常 / the seal is active")
+        report.add(SealCheck.SEAL_STATUS, True, "印章状态正常 / the seal is active")
     else:
-        report.add("seal.status", False, "印章登记中查无此章 / the seal registry does not know "
+        report.add(SealCheck.SEAL_STATUS, False, "印章登记中查无此章 / the seal registry does not know "
                    f"this seal ({status})", failure="GENERIC", indeterminate=True)
 
 
@@ -179,26 +181,26 @@ def _check_signature(report: Report, sig: SealSignature, at: datetime, trust: Se
                      data: bytes | None, data_hash: bytes | None) -> None:
     _check_seal(report, sig.seal, at, trust)
     report.notes.extend(n for n in sig.notes if n not in report.notes)
-    signer = _load_cert(report, "signature.value", sig.signer_cert, "签章者证书",
+    signer = _load_cert(report, SealCheck.SIGNATURE_VALUE, sig.signer_cert, "签章者证书",
                         "signer certificate")
     if signer is None:
         return
     report.signer = cert_summary(signer)
-    _check_crypto(report, "signature.value", signer, sig.signature_algorithm, sig.signature,
+    _check_crypto(report, SealCheck.SIGNATURE_VALUE, signer, sig.signature_algorithm, sig.signature,
                   sig.signed_bytes, "签章者签名", "signer's signature")
     trust.store_for(trust.signer_roots).validate(
-        signer, at=at, key_usage=SIGNING_KEY_USAGE).add_to(report, "signature.signer_certificate")
+        signer, at=at, key_usage=SIGNING_KEY_USAGE).add_to(report, SealCheck.SIGNATURE_SIGNER_CERTIFICATE)
     if sig.seal.lists_signer(sig.signer_cert):
-        report.add("signature.signer_in_seal", True, "签章者证书在印章的证书列表中 / the signer "
+        report.add(SealCheck.SIGNATURE_SIGNER_IN_SEAL, True, "签章者证书在印章的证书列表中 / the signer "
                    "is listed in the seal")
     else:
-        report.add("signature.signer_in_seal", False, "签章者证书不在印章的证书列表中 / the "
+        report.add(SealCheck.SIGNATURE_SIGNER_IN_SEAL, False, "签章者证书不在印章的证书列表中 / the "
                    "signer is not listed in the seal", failure="SIG_CONSTRAINTS_FAILURE")
     _check_time(report, sig, signer, at)
     proven = None
     if sig.timestamp is not None:
-        proven = _trusted_time(report, "signature.timestamp", check_timestamp(
-            report, "signature.timestamp", sig.timestamp, sig.signature, at=at,
+        proven = _trusted_time(report, SealCheck.SIGNATURE_TIMESTAMP, check_timestamp(
+            report, SealCheck.SIGNATURE_TIMESTAMP, sig.timestamp, sig.signature, at=at,
             store=trust.store_for(trust.tsa_roots)))
     report.signatures.append(Signed("licence_signer", signer.dump(), claimed_at=sig.time_info,
                                     proven_before=proven,
@@ -220,7 +222,7 @@ def _check_time(report: Report, sig: SealSignature, signer: x509.Certificate,
                 at: datetime) -> None:
     t = sig.time_info
     if t is None:
-        report.add("signature.time", False, "无法读取签章时间 / the signing time cannot be read",
+        report.add(SealCheck.SIGNATURE_TIME, False, "无法读取签章时间 / the signing time cannot be read",
                    failure="GENERIC", indeterminate=True)
         return
     validity = signer["tbs_certificate"]["validity"].native
@@ -237,17 +239,17 @@ def _check_time(report: Report, sig: SealSignature, signer: x509.Certificate,
     if t > validity["not_after"]:
         problems.append(("EXPIRED", "签章时签章者证书已过期 / the signer's certificate had expired"))
     if problems:
-        report.add("signature.time", False, f"签章时间 {t:%Y-%m-%d %H:%M:%S}Z：" +
+        report.add(SealCheck.SIGNATURE_TIME, False, f"签章时间 {t:%Y-%m-%d %H:%M:%S}Z：" +
                    "；".join(p[1] for p in problems), failure=problems[0][0])
     else:
-        report.add("signature.time", True, f"签章时间 {t:%Y-%m-%d %H:%M:%S}Z / signed at "
+        report.add(SealCheck.SIGNATURE_TIME, True, f"签章时间 {t:%Y-%m-%d %H:%M:%S}Z / signed at "
                    f"{t:%Y-%m-%d %H:%M:%S}Z")
 
 
 def _check_data_hash(report: Report, sig: SealSignature, signer: x509.Certificate,
                      data: bytes | None, data_hash: bytes | None) -> None:
     if data is None and data_hash is None:
-        report.add("signature.data_hash", False, "未提供被签文件，无法核对摘要 / the signed document "
+        report.add(SealCheck.SIGNATURE_DATA_HASH, False, "未提供被签文件，无法核对摘要 / the signed document "
                    "was not supplied", failure="SIGNED_DATA_NOT_FOUND", indeterminate=True)
         return
     if data is not None:
@@ -255,9 +257,9 @@ def _check_data_hash(report: Report, sig: SealSignature, signer: x509.Certificat
         spec = registry.find_by_spki(signer.public_key)
         data_hash = spec.digest(data) if spec is not None else alg.sha256(data)
     if bytes(data_hash) == sig.data_hash:
-        report.add("signature.data_hash", True, "文件摘要一致 / the document hash matches")
+        report.add(SealCheck.SIGNATURE_DATA_HASH, True, "文件摘要一致 / the document hash matches")
     else:
-        report.add("signature.data_hash", False, "文件摘要不一致，文件已被改动 / the document hash "
+        report.add(SealCheck.SIGNATURE_DATA_HASH, False, "文件摘要不一致，文件已被改动 / the document hash "
                    "differs: the document was changed", failure="HASH_FAILURE")
 
 
@@ -325,12 +327,12 @@ def _check_crypto(report: Report, name: str, cert: x509.Certificate, algorithm: 
     report.add(name, True, f"{zh}有效 / the {en} verifies")
 
 
-def _guarded(report: Report, what: str, fn) -> None:
+def _guarded(report: Report, check: SealCheck, fn) -> None:
     """A verifier never raises: anything unexpected is an INDETERMINATE check, not a crash."""
     try:
         fn()
     except Exception as exc:  # noqa: BLE001 - last line of defence, reported not hidden
-        report.add(f"{what}.internal", False, f"验证过程出错 / verification error: "
+        report.add(check, False, f"验证过程出错 / verification error: "
                    f"{exc.__class__.__name__}: {str(exc)[:200]}", failure="GENERIC",
                    indeterminate=True)
 

@@ -2,9 +2,11 @@
 
 Verdicts, reasons, subjects and report fields come from the verification package (the same
 dictionaries the HTML report uses), so a clerk reads the same words on the page, in the HTML
-report and in the CLI.  What only the pages show — a plain name for each check, names for the
-signer and seal fields the report shows by key, audit actions and outcomes, roles — is here.  The page embeds `as_json()` in a non-executable
-`<script type="application/json">` block, which a strict CSP allows.
+report and in the CLI; a check's Chinese title comes with the check itself (`title_zh` in the
+report JSON, from verification.checks).  What only the pages show — names for the signer and
+seal fields the report shows by key, audit actions and outcomes, roles — is here.  The page
+embeds `as_json()` in a non-executable `<script type="application/json">` block, which a strict
+CSP allows.
 """
 
 from __future__ import annotations
@@ -17,34 +19,6 @@ from license_svc.licences.lifecycle import STATUS_ZH as LICENCE_STATUS_ZH
 from verification.html import FIELD_ZH, SUBJECT_ZH
 from verification.report import INDICATION_ZH, SUBINDICATION_ZH
 
-# Check names of verification/qr.py, verification/pdf, verification/seal and the verify service.
-CHECK_ZH = {
-    "input": "输入识别", "image": "图片识别", "licence-code": "证照码识别",
-    "qr-format": "二维码格式", "signer-known": "签发机构在信任列表中", "signature": "签名值",
-    "issuer-binding": "签发机构与签名者一致", "signer-validity": "签名证书有效期",
-    "licence-validity": "证照有效期", "licence-status": "证照状态",
-    "presentation-format": "亮证码格式", "presentation-signer-known": "亮证节点在信任列表中",
-    "presentation-signature": "亮证码签名值", "presentation-region": "亮证地区",
-    "presentation-freshness": "亮证码时效（60 秒内）", "presentation-replay": "亮证码未被重复使用",
-    "pdf.input": "PDF 输入", "pdf.format": "PDF 格式", "pdf.structure": "文件结构",
-    "pdf.tail": "文件末尾无附加内容", "pdf.signature_dictionary": "签名字典",
-    "pdf.signature_count": "签名数量", "pdf.integrity": "签名范围内容完整（未被篡改）",
-    "pdf.signature_value": "签名值", "pdf.coverage": "签名覆盖整个文件",
-    "pdf.modifications": "签名后无不允许的修改", "pdf.timestamp": "时间戳",
-    "pdf.document_timestamp": "文档时间戳", "pdf.certificate_path": "签名证书链可信",
-    "pdf.seal": "电子印章", "pdf.seal_binding": "印章与签名绑定", "pdf.licence_status": "证照状态",
-    "seal.format": "印章格式", "seal.signature": "制章者签名",
-    "seal.maker_certificate": "制章者证书可信", "seal.validity": "印章有效期",
-    "seal.status": "印章状态", "signature.format": "签章数据格式", "signature.value": "签章签名值",
-    "signature.signer_certificate": "签章人证书可信",
-    "signature.signer_in_seal": "签章人在印章授权列表中", "signature.time": "签章时间",
-    "signature.timestamp": "时间戳", "signature.data_hash": "原文摘要一致",
-    "ofd.verifier": "OFD 验证", "pdf.verifier": "PDF 验证",
-}
-# An EP1 carries the holder's EL1; its checks are the EL1's, prefixed.
-CHECK_ZH.update({f"el1-{k}": f"证照码：{v}" for k, v in list(CHECK_ZH.items())
-                 if k in ("qr-format", "signer-known", "signature", "issuer-binding",
-                          "signer-validity", "licence-validity")})
 ACTION_ZH = {
     "licence.issue": "签发证照", "licence.amend": "变更证照", "licence.suspend": "暂停证照",
     "licence.reinstate": "恢复证照", "licence.revoke": "撤销证照",
@@ -75,7 +49,7 @@ REGION_ZH = REGIONS
 def as_dict() -> dict:
     return {
         "indication": INDICATION_ZH, "sub_indication": SUBINDICATION_ZH, "subject": SUBJECT_ZH,
-        "field": {**EXTRA_FIELD_ZH, **FIELD_ZH}, "check": CHECK_ZH, "action": ACTION_ZH,
+        "field": {**EXTRA_FIELD_ZH, **FIELD_ZH}, "action": ACTION_ZH,
         "outcome": OUTCOME_ZH,
         "role": ROLE_ZH, "region": REGION_ZH, "licence_status": LICENCE_STATUS_ZH,
         "grant_status": GRANT_STATUS_ZH,

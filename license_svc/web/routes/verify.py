@@ -25,6 +25,7 @@ from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.verify_service import verify_online
 from license_svc.web.problems import ProblemError
+from verification.checks import QrCheck, StatusCheck
 from verification.dispatch import MAX_TEXT
 from verification.html import to_html
 
@@ -33,9 +34,9 @@ VERIFY_ROLES = ("relying", "auditor", "admin", "citizen")
 
 _REPORT_EXAMPLE = {
     "indication": "TOTAL_PASSED", "sub_indication": None, "subject": "qr-el1",
-    "checks": [{"name": "qr-format", "passed": True, "detail": "EL1 COSE_Sign1"},
-               {"name": "signature", "passed": True, "detail": "SM2-SM3"},
-               {"name": "licence-status", "passed": True, "detail": "证照状态：有效 / licence status: active"}],
+    "checks": [{"name": c.value, "title_zh": c.zh, "passed": True, "detail": detail} for c, detail in (
+        (QrCheck.EL1_FORMAT, "EL1 COSE_Sign1"), (QrCheck.EL1_SIGNATURE, "SM2-SM3"),
+        (StatusCheck.LICENCE, "证照状态：有效 / licence status: active"))],
     "licence": {"id": "1.2.156.3005.2.…", "t": "…", "status": "active"},
     "signer": {"org_name": "上海市市场监督管理局", "region": "sh"}, "seal": {}, "notes": [],
 }

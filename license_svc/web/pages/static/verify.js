@@ -15,9 +15,8 @@
     return el("span", { class: "mark-bad" }, "✘ 未通过");
   }
 
-  function checkName(name) {
-    const zh = L.check[name];
-    return zh ? [zh, el("div", { class: "muted small" }, name)] : [name];
+  function checkName(c) {
+    return c.title_zh ? [c.title_zh, el("div", { class: "muted small" }, c.name)] : [c.name];
   }
 
   function valueText(v) {
@@ -55,11 +54,11 @@
 
     const failed = report.checks.filter((c) => !c.passed);
     $("reasons").replaceChildren(...failed.map((c) =>
-      el("li", {}, el("b", {}, L.check[c.name] || c.name), c.detail ? `：${c.detail}` : "")));
+      el("li", {}, el("b", {}, c.title_zh || c.name), c.detail ? `：${c.detail}` : "")));
     $("reasons-box").hidden = failed.length === 0;
 
     $("checks").tBodies[0].replaceChildren(...report.checks.map((c) =>
-      el("tr", {}, el("td", {}, mark(c, ind)), el("td", {}, checkName(c.name)), el("td", {}, c.detail || ""))));
+      el("tr", {}, el("td", {}, mark(c, ind)), el("td", {}, checkName(c)), el("td", {}, c.detail || ""))));
 
     $("sections").replaceChildren(...[fieldTable("证照信息", report.licence),
       fieldTable("签名者", report.signer), fieldTable("印章", report.seal)].filter(Boolean));
