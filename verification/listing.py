@@ -163,8 +163,11 @@ def _register(report: Report, lookup) -> dict | None:
 
 def _bind_licence(report: Report, s: Signed, listed: Listed, register: dict | None) -> bool:
     """Issuer, type, region and register bindings; True when the register vouches for this
-    content (the proof a withdrawn signer's older licences need)."""
+    content (the proof a withdrawn signer's older licences need).  A document that names no
+    licence (a contract stamped with a seal, a plain signed PDF) has nothing to bind."""
     ident = report.licence.get("id") or report.licence.get("identifier")
+    if ident is None:
+        return False
     try:
         parsed = parse_identifier(ident) if isinstance(ident, str) else None
     except IdentifierError:

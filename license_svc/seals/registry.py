@@ -7,6 +7,7 @@ lands in the same transaction as the act it records: no seal use without its tra
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ from signing.seal import SEAL_TYPES, make_seal, new_seal_id, sign_document
 from signing.seal.build import tsa_timestamper
 from signing.seal.picture import render_oval_seal, render_round_seal, render_square_seal
 from signing.tsa import TimeStampAuthority
+from verification.listing import check_against_lists
 from verification.report import Report
 from verification.seal import SealTrust, detect, verify_seal, verify_signature
 from formats.seal.parse import Seal, SealFormatError
@@ -218,12 +220,12 @@ def _denied(ctx, client, es_id: str, **detail) -> None:
 
 
 def trust(ctx, session: Session) -> SealTrust:
-    """All four regions' roots (mutual recognition) and this registry as the status source for
-    the seals its own maker made."""
-    ks = ctx.keystore
-    regions = list(ks.regions)
-    roots = [c for r in regions for c in ks.roots(r)]
-    own_maker = ks.credential(ctx.region, "seal_maker", "sm2").cert.dump()
+    """Every region's seal makers, signers and TSAs as their synced trust lists name them
+    (mutual recognition: a node holds no other region's CA), with this registry as the status
+    source for the seals its own maker made."""
+    from license_svc.verify_service import service_trust
+
+    own_maker = ctx.keystore.credential(ctx.region, "seal_maker", "sm2").cert.dump()
 
     def seal_status(seal: Seal) -> str | None:
         if seal.maker_cert != own_maker:
@@ -233,9 +235,7 @@ def trust(ctx, session: Session) -> SealTrust:
             return "unknown"
         return row.status
 
-    return SealTrust(seal_maker_roots=roots, signer_roots=roots, tsa_roots=roots,
-                     intermediates=[c for r in regions for c in ks.intermediates(r)],
-                     crls=[c for r in regions for c in ks.crls(r)], seal_status=seal_status)
+    return dataclasses.replace(service_trust(ctx).seal, seal_status=seal_status)
 
 
 def verify(ctx, session: Session, client, blob: bytes, *, at: datetime | None = None,
@@ -251,6 +251,11 @@ def verify(ctx, session: Session, client, blob: bytes, *, at: datetime | None = 
         report = verify_seal(blob, at=moment, trust=t)
     else:
         report = verify_signature(blob, at=moment, trust=t, data=data, data_hash=data_hash)
+    from license_svc.verify_service import service_trust
+
+    listing = service_trust(ctx).listing  # the signer and maker as their lists name them
+    if listing is not None:
+        check_against_lists(report, listing, moment)
     audit_hook(ctx, session, action="seal.verify", client=client,
                seal_id=str(report.seal.get("es_id") or "-"), indication=report.indication,
                outcome="success" if report.indication == "TOTAL_PASSED" else "invalid")

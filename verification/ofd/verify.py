@@ -245,6 +245,7 @@ def _merge(report: Report, sub: Report, number: int) -> None:
     report.checks.extend(Check(embedded(OFD_SEAL, c.name, number), c.passed, c.detail, c.failure,
                                c.indeterminate) for c in sub.checks)
     report.notes.extend(n for n in sub.notes if n not in report.notes)
+    report.signatures.extend(sub.signatures)
     if not report.signer and sub.signer:
         report.signer = sub.signer
     if sub.seal and "es_id" not in report.seal:
