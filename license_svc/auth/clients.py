@@ -92,8 +92,11 @@ def upsert_client(session: Session, *, client_id: str, name: str, region: str, o
     return _principal(row), api_key
 
 
-def seed_clients(session: Session, path: Path) -> list[Client]:
-    """Load dev clients from a JSON list (keys_dev/clients.json); idempotent."""
+def seed_clients(session: Session, path: Path, region: str | None = None) -> list[Client]:
+    """Load dev clients from a JSON list (keys_dev/clients.json); idempotent.  With `region`,
+    only that region's: a node registers its own region's callers — another region's relying
+    department or citizen is that region's node's business, and a key that worked everywhere
+    would hide exactly the cross-region paths the federation is about."""
     try:
         entries = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -102,6 +105,8 @@ def seed_clients(session: Session, path: Path) -> list[Client]:
         raise ClientError(f"{path}: expected a JSON list", f"{path}：应为 JSON 数组")
     seeded = []
     for entry in entries:
+        if region is not None and (not isinstance(entry, dict) or entry.get("region") != region):
+            continue
         try:
             client, _ = upsert_client(
                 session, client_id=entry["client_id"], name=entry.get("name", entry["client_id"]),
