@@ -133,16 +133,30 @@ PATCHES: tuple[Patch, ...] = (
 )
 
 _LOCK = threading.Lock()
+# The library objects our patches were last checked on.  The verifiers' entry points call
+# `install()` on every verification, so the usual case must cost next to nothing: when the
+# modules and the warnings filter list are the very objects of the last full check, nothing
+# can have undone a patch except code reaching into the same private names (which nothing in
+# the project does), and the check is two identity comparisons.  `warnings.catch_warnings`
+# restores a *new* filter list, so a call after it runs the full check and puts the filter back.
+_checked: tuple | None = None
+
+
+def _fingerprint() -> tuple:
+    return (id(warnings.filters), len(warnings.filters))
 
 
 def install() -> None:
     """Apply every patch that is not active.  Safe to call again, from any thread."""
-    if all(patch.active() for patch in PATCHES):  # the usual case after start-up: no lock
+    global _checked
+    if _checked is not None and _checked == _fingerprint():
         return
-    with _LOCK:
-        for patch in PATCHES:
-            if not patch.active():
-                patch.apply()
+    if not all(patch.active() for patch in PATCHES):
+        with _LOCK:
+            for patch in PATCHES:
+                if not patch.active():
+                    patch.apply()
+    _checked = _fingerprint()
 
 
 def installed() -> dict[str, bool]:

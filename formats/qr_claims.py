@@ -11,6 +11,7 @@ a type may print) all read the keys from here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta, timezone
 
 EL1_PREFIX = "EL1:"
@@ -50,6 +51,29 @@ def register_facts(*, issued_at, data_hash: str, el1: str | None) -> dict:
     if el1:
         facts["qr_claims_sha256"] = claims_digest(el1_claims(el1))
     return facts
+
+
+class LazyRegisterFacts(Mapping):
+    """`register_facts`, computed on first use: a status lookup runs on every verification,
+    the facts are needed only when a listing check compares them (decoding the stored EL1 costs
+    about as much as the lookup itself)."""
+
+    def __init__(self, load):
+        self._load, self._facts = load, None  # load() -> register_facts(...) keyword arguments
+
+    def _get(self) -> dict:
+        if self._facts is None:
+            self._facts = register_facts(**self._load())
+        return self._facts
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 def claims_digest(claims) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy import delete, select, true as literal_true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from formats.qr_claims import register_facts
+from formats.qr_claims import LazyRegisterFacts
 from license_svc import audit
 from license_svc.federation.peer_client import PeerClient
 from license_svc.verify_models import SeenPresentation
@@ -210,23 +210,29 @@ def local_status(session: Session, identifier: str, at: datetime) -> dict | None
             .where(LicenceEvent.identifier == identifier)
             .order_by(LicenceEvent.seq.desc()).limit(1).subquery())
     row = session.execute(select(LicenceVersion.valid_until, LicenceVersion.family,
-                                 LicenceVersion.version, LicenceVersion.issued_at,
-                                 LicenceVersion.data_hash, LicenceVersion.el1,
-                                 last.c.status, last.c.reason)
+                                 LicenceVersion.version, last.c.status, last.c.reason)
                           .where(LicenceVersion.identifier == identifier)
                           .join(last, literal_true())).first()
     if row is None:
         return None
     status = lifecycle.status_at(row, row, at)  # the row has the version's and event's fields
     out = {"status": status, "source": "本地登记 / local register",
-           "register": register_facts(issued_at=row.issued_at, data_hash=row.data_hash,
-                                      el1=row.el1)}
+           "register": LazyRegisterFacts(lambda: _register_row(session, identifier))}
     if row.reason and status in ("suspended", "revoked"):
         out["reason"] = row.reason
     if status == "superseded":
         out["superseded_by"] = session.scalar(select(LicenceVersion.identifier).where(
             LicenceVersion.family == row.family, LicenceVersion.version == row.version + 1))
     return out
+
+
+def _register_row(session: Session, identifier: str) -> dict:
+    from license_svc.licences.models import LicenceVersion
+
+    row = session.execute(select(LicenceVersion.issued_at, LicenceVersion.data_hash,
+                                 LicenceVersion.el1)
+                          .where(LicenceVersion.identifier == identifier)).one()
+    return {"issued_at": row.issued_at, "data_hash": row.data_hash, "el1": row.el1}
 
 
 def status_lookup(ks, region: str, session: Session | None, at: datetime,

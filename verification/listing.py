@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Callable, Iterable, Mapping
 
 from formats.identifier import IdentifierError, parse_identifier
+from formats.qr_claims import claims_digest
 from verification.checks import ListingCheck
 from verification.report import Report, Signed
 
@@ -199,8 +200,8 @@ def _bind_licence(report: Report, s: Signed, listed: Listed, register: dict | No
                    f"{s.region}, signed by {listed.region}", failure="SIG_CONSTRAINTS_FAILURE")
     if register is None:
         return False
-    if s.claims_digest is not None and register.get("qr_claims_sha256"):
-        ok = s.claims_digest == register["qr_claims_sha256"]
+    if s.claims is not None and register.get("qr_claims_sha256"):
+        ok = claims_digest(s.claims) == register["qr_claims_sha256"]
         what_zh, what_en = "二维码内容", "the code's claims"
     elif report.licence.get("data_hash") and register.get("data_hash"):
         ok = str(report.licence["data_hash"]).lower() == str(register["data_hash"]).lower()

@@ -37,8 +37,7 @@ from formats.algorithms import registry
 from formats.cose import COSE_SIGN1_TAG, HDR_ALG, HDR_KID, KID_LENGTH, sig_structure
 from formats.errors import SigningError
 from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
-                                CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX,
-                                claims_digest)
+                                CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX)
 from verification.checks import QrCheck
 from verification.report import Report, Signed
 
@@ -452,7 +451,7 @@ def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
                           "algorithm": signer.public_key.algorithm})
     report.signatures.append(Signed(ROLE_LICENCE_SIGNER, signer.cert_der, claimed_at=iat,
                                     region=claims["r"],
-                                    claims_digest=claims_digest(s.claims[CLAIM_LICENCE])))
+                                    claims=s.claims[CLAIM_LICENCE]))
     binding_ok = signer.org_code == s.claims[CLAIM_ISS] and signer.region == claims["r"]
     report.add(QrCheck.EL1_ISSUER_BINDING, binding_ok,
                "签发机构代码和地区与签名证书一致 / issuer code and region match the signer" if binding_ok

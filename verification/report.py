@@ -77,7 +77,7 @@ class Signed:
     proven_before: datetime | None = None
     proof: str | None = None           # who proved it, for the report
     region: str | None = None          # the region the signed content claims (EL1 r, EP1 iss)
-    claims_digest: str | None = None   # formats.qr_claims.claims_digest of an EL1's claims
+    claims: Any = None                 # an EL1's licence claims (digested only when compared)
 
 
 @dataclass
