@@ -310,14 +310,13 @@ def _kind_or_audit(ctx, client, data, channel) -> str:
 
 def _verify_in(ctx, session: Session, client, kind: str, data, text, moment: datetime,
                now: datetime, channel: str) -> Report:
-    from license_svc.seals.registry import trust as seal_registry_trust
+    from license_svc.seals.status import seal_status
 
     ks = ctx.keystore
     lookup = status_lookup(ks, ctx.region, session, moment, status_cache(ctx))
     # The seal registry answers for the seals this region's maker made.
     trust = service_trust(ctx)
-    seal = dataclasses.replace(trust.seal,
-                               seal_status=seal_registry_trust(ctx, session).seal_status)
+    seal = dataclasses.replace(trust.seal, seal_status=seal_status(ctx, session))
     t = _trust(trust, seal, lookup)
     report = dispatch.verify_text(text, t, moment) if text is not None \
         else dispatch.verify_bytes(data, t, moment)

@@ -26,9 +26,10 @@ from signing.tsa import TimeStampAuthority
 from verification.listing import check_against_lists
 from verification.report import Report
 from verification.seal import SealTrust, detect, verify_seal, verify_signature
-from formats.seal.parse import Seal, SealFormatError
+from formats.seal.parse import SealFormatError
 
 from license_svc.seals.models import SealRow
+from license_svc.seals.status import seal_status
 
 STATUSES = ("active", "suspended", "revoked")
 SHAPES = ("round", "oval", "square")
@@ -225,17 +226,7 @@ def trust(ctx, session: Session) -> SealTrust:
     source for the seals its own maker made."""
     from license_svc.verify_service import service_trust
 
-    own_maker = ctx.keystore.credential(ctx.region, "seal_maker", "sm2").cert.dump()
-
-    def seal_status(seal: Seal) -> str | None:
-        if seal.maker_cert != own_maker:
-            return None  # another maker's seal: its own registry answers for it
-        row = session.get(SealRow, seal.es_id)
-        if row is None or row.der != seal.der:
-            return "unknown"
-        return row.status
-
-    return dataclasses.replace(service_trust(ctx).seal, seal_status=seal_status)
+    return dataclasses.replace(service_trust(ctx).seal, seal_status=seal_status(ctx, session))
 
 
 def verify(ctx, session: Session, client, blob: bytes, *, at: datetime | None = None,

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from asn1crypto import cms, pem
+from asn1crypto import pem
 
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle

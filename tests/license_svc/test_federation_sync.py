@@ -5,7 +5,6 @@ unreachable peer all rejected with the last good list kept, stale beyond the gra
 and the synced lists feeding QR verification."""
 
 import json
-from datetime import timedelta
 
 import httpx
 import pytest

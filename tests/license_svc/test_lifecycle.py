@@ -3,7 +3,7 @@ signed event in a hash chain, refused changes write nothing."""
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from asn1crypto import x509

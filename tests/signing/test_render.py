@@ -5,7 +5,7 @@ import io
 import shutil
 import subprocess
 import time
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import pytest
 

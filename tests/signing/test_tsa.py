@@ -7,7 +7,7 @@ import subprocess
 from datetime import timedelta
 
 import pytest
-from asn1crypto import algos, pem, tsp
+from asn1crypto import pem, tsp
 
 from formats import algorithms as alg
 from formats.errors import SigningError

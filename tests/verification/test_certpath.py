@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from asn1crypto import algos, keys
+from asn1crypto import algos
 from cryptography.exceptions import InvalidSignature
 from hypothesis import HealthCheck, given, settings, strategies as st
 from pyhanko_certvalidator.sig_validate import SignatureValidationContext
