@@ -69,6 +69,26 @@ class PeerClient:
         except (ValueError, UnicodeDecodeError) as exc:
             raise PeerError(f"not JSON: {exc}"[:300]) from None
 
+    def post_json(self, url: str, body: bytes, *, headers: dict[str, str],
+                  timeout: float | None = None) -> tuple[int, Any]:
+        """POST `body`; (status, parsed JSON answer) for any status (a refusal is an answer),
+        with the same cap as GET.  PeerError when unreachable or the answer is not JSON."""
+        extra = {} if timeout is None else {"timeout": timeout}
+        try:
+            with self._http.stream("POST", url, content=body, headers=headers, **extra) as r:
+                data = bytearray()
+                for chunk in r.iter_bytes():
+                    data += chunk
+                    if len(data) > self.max_body:
+                        raise PeerError(f"response larger than {self.max_body} bytes")
+                status = r.status_code
+        except httpx.HTTPError as exc:
+            raise PeerError(f"{exc.__class__.__name__}: {exc}"[:300]) from None
+        try:
+            return status, json.loads(bytes(data))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise PeerError(f"HTTP {status}, not JSON: {exc}"[:300]) from None
+
     @property
     def closed(self) -> bool:
         return self._http.is_closed
