@@ -55,9 +55,13 @@ def _fill(template: str, keys: tuple) -> str:
     parts = template.split("[]")
     if len(keys) != len(parts) - 1:
         raise ValueError(f"{template} takes {len(parts) - 1} key(s), got {len(keys)}")
-    # Brackets inside a key (an OFD path may hold one) would make the name ambiguous.
-    return parts[0] + "".join(f"[{str(k).replace('[', '%5B').replace(']', '%5D')}]{rest}"
-                              for k, rest in zip(keys, parts[1:]))
+    # Brackets inside a key (an OFD path may hold one) would make the name ambiguous, and an
+    # empty key (a reference naming no file) would read as an unfilled template.
+    return parts[0] + "".join(f"[{_key(k)}]{rest}" for k, rest in zip(keys, parts[1:]))
+
+
+def _key(key: object) -> str:
+    return str(key).replace("[", "%5B").replace("]", "%5D") or "-"
 
 
 class PdfCheck(CheckName):

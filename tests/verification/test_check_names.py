@@ -98,3 +98,12 @@ def test_the_documented_table_is_the_enumerations():
     assert table, "docs/verification.md lost its generated table of check names"
     assert table.group(1).strip() == markdown_table(), \
         "regenerate the table in docs/verification.md from verification.checks.markdown_table()"
+
+
+def test_an_empty_key_is_still_a_filled_name():
+    """A tampered OFD reference may name no file: its check name must not read as a template
+    (CI once found `ofd.sig[1].reference[]` on a hypothesis example)."""
+    from verification.checks import OfdCheck, chinese
+
+    name = OfdCheck.SIG_REFERENCE.at(1, "")
+    assert "[]" not in name and chinese(name)
