@@ -12,7 +12,8 @@ see which check failed.  Named checks (`verification.checks.TrustListCheck`), in
                                  the list of lists; the trust_list_signers the federation list
                                  names for the region)
     trust_list.signature         the signature verifies over canonical_json(payload)
-    trust_list.schema            "yrd-trust-list/1" or "yrd-lotl/1"
+    trust_list.schema            "yrd-trust-list/1", "yrd-lotl/1" (or a registered kind:
+                                 "yrd-scenarios/1", verification/scenarios.py)
     trust_list.list_format       every field has the type and shape DESIGN §8 gives it
     trust_list.signer_validity   the signing certificate was valid when the list was issued
     trust_list.region            the list is for the region we asked about (trust lists)
@@ -166,8 +167,9 @@ def _verify(kind, envelope, pinned, at, region, known_sequence, grace, skew) -> 
     if trusted:
         report.add(TrustListCheck.SIGNER_TRUSTED, True, who)
     else:
-        what = "联盟根证书" if kind == KIND_LOTL else "联盟列表指定的信任列表签名证书"
-        what_en = "the federation root" if kind == KIND_LOTL else \
+        root_signed = _KINDS[kind][2]
+        what = "联盟根证书" if root_signed else "联盟列表指定的信任列表签名证书"
+        what_en = "the federation root" if root_signed else \
             "a trust-list signer named by the federation list"
         report.add(TrustListCheck.SIGNER_TRUSTED, False, f"签名者不是{what}：{who} / signer is not {what_en}",
                    failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
@@ -180,7 +182,7 @@ def _verify(kind, envelope, pinned, at, region, known_sequence, grace, skew) -> 
     report.add(TrustListCheck.SIGNATURE, True, opened.alg)
 
     payload = opened.payload
-    want = LOTL_SCHEMA if kind == KIND_LOTL else TRUST_LIST_SCHEMA
+    want, body_of, _root_signed = _KINDS[kind]
     if payload.get("schema") != want:
         report.fail_format(TrustListCheck.SCHEMA, f"不是 {want}：{str(payload.get('schema'))[:40]!r} / "
                                      f"schema is not {want}")
@@ -188,12 +190,12 @@ def _verify(kind, envelope, pinned, at, region, known_sequence, grace, skew) -> 
     report.add(TrustListCheck.SCHEMA, True, want)
     try:
         sequence, issued, next_update = _common(payload)
-        entries = _trust_list_body(payload) if kind == KIND_TRUST_LIST else _lotl_body(payload)
+        entries = body_of(payload)
     except _Malformed as exc:
         report.fail_format(TrustListCheck.LIST_FORMAT, f"列表格式错误 / malformed list: {exc}")
         return result
-    report.add(TrustListCheck.LIST_FORMAT, True, f"{len(payload.get('entries', payload.get('regions', [])))} "
-                                    "条目 / entries")
+    members = next((v for k in ("entries", "regions", "matters") if isinstance(v := payload.get(k), list)), [])
+    report.add(TrustListCheck.LIST_FORMAT, True, f"{len(members)} 条目 / entries")
     result.sequence, result.issued_at, result.next_update = sequence, issued, next_update
     result.signer_der, result.entries = opened.cert_der, entries
 
@@ -357,3 +359,30 @@ def _lotl_body(payload: dict) -> list[Entry]:
         for j, c in enumerate(signers):
             _cert(c, f"{where}.trust_list_signers[{j}]")
     return []
+
+
+# Each kind of signed list: its schema, its body check (returning the trust-list entries, if
+# any) and whether the federation root signs it.  Why a table: other root-signed lists
+# (verification/scenarios.py, the scenario list) register here and so get exactly the same
+# envelope, signer, signature, sequence and freshness checks instead of a copy of them.
+_KINDS: dict[str, tuple[str, object, bool]] = {
+    KIND_TRUST_LIST: (TRUST_LIST_SCHEMA, _trust_list_body, False),
+    KIND_LOTL: (LOTL_SCHEMA, _lotl_body, True),
+}
+
+
+def register_kind(kind: str, schema: str, body, *, root_signed: bool) -> None:
+    """Add a list kind checked by `_verify` (`body(payload)` raises `Malformed` when the payload
+    is not well formed)."""
+    _KINDS[kind] = (schema, body, root_signed)
+
+
+def verify_list(kind: str, envelope, signers: Iterable, at: datetime, *,
+                known_sequence: int | None = None, grace: timedelta = DEFAULT_GRACE,
+                skew: timedelta = DEFAULT_SKEW) -> ListResult:
+    """Check a list of a registered `kind` (see `register_kind`)."""
+    return _verify(kind, envelope, signers, at, None, known_sequence, grace, skew)
+
+
+Malformed = _Malformed
+check_text, check_time = _text, _time

@@ -1,13 +1,14 @@
 """`license-svc trust-list show|verify|publish|sync|withdraw` (DESIGN §8, §10).
 
-- `show [FILE]`: a trust list or federation list in readable form (without FILE: what this node
-  publishes now).  Shows; does not judge — use `verify`.
+- `show [FILE]`: a trust list, federation list or scenario list (yrd-scenarios/1, told apart by
+  its schema) in readable form (without FILE: what this node publishes now; `--federation`,
+  `--scenarios`).  Shows; does not judge — use `verify`.
 - `verify FILE [--at ISO] [--federation LOTL.json] [--json]`: exit 0 TOTAL_PASSED, 1 TOTAL_FAILED,
   2 INDETERMINATE (unknown signer, stale beyond the grace), 3 unreadable input or usage.
-  A federation list is checked against the federation root in the key store; a trust list
+  A federation list or a scenario list is checked against the federation root in the key store; a trust list
   against the signers named by `--federation` (itself checked first), else the key store's
   trust-list certificates for the list's region.
-- `publish [--federation] [--out FILE]`: write the signed JSON (the same bytes the node serves).
+- `publish [--federation | --scenarios] [--out FILE]`: write the signed JSON (the same bytes the node serves).
 - `sync`: one sync round against the peers (LICENSE_SVC_PEERS); `withdraw SHA256 --reason`.
 """
 
@@ -81,13 +82,15 @@ def _read_envelope(path: Path):
     return envelope
 
 
-def _publish(ctx, federation: bool):
-    from license_svc.federation.publish import (current_federation_list, current_trust_list,
-                                                published)
+def _publish(ctx, federation: bool, scenarios: bool = False):
+    from license_svc.federation.publish import (current_federation_list, current_scenario_list,
+                                                current_trust_list, published)
     from formats.errors import ServiceError
 
+    build = current_scenario_list if scenarios else \
+        current_federation_list if federation else current_trust_list
     try:
-        return published(ctx, current_federation_list if federation else current_trust_list)
+        return published(ctx, build)
     except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
 
@@ -101,7 +104,9 @@ def _describe(envelope: dict) -> str:
 
     p = envelope["payload"]
     lines = []
-    if p.get("schema") == "yrd-lotl/1":
+    if p.get("schema") == "yrd-scenarios/1":
+        lines.append(f"应用场景清单 / scenario list (yrd-scenarios/1)  序号 sequence {p.get('sequence')}")
+    elif p.get("schema") == "yrd-lotl/1":
         lines.append(f"联盟信任列表 / federation list (yrd-lotl/1)  序号 sequence {p.get('sequence')}")
     else:
         lines.append(f"信任列表 / trust list ({p.get('schema')})  地区 region {p.get('region')}  "
@@ -128,6 +133,15 @@ def _describe(envelope: dict) -> str:
         lines.append(f"  {str(e.get('role')):<15} {str(e.get('algorithm')):<4} {mark:<14} "
                      f"since {e.get('since')}  {e.get('org_name')} {e.get('org_code')}")
         lines.append(f"      {subject(e.get('cert'))}")
+    for m in p.get("matters", []) if isinstance(p.get("matters"), list) else []:
+        if not isinstance(m, dict):
+            continue
+        types, regions = m.get("licence_types"), m.get("regions")
+        lines.append(f"  {m.get('matter_code')}  {m.get('name')}")
+        lines.append(f"      证照类型 licence types: "
+                     f"{', '.join(map(str, types)) if isinstance(types, list) else types}")
+        lines.append(f"      开通地区 regions: "
+                     f"{', '.join(map(str, regions)) if isinstance(regions, list) else regions}")
     if "recognised_types" in p:
         lines.append(f"  互认证照类型 recognised types: {', '.join(map(str, p['recognised_types']))}")
     sig = envelope.get("signature", {})
@@ -138,6 +152,7 @@ def _describe(envelope: dict) -> str:
 @trust_app.command("show")
 def show(file: Path = typer.Argument(None, help="a signed list (JSON); default: this node's list"),
          federation: bool = typer.Option(False, "--federation", help="the federation list"),
+         scenarios: bool = typer.Option(False, "--scenarios", help="the scenario list (应用场景清单)"),
          as_json: bool = typer.Option(False, "--json", help="print the signed JSON"),
          region: str = typer.Option(None, "--region")):
     """显示信任列表 / show a trust list in readable form (not a verification)."""
@@ -146,7 +161,7 @@ def show(file: Path = typer.Argument(None, help="a signed list (JSON); default: 
     else:
         ctx = _context(region)
         try:
-            envelope = _publish(ctx, federation).envelope
+            envelope = _publish(ctx, federation, scenarios).envelope
         finally:
             ctx.close()
     typer.echo(json.dumps(envelope, ensure_ascii=False, indent=2) if as_json else _describe(envelope))
@@ -162,10 +177,11 @@ def verify(file: Path = typer.Argument(..., help="a signed trust list or federat
            grace_hours: float = typer.Option(24.0, "--grace-hours", help="grace beyond next_update"),
            as_json: bool = typer.Option(False, "--json"),
            region: str = typer.Option(None, "--region")):
-    """验证信任列表签名与时效 / verify a trust list or federation list (exit 0/1/2/3)."""
+    """验证信任列表签名与时效 / verify a trust list, federation list or scenario list (exit 0/1/2/3)."""
     from license_svc.federation.sync import pinned_roots
     from verification.checks import TrustListCheck
     from verification.report import exit_code
+    from verification.scenarios import SCENARIOS_SCHEMA, verify_scenario_list
     from verification.trustlist import (LOTL_SCHEMA, trust_list_signers, verify_federation_list,
                                         verify_trust_list)
 
@@ -174,7 +190,9 @@ def verify(file: Path = typer.Argument(..., help="a signed trust list or federat
     envelope = _read_envelope(file)
     ks = _keystore(region)
     roots = pinned_roots(ks)
-    if envelope["payload"].get("schema") == LOTL_SCHEMA:
+    if envelope["payload"].get("schema") == SCENARIOS_SCHEMA:
+        result = verify_scenario_list(envelope, roots, moment, grace=grace)
+    elif envelope["payload"].get("schema") == LOTL_SCHEMA:
         result = verify_federation_list(envelope, roots, moment, grace=grace)
     else:
         claimed = envelope["payload"].get("region")
@@ -202,11 +220,13 @@ def verify(file: Path = typer.Argument(..., help="a signed trust list or federat
 def publish(out: Path = typer.Option(None, "--out", help="write here (default: stdout)"),
             federation: bool = typer.Option(False, "--federation",
                                             help="the federation list (needs the federation root key)"),
+            scenarios: bool = typer.Option(False, "--scenarios",
+                                           help="the scenario list (needs the federation root key)"),
             region: str = typer.Option(None, "--region")):
     """签发并输出信任列表 / sign (when due) and write this node's list, as served over HTTP."""
     ctx = _context(region)
     try:
-        pub = _publish(ctx, federation)
+        pub = _publish(ctx, federation, scenarios)
     finally:
         ctx.close()
     if out is None:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from license_svc.config import DEV_KEYS_DIR, parse_peers
 from license_svc.federation.publish import (FEDERATION_FILE, FEDERATION_FILE_VALIDITY,
-                                            federation_file_body)
+                                            SCENARIOS_FILE, federation_file_body,
+                                            scenario_file_body)
 
 REGION_ORDER = ("sh", "js", "zj", "ah")  # ports base, base+1, … in this order
 DEFAULT_BASE_PORT = 8001
@@ -43,9 +44,11 @@ def export_node_store(region: str, out: Path | str, urls: dict[str, str], *,
                       source: Path | str = DEV_KEYS_DIR, now: datetime | None = None) -> dict:
     """`out` becomes region `region`'s key store (signing.devpki.export_region) with
     `out/federation.json`: the federation list signed now by the dev federation root of
-    `source`, naming every region of `source` with the node addresses `urls`, valid 30 days.
+    `source`, naming every region of `source` with the node addresses `urls`, valid 30 days,
+    and `out/scenarios.json`: the scenario list (yrd-scenarios/1) signed the same way.
 
-    Returns {"manifest", "federation": {"sequence", "issued_at", "next_update", "path"}}."""
+    Returns {"manifest", "federation": {"sequence", "issued_at", "next_update", "path"},
+    "scenarios": {"sequence", "next_update", "matters", "path"}}."""
     import json
 
     from formats import libraries
@@ -59,9 +62,16 @@ def export_node_store(region: str, out: Path | str, urls: dict[str, str], *,
                                 (now or datetime.now(timezone.utc)), FEDERATION_FILE_VALIDITY)
     (out / FEDERATION_FILE).write_bytes(body)
     payload = json.loads(body)["payload"]
+    # The scenario list too: a node without the root key cannot sign it either.
+    scenarios = scenario_file_body(KeyStore.load(source), (now or datetime.now(timezone.utc)),
+                                   FEDERATION_FILE_VALIDITY)
+    (out / SCENARIOS_FILE).write_bytes(scenarios)
+    listed = json.loads(scenarios)["payload"]
     return {"manifest": manifest,
             "federation": {"sequence": payload["sequence"], "issued_at": payload["issued_at"],
-                           "next_update": payload["next_update"], "path": str(out / FEDERATION_FILE)}}
+                           "next_update": payload["next_update"], "path": str(out / FEDERATION_FILE)},
+            "scenarios": {"sequence": listed["sequence"], "next_update": listed["next_update"],
+                          "matters": len(listed["matters"]), "path": str(out / SCENARIOS_FILE)}}
 
 
 # -- node processes ----------------------------------------------------------------------------

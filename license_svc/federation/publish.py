@@ -20,6 +20,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import select
@@ -288,3 +289,47 @@ def withdraw(ctx, session: Session, cert_sha256: str, *, since: datetime, reason
         row.since, row.reason = since, reason
     session.flush()
     return row
+
+
+# -- the scenario list (应用场景清单, yrd-scenarios/1) --------------------------------------------
+# Signed by the federation root like the list of lists; content from the development data file
+# (license_svc/federation/scenarios_dev.json) — the operator's list in production.
+
+KIND_SCENARIOS = "scenarios"
+SCENARIOS_FILE = "scenarios.json"
+SCENARIOS_VALIDITY = FEDERATION_VALIDITY
+
+
+SCENARIOS_DEV_DATA = Path(__file__).with_name("scenarios_dev.json")
+
+
+def scenario_content(path: Path = SCENARIOS_DEV_DATA) -> dict:
+    """{"matters": [...]} of the development scenario list, sorted by matter code (equal
+    content, equal bytes: the ETag stays put between re-signings)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {"matters": sorted(data["matters"], key=lambda m: m["matter_code"])}
+
+
+def current_scenario_list(ctx, session: Session) -> Published:
+    """The scenario list signed with the federation root key, re-signed like the federation
+    list (content change or half its validity).  FederationError without the key."""
+    from verification.scenarios import SCENARIOS_SCHEMA
+
+    if not can_sign_federation(ctx.keystore):
+        raise FederationError("this node does not hold the federation root key",
+                              "本节点未持有联盟根密钥，不签发应用场景清单")
+    return _publish(session, KIND_SCENARIOS, FEDERATION_REGION, ctx.now(), SCENARIOS_VALIDITY,
+                    lambda _previous: scenario_content(), SCENARIOS_SCHEMA, ctx.keystore.federation_root())
+
+
+def scenario_file_body(ks, now: datetime, validity: timedelta = FEDERATION_FILE_VALIDITY) -> bytes:
+    """The scenario list signed now with `ks`'s federation root, for `<keys_dir>/scenarios.json`
+    of an exported store; sequence = signing time in Unix seconds, as `federation_file_body`
+    explains (no database to count in, and a later export must supersede an earlier one)."""
+    from verification.scenarios import SCENARIOS_SCHEMA
+
+    now = now.replace(microsecond=0)
+    root = ks.federation_root()
+    return canonical_json(sign_envelope(
+        {"schema": SCENARIOS_SCHEMA, **scenario_content(), "sequence": int(now.timestamp()),
+         "issued_at": iso_time(now), "next_update": iso_time(now + validity)}, root.key, root.cert))

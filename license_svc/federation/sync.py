@@ -195,6 +195,8 @@ def sync(ctx, *, client: PeerClient | None = None, federation_urls: list[str] | 
         if got.outcome in ACCEPTED:
             break
 
+    outcomes.append(sync_scenarios(ctx, client, roots, now, grace))
+
     lotl = _stored_lotl(ctx, roots, now, grace)
     if lotl is None:
         return outcomes
@@ -215,6 +217,36 @@ def sync(ctx, *, client: PeerClient | None = None, federation_urls: list[str] | 
             outcomes.append(_sync_one(ctx, client, KIND_TRUST_LIST, region,
                                       f"{base}{TRUST_LIST_PATH}", verify_list))
     return outcomes
+
+
+def sync_scenarios(ctx, client: PeerClient | None, roots, now: datetime,
+                   grace: timedelta = DEFAULT_GRACE) -> SyncOutcome:
+    """The scenario list (yrd-scenarios/1), taken like the federation list: from this node when
+    it holds the root key, else from each peer's `GET /api/v1/scenarios/signed` in turn, else
+    from `<keys_dir>/scenarios.json`; checked against the pinned root and the stored sequence,
+    kept in `federation_synced` (kind "scenarios").  The last outcome when none was accepted."""
+    from license_svc.federation.publish import (KIND_SCENARIOS, SCENARIOS_FILE,
+                                                current_scenario_list)
+    from verification.scenarios import verify_scenario_list
+
+    ks = ctx.keystore
+    sources: list[tuple[str, object]] = []
+    signs = can_sign_federation(ks)
+    if signs:
+        sources.append((LOCAL, lambda: published(ctx, current_scenario_list)))
+    sources += [(f"{base.rstrip('/')}/api/v1/scenarios/signed", None)
+                for region, base in sorted(ctx.settings.peers.items()) if region != ctx.region]
+    if not signs and (path := Path(ctx.settings.keys_dir) / SCENARIOS_FILE).is_file():
+        sources.append((f"{FILE_PREFIX}{path}", _file_reader(path)))
+
+    def verify(envelope, known):
+        return verify_scenario_list(envelope, roots, now, known_sequence=known, grace=grace)
+    got = SyncOutcome(KIND_SCENARIOS, FEDERATION_REGION, "unreachable", detail="no source / 没有来源")
+    for url, local in sources:
+        got = _sync_one(ctx, client, KIND_SCENARIOS, FEDERATION_REGION, url, verify, local)
+        if got.outcome in ACCEPTED:
+            break
+    return got
 
 
 def _lotl_verifier(roots, now, grace):

@@ -21,7 +21,7 @@ from license_svc.templates import load_templates
 
 log = logging.getLogger(__name__)
 DEMO_CLIENT = "demo-seed"
-MATTER = "310000-000-0001"
+MATTER = "YRD000-003-0001"  # 机动车驾驶证异地换领: on the dev scenario list for every region
 LEGAL_BASIS = "《中华人民共和国行政许可法》第三十四条（演示）"
 
 

@@ -3,7 +3,9 @@ under the holder's grant or a stated legal basis (依职权), as data, PDF, or a
 answer.
 
 Order of decisions, and why:
-1. the request is checked (a malformed one is audited as `invalid`);
+1. the request is checked (a malformed one is audited as `invalid`), and its matter against the
+   federation's scenario list (`federation.scenarios.check_matter`: listed, offered by this
+   region, accepting the type — a refusal like any other);
 2. the authority — a grant addressed to this department, for this holder, matter and type,
    not revoked, expired or used up; or a legal basis — is checked *before* any licence is
    looked up, so a refusal says nothing about what the holder holds;
@@ -31,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from license_svc import audit
+from license_svc.federation import scenarios
 from license_svc.grants import auditing
 from license_svc.grants.errors import (GrantError, LicenceAmbiguous, LicenceNotHeld,
                                        RetrievalInvalid, RetrievalRefused)
@@ -219,6 +222,10 @@ def attempt(ctx, session: Session, client, body: Any) -> Retrieval | GrantError:
     req = _Request()
     try:
         req.parse(body)
+        # The matter must be on the federation's scenario list, offered by this region, and
+        # accept the type (403 matter-not-listed / type-not-for-matter; 503 without a list).
+        scenarios.check_matter(ctx, req.matter_code, req.template.type_code, ctx.region,
+                               session=session)
         grant = _authorise(ctx, session, client, req)
         found = _licences(ctx, session, req, grant)
         if not found and req.want != "verify":

@@ -28,6 +28,7 @@ ROUTE_MODULES = [
     "license_svc.web.routes.health",
     "license_svc.web.routes.licences",
     "license_svc.web.routes.pki",
+    "license_svc.web.routes.scenarios",
     "license_svc.web.routes.seals",
     "license_svc.web.routes.tsa",
     "license_svc.web.routes.verify",

@@ -68,7 +68,8 @@ def test_export_holds_no_other_region_material(exported):
 
     files = sorted(p for p in exported.rglob("*") if p.is_file())
     assert {p.relative_to(exported).parts[0] for p in files} == {
-        "js", "federation", "manifest.json", "clients.json", "federation.json", "README.md"}
+        "js", "federation", "manifest.json", "clients.json", "federation.json", "scenarios.json",
+        "README.md"}
     for path in files:
         if path.suffix == ".pem":
             for der in _der_of(path):

@@ -218,4 +218,4 @@ def test_sync_rows_are_one_per_source(node, peers):
     outcomes(node, peers)
     with node.unit_of_work() as s:
         rows = s.scalars(select(SyncedList.kind)).all()
-    assert len(rows) == 5  # federation + four trust lists
+    assert len(rows) == 6  # federation, scenario list + four trust lists

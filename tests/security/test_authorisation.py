@@ -235,7 +235,7 @@ def test_a_grant_cannot_be_stretched(http, ctx, parties, clock, attack, reason):
     if attack == "other-department":
         headers = world.other_h
     elif attack == "other-matter":
-        body["matter_code"] = MATTER + "9"
+        body["matter_code"] = "310000-000-0002"  # on the scenario list, but not the grant's
     elif attack == "other-type":
         body["licence_type"] = "business_licence"
     elif attack == "other-holder":

@@ -27,6 +27,7 @@ ALL_ROLES = ["issuer", "relying", "citizen", "auditor", "admin"]
 PUBLIC = {
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
     ("GET", "/api/v1/pki"), ("GET", "/api/v1/trust-list"), ("GET", "/api/v1/federation"),
+    ("GET", "/api/v1/scenarios"), ("GET", "/api/v1/scenarios/signed"),
     ("POST", "/api/v1/tsa"),
     ("GET", "/api/v1/licences/{identifier}/status"), ("GET", "/api/v1/status-lists/{issuer}"),
     ("GET", "/api/v1/audit/checkpoint"), ("GET", "/api/v1/audit/proof/inclusion"),
