@@ -35,10 +35,18 @@ from sqlalchemy.orm import Session
 from license_svc import audit
 from license_svc.auth import policy
 from license_svc.disputes.due import due_at, is_overdue
-from license_svc.disputes.errors import (DisputeConflict, DisputeError, DisputeForbidden,
-                                         DisputeNotFound)
+from license_svc.disputes.errors import (
+    DisputeConflict,
+    DisputeError,
+    DisputeForbidden,
+    DisputeNotFound,
+)
 from license_svc.disputes.models import Dispute
-from license_svc.identifiers import IdentifierError, contains_resident_id, parse_identifier
+from license_svc.identifiers import (
+    IdentifierError,
+    contains_resident_id,
+    parse_identifier,
+)
 from license_svc.licences.models import LicenceVersion
 
 log = logging.getLogger(__name__)
@@ -330,7 +338,9 @@ def receive(ctx, session: Session, caller, body) -> Dispute:
     return d
 
 
-def _later_version(session: Session, disputed: str, new_identifier) -> str:
+def later_version(disputed: str, new_identifier) -> str:
+    """`new_identifier`, checked to name a later version of the disputed licence (same type,
+    issuer and serial): a correction is an amendment, never another licence."""
     new = _licence_id(new_identifier)
     old_id, new_id = parse_identifier(disputed), parse_identifier(new)
     if ((new_id.type_code, new_id.issuer_code, new_id.serial)
@@ -338,10 +348,23 @@ def _later_version(session: Session, disputed: str, new_identifier) -> str:
             or new_id.version <= old_id.version):
         raise DisputeError("new_identifier must be a later version of the disputed licence",
                            "new_identifier 必须是被异议证照的后续版本")
+    return new
+
+
+def _stored_later_version(session: Session, disputed: str, new_identifier) -> str:
+    new = later_version(disputed, new_identifier)
     if session.scalar(select(LicenceVersion.id).where(LicenceVersion.identifier == new)) is None:
         raise DisputeError(f"no licence {new} here: amend first, or give `amend`",
                            f"本节点没有证照 {new}：请先变更，或在请求中给出 amend")
     return new
+
+
+def _outcome_reason(body) -> str | None:
+    """Check the outcome of an answer (either side); the reason, required for a rejection."""
+    if not isinstance(body, dict) or body.get("outcome") not in OUTCOMES:
+        raise DisputeError("outcome must be corrected or rejected", "处理结果应为 corrected 或 rejected")
+    return _text(body.get("reason"), "reason", "处理说明", MAX_REASON,
+                 required=body["outcome"] == "rejected")
 
 
 def resolve(ctx, session: Session, client, dispute_id: str, body) -> Dispute:
@@ -359,16 +382,13 @@ def resolve(ctx, session: Session, client, dispute_id: str, body) -> Dispute:
         raise DisputeNotFound()
     if d.state != "open":
         raise DisputeConflict(f"the dispute is {d.state}", f"该异议当前状态为 {d.state}，不能处理")
-    if not isinstance(body, dict) or body.get("outcome") not in OUTCOMES:
-        raise DisputeError("outcome must be corrected or rejected", "处理结果应为 corrected 或 rejected")
-    reason = _text(body.get("reason"), "reason", "处理说明", MAX_REASON,
-                   required=body["outcome"] == "rejected")
+    reason = _outcome_reason(body)
     new_identifier = None
     if body["outcome"] == "corrected":
         if body.get("amend") is not None:
             new_identifier = _amend(ctx, session, client, d, body["amend"])
         else:
-            new_identifier = _later_version(session, d.licence_id, body.get("new_identifier"))
+            new_identifier = _stored_later_version(session, d.licence_id, body.get("new_identifier"))
     d.state, d.outcome, d.new_identifier, d.reason = "resolved", body["outcome"], new_identifier, reason
     d.resolved_at, d.resolved_by = ctx.now(), client.client_id
     d.outcome_sent_at = d.resolved_at if d.filed_region == ctx.region else None
@@ -435,19 +455,10 @@ def receive_outcome(ctx, session: Session, caller, dispute_id: str, body) -> Dis
         raise DisputeNotFound()
     if caller.region != d.issuing_region:
         raise DisputeForbidden("only the issuing node answers a dispute", "只有颁发地区节点可以答复异议")
-    if not isinstance(body, dict) or body.get("outcome") not in OUTCOMES:
-        raise DisputeError("outcome must be corrected or rejected", "处理结果应为 corrected 或 rejected")
-    reason = _text(body.get("reason"), "reason", "处理说明", MAX_REASON,
-                   required=body["outcome"] == "rejected")
+    reason = _outcome_reason(body)
     new_identifier = None
     if body["outcome"] == "corrected":
-        new = _licence_id(body.get("new_identifier"))
-        old_id, new_id = parse_identifier(d.licence_id), parse_identifier(new)
-        if ((new_id.type_code, new_id.issuer_code, new_id.serial)
-                != (old_id.type_code, old_id.issuer_code, old_id.serial) or new_id.version <= old_id.version):
-            raise DisputeError("new_identifier must be a later version of the disputed licence",
-                               "new_identifier 必须是被异议证照的后续版本")
-        new_identifier = new
+        new_identifier = later_version(d.licence_id, body.get("new_identifier"))
     if d.state == "resolved":
         if (d.outcome, d.new_identifier) == (body["outcome"], new_identifier):
             return d  # sent again (the first answer was lost)

@@ -17,7 +17,6 @@ from license_svc.auth.clients import upsert_client
 from license_svc.disputes import service
 from license_svc.disputes.due import CST, due_at, is_overdue
 from license_svc.disputes.errors import DisputeError
-from license_svc.disputes.models import Dispute
 from license_svc.federation import node_request
 from license_svc.web import create_app
 from tests.support.grants import PERSON, issue_licence
