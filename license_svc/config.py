@@ -36,6 +36,9 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     # Background trust-list sync (license_svc.federation.autosync); 0 = only when asked.
     sync_interval_minutes: float = 10.0
+    # Disputes (license_svc.disputes): working days (Mon–Fri) the issuing organisation has to
+    # answer; 0 makes a dispute due at once (demonstrations, end-to-end tests of the overdue list).
+    dispute_due_working_days: int = 5
 
     def __post_init__(self):
         if self.region not in REGIONS:
@@ -47,6 +50,10 @@ class Settings:
         if not isinstance(self.sync_interval_minutes, (int, float)) or self.sync_interval_minutes < 0:
             raise ConfigError("LICENSE_SVC_SYNC_INTERVAL_MINUTES must be a number >= 0 (0 disables)",
                               "LICENSE_SVC_SYNC_INTERVAL_MINUTES 必须是不小于 0 的数（0 表示不自动同步）")
+        if isinstance(self.dispute_due_working_days, bool) or not isinstance(
+                self.dispute_due_working_days, int) or not 0 <= self.dispute_due_working_days <= 60:
+            raise ConfigError("LICENSE_SVC_DISPUTE_DUE_WORKING_DAYS must be a whole number 0..60",
+                              "LICENSE_SVC_DISPUTE_DUE_WORKING_DAYS 必须是 0 到 60 之间的整数")
         if not self.database_url:
             object.__setattr__(self, "database_url",
                                f"sqlite:///{Path(self.data_dir) / f'license-svc-{self.region}.db'}")
@@ -88,6 +95,14 @@ def _parse_minutes(value) -> float:
                           f"LICENSE_SVC_SYNC_INTERVAL_MINUTES 不是数字：{value!r}") from None
 
 
+def _parse_days(value) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError("LICENSE_SVC_DISPUTE_DUE_WORKING_DAYS must be a whole number",
+                          "LICENSE_SVC_DISPUTE_DUE_WORKING_DAYS 必须是整数") from None
+
+
 def load_settings(environ: dict[str, str] | None = None, **overrides) -> Settings:
     """Environment first, then LICENSE_SVC_CONFIG (a TOML file) for anything unset."""
     env = dict(os.environ if environ is None else environ)
@@ -111,6 +126,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         # Not `pick`: a TOML 0 (disable) is falsy and must not fall back to the default.
         sync_interval_minutes=_parse_minutes(env.get("LICENSE_SVC_SYNC_INTERVAL_MINUTES")
                                              or file_values.get("sync_interval_minutes", 10)),
+        dispute_due_working_days=_parse_days(env.get("LICENSE_SVC_DISPUTE_DUE_WORKING_DAYS")
+                                             or file_values.get("dispute_due_working_days", 5)),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

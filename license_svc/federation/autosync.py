@@ -82,7 +82,22 @@ def sync_round(ctx) -> list:
     outcomes = sync(ctx)
     counts = Counter(o.outcome for o in outcomes)
     log.info("federation sync round", extra={"outcomes": dict(sorted(counts.items()))})
+    _retry_disputes(ctx)
     return outcomes
+
+
+def _retry_disputes(ctx) -> None:
+    """Disputes and outcomes a peer could not take earlier (license_svc.disputes): after the
+    sync, so a peer that came back is trusted again first.  Its failure never fails the round."""
+    from license_svc.disputes.service import retry_deliveries
+
+    try:
+        retried = retry_deliveries(ctx)
+    except Exception:
+        log.exception("dispute delivery retry failed")
+        return
+    if retried["pending"] or retried["unsent"]:
+        log.info("dispute deliveries retried", extra={"disputes": retried})
 
 
 def start_sync_task(ctx) -> SyncTask | None:

@@ -23,6 +23,7 @@ ROUTE_MODULES = [
     "license_svc.web.pages.api",
     "license_svc.web.pages.views",
     "license_svc.web.routes.audit",
+    "license_svc.web.routes.disputes",
     "license_svc.web.routes.federation",
     "license_svc.web.routes.grants",
     "license_svc.web.routes.health",

@@ -33,6 +33,8 @@ PUBLIC = {
     ("GET", "/api/v1/audit/checkpoint"), ("GET", "/api/v1/audit/proof/inclusion"),
     ("GET", "/api/v1/audit/proof/consistency"),
     ("GET", "/"), ("GET", "/wallet"), ("GET", "/verify"), ("GET", "/console"),
+    # node to node, authenticated by a signed node request instead of a key (disputes)
+    ("POST", "/api/v1/federation/disputes"), ("POST", "/api/v1/federation/disputes/{dispute_id}/outcome"),
 }
 
 
@@ -79,7 +81,8 @@ def sh_world(ctx, issuers, make_api_client):
 
 def _path(path: str, world) -> str:
     values = {"identifier": world["driving"], "es_id": world["seal"], "grant_id": "grt_x",
-              "issuer": TRAFFIC_SH, "index": "0"}
+              "issuer": TRAFFIC_SH, "index": "0",
+              "dispute_id": "00000000-0000-4000-8000-000000000000"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

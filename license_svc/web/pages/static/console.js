@@ -139,6 +139,61 @@
     }
   }
 
+  // -- 异议处理 (disputes): list open / overdue / resolved; resolve corrected or rejected.
+  const DISPUTE_STATE = { "pending-delivery": "待送达", open: "待处理", resolved: "已处理", refused: "被拒收" };
+
+  function resolveButtons(d) {
+    if (!d.resolvable) return [];
+    const go = async (outcome) => {
+      const body = { outcome };
+      if (outcome === "corrected") {
+        const id = window.prompt("更正后（变更后）新版本的证照标识：", "");
+        if (!id) return;
+        body.new_identifier = id.trim();
+      } else {
+        const reason = window.prompt("驳回理由（必填）：", "");
+        if (!reason || !reason.trim()) return;
+        body.reason = reason.trim();
+      }
+      try {
+        await api(`/api/v1/disputes/${encodeURIComponent(d.id)}/resolve`, { method: "POST", json: body });
+        loadDisputes();
+        loadRecent();
+      } catch (e) {
+        show("disputes-error", e.message);
+      }
+    };
+    return [
+      el("button", { type: "button", class: "btn small", dataset: { action: "corrected" },
+                     onclick: () => go("corrected") }, "已更正"),
+      el("button", { type: "button", class: "btn small danger", dataset: { action: "rejected" },
+                     onclick: () => go("rejected") }, "驳回"),
+    ];
+  }
+
+  async function loadDisputes() {
+    show("disputes-error");
+    try {
+      const data = await api(`/api/v1/disputes?state=${encodeURIComponent($("disputes-state").value)}`);
+      $("disputes").tBodies[0].replaceChildren(...data.disputes.map((d) =>
+        el("tr", { dataset: { dispute: d.id } },
+          el("td", { class: "nowrap" }, time(d.filed_at)),
+          el("td", { class: "nowrap" }, time(d.due_at), d.overdue ? el("div", { class: "error small" }, "已逾期") : ""),
+          el("td", { class: "small" }, d.licence_id),
+          el("td", {}, d.category_zh),
+          el("td", {}, d.text, d.evidence ? el("div", { class: "muted small" }, `附证据 ${d.evidence.content_type}`) : ""),
+          el("td", {}, `${d.filed_region} / ${d.filer_org}`),
+          el("td", {}, DISPUTE_STATE[d.state] || d.state,
+             d.outcome ? el("div", { class: "muted small" }, d.outcome === "corrected" ? `已更正：${d.new_identifier}` : `驳回：${d.reason}`) : ""),
+          el("td", { class: "ops" }, resolveButtons(d)))));
+      $("disputes-empty").hidden = data.disputes.length > 0;
+    } catch (e) {
+      show("disputes-error", e.message);
+    }
+  }
+
+  $("disputes-state").addEventListener("change", loadDisputes);
+  $("disputes-reload").addEventListener("click", loadDisputes);
   $("template").addEventListener("change", fillExample);
   $("algorithm").addEventListener("change", () => {
     try {
@@ -156,5 +211,5 @@
       .catch((e) => show("issue-error", e.message)));
   $("change-form").addEventListener("submit", confirmChange);
   $("change-cancel").addEventListener("click", () => { pending = null; $("change-dialog").close(); });
-  LS.onReady(() => { loadTemplates(); loadRecent(); });
+  LS.onReady(() => { loadTemplates(); loadRecent(); loadDisputes(); });
 })();
