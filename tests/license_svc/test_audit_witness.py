@@ -1,0 +1,111 @@
+"""The witness's judgement (license_svc.audit.witness.judge) without processes: it cosigns a
+checkpoint only when the log's signature verifies and the tree provably extends the one it
+cosigned before; fork, rollback, truncation and a bad signature are refused as incidents."""
+
+from __future__ import annotations
+
+import pytest
+
+from formats import algorithms as alg
+from formats import merkle
+from license_svc.audit.checkpoint import NoteSigner, cosign, sign_checkpoint
+from license_svc.audit.witness import Cosigned, judge
+from verification.tlog import Checkpoint, NoteKey, parse_checkpoint, verify_note
+
+ORIGIN = "licence-audit/ah"
+
+
+class Tree:
+    def __init__(self, leaves: list[bytes]):
+        self.hashes = [merkle.leaf_hash(x) for x in leaves]
+
+    def node(self, level: int, idx: int) -> bytes:
+        return merkle.root_from_leaf_hashes(self.hashes[idx << level:(idx + 1) << level])
+
+    def root(self, size: int) -> bytes:
+        return merkle.root(size, self.node)
+
+    def proof(self, a: int, b: int) -> list[bytes]:
+        if b > len(self.hashes):
+            raise LookupError("beyond the tree")  # what a truncated log answers (404)
+        return merkle.consistency_path(a, b, self.node)
+
+
+@pytest.fixture(scope="module")
+def log_signer():
+    return NoteSigner(ORIGIN, alg.generate_private_key("sm2"))
+
+
+def note(signer, tree: Tree, size: int) -> bytes:
+    return sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), signer)
+
+
+def cosigned(tree: Tree, size: int, n: bytes) -> Cosigned:
+    return Cosigned(size, tree.root(size), n.decode())
+
+
+def test_first_checkpoint_is_cosigned_and_growth_along_a_proof(log_signer):
+    tree = Tree([b"e%d" % i for i in range(10)])
+    keys = [log_signer.verifier_key]
+    first = judge(None, note(log_signer, tree, 4), keys, ORIGIN, tree.proof)
+    assert first.cosign and first.checkpoint.size == 4
+    grown = judge(cosigned(tree, 4, note(log_signer, tree, 4)), note(log_signer, tree, 10), keys,
+                  ORIGIN, tree.proof)
+    assert grown.cosign and grown.proof
+    same = judge(cosigned(tree, 10, note(log_signer, tree, 10)), note(log_signer, tree, 10), keys,
+                 ORIGIN, tree.proof)
+    assert same.cosign
+
+
+def test_two_checkpoints_of_one_size_with_different_roots_are_a_fork(log_signer):
+    a, b = Tree([b"a", b"b", b"c"]), Tree([b"a", b"b", b"X"])
+    v = judge(cosigned(a, 3, note(log_signer, a, 3)), note(log_signer, b, 3),
+              [log_signer.verifier_key], ORIGIN, b.proof)
+    assert not v.cosign and v.kind == "fork"
+
+
+def test_a_grown_tree_with_another_history_is_a_fork(log_signer):
+    a = Tree([b"a", b"b", b"c"])
+    b = Tree([b"a", b"b", b"X", b"d", b"e"])
+    v = judge(cosigned(a, 3, note(log_signer, a, 3)), note(log_signer, b, 5),
+              [log_signer.verifier_key], ORIGIN, b.proof)
+    assert not v.cosign and v.kind == "fork"
+
+
+def test_an_older_checkpoint_served_again_is_a_rollback(log_signer):
+    tree = Tree([b"e%d" % i for i in range(8)])
+    v = judge(cosigned(tree, 8, note(log_signer, tree, 8)), note(log_signer, tree, 5),
+              [log_signer.verifier_key], ORIGIN, tree.proof)
+    assert not v.cosign and v.kind == "rollback"
+
+
+def test_a_log_cut_back_is_a_truncation(log_signer):
+    full = Tree([b"e%d" % i for i in range(8)])
+    cut = Tree([b"e%d" % i for i in range(5)])
+    v = judge(cosigned(full, 8, note(log_signer, full, 8)), note(log_signer, cut, 5),
+              [log_signer.verifier_key], ORIGIN, cut.proof)
+    assert not v.cosign and v.kind == "truncation"
+
+
+def test_a_signature_that_fails_is_an_incident_an_unknown_key_is_not(log_signer):
+    tree = Tree([b"a", b"b"])
+    good = note(log_signer, tree, 2)
+    cp = parse_checkpoint(good)
+    sig = cp.note.signatures[0]
+    forged = good.replace(good.split(b" ")[-1], __import__("base64").b64encode(
+        sig.key_id + bytes(len(sig.signature))) + b"\n")
+    v = judge(None, forged, [log_signer.verifier_key], ORIGIN, tree.proof)
+    assert not v.cosign and v.kind == "bad-signature"
+    stranger = NoteSigner(ORIGIN, alg.generate_private_key("sm2"))
+    v = judge(None, note(stranger, tree, 2), [log_signer.verifier_key], ORIGIN, tree.proof)
+    assert not v.cosign and v.kind is None
+
+
+def test_a_cosigned_note_still_verifies_for_readers_that_ignore_witnesses(log_signer):
+    tree = Tree([b"a"])
+    witness = NoteSigner("licence-audit-witness/sh", alg.generate_private_key("sm2"))
+    both = cosign(note(log_signer, tree, 1), witness)
+    cp = parse_checkpoint(both)
+    assert verify_note(cp.note, [log_signer.verifier_key]) == ([ORIGIN], [])
+    assert verify_note(cp.note, [witness.verifier_key]) == (["licence-audit-witness/sh"], [])
+    assert NoteKey(ORIGIN, log_signer.spki).key_id != witness.verifier_key.key_id
