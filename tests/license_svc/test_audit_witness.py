@@ -109,3 +109,40 @@ def test_a_cosigned_note_still_verifies_for_readers_that_ignore_witnesses(log_si
     assert verify_note(cp.note, [log_signer.verifier_key]) == ([ORIGIN], [])
     assert verify_note(cp.note, [witness.verifier_key]) == (["licence-audit-witness/sh"], [])
     assert NoteKey(ORIGIN, log_signer.spki).key_id != witness.verifier_key.key_id
+
+
+def _bundle(tree: Tree, size: int, notes: list[bytes]):
+    import base64
+
+    from verification.audit import ExportBundle
+
+    leaves = [{"index": i, "leaf": base64.b64encode(b"%d" % i).decode()} for i in range(size)]
+    hashes = [{"index": i, "hash": base64.b64encode(h).decode()}
+              for i, h in enumerate(tree.hashes[:size])]
+    return ExportBundle({"origin": ORIGIN, "log_keys": []}, notes, [],
+                        lambda: iter(leaves), lambda: iter(hashes))
+
+
+def test_verify_export_counts_witnesses_of_other_regions_on_the_final_checkpoint(log_signer):
+    from verification.audit import verify_export
+
+    tree = Tree([b"%d" % i for i in range(4)])  # JSON leaves
+    ws = {r: NoteSigner(f"licence-audit-witness/{r}", alg.generate_private_key("sm2"))
+          for r in ("sh", "js", "ah")}
+    wkeys = [w.verifier_key for w in ws.values()]
+    final = note(log_signer, tree, 4)
+    own_and_one = cosign(cosign(final, ws["ah"]), ws["sh"])   # ah may not witness itself
+    two = cosign(cosign(final, ws["js"]), ws["sh"])
+    keys = [log_signer.verifier_key]
+    weak = verify_export(_bundle(tree, 4, [note(log_signer, tree, 2), own_and_one]), keys,
+                         witness_keys=wkeys, min_witnesses=2)
+    assert weak.indication != "TOTAL_PASSED"
+    assert not weak.check("audit.witness_cosignatures").passed
+    # cosignatures on an older checkpoint do not count for the final one
+    old_cosigned = cosign(cosign(note(log_signer, tree, 2), ws["js"]), ws["sh"])
+    stale = verify_export(_bundle(tree, 4, [old_cosigned, final]), keys, witness_keys=wkeys,
+                          min_witnesses=2)
+    assert not stale.check("audit.witness_cosignatures").passed
+    good = verify_export(_bundle(tree, 4, [note(log_signer, tree, 2), two]), keys,
+                         witness_keys=wkeys, min_witnesses=2)
+    assert good.indication == "TOTAL_PASSED", good.to_text()

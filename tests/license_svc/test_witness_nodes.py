@@ -55,8 +55,9 @@ def _verify(*args):
     and --witness-cert): faster than a subprocess."""
     from typer.testing import CliRunner
 
-    from license_svc.cli import app
+    from license_svc.cli import _register, app
 
+    _register()
     result = CliRunner().invoke(app, ["audit", "verify", *args])
     return subprocess.CompletedProcess(args, result.exit_code, result.output, "")
 
