@@ -146,3 +146,14 @@ def test_verify_export_counts_witnesses_of_other_regions_on_the_final_checkpoint
     good = verify_export(_bundle(tree, 4, [note(log_signer, tree, 2), two]), keys,
                          witness_keys=wkeys, min_witnesses=2)
     assert good.indication == "TOTAL_PASSED", good.to_text()
+
+
+def test_the_log_refuses_cosignatures_it_cannot_check(http, log_signer):
+    """Public route: garbage, a checkpoint this log never signed, or a line no other region's
+    witness key verifies are all refused, and nothing is stored."""
+    assert http.post("/api/v1/audit/cosignature", content=b"not a note").status_code == 400
+    tree = Tree([b"1"])
+    witness = NoteSigner("licence-audit-witness/js", alg.generate_private_key("sm2"))
+    foreign = cosign(note(log_signer, tree, 1), witness)
+    r = http.post("/api/v1/audit/cosignature", content=foreign)
+    assert r.status_code == 400 and r.json()["type"].endswith("audit-witness"), r.text
