@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from formats import algorithms as alg
+from formats.certs import load_certificate
 from signing.x509 import build_certificate, build_crl, build_name, certificate_summary, dump_pem, uscc
 
 MANIFEST_SCHEMA = "license-svc-dev-pki/1"
@@ -184,6 +185,7 @@ def _region(g: _Generator, region: str) -> tuple[list[dict], list[dict]]:
             issuer=cas["sm2"], common_name=f"{name}证照状态签名", **common)
     g.issue(id=f"{region}-audit-log-sm2", role="audit_log", algorithm="sm2", issuer=cas["sm2"],
             common_name=f"{name}用证留痕日志签名", **common)
+    _witness(g, region, cas["sm2"])
 
     # Test fixtures: one revoked and one expired licence-signer-like certificate per algorithm.
     for a in ("sm2", "rsa"):
@@ -199,6 +201,47 @@ def _region(g: _Generator, region: str) -> tuple[list[dict], list[dict]]:
                 common_name=f"{amr_name} 已过期测试证书 {a.upper()}", status="expired",
                 not_before=g.at - 2 * YEAR, not_after=g.at - timedelta(days=1))
     return orgs, _clients(region, orgs)
+
+
+def _witness(g: "_Generator", region: str, ca: "_Issued") -> "_Issued":
+    """The region's witness key: it cosigns other regions' audit checkpoints (docs/formats.md
+    "Witnesses").  A key of its own, not the audit-log key, so that a witness cosignature can
+    never be mistaken for (or replayed as) the region's own log signature."""
+    name, _, province, *_ = REGIONS[region]
+    return g.issue(id=f"{region}-witness-sm2", region=region, role="witness", algorithm="sm2",
+                   issuer=ca, common_name=f"{name}审计日志见证签名", org_name=PLATFORM[region],
+                   org_code=gov_code(REGIONS[region][1], 100, "12"), province=province)
+
+
+def add_witness_keys(keys_dir: Path | str, *, at: datetime = GENERATED_AT) -> list[str]:
+    """Add a witness key per region to an existing development PKI, issued by the region's SM2
+    issuing CA, without touching anything else; returns the ids added (none when present).
+
+    Why not regenerate: `generate` makes every key and serial afresh, which would change every
+    certificate fixtures and committed examples refer to.  This appends to manifest.json only."""
+    keys_dir = Path(keys_dir)
+    manifest = json.loads((keys_dir / "manifest.json").read_text(encoding="utf-8"))
+    items = manifest["items"]
+    have = {i["region"] for i in items if i["role"] == "witness"}
+    g = _Generator(keys_dir, at)
+    added = []
+    for region in REGIONS:
+        if region in have or region not in manifest.get("regions", {}):
+            continue
+        ca_item = next(i for i in items if i["id"] == f"{region}-issuing-ca-sm2")
+        if not ca_item.get("key"):
+            continue  # an exported store without the CA key cannot issue
+        ca_cert = load_certificate((keys_dir / ca_item["cert"]).read_bytes())
+        ca_key = alg.load_private_key((keys_dir / ca_item["key"]).read_bytes())
+        ca = _Issued(ca_item["id"], ca_key, ca_cert, ca_item)
+        issued = _witness(g, region, ca)
+        pos = next(n for n, i in enumerate(items) if i["id"] == f"{region}-audit-log-sm2") + 1
+        items.insert(pos, issued.record)
+        added.append(issued.id)
+    if added:
+        (keys_dir / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return added
 
 
 def _api_key(region: str, label: str) -> str:

@@ -23,7 +23,7 @@ from formats.errors import SigningError
 from formats.certs import load_certificate, load_crl
 
 ROLES = ("root", "issuing_ca", "licence_signer", "seal_maker", "trust_list", "node", "tsa",
-         "status_signer", "audit_log", "federation_root", "revoked_demo", "expired_demo")
+         "status_signer", "audit_log", "witness", "federation_root", "revoked_demo", "expired_demo")
 
 
 class KeyStoreError(SigningError):

@@ -212,11 +212,19 @@ def _scan(bundle: ExportBundle, signed: list[_Signed], upto: int) -> _Scan:
     return scan
 
 
+WITNESS_PREFIX = "licence-audit-witness/"
+ORIGIN_PREFIX = "licence-audit/"
+
+
 def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = None, *,
-                  extra_checkpoints: Iterable[tuple[str, bytes]] = ()) -> AuditReport:
+                  extra_checkpoints: Iterable[tuple[str, bytes]] = (),
+                  witness_keys: Iterable[NoteKey] = (), min_witnesses: int = 0) -> AuditReport:
     """Check an export against the audit-log key(s) `trusted_keys` (from the key store or the
     trust list; None falls back to the keys named in the export, which is then INDETERMINATE).
-    `extra_checkpoints` are (label, note) an auditor kept from earlier, e.g. witnessed ones."""
+    `extra_checkpoints` are (label, note) an auditor kept from earlier, e.g. witnessed ones:
+    they must be consistent with the export like its own.  With `min_witnesses` N > 0, the
+    export's final checkpoint must carry at least N valid cosignatures under `witness_keys` from
+    regions other than the log's own (a log cannot witness itself)."""
     report = AuditReport(subject="audit", origin=bundle.origin)
     origin = bundle.origin
     try:
@@ -241,13 +249,21 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
     bad_sigs = []
     notes = [(f"checkpoint #{i + 1}", n) for i, n in enumerate(bundle.checkpoints)]
     notes += list(extra_checkpoints)
-    for label, note in notes:
-        res = verify_checkpoint(note, keys, origin=origin or None)
+    witness_keys = list(witness_keys)
+    own_witness = WITNESS_PREFIX + origin[len(ORIGIN_PREFIX):] if origin.startswith(ORIGIN_PREFIX) else None
+    cosigners: dict[tuple[int, bytes], set[str]] = {}
+    final = None
+    for n, (label, note) in enumerate(notes):
+        res = verify_checkpoint(note, keys, origin=origin or None, witness_keys=witness_keys)
         if not res.ok:
             where = f"{label} (size {res.checkpoint.size})" if res.checkpoint else label
             bad_sigs.append(f"{where}: {res.detail}")
             continue
         signed.append(_Signed(res.checkpoint.size, res.checkpoint.root, label))
+        key = (res.checkpoint.size, res.checkpoint.root)
+        cosigners.setdefault(key, set()).update(w for w in res.witnesses if w != own_witness)
+        if n < len(bundle.checkpoints) and (final is None or key[0] > final[0]):
+            final = key
     signed.sort(key=lambda s: s.size)
     report.checkpoints_verified = len(signed)
     report.add(AuditCheck.CHECKPOINT_SIGNATURES, not bad_sigs and bool(signed),
@@ -255,6 +271,14 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
                (f"{len(signed)} 个检查点签名有效 / {len(signed)} checkpoint signatures verify"
                 if signed else "没有检查点 / no checkpoint in the export"),
                failure="SIG_CRYPTO_FAILURE")
+
+    if min_witnesses > 0:
+        got = sorted(cosigners.get(final, ())) if final else []
+        report.add(AuditCheck.WITNESS_COSIGNATURES, len(got) >= min_witnesses,
+                   (f"最终检查点（大小 {final[0] if final else '—'}）有 {len(got)} 个其他地区的有效见证签名，"
+                    f"要求 {min_witnesses} / the final checkpoint (size {final[0] if final else '-'}) "
+                    f"carries {len(got)} valid cosignatures from other regions ({', '.join(got) or 'none'}); "
+                    f"{min_witnesses} required"), failure="SIG_CONSTRAINTS_FAILURE")
 
     # 2. forks among the signed checkpoints themselves: same size, different root; bad proofs
     forks = [f"{a.label} / {b.label} at size {a.size}" for a, b in zip(signed, signed[1:])

@@ -196,6 +196,7 @@ class AuditCheck(CheckName):
     ENTRY_ENCODING = "audit.entry_encoding", "条目编码"
     TREE_ROOTS = "audit.tree_roots", "树根与检查点一致"
     RECORDED_LEAF_HASHES = "audit.recorded_leaf_hashes", "记录的叶哈希未被改动"
+    WITNESS_COSIGNATURES = "audit.witness_cosignatures", "最终检查点有足够的见证签名"
 
 
 class ServiceCheck(CheckName):

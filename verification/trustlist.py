@@ -45,7 +45,10 @@ from verification.report import Report
 
 TRUST_LIST_SCHEMA = "yrd-trust-list/1"
 LOTL_SCHEMA = "yrd-lotl/1"
-ENTRY_ROLES = ("licence_signer", "seal_maker", "tsa", "status_signer", "node", "audit_log")
+# "witness" (audit checkpoints cosigned for other regions) came with issue 13: a reader without it
+# rejects the whole list, so every reader (all of them are this code base) is updated with it.
+ENTRY_ROLES = ("licence_signer", "seal_maker", "tsa", "status_signer", "node", "audit_log",
+               "witness")
 ENTRY_STATUSES = ("granted", "withdrawn")
 DEFAULT_GRACE = timedelta(hours=24)
 DEFAULT_SKEW = timedelta(minutes=5)

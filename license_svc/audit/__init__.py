@@ -10,7 +10,8 @@ can check with `verification.tlog` / `verification.audit` and `license-svc audit
 Modules: `entries` (what an entry says, its canonical bytes), `holder` (keyed holder
 references), `models`/`store` (tables and SQL; roots and proofs from the stored subtree hashes
 are `formats.merkle`'s), `sequencer` (queue → consecutive indexes), `checkpoint` (signing
-notes), `log` (the domain functions), `export`.
+notes), `log` (the domain functions), `export`, `witness` (cosigning other regions' checkpoints,
+incidents, and keeping the cosignatures other regions deliver for ours).
 """
 
 from license_svc.audit.entries import Actor, AuditEntry, AuditEntryError, AuditError

@@ -48,7 +48,9 @@ def log_signer(keystore, region: str) -> NoteSigner:
 
 
 def witness_signer(keystore, region: str) -> NoteSigner:
-    return NoteSigner(WITNESS_PREFIX + region, keystore.credential(region, "audit_log", "sm2").key)
+    """The region's witness key (role `witness`): a key of its own, so a cosignature is never
+    the same signature as the region's log signature (license_svc.audit.witness)."""
+    return NoteSigner(WITNESS_PREFIX + region, keystore.credential(region, "witness", "sm2").key)
 
 
 def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> bytes:

@@ -177,10 +177,14 @@ def publish(ctx) -> Checkpoint | None:
 
 
 def latest_checkpoint_note(session: Session) -> bytes:
+    """The latest signed checkpoint with the witness cosignatures gathered for it (extra
+    signature lines: readers that do not know the witnesses ignore them)."""
+    from license_svc.audit.witness import with_cosignatures
+
     row = store.latest_checkpoint(session)
     if row is None:
         raise AuditNotFound("no checkpoint published yet", "尚未发布检查点")
-    return row.note.encode("utf-8")
+    return with_cosignatures(session, row.size, row.note).encode("utf-8")
 
 
 class CheckpointPublisher:

@@ -86,6 +86,51 @@ class AuditQueueRow(Base):
     holder_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class AuditCosignature(Base):
+    """A witness's cosignature on one of this log's checkpoints (by size), as delivered by the
+    witness; `GET /api/v1/audit/checkpoint` adds these lines to the note.  One per witness and
+    size: a later delivery replaces nothing (the first valid one stays)."""
+
+    __tablename__ = "audit_cosignatures"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(128), primary_key=True)
+    line: Mapped[str] = mapped_column(Text)          # the signed-note signature line
+    received_at: Mapped[datetime]
+
+
+class WitnessState(Base):
+    """What this node, as a witness, last cosigned for a peer log (by origin).  Only ever moves
+    forward, and only along a verified consistency proof."""
+
+    __tablename__ = "audit_witness_state"
+
+    origin: Mapped[str] = mapped_column(String(128), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class WitnessIncident(Base):
+    """Evidence that a peer log misbehaved (fork, rollback, truncation, bad proof, bad
+    signature): the cosigned note, the offending note and the proof, as JSON.  `digest`
+    (SHA-256 of the evidence) is unique, so a witness seeing the same bad checkpoint every
+    round records it once."""
+
+    __tablename__ = "audit_witness_incidents"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    origin: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    detail: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+
+
 def append_only_ddl(dialect: str, tables=APPEND_ONLY_TABLES) -> list[str]:
     """Trigger DDL that makes `tables` refuse UPDATE and DELETE.  TRUNCATE is left to the
     REVOKE above: the test fixtures empty every table between tests with it."""

@@ -106,3 +106,19 @@ def start_sync_task(ctx) -> SyncTask | None:
     if not minutes or minutes <= 0:
         return None
     return SyncTask(lambda: sync_round(ctx), minutes * 60).start()
+
+
+def witness_round(ctx) -> list:
+    """One logged round of witnessing the other regions' audit logs (license_svc.audit.witness)."""
+    from license_svc.audit.witness import witness_round as run
+
+    outcomes = run(ctx)
+    counts = Counter(o.outcome for o in outcomes)
+    log.info("audit witness round", extra={"outcomes": dict(sorted(counts.items()))})
+    return outcomes
+
+
+def start_witness_task(ctx, interval_seconds: float) -> SyncTask:
+    """Witness every `interval_seconds` (± 10 %): seconds, not the trust-list sync's minutes,
+    because a log's new checkpoint should carry cosignatures within a minute."""
+    return SyncTask(lambda: witness_round(ctx), interval_seconds, name="audit-witness").start()

@@ -94,7 +94,9 @@ def test_no_route_changes_or_deletes_audit_entries(http, make_api_client):
     paths = http.get("/openapi.json").json()["paths"]
     writes = sorted((m.upper(), p) for p, ops in paths.items() if "audit" in p
                     for m in ops if m not in ("get", "head"))
-    assert writes == [("POST", "/api/v1/audit/checkpoint")], writes  # signs, never edits
+    # signs, or keeps a witness's cosignature line beside a checkpoint; never edits an entry
+    assert writes == [("POST", "/api/v1/audit/checkpoint"),
+                      ("POST", "/api/v1/audit/cosignature")], writes
     for method in ("put", "patch", "delete"):
         for path in ("/api/v1/audit/entries/0", "/api/v1/audit/checkpoint", "/api/v1/audit/search"):
             resp = http.request(method, path, headers=admin)

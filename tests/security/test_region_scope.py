@@ -32,6 +32,8 @@ PUBLIC = {
     ("GET", "/api/v1/licences/{identifier}/status"), ("GET", "/api/v1/status-lists/{issuer}"),
     ("GET", "/api/v1/audit/checkpoint"), ("GET", "/api/v1/audit/proof/inclusion"),
     ("GET", "/api/v1/audit/proof/consistency"),
+    # a witness delivers its cosignature unauthenticated; it is checked against the trust lists
+    ("POST", "/api/v1/audit/cosignature"),
     ("GET", "/"), ("GET", "/wallet"), ("GET", "/verify"), ("GET", "/console"),
     # node to node, authenticated by a signed node request instead of a key (disputes)
     ("POST", "/api/v1/federation/disputes"), ("POST", "/api/v1/federation/disputes/{dispute_id}/outcome"),

@@ -103,7 +103,8 @@ def test_valid_trust_list_passes_every_check(ks, good):
         "trust_list.region", "trust_list.sequence", "trust_list.freshness"]
     assert r.ok and r.usable and r.payload["region"] == "sh" and r.sequence == 5
     roles = {e.role for e in r.entries}
-    assert roles == {"licence_signer", "seal_maker", "tsa", "status_signer", "node", "audit_log"}
+    assert roles == {"licence_signer", "seal_maker", "tsa", "status_signer", "node", "audit_log",
+                     "witness"}
     # bytes in, same answer
     again = tl.verify_trust_list(json.dumps(good).encode(), signers(ks), T0, region="sh")
     assert again.ok

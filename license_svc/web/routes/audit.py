@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from license_svc import audit
@@ -59,6 +60,31 @@ def post_checkpoint(ctx: AppContext = Depends(get_ctx),
                     _client: Client = Depends(require_role("admin"))):
     audit.publish(ctx)
     return get_checkpoint(ctx)
+
+
+MAX_NOTE_BODY = 64 * 1024
+
+
+@router.post("/cosignature", summary="交付见证签名 / deliver a witness cosignature on one of this "
+             "log's checkpoints (public; checked against the witness region's trust list)")
+async def post_cosignature(request: Request, ctx: AppContext = Depends(get_ctx)) -> dict:
+    body = await request.body()
+    return await run_in_threadpool(_accept_cosignatures, ctx, body)
+
+
+def _accept_cosignatures(ctx: AppContext, body: bytes) -> dict:
+    """Public like the checkpoint: a cosignature is kept only if it verifies with a witness
+    certificate from another region's synced trust list, so no key is needed to deliver one."""
+    from license_svc.audit.witness import accept_cosignatures
+
+    if len(body) > MAX_NOTE_BODY:
+        raise ProblemError(413, "audit-bad-request", "注记过大", "note too large")
+    try:
+        with ctx.unit_of_work() as session:
+            kept = accept_cosignatures(ctx, session, body)
+    except audit.AuditError as exc:
+        raise ProblemError(400, exc.code, exc.message_zh, exc.message_en) from None
+    return {"accepted": kept}
 
 
 @router.get("/entries/{index}", summary="审计条目 / one entry with its exact leaf bytes")
@@ -119,9 +145,22 @@ def install(app, ctx: AppContext) -> None:
                 lambda: audit.publish(ctx), interval, sequence_once=lambda: audit.sequence(ctx),
                 sequence_interval=SEQUENCE_INTERVAL_SECONDS).start()
 
+        # Witnessing peers' logs needs their trust lists, i.e. a node that syncs (test apps on
+        # sync_interval_minutes=0 do not witness).
+        from license_svc.audit.witness import witness_interval, witness_metrics
+        from license_svc.federation.autosync import start_witness_task
+
+        witness_metrics(ctx)
+        every = getattr(app.state, "audit_witness_interval", None)
+        every = witness_interval() if every is None else every
+        if interval and every and ctx.settings.sync_interval_minutes:
+            state["witness"] = start_witness_task(ctx, every)
+
     async def stop() -> None:
         if "publisher" in state:
             state.pop("publisher").stop()
+        if "witness" in state:
+            await run_in_threadpool(state.pop("witness").stop)
 
     app.router.on_startup.append(start)
     app.router.on_shutdown.append(stop)
