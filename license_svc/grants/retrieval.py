@@ -37,7 +37,7 @@ from license_svc.grants.errors import (GrantError, LicenceAmbiguous, LicenceNotH
 from license_svc.grants.fields import (GRANT_ID, check_holder, check_matter, check_text, invalid,
                                        licence_template)
 from license_svc.grants.grants import (EXPIRED, REVOKED, USED_UP, consume_use, grant_view,
-                                       status_of)
+                                       grantee_region_of, status_of)
 from license_svc.grants.models import Grant
 from license_svc.identifiers import IdentifierError, parse_identifier
 from license_svc.licences import holders
@@ -51,7 +51,8 @@ from formats.errors import InvalidSignature
 
 ACTIONS = {"data": "licence.retrieve", "pdf": "licence.file", "verify": "licence.verify"}
 REQUEST_KEYS = {"holder_code", "holder_code_type", "licence_type", "matter_code", "grant_id",
-                "legal_basis", "want", "licence_id", "operator"}
+                "legal_basis", "want", "licence_id", "operator",
+                "region"}  # the issuing region: routed by grants/federated.py before parsing
 
 # reason: (English, 中文) told to the department and recorded in the entry's detail.reason
 REFUSALS = {
@@ -148,8 +149,11 @@ def _authorise(ctx, session: Session, client, req: _Request) -> Grant | None:
     if req.grant_id is None:
         raise refusal("no-grant-or-legal-basis")
     grant = session.get(Grant, req.grant_id)
-    if grant is None or grant.region != ctx.region or grant.grantee_org != client.org_code:
-        raise refusal("grant-not-found")  # also for another department's grant: no probing
+    if grant is None or grant.region != ctx.region or grant.grantee_org != client.org_code \
+            or grantee_region_of(grant) != client.region:
+        # Also for another department's grant, or one for a same-coded department of another
+        # region (the caller's region is its node's, which the federation authenticated): no probing.
+        raise refusal("grant-not-found")
     status = status_of(grant, ctx.now())
     if status in _GRANT_STATUS_REASON:
         raise refusal(_GRANT_STATUS_REASON[status])
@@ -207,6 +211,8 @@ def _audit(ctx, session, client, req: _Request, *, outcome: str, licence_id: str
         detail["type_code"] = req.template.type_code
     if reason:
         detail["reason"] = reason
+    if client.region != ctx.region:  # a department of another region: no client row here
+        detail["department_name"] = client.name
     auditing.record(ctx, session, action=ACTIONS[req.want], client=client, outcome=outcome,
                            holder_code=req.holder_code, licence_id=licence_id,
                            matter_code=req.matter_code, grant_id=req.grant_id,

@@ -31,6 +31,7 @@ PUBLIC = {
     ("GET", "/api/v1/licences/{identifier}/status"), ("GET", "/api/v1/status-lists/{issuer}"),
     ("GET", "/api/v1/audit/checkpoint"), ("GET", "/api/v1/audit/proof/inclusion"),
     ("GET", "/api/v1/audit/proof/consistency"),
+    ("POST", "/api/v1/federation/retrievals"),  # node-signed (Licence-Node-Request), no key
     ("GET", "/"), ("GET", "/wallet"), ("GET", "/verify"), ("GET", "/console"),
 }
 
