@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from typing import Any, Callable
 
 from license_svc.auth.clients import Client
@@ -102,7 +103,18 @@ def issuing_region(ctx, body: Any) -> str | None:
 
 def retrieve_remote(ctx, client: Client, body: Any, region: str) -> retrieval.Retrieval:
     """A's half: check the request, have `region`'s node decide, audit at A; the result, or the
-    refusal raised after A's entry is committed.  PeerUnavailable (503) when B is unreachable."""
+    refusal raised after A's entry is committed.  PeerUnavailable (503) when B is unreachable.
+    Outside an HTTP request (no X-Request-ID) one id is made for the exchange: both nodes'
+    entries must carry the same one."""
+    token = set_request_id(str(uuid.uuid4())) if current_request_id() is None else None
+    try:
+        return _retrieve_remote(ctx, client, body, region)
+    finally:
+        if token is not None:
+            reset_request_id(token)
+
+
+def _retrieve_remote(ctx, client: Client, body: Any, region: str) -> retrieval.Retrieval:
     local_body = {k: v for k, v in body.items() if k != "region"}
     req = retrieval._Request()
     try:

@@ -26,10 +26,13 @@ router = APIRouter(prefix="/api/v1", tags=["跨省调取 cross-region retrieval"
                               "`retrieval-refused` (`reason`); audited"}})
 async def post_federation_retrieval(request: Request, ctx: AppContext = Depends(get_ctx)):
     body = await request.body()
-    header = request.headers.get(HEADER)
+    # The domain call blocks (database, signatures): off the event loop.
+    return await run_in_threadpool(_serve, ctx, request.method, request.url.path, body,
+                                   request.headers.get(HEADER))
+
+
+def _serve(ctx: AppContext, method: str, path: str, body: bytes, header: str | None) -> dict:
     try:
-        # The domain call blocks (database, signatures): off the event loop.
-        return await run_in_threadpool(federated.serve_remote, ctx, method=request.method,
-                                       path=request.url.path, body=body, header=header)
+        return federated.serve_remote(ctx, method=method, path=path, body=body, header=header)
     except ServiceError as exc:
         raise _problem(exc) from None
