@@ -37,6 +37,7 @@ import re
 import uuid
 from typing import Any, Callable
 
+from formats.errors import Kind
 from license_svc.auth.clients import Client
 from license_svc.config import REGIONS
 from license_svc.federation import node_request
@@ -66,7 +67,6 @@ class RemoteAnswer(GrantError):
     type, status, titles, detail and `reason` (the stable parts are B's)."""
 
     def __init__(self, status: int, problem: dict):
-        from formats.errors import Kind
         super().__init__(str(problem.get("detail") or problem.get("title_en") or "refused"),
                          str(problem.get("detail_zh") or problem.get("title_zh") or "被拒绝"))
         slug = str(problem.get("type", "")).rsplit(":", 1)[-1] or "peer-error"
@@ -145,17 +145,17 @@ def _retrieve_remote(ctx, client: Client, body: Any, region: str) -> retrieval.R
                                  identifier=answer.get("identifier"))
     if req.want == "pdf":
         result.pdf = base64.b64decode(answer.get("pdf") or "")
-    disclosed = answer.get("disclosed") or []
-    for licence_id in disclosed or [None]:
-        _audit_local(ctx, client, req, region, outcome="success" if disclosed else "not_found",
-                     licence_id=licence_id)
+    disclosed = [i for i in answer.get("disclosed") or [] if isinstance(i, str)]
+    # One entry per licence disclosed, as at B (verify-only with none: one `not_found`).
+    _audit_local(ctx, client, req, region, outcome="success" if disclosed else "not_found",
+                 licence_ids=disclosed or [None])
     return result
 
 
 def _audit_local(ctx, client, req, region: str, *, outcome: str, reason: str | None = None,
-                 licence_id: str | None = None, remote_status: int | None = None) -> None:
-    """A's entry for the request it made of `region` (own transaction, committed before the
-    caller raises or returns)."""
+                 licence_ids: list[str | None] = (None,), remote_status: int | None = None) -> None:
+    """A's entries for the request it made of `region`, in one transaction committed before
+    the caller raises or returns (AuditUnavailable, 503, if they cannot be written)."""
     detail: dict[str, Any] = {"want": req.want, "remote_region": region}
     if req.template is not None:
         detail["type_code"] = req.template.type_code
@@ -164,10 +164,11 @@ def _audit_local(ctx, client, req, region: str, *, outcome: str, reason: str | N
     if remote_status is not None:
         detail["remote_status"] = remote_status
     with auditing.audited_transaction(ctx) as session:
-        auditing.record(ctx, session, action=retrieval.ACTIONS[req.want], client=client,
-                        outcome=outcome, holder_code=req.holder_code, licence_id=licence_id,
-                        matter_code=req.matter_code, grant_id=req.grant_id,
-                        legal_basis=req.legal_basis, operator=req.operator, detail=detail)
+        for licence_id in licence_ids:
+            auditing.record(ctx, session, action=retrieval.ACTIONS[req.want], client=client,
+                            outcome=outcome, holder_code=req.holder_code, licence_id=licence_id,
+                            matter_code=req.matter_code, grant_id=req.grant_id,
+                            legal_basis=req.legal_basis, operator=req.operator, detail=detail)
 
 
 # -- the called side (B) ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from license_svc.context import AppContext
 from formats.errors import ServiceError
 from license_svc.grants import access_log, federated, grants, retrieval
 from license_svc.grants.auditing import audited_transaction
-from license_svc.grants.errors import GrantError, RetrievalRefused
+from license_svc.grants.errors import GrantError
 from license_svc.web.problems import ProblemError, status_of
 
 router = APIRouter(prefix="/api/v1", tags=["授权与调取 grants and retrieval"])
