@@ -74,7 +74,10 @@ def access_log(ctx, session: Session, client, *, limit: int = 50, before: int | 
             "index": s.index, "time": entry["time"], "action": entry["action"],
             "outcome": entry["outcome"],
             "department": {"org_code": actor["org_code"], "client_id": actor["client_id"],
-                           "name": names.get(actor["client_id"]), "operator": actor["operator"]},
+                           # another region's department has no client row here: the name
+                           # its node vouched for (cross-region retrieval) is in the entry
+                           "name": names.get(actor["client_id"]) or entry["detail"].get("department_name"),
+                           "operator": actor["operator"]},
             "licence_id": entry["licence_id"], "matter_code": entry["purpose"],
             "grant_id": entry["grant_id"], "legal_basis": entry["legal_basis"],
             "source_region": entry["source_region"],

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from license_svc import audit
+from license_svc.config import REGIONS
 from license_svc.grants import auditing
 from license_svc.grants.errors import GrantError, GrantForbidden, GrantNotFound
 from license_svc.grants.fields import (check_matter, check_org, holder_code_type_of, invalid, iso,
@@ -37,7 +38,7 @@ MAX_VALIDITY = timedelta(days=366)   # a grant is for a matter in hand, not a st
 MAX_USES = 10_000
 ACTIVE, REVOKED, EXPIRED, USED_UP = "active", "revoked", "expired", "used_up"
 STATUS_ZH = {ACTIVE: "有效", REVOKED: "已撤回", EXPIRED: "已过期", USED_UP: "次数已用完"}
-CREATE_KEYS = {"grantee_org", "licence_type", "licence_id", "matter_code", "valid_until", "max_uses"}
+CREATE_KEYS = {"grantee_org", "grantee_region", "licence_type", "licence_id", "matter_code", "valid_until", "max_uses"}
 
 
 def new_grant_id() -> str:
@@ -56,6 +57,11 @@ def holder_identity(client) -> tuple[str, str]:
     return code, code_type
 
 
+def grantee_region_of(grant: Grant) -> str:
+    """The region of the grantee department (NULL in rows older than grants_0002: local)."""
+    return grant.grantee_region or grant.region
+
+
 def status_of(grant: Grant, now: datetime) -> str:
     if grant.revoked_at is not None:
         return REVOKED
@@ -71,7 +77,7 @@ def grant_view(grant: Grant, now: datetime) -> dict[str, Any]:
     status = status_of(grant, now)
     return {
         "id": grant.id, "status": status, "status_zh": STATUS_ZH[status],
-        "grantee_org": grant.grantee_org,
+        "grantee_org": grant.grantee_org, "grantee_region": grantee_region_of(grant),
         "licence_type": template.folder if template else None, "type_code": grant.type_code,
         "licence_id": grant.licence_id, "matter_code": grant.matter_code,
         "holder_code_type": grant.holder_code_type,
@@ -108,6 +114,10 @@ def create_grant(ctx, session: Session, client, body: Any) -> Grant:
         raise GrantError(f"unknown keys {unknown}", f"未知字段 {unknown}")
     now = ctx.now()
     grantee = check_org(GrantError, "grantee_org", body.get("grantee_org"))
+    grantee_region = body.get("grantee_region", ctx.region)
+    if grantee_region not in REGIONS:
+        raise invalid(GrantError, "grantee_region", f"must be one of {sorted(REGIONS)}",
+                      f"应为 {sorted(REGIONS)} 之一")
     matter = check_matter(GrantError, body.get("matter_code"))
     valid_until = parse_time(GrantError, "valid_until", body.get("valid_until"))
     if not now < valid_until <= now + MAX_VALIDITY:
@@ -137,7 +147,7 @@ def create_grant(ctx, session: Session, client, body: Any) -> Grant:
 
     grant = Grant(id=new_grant_id(), region=ctx.region,
                   holder_ref=audit.holder_reference(ctx, holder_code), holder_code_type=holder_type,
-                  grantee_org=grantee, type_code=template.type_code,
+                  grantee_org=grantee, grantee_region=grantee_region, type_code=template.type_code,
                   licence_id=licence.identifier if licence else None, licence_family=family,
                   matter_code=matter, created_at=now, valid_until=valid_until,
                   max_uses=max_uses, uses_left=max_uses, created_by=client.client_id)
@@ -145,7 +155,8 @@ def create_grant(ctx, session: Session, client, body: Any) -> Grant:
     session.flush()
     auditing.record(ctx, session, action="grant.create", client=client, holder_code=holder_code,
                     licence_id=grant.licence_id, matter_code=matter, grant_id=grant.id,
-                    detail={"grantee_org": grantee, "type_code": template.type_code,
+                    detail={"grantee_org": grantee, "grantee_region": grantee_region,
+                            "type_code": template.type_code,
                             "valid_until": iso(valid_until), "max_uses": max_uses})
     return grant
 
@@ -157,7 +168,8 @@ def own_grant(ctx, session: Session, client, grant_id: str, *, holder_only: bool
     if grant is not None and grant.region == ctx.region:
         if client.holder_code and grant.holder_ref == audit.holder_reference(ctx, client.holder_code):
             return grant
-        if not holder_only and client.has_role("relying") and grant.grantee_org == client.org_code:
+        if not holder_only and client.has_role("relying") and grant.grantee_org == client.org_code \
+                and grantee_region_of(grant) == ctx.region:
             return grant
     raise GrantNotFound()
 
@@ -189,7 +201,8 @@ def list_grants(ctx, session: Session, client, *, status: str | None = None,
     if client.has_role("citizen") and client.holder_code:
         query = query.where(Grant.holder_ref == audit.holder_reference(ctx, client.holder_code))
     elif client.has_role("relying"):
-        query = query.where(Grant.grantee_org == client.org_code)
+        query = query.where(Grant.grantee_org == client.org_code,
+                            or_(Grant.grantee_region.is_(None), Grant.grantee_region == ctx.region))
     else:
         raise GrantForbidden("grants are listed by their holder or their relying department",
                              "仅持证主体或被授权的用证部门可以查看授权")

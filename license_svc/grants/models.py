@@ -30,6 +30,10 @@ class Grant(Base):
     holder_ref: Mapped[str] = mapped_column(String(64))
     holder_code_type: Mapped[str] = mapped_column(String(8))  # 111 身份证 | 001 统一社会信用代码
     grantee_org: Mapped[str] = mapped_column(String(32))
+    # The region whose node speaks for the grantee (a department of another region retrieves
+    # through its own node, which the federation authenticates, not through an API key here).
+    # NULL: the grant's own region (grants made before grants_0002).
+    grantee_region: Mapped[str | None] = mapped_column(String(8), nullable=True)
     type_code: Mapped[str] = mapped_column(String(64))
     # Set for a grant covering one licence: its identifier as granted and its family (type,
     # issuer, serial), so an amendment's new version is still covered.

@@ -40,7 +40,7 @@ from license_svc.grants.errors import (GrantError, LicenceAmbiguous, LicenceNotH
 from license_svc.grants.fields import (GRANT_ID, check_holder, check_matter, check_text, invalid,
                                        licence_template)
 from license_svc.grants.grants import (EXPIRED, REVOKED, USED_UP, consume_use, grant_view,
-                                       status_of)
+                                       grantee_region_of, status_of)
 from license_svc.grants.models import Grant
 from license_svc.identifiers import IdentifierError, parse_identifier
 from license_svc.licences import holders
@@ -54,7 +54,8 @@ from formats.errors import InvalidSignature
 
 ACTIONS = {"data": "licence.retrieve", "pdf": "licence.file", "verify": "licence.verify"}
 REQUEST_KEYS = {"holder_code", "holder_code_type", "licence_type", "matter_code", "grant_id",
-                "legal_basis", "want", "licence_id", "operator"}
+                "legal_basis", "want", "licence_id", "operator",
+                "region"}  # the issuing region: routed by grants/federated.py before parsing
 
 # reason: (English, 中文) told to the department and recorded in the entry's detail.reason
 REFUSALS = {
@@ -151,8 +152,11 @@ def _authorise(ctx, session: Session, client, req: _Request) -> Grant | None:
     if req.grant_id is None:
         raise refusal("no-grant-or-legal-basis")
     grant = session.get(Grant, req.grant_id)
-    if grant is None or grant.region != ctx.region or grant.grantee_org != client.org_code:
-        raise refusal("grant-not-found")  # also for another department's grant: no probing
+    if grant is None or grant.region != ctx.region or grant.grantee_org != client.org_code \
+            or grantee_region_of(grant) != client.region:
+        # Also for another department's grant, or one for a same-coded department of another
+        # region (the caller's region is its node's, which the federation authenticated): no probing.
+        raise refusal("grant-not-found")
     status = status_of(grant, ctx.now())
     if status in _GRANT_STATUS_REASON:
         raise refusal(_GRANT_STATUS_REASON[status])
@@ -210,6 +214,8 @@ def _audit(ctx, session, client, req: _Request, *, outcome: str, licence_id: str
         detail["type_code"] = req.template.type_code
     if reason:
         detail["reason"] = reason
+    if client.region != ctx.region:  # a department of another region: no client row here
+        detail["department_name"] = client.name
     auditing.record(ctx, session, action=ACTIONS[req.want], client=client, outcome=outcome,
                            holder_code=req.holder_code, licence_id=licence_id,
                            matter_code=req.matter_code, grant_id=req.grant_id,
@@ -224,8 +230,10 @@ def attempt(ctx, session: Session, client, body: Any) -> Retrieval | GrantError:
         req.parse(body)
         # The matter must be on the federation's scenario list, offered by this region, and
         # accept the type (403 matter-not-listed / type-not-for-matter; 503 without a list).
-        scenarios.check_matter(ctx, req.matter_code, req.template.type_code, ctx.region,
-                               session=session)
+        # The requesting region is the department's: another region's when the call came
+        # through the federation route (license_svc.grants.federated).
+        scenarios.check_matter(ctx, req.matter_code, req.template.type_code,
+                               getattr(client, "region", None) or ctx.region, session=session)
         grant = _authorise(ctx, session, client, req)
         found = _licences(ctx, session, req, grant)
         if not found and req.want != "verify":

@@ -25,6 +25,7 @@ ROUTE_MODULES = [
     "license_svc.web.routes.audit",
     "license_svc.web.routes.disputes",
     "license_svc.web.routes.federation",
+    "license_svc.web.routes.federation_retrieval",
     "license_svc.web.routes.grants",
     "license_svc.web.routes.health",
     "license_svc.web.routes.licences",

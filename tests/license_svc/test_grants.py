@@ -53,7 +53,8 @@ def test_holder_creates_lists_and_revokes_a_grant_each_change_audited(http, ctx,
     for e in entries:
         assert (e["holder_ref"], e["grant_id"], e["purpose"], e["outcome"]) == (ref, g["id"], MATTER, "success")
         assert e["actor"]["client_id"] == world.person.client_id
-    assert entries[0]["detail"] == {"grantee_org": DEPT, "type_code": "11100000MB0000002X001",
+    assert entries[0]["detail"] == {"grantee_org": DEPT, "grantee_region": "sh",
+                                    "type_code": "11100000MB0000002X001",
                                     "valid_until": g["valid_until"], "max_uses": 3}
     assert all(PERSON.encode() not in leaf for _, leaf in rows)
 

@@ -34,6 +34,7 @@ PUBLIC = {
     ("GET", "/api/v1/audit/proof/consistency"),
     # a witness delivers its cosignature unauthenticated; it is checked against the trust lists
     ("POST", "/api/v1/audit/cosignature"),
+    ("POST", "/api/v1/federation/retrievals"),  # node-signed (Licence-Node-Request), no key
     ("GET", "/"), ("GET", "/wallet"), ("GET", "/verify"), ("GET", "/console"),
     # node to node, authenticated by a signed node request instead of a key (disputes)
     ("POST", "/api/v1/federation/disputes"), ("POST", "/api/v1/federation/disputes/{dispute_id}/outcome"),

@@ -17,9 +17,10 @@ from license_svc.auth import policy
 from license_svc.auth.clients import Client
 from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
-from license_svc.grants import access_log, grants, retrieval
+from formats.errors import ServiceError
+from license_svc.grants import access_log, federated, grants, retrieval
 from license_svc.grants.auditing import audited_transaction
-from license_svc.grants.errors import GrantError, RetrievalRefused
+from license_svc.grants.errors import GrantError
 from license_svc.web.problems import ProblemError, status_of
 
 router = APIRouter(prefix="/api/v1", tags=["授权与调取 grants and retrieval"])
@@ -34,8 +35,9 @@ _RETRIEVAL_EXAMPLE = {"holder_code": "310101199003071230", "holder_code_type": "
                       "grant_id": "grt_AAAAAAAAAAAAAAAAAAAAAA", "want": "data", "operator": "王五"}
 
 
-def _problem(exc: GrantError) -> ProblemError:
-    extra = {"reason": exc.reason} if isinstance(exc, RetrievalRefused) else {}
+def _problem(exc: ServiceError) -> ProblemError:
+    reason = getattr(exc, "reason", None)
+    extra = {"reason": reason} if isinstance(reason, str) else {}
     return ProblemError(status_of(exc), exc.code, exc.title_zh, exc.title_en, exc.message_en,
                         detail_zh=exc.message_zh, **extra)
 
@@ -100,12 +102,18 @@ def post_revoke(grant_id: str = GRANT_ID, ctx: AppContext = Depends(get_ctx),
 @router.post("/retrievals", summary="免证办调取 / retrieve a holder's licence under a grant or legal basis",
              responses={200: {"content": {"application/json": {}, PDF_MEDIA: {}}},
                         403: {"description": "refused (`retrieval-refused`, `reason`); the refusal is audited"},
-                        503: {"description": "`audit-unavailable`: the audit entry could not be written"}})
+                        503: {"description": "`audit-unavailable`: the audit entry could not be "
+                              "written; `peer-unavailable`: the issuing region's node cannot be "
+                              "reached (cross-region retrieval, audited here)"}})
 def post_retrieval(body: Any = Body(..., examples=[_RETRIEVAL_EXAMPLE]), ctx: AppContext = Depends(get_ctx),
                    client: Client = Depends(require_role("relying"))):
     try:
-        result = retrieval.retrieve(ctx, client, body)
-    except GrantError as exc:
+        region = federated.issuing_region(ctx, body)
+        if region is None:
+            result = retrieval.retrieve(ctx, client, body)
+        else:
+            result = federated.retrieve_remote(ctx, client, body, region)
+    except ServiceError as exc:  # GrantError, PeerUnavailable
         raise _problem(exc) from None
     if result.want == "pdf":
         return Response(result.pdf, media_type=PDF_MEDIA, headers={
