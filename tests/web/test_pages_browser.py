@@ -268,3 +268,30 @@ def test_wrong_key_or_role_is_refused_in_chinese(server, page, problems):
     expect(page.locator("#login-error")).to_contain_text("不能使用本页面")
     assert page.evaluate("sessionStorage.length") == 0
     problems[:] = [p for p in problems if "status of 401" not in p]
+
+
+def test_wallet_grants_a_department_of_another_region(server, page):
+    """跨省通办 from the holder's side: the wallet grants a zj department a Delta-wide matter
+    (from the scenario list) for the holder's driving licence, shows it, and revokes it."""
+    licence = active_driving_licence(server)
+    sign_in(page, server.url, "/wallet", server.key(CITIZEN))
+    page.wait_for_selector(f'#grant-licence option[value="{licence["identifier"]}"]',
+                           state="attached")
+    page.select_option("#grant-licence", licence["identifier"])
+    page.select_option("#grant-region", "zj")
+    page.wait_for_selector('#grant-matter option[value="YRD000-003-0001"]', state="attached")
+    page.select_option("#grant-matter", "YRD000-003-0001")
+    page.fill("#grant-org", "11330000MB0000300J")
+    page.click("#grant-submit")
+    row = page.locator("#grants tbody tr", has_text="11330000MB0000300J").first
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("浙江")
+    grants = api(server, "GET", "/api/v1/grants", CITIZEN).json()["grants"]
+    made = next(g for g in grants if g["grantee_org"] == "11330000MB0000300J")
+    assert (made["grantee_region"], made["matter_code"], made["licence_id"]) == \
+        ("zj", "YRD000-003-0001", licence["identifier"])
+    row.locator("button").click()
+    expect(row).to_contain_text("已撤回")
+    # a matter zj does not offer is never offered in the form
+    page.select_option("#grant-region", "zj")
+    assert page.locator('#grant-matter option[value="310000-000-0001"]').count() == 0

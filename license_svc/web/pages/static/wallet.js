@@ -158,11 +158,101 @@
     }
   }
 
+  // -- grants: which department may retrieve which licence, for which matter -----------------
+  const REGION_ZH = { sh: "上海", js: "江苏", zj: "浙江", ah: "安徽" };
+  let matters = [];
+
+  function fillMatters() {
+    const chosen = licences.get($("grant-licence").value);
+    const region = $("grant-region").value;
+    const fit = matters.filter((m) => chosen && m.licence_types.includes(chosen.type_code)
+                                      && m.regions.includes(region));
+    $("grant-matter").replaceChildren(...fit.map((m) =>
+      el("option", { value: m.matter_code }, `${m.name}（${m.matter_code}）`)));
+    $("grant-submit").disabled = fit.length === 0;
+  }
+
+  function fillGrantLicences() {
+    const active = [...licences.values()].filter((l) => l.status === "active");
+    $("grant-licence").replaceChildren(...active.map((l) =>
+      el("option", { value: l.identifier }, `${l.type_name || l.type_code} ${l.number || ""}`)));
+    fillMatters();
+  }
+
+  function grantRow(g) {
+    const matter = matters.find((m) => m.matter_code === g.matter_code);
+    const revoke = g.status === "active"
+      ? el("button", { type: "button", class: "btn small", onclick: () => revokeGrant(g.id) }, "撤回")
+      : "";
+    return el("tr", {},
+      el("td", {}, matter ? matter.name : g.matter_code),
+      el("td", {}, g.grantee_org),
+      el("td", {}, REGION_ZH[g.grantee_region] || g.grantee_region),
+      el("td", {}, time(g.valid_until)),
+      el("td", {}, String(g.uses_left)),
+      el("td", {}, g.status_zh || g.status),
+      el("td", {}, revoke));
+  }
+
+  async function loadGrants() {
+    show("grant-error");
+    try {
+      const data = await api("/api/v1/grants?limit=100");
+      const rows = data.grants || [];
+      $("grants").tBodies[0].replaceChildren(...rows.map(grantRow));
+      $("grants-empty").hidden = rows.length > 0;
+    } catch (e) {
+      show("grant-error", e.message);
+    }
+  }
+
+  async function revokeGrant(id) {
+    try {
+      await api(`/api/v1/grants/${encodeURIComponent(id)}`, { method: "DELETE" });
+      loadGrants();
+    } catch (e) {
+      show("grant-error", e.message);
+    }
+  }
+
+  $("grant-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    show("grant-error");
+    const days = parseInt($("grant-days").value, 10);
+    const until = new Date(Date.now() + days * 86400000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    try {
+      await api("/api/v1/grants", { method: "POST", json: {
+        licence_id: $("grant-licence").value, grantee_org: $("grant-org").value.trim(),
+        grantee_region: $("grant-region").value, matter_code: $("grant-matter").value,
+        valid_until: until, max_uses: parseInt($("grant-uses").value, 10) } });
+      $("grant-org").value = "";
+      loadGrants();
+    } catch (e) {
+      show("grant-error", e.message);
+    }
+  });
+  $("grant-licence").addEventListener("change", fillMatters);
+  $("grant-region").addEventListener("change", fillMatters);
+
+  async function loadMatters() {
+    try {
+      matters = (await api("/api/v1/scenarios")).map((m) => m);
+    } catch (e) {
+      matters = [];
+      show("grant-error", "暂时无法取得长三角应用场景清单，请稍后再试");
+    }
+  }
+
   $("present-stop").addEventListener("click", stopPresenting);
   $("present-refresh").addEventListener("click", fetchPresentation);
   document.addEventListener("visibilitychange", () => { if (shown && !document.hidden) tick(); });
   $("show-own").addEventListener("change", renderLog);
   $("log-reload").addEventListener("click", loadLog);
   document.addEventListener("ls:logout", stopPresenting);
-  LS.onReady(async () => { await loadLicences(); loadLog(); });
+  LS.onReady(async () => {
+    await Promise.all([loadLicences(), loadMatters()]);
+    fillGrantLicences();
+    loadLog();
+    loadGrants();
+  });
 })();
