@@ -119,6 +119,13 @@ def test_a_pdf_whose_content_is_not_the_registers_fails(ctx, client, issuers, re
     assert "binding.register" in _failed(body)
 
 
+def record_hash(pdf: bytes) -> str:
+    """The data hash the licence's /LicenseSvc dictionary carries."""
+    import re
+
+    return re.search(rb"/Hash\s*\(([0-9a-f]{64})\)", pdf).group(1).decode()
+
+
 def _unsigned(pdf: bytes) -> bytes:
     """The licence page before its certification revision (the first %%EOF)."""
     end = pdf.index(b"%%EOF") + len(b"%%EOF\n")
@@ -149,6 +156,13 @@ def test_withdrawal_for_compromise(ctx, client, issuers, relying, clock):
     claims = el1_claims(el1)
     body = _qr(client, relying, _signed_el1(ctx, "sh", AMR_SH, claims, ctx.now()))
     assert (body["indication"], body["sub_indication"]) == ("TOTAL_FAILED", "REVOKED")
+    assert "trust.withdrawal" in _failed(body)
+    # a PDF signed with the leaked key after `since` (no QR check to catch it: only the list)
+    leaked = ctx.keystore.credential("sh", "licence_signer", "sm2", org_code=AMR_SH)
+    forged_pdf = sign_licence_pdf(_unsigned(pdf), leaked,
+                                  licence={"id": ident, "data_hash": record_hash(pdf), "version": 1})
+    body = _pdf(client, relying, forged_pdf)
+    assert body["indication"] == "TOTAL_FAILED" and "trust.withdrawal" in _failed(body)
     # the leaked key, another holder name, iat backdated before `since`: never passes
     forged = _signed_el1(ctx, "sh", AMR_SH, dict(claims, h="冒名顶替有限公司"),
                          since - timedelta(days=1))
@@ -160,6 +174,7 @@ def test_withdrawal_for_compromise(ctx, client, issuers, relying, clock):
     body = _qr(client, relying, _signed_el1(ctx, "sh", AMR_SH, claims_new,
                                             since - timedelta(days=1)))
     assert body["indication"] != "TOTAL_PASSED"
+    assert "trust.withdrawal" in _failed(body)  # claimed before `since`, nothing proves it
 
 
 def test_without_the_issuing_regions_list_the_answer_is_indeterminate(ctx, issuers, clock):

@@ -69,3 +69,31 @@ def test_only_a_listed_node_of_the_claimed_region_may_call(ctx, js):
     _refused(ctx, signed_by(ks.credential("js", "licence_signer", "sm2", org_code=org), "js"),
              "unknown-node")
     _refused(ctx, signed_by(ks.credential("js", "node", "sm2"), "zj"), "wrong-region")
+
+
+def test_hostile_headers_are_refused_never_crash(ctx):
+    """Garbage, truncated, oversized and wrong-typed headers: always NodeRequestRefused."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    def json_token(value) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+    envelopes = st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200).map(lambda b: base64.urlsafe_b64encode(b).decode()),
+        st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     max_leaves=10).map(json_token),
+        st.just("A" * (nr.MAX_HEADER + 1)))
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(envelopes)
+    def run(header):
+        with pytest.raises(nr.NodeRequestRefused):
+            _verify(ctx, {nr.HEADER: header})
+    run()
+    good = nr.sign_headers(ctx, "sh", "POST", PATH, BODY)[nr.HEADER]
+    for cut in (1, len(good) // 2, len(good) - 3):  # truncated
+        with pytest.raises(nr.NodeRequestRefused):
+            _verify(ctx, {nr.HEADER: good[:cut]})
