@@ -86,6 +86,16 @@ def iso_time(at: datetime) -> str:
 
 
 
+def parse_time(text) -> datetime | None:
+    """The inverse of `iso_time` for what other nodes send: an aware datetime, or None for
+    anything that is not an RFC 3339 time with a zone."""
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
 def canonical_json(value: Any) -> bytes:
     """UTF-8 bytes, sorted keys, no whitespace; floats, NaN, non-string keys, lone surrogates
     and nesting deeper than MAX_DEPTH raise CanonicalJSONError."""

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable, Mapping
 
+from formats.canonical_json import parse_time
 from formats.identifier import IdentifierError, parse_identifier
 from formats.qr_claims import claims_digest
 from verification.checks import ListingCheck
@@ -110,7 +111,11 @@ class TrustIndex:
 
 
 def _time(text: str) -> datetime:
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    """A time of a verified list (checked when the list was): an error here is a bug."""
+    value = parse_time(text)
+    if value is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    return value
 
 
 def check_against_lists(report: Report, index: TrustIndex, at: datetime,
@@ -248,7 +253,5 @@ def _withdrawal(report: Report, s: Signed, listed: Listed, register: dict | None
 
 
 def _before(text, since: datetime) -> bool:
-    try:
-        return _time(text) < since
-    except (TypeError, ValueError):
-        return False
+    value = parse_time(text)
+    return value is not None and value < since

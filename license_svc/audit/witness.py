@@ -411,9 +411,9 @@ class WitnessCollector:
 
 
 def witness_metrics(ctx) -> WitnessCollector:
-    existing = getattr(ctx, "_witness_metrics", None)
-    if existing is None:
-        existing = WitnessCollector(ctx)
-        ctx.metrics.register(existing)
-        ctx._witness_metrics = existing
-    return existing
+    """The collector on the context's registry, registered once (a context's caches)."""
+    def build() -> WitnessCollector:
+        collector = WitnessCollector(ctx)
+        ctx.metrics.register(collector)
+        return collector
+    return ctx.caches.get(WitnessCollector, build)

@@ -27,11 +27,12 @@ import binascii
 import hashlib
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from formats.canonical_json import parse_time
 from license_svc import audit
 from license_svc.auth import policy
 from license_svc.disputes.due import due_at, is_overdue
@@ -261,7 +262,7 @@ def deliver(ctx, dispute_id: str, *, audit_failure: bool = True) -> Dispute | No
             return d
         if status in (200, 201) and isinstance(answer, dict):
             d.state, d.delivery_error = "open", None
-            d.due_at = _time(answer.get("due_at")) or d.due_at
+            d.due_at = parse_time(answer.get("due_at")) or d.due_at
             outcome = "success"
         elif status is None or status >= 500:
             d.delivery_error = (error or f"HTTP {status}")[:300]
@@ -283,14 +284,6 @@ def _problem_text(status, answer) -> str:
     return f"HTTP {status}"
 
 
-def _time(text) -> datetime | None:
-    try:
-        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
-
-
 # -- the issuing node ----------------------------------------------------------------------------
 
 def receive(ctx, session: Session, caller, body) -> Dispute:
@@ -308,7 +301,7 @@ def receive(ctx, session: Session, caller, body) -> Dispute:
                                "节点只能以本地区名义提出异议")
     filer_org = _text(body.get("filer_org"), "filer_org", "提出机构", 32)
     filer_client = _text(body.get("filer_client"), "filer_client", "提出客户端", 64)
-    filed_at = _time(body.get("filed_at"))
+    filed_at = parse_time(body.get("filed_at"))
     now = ctx.now()
     if filed_at is None or filed_at > now + timedelta(minutes=5):
         raise DisputeError("filed_at: an RFC 3339 time with zone, not in the future",
@@ -464,7 +457,7 @@ def receive_outcome(ctx, session: Session, caller, dispute_id: str, body) -> Dis
             return d  # sent again (the first answer was lost)
         raise DisputeConflict("the dispute already has another outcome", "该异议已有不同的处理结果")
     d.state, d.outcome, d.new_identifier, d.reason = "resolved", body["outcome"], new_identifier, reason
-    d.resolved_at = _time(body.get("resolved_at")) or ctx.now()
+    d.resolved_at = parse_time(body.get("resolved_at")) or ctx.now()
     d.delivery_error = None
     audit.record(ctx, session, action="dispute.outcome", org_code=d.issuer_code,
                  source_region=caller.region, licence_id=d.licence_id,

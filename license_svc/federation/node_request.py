@@ -33,7 +33,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from formats.canonical_json import canonical_json, iso_time
+from formats.canonical_json import canonical_json, iso_time, parse_time
 from formats.envelope import EnvelopeError, check_signature, open_envelope, sign_envelope
 from formats.errors import InvalidSignature, Kind, ServiceError
 from license_svc.federation.node_request_models import SeenNodeRequest
@@ -136,7 +136,7 @@ def verify(ctx, session: Session, *, method: str, path: str, body: bytes,
     if payload.get("body_sha256") != hashlib.sha256(body).hexdigest():
         raise NodeRequestRefused("body-mismatch", "the body is not the one signed",
                                  "请求内容与签名不符")
-    created = _time(payload.get("created"))
+    created = parse_time(payload.get("created"))
     now = ctx.now()
     if created is None or abs(now - created) > MAX_SKEW:
         raise NodeRequestRefused("stale", "request time outside ±60 s of now",
@@ -187,13 +187,6 @@ def _check_sender(ctx, payload: dict, cert_der: bytes) -> None:
         raise NodeRequestRefused("withdrawn-node", f"the {listed.region} node certificate was "
                                  f"withdrawn on {listed.since.isoformat()}",
                                  f"{listed.region} 节点证书已被撤销")
-
-
-def _time(text) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _is_hex(text: str) -> bool:

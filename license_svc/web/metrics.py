@@ -84,9 +84,8 @@ class TrustListCollector:
 
 def trust_list_metrics(ctx) -> TrustListCollector:
     """Register the trust-list collector on the context's registry, once per context."""
-    existing = getattr(ctx, "_trust_list_metrics", None)
-    if existing is None:
-        existing = TrustListCollector(ctx)
-        ctx.metrics.register(existing)
-        ctx._trust_list_metrics = existing
-    return existing
+    def build() -> TrustListCollector:
+        collector = TrustListCollector(ctx)
+        ctx.metrics.register(collector)
+        return collector
+    return ctx.caches.get(TrustListCollector, build)

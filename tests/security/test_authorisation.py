@@ -11,7 +11,7 @@ import pytest
 
 from license_svc.identifiers import make_identifier
 from license_svc.licences import issue as issuing
-from tests.support.grants import (COMPANY, DEPT, MATTER, PERSON, grant_body, issue_licence,
+from tests.support.grants import (COMPANY, DEPT, PERSON, grant_body, issue_licence,
                                   retrieval_body)
 from tests.support.issuing import AMR_SH, CIVIL_SH, TRAFFIC_SH, example
 from tests.security.support import audit_entries, new_entries, refused
