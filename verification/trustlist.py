@@ -1,5 +1,6 @@
 """Cross-region trust lists as a verifier sees them (DESIGN §8): a region's signed trust list
-("yrd-trust-list/1") and the federation's signed list of lists ("yrd-lotl/1").
+("yrd-trust-list/2", and /1 from older nodes) and the federation's signed list of lists
+("yrd-lotl/1").
 
 Why a report and not a yes/no: a node that syncs lists must tell apart "forged or malformed,
 throw it away" (TOTAL_FAILED), "signed by someone we do not trust" (INDETERMINATE,
@@ -12,7 +13,7 @@ see which check failed.  Named checks (`verification.checks.TrustListCheck`), in
                                  the list of lists; the trust_list_signers the federation list
                                  names for the region)
     trust_list.signature         the signature verifies over canonical_json(payload)
-    trust_list.schema            "yrd-trust-list/1", "yrd-lotl/1" (or a registered kind:
+    trust_list.schema            "yrd-trust-list/2" or /1, "yrd-lotl/1" (or a registered kind:
                                  "yrd-scenarios/1", verification/scenarios.py)
     trust_list.list_format       every field has the type and shape DESIGN §8 gives it
     trust_list.signer_validity   the signing certificate was valid when the list was issued
@@ -43,12 +44,14 @@ from formats.envelope import EnvelopeError, check_signature, open_envelope, pars
 from verification.checks import TrustListCheck
 from verification.report import Report
 
-TRUST_LIST_SCHEMA = "yrd-trust-list/1"
+# What we publish.  /2 adds the role "witness" (audit-checkpoint cosigners) and the optional
+# licence-signer member "licence_types"; an outside reader written to DESIGN §8's /1 may refuse
+# an unknown role, so the new content goes under a new schema name and /1 lists are still read.
+TRUST_LIST_SCHEMA = "yrd-trust-list/2"
+TRUST_LIST_SCHEMA_V1 = "yrd-trust-list/1"
 LOTL_SCHEMA = "yrd-lotl/1"
-# "witness" (audit checkpoints cosigned for other regions) came with issue 13: a reader without it
-# rejects the whole list, so every reader (all of them are this code base) is updated with it.
-ENTRY_ROLES = ("licence_signer", "seal_maker", "tsa", "status_signer", "node", "audit_log",
-               "witness")
+ENTRY_ROLES_V1 = ("licence_signer", "seal_maker", "tsa", "status_signer", "node", "audit_log")
+ENTRY_ROLES = ENTRY_ROLES_V1 + ("witness",)
 ENTRY_STATUSES = ("granted", "withdrawn")
 DEFAULT_GRACE = timedelta(hours=24)
 DEFAULT_SKEW = timedelta(minutes=5)
@@ -185,12 +188,14 @@ def _verify(kind, envelope, pinned, at, region, known_sequence, grace, skew) -> 
     report.add(TrustListCheck.SIGNATURE, True, opened.alg)
 
     payload = opened.payload
-    want, body_of, _root_signed = _KINDS[kind]
-    if payload.get("schema") != want:
+    schemas, body_of, _root_signed = _KINDS[kind]
+    accepted = schemas if isinstance(schemas, tuple) else (schemas,)  # the newest first
+    if payload.get("schema") not in accepted:
+        want = " / ".join(accepted)
         report.fail_format(TrustListCheck.SCHEMA, f"不是 {want}：{str(payload.get('schema'))[:40]!r} / "
                                      f"schema is not {want}")
         return result
-    report.add(TrustListCheck.SCHEMA, True, want)
+    report.add(TrustListCheck.SCHEMA, True, payload["schema"])
     try:
         sequence, issued, next_update = _common(payload)
         entries = body_of(payload)
@@ -303,12 +308,12 @@ def _common(payload: dict) -> tuple[int, datetime, datetime]:
     return seq, issued, next_update
 
 
-def _entry(e, where: str) -> Entry:
+def _entry(e, where: str, roles: tuple[str, ...] = ENTRY_ROLES) -> Entry:
     if not isinstance(e, dict):
         raise _Malformed(f"{where} must be an object")
     role = e.get("role")
-    if role not in ENTRY_ROLES:
-        raise _Malformed(f"{where}.role must be one of {', '.join(ENTRY_ROLES)}")
+    if role not in roles:
+        raise _Malformed(f"{where}.role must be one of {', '.join(roles)}")
     algorithm = e.get("algorithm")
     if algorithm not in registry.names():
         raise _Malformed(f"{where}.algorithm must be one of {', '.join(registry.names())}")
@@ -330,7 +335,8 @@ def _trust_list_body(payload: dict) -> list[Entry]:
     entries = payload.get("entries")
     if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
         raise _Malformed(f"entries must be a list of at most {MAX_ENTRIES}")
-    parsed = [_entry(e, f"entries[{i}]") for i, e in enumerate(entries)]
+    roles = ENTRY_ROLES_V1 if payload.get("schema") == TRUST_LIST_SCHEMA_V1 else ENTRY_ROLES
+    parsed = [_entry(e, f"entries[{i}]", roles) for i, e in enumerate(entries)]
     types = payload.get("recognised_types")
     if not isinstance(types, list) or len(types) > 1000:
         raise _Malformed("recognised_types must be a list")
@@ -369,12 +375,12 @@ def _lotl_body(payload: dict) -> list[Entry]:
 # (verification/scenarios.py, the scenario list) register here and so get exactly the same
 # envelope, signer, signature, sequence and freshness checks instead of a copy of them.
 _KINDS: dict[str, tuple[str, object, bool]] = {
-    KIND_TRUST_LIST: (TRUST_LIST_SCHEMA, _trust_list_body, False),
+    KIND_TRUST_LIST: ((TRUST_LIST_SCHEMA, TRUST_LIST_SCHEMA_V1), _trust_list_body, False),
     KIND_LOTL: (LOTL_SCHEMA, _lotl_body, True),
 }
 
 
-def register_kind(kind: str, schema: str, body, *, root_signed: bool) -> None:
+def register_kind(kind: str, schema: str | tuple[str, ...], body, *, root_signed: bool) -> None:
     """Add a list kind checked by `_verify` (`body(payload)` raises `Malformed` when the payload
     is not well formed)."""
     _KINDS[kind] = (schema, body, root_signed)

@@ -31,7 +31,7 @@ def ks():
 
 
 def _payload(ks):
-    return {"schema": "yrd-trust-list/1", "region": "sh", "sequence": 1,
+    return {"schema": tl.TRUST_LIST_SCHEMA, "region": "sh", "sequence": 1,
             "issued_at": "2026-06-01T08:00:00Z", "next_update": "2026-06-02T08:00:00Z",
             "entries": trust_list_entries(ks, "sh", {}, None, T0),
             "recognised_types": ["11100000MB0000001T001"]}

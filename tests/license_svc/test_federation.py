@@ -203,7 +203,7 @@ def test_cli_publish_show_verify(cli, tmp_path):
     r = cli("publish", "--out", str(out))
     assert r.exit_code == 0, r.output
     env = json.loads(out.read_bytes())
-    assert env["payload"]["schema"] == "yrd-trust-list/1"
+    assert env["payload"]["schema"] == "yrd-trust-list/2"  # /2 since the witness role
     shown = cli("show", str(out))
     assert shown.exit_code == 0 and "licence_signer" in shown.output and "上海市市场监督管理局" in shown.output
     at = env["payload"]["issued_at"]

@@ -345,3 +345,19 @@ def test_deep_nesting_and_oversize(ks):
 def test_naive_time_is_a_programming_error(ks, good):
     with pytest.raises(ValueError):
         tl.verify_trust_list(good, signers(ks), datetime(2026, 6, 1))
+
+
+def test_a_v1_list_is_still_read_and_keeps_to_the_v1_roles(ks):
+    """Lists of nodes not yet upgraded (yrd-trust-list/1, no witness role, no licence_types)
+    still verify; /1 with a witness entry is refused (that role is /2's)."""
+    payload = payload_for(ks)
+    v1_entries = [{k: v for k, v in e.items() if k != "licence_types"}
+                  for e in payload["entries"] if e["role"] in tl.ENTRY_ROLES_V1]
+    v1 = dict(payload, schema=tl.TRUST_LIST_SCHEMA_V1, entries=v1_entries)
+    r = tl.verify_trust_list(sign(ks, v1), signers(ks), T0 + timedelta(hours=1), region="sh")
+    assert r.ok, r.report.to_text()
+    assert any(e["role"] == "witness" for e in payload["entries"])
+    mixed = dict(payload, schema=tl.TRUST_LIST_SCHEMA_V1)
+    r = tl.verify_trust_list(sign(ks, mixed), signers(ks), T0 + timedelta(hours=1), region="sh")
+    assert r.report.indication == TOTAL_FAILED
+    assert payload["schema"] == "yrd-trust-list/2"

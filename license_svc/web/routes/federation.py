@@ -38,7 +38,7 @@ def _conditional(request: Request, pub: Published) -> Response:
 
 
 @router.get("/trust-list", response_class=Response, responses=_SIGNED,
-            summary="本区域签名信任列表 / this region's signed trust list (yrd-trust-list/1)")
+            summary="本区域签名信任列表 / this region's signed trust list (yrd-trust-list/2)")
 def get_trust_list(request: Request, ctx: AppContext = Depends(get_ctx)):
     return _conditional(request, published(ctx, current_trust_list))
 
