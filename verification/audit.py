@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from formats.merkle import HASH_SIZE, CompactRange, leaf_hash, verify_consistency
+from formats.merkle import HASH_SIZE, CompactRange, extends, leaf_hash
 from verification.checks import AuditCheck
 from verification.report import Report
 from verification.tlog import NoteKey, verify_checkpoint
@@ -294,7 +294,7 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
         if decoded is None or any(x is None for x in decoded):
             unproven += 1  # no proof is no evidence either way: the recomputed tree decides
             continue
-        if verify_consistency(a, b, roots[a], roots[b], decoded):
+        if extends(a, b, roots[a], roots[b], decoded):
             proven += 1
         else:
             forks.append(f"{a} → {b}")

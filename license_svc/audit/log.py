@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from formats import merkle
-from formats.merkle import leaf_hash, verify_consistency
+from formats.merkle import extends, leaf_hash
 from license_svc.audit import sequencer, store
 from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
 from license_svc.audit.entries import Actor, AuditEntry, AuditError
@@ -155,7 +155,7 @@ def publish_checkpoint(session: Session, signer: NoteSigner, now: datetime) -> C
     root = store.with_nodes(session, lambda node: merkle.root(size, node))
     if last is not None:
         proof = store.with_nodes(session, lambda node: merkle.consistency_path(last.size, size, node))
-        if not verify_consistency(last.size, size, bytes(last.root), root, proof):
+        if not extends(last.size, size, bytes(last.root), root, proof):
             raise store.AuditIntegrityError(
                 f"tree at size {size} is inconsistent with checkpoint {last.size}; not signing",
                 f"树（大小 {size}）与已签名检查点（大小 {last.size}）不一致，拒绝签名")

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from formats import algorithms as alg
-from formats.merkle import HASH_SIZE, verify_consistency
+from formats.merkle import HASH_SIZE, extends
 from license_svc.audit.checkpoint import (ORIGIN_PREFIX, WITNESS_PREFIX, NoteSigner, origin_for,
                                           witness_signer)
 from license_svc.audit.entries import AuditError
@@ -137,7 +137,7 @@ def judge(last: Cosigned | None, note: bytes, log_keys: list[NoteKey], origin: s
         if any(len(h) != HASH_SIZE for h in proof):
             return Verdict(False, cp, "bad-proof", "一致性证明格式错误 / malformed consistency proof",
                            hashes)
-        if verify_consistency(last.size, cp.size, last.root, cp.root, proof):
+        if extends(last.size, cp.size, last.root, cp.root, proof):
             return Verdict(True, cp, detail=f"consistent with cosigned size {last.size}", proof=hashes)
         return Verdict(False, cp, "fork", f"分叉：大小 {cp.size} 的树不是已见证树（大小 {last.size}）的延续 / "
                        f"fork: the tree of size {cp.size} does not extend the cosigned tree of "
@@ -148,7 +148,7 @@ def judge(last: Cosigned | None, note: bytes, log_keys: list[NoteKey], origin: s
     except Exception:  # noqa: BLE001 - the log cannot even reach the cosigned size
         proof = None
     if proof is not None and all(len(h) == HASH_SIZE for h in proof) and \
-            verify_consistency(cp.size, last.size, cp.root, last.root, proof):
+            extends(cp.size, last.size, cp.root, last.root, proof):
         return Verdict(False, cp, "rollback", f"回滚：日志发布了比已见证（大小 {last.size}）更旧的检查点（大小 "
                        f"{cp.size}）/ rollback: the log serves a checkpoint of size {cp.size}, older "
                        f"than the cosigned size {last.size}", [_b64(h) for h in proof])
