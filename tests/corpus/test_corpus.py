@@ -57,7 +57,10 @@ def our_verdict(entry) -> dict:
     trust = dispatch.Trust(qr=QrTrust(), seal=SealTrust(signer_roots=roots, tsa_roots=roots,
                                                          seal_maker_roots=roots,
                                                          intermediates=interms))
-    report = dispatch.verify_bytes((HERE / entry["file"]).read_bytes(), trust, _at(entry))
+    try:
+        report = dispatch.verify_bytes((HERE / entry["file"]).read_bytes(), trust, _at(entry))
+    except dispatch.UnreadableInput:  # exit 3: "not something we verify" (never right for these)
+        return {"indication": "UNREADABLE_INPUT", "sub_indication": None, "failed": {}}
     return {"indication": report.indication, "sub_indication": report.sub_indication,
             "failed": {c.name: c.failure for c in report.checks if not c.passed}}
 
