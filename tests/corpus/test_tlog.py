@@ -243,3 +243,34 @@ def test_a_witness_that_cosigned_the_empty_tree_cosigns_its_growth():
     forged = sign_checkpoint(tlog.Checkpoint(origin, 0, root5), signer).decode()
     verdict = judge(Cosigned(0, root5, forged), note5, keys, origin, proof_for)
     assert not verdict.cosign and verdict.kind == "fork"
+
+
+def test_the_offline_auditor_takes_an_empty_first_checkpoint_only_with_the_empty_root():
+    """`license-svc audit verify` (verification.audit) on an export whose first checkpoint is the
+    empty tree: consistent with the real empty root, a fork with any other."""
+    from formats import algorithms as alg
+    from license_svc.audit.checkpoint import NoteSigner, sign_checkpoint
+    from verification.audit import ExportBundle, verify_export
+
+    origin = "licence-audit/zj"
+    signer = NoteSigner(origin, alg.generate_private_key("sm2"))
+    leaves = [b'{"i":%d}' % i for i in range(5)]
+    hashes = [merkle.leaf_hash(x) for x in leaves]
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+
+    def export(first_root: bytes) -> ExportBundle:
+        notes = [sign_checkpoint(tlog.Checkpoint(origin, 0, first_root), signer),
+                 sign_checkpoint(tlog.Checkpoint(origin, 5, merkle.root_from_leaf_hashes(hashes)),
+                                 signer)]
+        return ExportBundle(
+            manifest={"origin": origin, "size": 5,
+                      "log_keys": [{"name": origin, "spki": b64(signer.spki)}]},
+            checkpoints=notes, consistency=[{"from": 0, "to": 5, "hashes": []}],
+            entries=lambda: iter([{"index": i, "leaf": b64(x)} for i, x in enumerate(leaves)]),
+            leaf_hashes=lambda: iter([{"index": i, "hash": b64(h)} for i, h in enumerate(hashes)]))
+
+    good = verify_export(export(merkle.EMPTY_ROOT), [signer.verifier_key])
+    assert good.indication == "TOTAL_PASSED", good.to_text()
+    forged = verify_export(export(hashes[0]), [signer.verifier_key])
+    assert not forged.check("audit.checkpoint_consistency").passed
+    assert forged.indication == "TOTAL_FAILED"
