@@ -1,6 +1,6 @@
 """Other people's signed files through our verifier: PDFs from pyHanko's test data (genuine ones,
 and the ones its authors built to be caught: uncovered tails, bogus byte ranges, sneaky form
-updates), OFD packages, seals and signatures from ofdrw, and three copies we damaged ourselves.
+updates), OFD packages, seals and signatures from ofdrw, and four copies we damaged ourselves.
 
 tests/corpus/expected.json holds, per run (a file, the moment it is judged at, the trust), what a
 correct verifier says: indication, sub-indication and every check that fails, with the
