@@ -40,12 +40,12 @@ def _certs(name: str) -> list[x509.Certificate]:
     return [x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)]
 
 
-def _trust_material(trust: str | None) -> tuple[list, list]:
-    """(roots, intermediates) of a named trust setting."""
+def _roots(trust: str | None) -> list[x509.Certificate]:
+    """The roots of a named trust setting (the signatures carry their intermediates)."""
     if trust is None:
-        return [], []
+        return []
     assert trust == "pyhanko-testing-ca", trust
-    return _certs("pyhanko-testing-ca-root.pem"), _certs("pyhanko-testing-ca-interm.pem")
+    return _certs("pyhanko-testing-ca-root.pem")
 
 
 def _at(entry) -> datetime:
@@ -53,10 +53,9 @@ def _at(entry) -> datetime:
 
 
 def our_verdict(entry) -> dict:
-    roots, interms = _trust_material(entry["trust"])
+    roots = _roots(entry["trust"])
     trust = dispatch.Trust(qr=QrTrust(), seal=SealTrust(signer_roots=roots, tsa_roots=roots,
-                                                         seal_maker_roots=roots,
-                                                         intermediates=interms))
+                                                         seal_maker_roots=roots))
     try:
         report = dispatch.verify_bytes((HERE / entry["file"]).read_bytes(), trust, _at(entry))
     except dispatch.UnreadableInput:  # exit 3: "not something we verify" (never right for these)
@@ -72,7 +71,7 @@ def pyhanko_verdict(entry) -> dict:
     from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
     from pyhanko_certvalidator import ValidationContext
 
-    roots, interms = _trust_material(entry["trust"])
+    roots = _roots(entry["trust"])
     out: dict = {}
     logging.disable(logging.CRITICAL)  # pyHanko logs every untrusted path as an error
     try:
@@ -83,8 +82,7 @@ def pyhanko_verdict(entry) -> dict:
     finally:
         logging.disable(logging.NOTSET)
     for sig in sigs:
-        vc = ValidationContext(trust_roots=roots, other_certs=interms, allow_fetching=False,
-                               moment=_at(entry))
+        vc = ValidationContext(trust_roots=roots, allow_fetching=False, moment=_at(entry))
         logging.disable(logging.CRITICAL)
         try:
             if sig.sig_object_type == "/DocTimeStamp":
@@ -148,8 +146,7 @@ def test_the_expectations_mean_what_they_say():
     files = {str(p.relative_to(HERE)) for d in CORPUS_DIRS for p in (HERE / d).iterdir()
              if not p.name.startswith("LICENSE")}
     judged = {e["file"] for e in EXPECTED}
-    assert files - judged <= {str(Path("cert") / n) for n in
-                              ("pyhanko-testing-ca-root.pem", "pyhanko-testing-ca-interm.pem")}
+    assert files - judged == {str(Path("cert") / "pyhanko-testing-ca-root.pem")}
     assert judged <= files
 
 
@@ -164,3 +161,22 @@ def test_every_file_has_its_source_and_the_corpus_stays_small():
             total += p.stat().st_size
             assert str(p.relative_to(HERE)) in listed, p
     assert total < 15 * 1024 * 1024
+
+
+@pytest.mark.xfail(strict=True, reason="pending: realpdf: license-svc verify --trust-root")
+def test_the_command_line_with_a_trust_root(tmp_path):
+    """What a clerk outside our federation types: `license-svc verify --trust-root ROOT.pem`
+    on a genuine foreign PDF must pass (exit 0), with nothing else configured."""
+    import subprocess
+    import sys
+
+    from tests.support.nodes import child_env
+
+    entry = next(e for e in EXPECTED if e["id"] == "pyhanko-pades-with-old-style-signing-cert-attr")
+    root = HERE / "cert" / "pyhanko-testing-ca-root.pem"
+    run = subprocess.run(
+        [sys.executable, "-m", "license_svc", "verify", str(HERE / entry["file"]), "--json",
+         "--at", entry["at"], "--trust-root", str(root)],
+        capture_output=True, env=child_env(), cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr.decode(errors="replace")[-2000:]
+    assert json.loads(run.stdout)["indication"] == entry["indication"]
