@@ -19,7 +19,8 @@ Signatures.xml order, across documents):
                               time (signed_data.py)
   ofd.coverage                every file of the package is protected by some reference, except
                               the signature files themselves (Signatures.xml is deliberately
-                              left out by signers so that more signatures can be added)
+                              left out by signers so that more signatures can be added) and
+                              OFD.xml when every DocRoot it names is protected (_check_coverage)
 
 A protected file changed or removed is TOTAL_FAILED / HASH_FAILURE naming that file; a file no
 signature protects is TOTAL_FAILED / SIG_CONSTRAINTS_FAILURE, as for PDFs (anything not covered
@@ -49,6 +50,7 @@ from verification.seal import SealFormatError, SealTrust, parse_signature, verif
 CHECK_METHODS = {oids.SM3: alg.sm3, "sm3": alg.sm3, SHA256: alg.sha256, "sha256": alg.sha256,
                  "sha-256": alg.sha256}
 MAX_LISTED = 10
+ENTRY_FILE = "OFD.xml"
 
 
 def verify_ofd(data: bytes, trust: SealTrust, at: datetime, *,
@@ -123,7 +125,7 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
         report.notes.append("有签名无法读取，未检查文件覆盖范围 / a signature could not be read, so "
                             "coverage was not checked")
     else:
-        _check_coverage(report, pkg, covered | exempt)
+        _check_coverage(report, pkg, covered, exempt, documents)
 
 
 def _entries_within_caps(report: Report, entries: list) -> bool:
@@ -270,11 +272,27 @@ def _merge(report: Report, sub: Report, number: int) -> None:
         report.seal.update(sub.seal)
 
 
-def _check_coverage(report: Report, pkg: OfdPackage, accounted: set[str]) -> None:
-    loose = [name for name in pkg.files if name not in accounted]
+def _check_coverage(report: Report, pkg: OfdPackage, covered: set[str], exempt: set[str],
+                    documents: list[Document]) -> None:
+    """Every file must be protected by some signature, the signature files excepted — and the
+    entry file OFD.xml too, when what it points to is protected.
+
+    Why OFD.xml may be left out: what a reader sees is each DocBody's DocRoot document, its
+    pages, templates and resources, and real signers (tax invoices among them) protect those
+    but not the package's entry file.  With every file but OFD.xml protected, an unsigned
+    OFD.xml can only point at protected documents (a DocRoot moved to a file of its own is a
+    file no signature protects), so what is displayed stays what was signed; its DocInfo
+    metadata is not, and the report says so."""
+    loose = [name for name in pkg.files if name not in covered | exempt]
+    roots = {doc.root_path for doc in documents}
+    if ENTRY_FILE in loose and roots <= covered:
+        loose.remove(ENTRY_FILE)
+        report.notes.append("OFD.xml（入口文件）未受签名保护：显示的文档均受保护，但其中的文档元数据（DocInfo）"
+                            "不可依赖 / OFD.xml (the entry file) is not signed: every displayed "
+                            "document is protected, but its metadata (DocInfo) cannot be relied on")
     if not loose:
-        report.add(OfdCheck.COVERAGE, True, "文件包中的每个文件都受签名保护 / every file in the "
-                   "package is protected by a signature")
+        report.add(OfdCheck.COVERAGE, True, "显示的文档及文件包中的每个文件都受签名保护 / every "
+                   "displayed document and every file in the package is protected by a signature")
         return
     listed = ", ".join("/" + n for n in loose[:MAX_LISTED]) + (" …" if len(loose) > MAX_LISTED else "")
     report.add(OfdCheck.COVERAGE, False, f"{len(loose)} 个文件不受任何签名保护（签名后加入？）/ "
