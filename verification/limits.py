@@ -29,9 +29,9 @@ from verification.report import Report
 
 # PDF (verification/pdf/structure.py): a licence has its original revision, the signature's,
 # and perhaps a document timestamp's and a DSS's; amendments issue a new PDF.
-MAX_PDF_REVISIONS = 64
-MAX_PDF_OBJECTS = 100_000          # xref entries over all revisions
-MAX_PDF_SIGNATURES = 16            # signature dictionaries (/Type /Sig or /DocTimeStamp)
+MAX_PDF_REVISIONS = 32
+MAX_PDF_OBJECTS = 10_000           # xref entries over all revisions (a licence has ~20)
+MAX_PDF_SIGNATURES = 8            # signature dictionaries (/Type /Sig or /DocTimeStamp)
 # OFD (verification/ofd/verify.py): an invoice carries one or two signatures over ~20 files.
 MAX_OFD_SIGNATURES = 32
 MAX_OFD_REFERENCES = 2_000         # over all signatures together

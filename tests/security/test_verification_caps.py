@@ -28,18 +28,37 @@ from verification.report import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, Repor
 from verification.seal import SealTrust
 
 
+def _last_trailer(data: bytes) -> tuple[int, int, bytes]:
+    """(offset of the last xref section, /Size, /Root reference) of a classic-xref PDF."""
+    last = int(re.search(rb"startxref\s+(\d+)\s*%%EOF\s*$", data).group(1))
+    size = int(re.search(rb"/Size (\d+)", data[last:]).group(1))
+    return last, size, re.search(rb"/Root (\d+ \d+ R)", data[last:]).group(1)
+
+
 def append_empty_revisions(data: bytes, n: int, prev_name: bytes = b"/Prev") -> bytes:
     """`data` with `n` incremental updates that change nothing (an empty xref section and a
     trailer chaining to the previous one), as the attack appended them."""
-    last = int(re.search(rb"startxref\s+(\d+)\s*%%EOF\s*$", data).group(1))
-    size = int(re.search(rb"/Size (\d+)", data[last:]).group(1))
-    root = re.search(rb"/Root (\d+ \d+ R)", data[last:]).group(1)
+    last, size, root = _last_trailer(data)
     out = bytearray(data)
     for _ in range(n):
         here = len(out)
         out += b"xref\n0 0\ntrailer\n<</Size %d /Root %s %s %d>>\nstartxref\n%d\n%%%%EOF\n" % (
             size, root, prev_name, last, here)
         last = here
+    return bytes(out)
+
+
+def append_objects(data: bytes, n: int) -> bytes:
+    """`data` with one incremental update adding `n` small unreferenced objects."""
+    last, size, root = _last_trailer(data)
+    out, offsets = bytearray(data), []
+    for i in range(n):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n<</A 1>>\nendobj\n" % (size + i)
+    xref = len(out)
+    out += b"xref\n%d %d\n" % (size, n) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<</Size %d /Root %s /Prev %d>>\nstartxref\n%d\n%%%%EOF\n" % (
+        size + n, root, last, xref)
     return bytes(out)
 
 
@@ -84,6 +103,14 @@ def test_revisions_up_to_the_cap_still_verify():
     assert verify_pdf(at_cap, trust("rsa"), AT).indication == TOTAL_PASSED
     over = append_empty_revisions(base, limits.MAX_PDF_REVISIONS - revisions + 1)
     assert verify_pdf(over, trust("rsa"), AT).sub_indication == "FORMAT_FAILURE"
+
+
+def test_too_many_objects_are_refused_naming_the_cap():
+    at_cap = append_objects(genuine("rsa"), limits.MAX_PDF_OBJECTS - 100)
+    assert verify_pdf(at_cap, trust("rsa"), AT).indication == TOTAL_PASSED  # unreferenced: harmless
+    report, seconds = _timed(verify_pdf, append_objects(genuine("rsa"), 99_000), trust("rsa"), AT)
+    assert [c.name for c in _failed(report)] == [PdfCheck.STRUCTURE]
+    assert "too many objects (99" in report.checks[0].detail and seconds < 3  # was 7.4 s
 
 
 def test_too_many_signature_dictionaries_are_refused(monkeypatch):
