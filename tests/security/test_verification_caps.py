@@ -313,9 +313,9 @@ def cli(settings, clock):
                      "LICENSE_SVC_REGION": "sh", "LICENSE_SVC_DATA_DIR": str(settings.data_dir),
                      "LICENSE_SVC_PEERS": ""})
 
-    def run(*args):
+    def run(*args, at=None):
         return subprocess.run([sys.executable, "-m", "license_svc", "verify", *args,
-                               "--at", clock().isoformat()], env=env, capture_output=True, text=True,
+                               "--at", at or clock().isoformat()], env=env, capture_output=True, text=True,
                               timeout=120)
     return run
 
@@ -351,3 +351,11 @@ def test_cli_damaged_seal_file_is_a_format_failure_exit_1(cli, tmp_path, damage)
     result = cli(str(path), "--json")
     assert result.returncode == 1, (result.returncode, result.stdout[-500:], result.stderr[-500:])
     assert '"FORMAT_FAILURE"' in result.stdout and result.stderr == ""
+
+
+def test_cli_time_out_of_range_is_one_line_naming_it(cli, tmp_path):
+    path = tmp_path / "licence.pdf"
+    path.write_bytes(genuine("rsa"))
+    result = cli(str(path), at="9999-12-31T23:59:59Z")
+    assert result.returncode == 3 and result.stdout == ""  # was a report: FORMAT_FAILURE, exit 1
+    assert result.stderr.count("\n") == 1 and "9999-12-31T23:59:59" in result.stderr
