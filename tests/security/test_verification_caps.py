@@ -110,7 +110,7 @@ def test_too_many_objects_are_refused_naming_the_cap():
     assert verify_pdf(at_cap, trust("rsa"), AT).indication == TOTAL_PASSED  # unreferenced: harmless
     report, seconds = _timed(verify_pdf, append_objects(genuine("rsa"), 99_000), trust("rsa"), AT)
     assert [c.name for c in _failed(report)] == [PdfCheck.STRUCTURE]
-    assert "too many objects (99" in report.checks[0].detail and seconds < 3  # was 7.4 s
+    assert "too many objects (99" in report.checks[0].detail and seconds < 5  # was 7.4 s
 
 
 def test_too_many_signature_dictionaries_are_refused(monkeypatch):
