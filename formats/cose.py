@@ -19,6 +19,16 @@ COSE_SIGN1_TAG = 18
 HDR_ALG = 1
 HDR_KID = 4
 KID_LENGTH = 8
+# A CBOR integer (major types 0 and 1) holds at most 64 bits; cbor2 also decodes bignums
+# (tags 2 and 3) to Python ints, which no COSE header or claim integer may be.
+CBOR_INT_MIN, CBOR_INT_MAX = -(2 ** 64), 2 ** 64 - 1
+
+
+def is_cbor_int(value) -> bool:
+    """True for an integer a COSE header label, `alg` or integer claim can hold.  A bignum in
+    their place is malformed — and a 4,336-digit `alg` from a 76-character QR once reached an
+    f-string, where Python refuses to print an int of more than 4,300 digits (a 500)."""
+    return type(value) is int and CBOR_INT_MIN <= value <= CBOR_INT_MAX
 
 
 def kid_of(cert_der: bytes) -> bytes:

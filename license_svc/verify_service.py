@@ -281,7 +281,10 @@ def verify_offline(ks, data: bytes | None = None, *, text: str | None = None, at
 def verify_online(ctx, client, data: bytes | None = None, *, text: str | None = None,
                   at: datetime | None = None, channel: str = "api") -> Report:
     """The HTTP verification: status live, EP1 replay refused, everything audited in the same
-    transaction.  Raises UnreadableInput (after auditing the refusal)."""
+    transaction.  Raises UnreadableInput (after auditing the refusal) and
+    dispatch.TimeOutOfRange (before looking at the input)."""
+    if at is not None:
+        dispatch.check_moment(at)
     kind = QR_TEXT if text is not None else _kind_or_audit(ctx, client, data, channel)
     now = ctx.now()
     moment = now if kind in (QR_TEXT, IMAGE) or at is None else at

@@ -208,8 +208,16 @@ class ServiceCheck(CheckName):
     FEDERATION_FRESH = "service.federation_fresh", "联盟列表时效"
 
 
+class LimitCheck(CheckName):
+    """verification/limits.py: the caps and the time budget that bound any verification."""
+
+    BUDGET = "limits.budget", "验证时间预算"
+    REPORT = "limits.report", "报告大小上限"
+
+
 ENUMS: tuple[type[CheckName], ...] = (PdfCheck, SealCheck, QrCheck, OfdCheck, TrustListCheck,
-                                       ListingCheck, StatusCheck, AuditCheck, ServiceCheck)
+                                       ListingCheck, StatusCheck, AuditCheck, ServiceCheck,
+                                       LimitCheck)
 
 # Reports inside reports: the outer name (with `[]` for its keys) and the enumeration whose
 # checks appear under it.

@@ -13,6 +13,9 @@ Three kinds of answer (DESIGN §7, §10):
 - any other report: the verifier's verdict, TOTAL_PASSED / TOTAL_FAILED / INDETERMINATE.
 
 Online concerns (a replayed EP1, audit) belong to the service (license_svc.verify_service).
+
+Every verification runs under a time budget and its report is bounded (verification.limits):
+running out of time is INDETERMINATE / TRY_LATER, a report over the caps a FORMAT_FAILURE.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import re
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from formats import libraries
 from formats.errors import Kind, ServiceError
+from verification import limits
 from verification import qr as qr_verifier
 from verification.ofd import verify_ofd
 from verification.checks import OfdCheck, PdfCheck, QrCheck, StatusCheck
@@ -44,6 +48,12 @@ MAX_INPUT = 50 * 1024 * 1024
 MAX_TEXT = 16 * 1024  # a QR holds at most 4,296 characters; anything much longer is not one
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 _VERIFIER_CHECK = {PDF: PdfCheck.VERIFIER, OFD: OfdCheck.VERIFIER}  # verifiers `_guard` runs
+# Every SESeal and SES_Signature opens (within its first few headers) with the seal's SES_Header,
+# whose first field is the IA5String "ES" (GB/T 38540 §A.1).  DER that carries it but does not
+# parse is a seal file that was damaged (truncated, changed): a FORMAT_FAILURE of a seal, not an
+# input of unknown kind.
+_SEAL_HEADER_ID = b"\x16\x02ES"
+_SEAL_HEADER_WITHIN = 64
 # A ZIP local file header (signature, 22 bytes of fields, name length 7, extra length) for OFD.xml.
 _OFD_LOCAL_HEADER = re.compile(rb"PK\x03\x04[\s\S]{22}\x07\x00[\s\S]{2}OFD\.xml")
 
@@ -55,6 +65,34 @@ class UnreadableInput(ServiceError):
     kind = Kind.INVALID
     title_zh = "无法识别的输入"
     title_en = "Unreadable input"
+
+
+class TimeOutOfRange(ServiceError):
+    """A verification time no document can be judged at (HTTP 422, CLI exit 3)."""
+
+    code = "verification-time-out-of-range"
+    kind = Kind.INVALID
+    title_zh = "验证时间超出范围"
+    title_en = "Verification time out of range"
+
+
+# Times a verification may be asked about.  Certificate and timestamp arithmetic near the ends
+# of `datetime` overflows (`?at=9999-12-31T23:59:59Z` was an OverflowError deep in pyHanko,
+# reported as a FORMAT_FAILURE of the document): the caller's time is refused instead.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def check_moment(at: datetime) -> None:
+    """Raise TimeOutOfRange unless `at` is a timezone-aware time in [EARLIEST, LATEST)."""
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        raise TimeOutOfRange("the verification time must be timezone-aware",
+                             "验证时间必须带时区")
+    if not EARLIEST <= at < LATEST:
+        shown = at.isoformat()[:40]
+        raise TimeOutOfRange(f"verification time {shown} is outside {EARLIEST.year}–"
+                             f"{LATEST.year - 1}", f"验证时间 {shown} 超出 {EARLIEST.year}–"
+                             f"{LATEST.year - 1} 年的范围")
 
 
 @dataclass
@@ -93,6 +131,8 @@ def detect(data: bytes) -> str:
         try:
             return SEAL if detect_seal(data) == "seal" else SEAL_SIGNATURE
         except SealFormatError:
+            if _SEAL_HEADER_ID in data[:_SEAL_HEADER_WITHIN]:
+                return SEAL  # a damaged seal file: the seal verifier names what is wrong
             raise UnreadableInput("DER data that is neither a SESeal nor an SES_Signature",
                                   "DER 数据既不是电子印章也不是电子签章数据") from None
     if _text(data) is not None:
@@ -124,11 +164,26 @@ def _text(data: bytes) -> str | None:
     return text
 
 
-def verify_bytes(data: bytes, trust: Trust, at: datetime) -> Report:
-    """Detect and verify.  Raises UnreadableInput; otherwise returns the report."""
+def verify_bytes(data: bytes, trust: Trust, at: datetime, *,
+                 budget: float | None = limits.DEFAULT_BUDGET_SECONDS) -> Report:
+    """Detect and verify within `budget` seconds.  Raises UnreadableInput; otherwise returns
+    the report."""
     libraries.install()  # a library user may not have: without the SM OIDs SM2 documents fail
     kind = detect(data)
-    data = bytes(data)
+    check_moment(at)
+    with limits.budget(budget):
+        try:
+            report = _verify_kind(kind, bytes(data), trust, at)
+        except limits.BudgetExceeded:
+            report = _with_kind(limits.report_budget_exceeded(_SUBJECT[kind]), kind)
+    return limits.bound_report(report)
+
+
+_SUBJECT = {PDF: "pdf", OFD: "ofd", SEAL: "seal", SEAL_SIGNATURE: "signature", IMAGE: "qr",
+            QR_TEXT: "qr"}
+
+
+def _verify_kind(kind: str, data: bytes, trust: Trust, at: datetime) -> Report:
     if kind == PDF:
         report = _verify_pdf(data, trust, at)
     elif kind == OFD:
@@ -144,7 +199,7 @@ def verify_bytes(data: bytes, trust: Trust, at: datetime) -> Report:
             raise UnreadableInput(f"cannot read the image ({image.detail})", "无法读取图片")
         _qr_status(report, trust)
     else:
-        return _with_kind(verify_text(_text(data), trust, at), kind)
+        return _with_kind(_verify_text(_text(data), trust, at), kind)
     _against_lists(report, trust, at)
     return _with_kind(report, kind)
 
@@ -159,11 +214,22 @@ def _against_lists(report: Report, trust: Trust, at: datetime) -> None:
         check_against_lists(report, trust.listing, at, trust.status_lookup)
 
 
-def verify_text(text: str, trust: Trust, at: datetime) -> Report:
+def verify_text(text: str, trust: Trust, at: datetime, *,
+                budget: float | None = limits.DEFAULT_BUDGET_SECONDS) -> Report:
     """A scanned code's text (EL1, EP1, or anything else → "not a licence code")."""
     libraries.install()  # as in verify_bytes
     if not isinstance(text, str) or len(text) > MAX_TEXT:
         raise UnreadableInput("QR text missing or longer than 16 KiB", "二维码文本为空或超过 16 KiB")
+    check_moment(at)
+    with limits.budget(budget):
+        try:
+            report = _verify_text(text, trust, at)
+        except limits.BudgetExceeded:
+            report = limits.report_budget_exceeded("qr")
+    return limits.bound_report(report)
+
+
+def _verify_text(text: str, trust: Trust, at: datetime) -> Report:
     report = qr_verifier.verify_qr_text(text, trust.qr, at)
     _qr_status(report, trust)
     _against_lists(report, trust, at)

@@ -34,7 +34,8 @@ from asn1crypto import x509
 
 from formats import algorithms as alg
 from formats.algorithms import registry
-from formats.cose import COSE_SIGN1_TAG, HDR_ALG, HDR_KID, KID_LENGTH, sig_structure
+from formats.cose import (COSE_SIGN1_TAG, HDR_ALG, HDR_KID, KID_LENGTH, is_cbor_int,
+                          sig_structure)
 from formats.errors import SigningError
 from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
                                 CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX)
@@ -305,15 +306,11 @@ def _decode_sign1(report: Report, cose: bytes, check: str) -> _Sign1 | None:
     if not isinstance(hdr, Mapping) or not isinstance(claims, Mapping):
         return bad("COSE 头或载荷不是映射", "protected header and payload must be maps")
     cose_alg, kid = hdr.get(HDR_ALG), hdr.get(HDR_KID)
-    if not _is_int(cose_alg) or not isinstance(kid, bytes) or len(kid) != KID_LENGTH:
+    if not is_cbor_int(cose_alg) or not isinstance(kid, bytes) or len(kid) != KID_LENGTH:
         return bad("受保护头缺少算法或 8 字节 kid", "protected header needs alg and an 8-byte kid")
     if registry.find_by_cose_alg(cose_alg) is None:
         return bad(f"不支持的算法 {cose_alg}", f"unsupported COSE algorithm {cose_alg}")
     return _Sign1(protected, cose_alg, kid, payload, signature, claims)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _sig_structure(s: _Sign1) -> bytes:
@@ -391,8 +388,8 @@ def _check_signer_at(report: Report, signer: QrSigner, iat: datetime, area: _Are
 
 def _times(report: Report, payload: dict, check: str) -> tuple[datetime, datetime] | None:
     iat, exp = payload.get(CLAIM_IAT), payload.get(CLAIM_EXP)
-    t_iat = _utc(iat) if _is_int(iat) else None
-    t_exp = _utc(exp) if _is_int(exp) else None
+    t_iat = _utc(iat) if is_cbor_int(iat) else None
+    t_exp = _utc(exp) if is_cbor_int(exp) else None
     if t_iat is None or t_exp is None or t_exp <= t_iat:
         report.fail_format(check, "iat/exp 缺失或无效 / iat or exp missing or invalid")
         return None
@@ -408,7 +405,8 @@ def _licence_claims(report: Report, payload: dict, check: str) -> dict | None:
         report.fail_format(check, "缺少证照声明或签发机构 / licence claims or issuer missing")
         return None
     for k, v in claims.items():
-        if k in _CLAIM_TYPES and (not isinstance(v, _CLAIM_TYPES[k]) or isinstance(v, bool)):
+        if k in _CLAIM_TYPES and not (is_cbor_int(v) if _CLAIM_TYPES[k] is int
+                                      else isinstance(v, _CLAIM_TYPES[k])):
             report.fail_format(check, f"声明 {k!r} 类型错误 / claim {k!r} has the wrong type")
             return None
     missing = [k for k in _REQUIRED_CLAIMS if k not in claims]

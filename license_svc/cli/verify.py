@@ -15,6 +15,7 @@ licence code"), 3 unreadable input or usage.
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -75,6 +76,16 @@ def _lists(offline, ks, settings, session, peer_client, federation, trust_lists,
     return local
 
 
+# Libraries that log every failed path build or diff with a traceback (Python's last-resort
+# handler prints them on stderr): the report already says what failed and why.
+_NOISY_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
+
+
+def _quiet_libraries() -> None:
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 @app.command("verify")
 def verify_command(
         path: str = typer.Argument(None, help="PDF, OFD, .esl/.dat, QR image, or a text file; - for stdin"),
@@ -94,14 +105,19 @@ def verify_command(
     from license_svc.federation import offline
     from license_svc.verify_service import http_fetchers, verifier_trust_from_lists, verify_offline
     from formats.errors import ServiceError
-    from verification.dispatch import UnreadableInput
+    from verification.dispatch import TimeOutOfRange, UnreadableInput, check_moment
     from verification.html import to_html
     from verification.report import exit_code
     from verification.status import StatusCache
 
+    _quiet_libraries()
     if (path is None) == (qr is None):
         _die("请给出一个文件路径或 --qr 文本（二者取其一）", "give a PATH or --qr TEXT (exactly one)")
     moment = _moment(at)
+    try:
+        check_moment(moment)
+    except TimeOutOfRange as exc:
+        _die(exc.message_zh, exc.message_en)
     data = None
     if path is not None:
         try:

@@ -36,7 +36,7 @@ def test_each_enumeration_keeps_to_its_areas():
         "PdfCheck": ["pdf"], "SealCheck": ["seal", "signature"], "QrCheck": ["el1", "ep1", "qr"],
         "OfdCheck": ["ofd"], "TrustListCheck": ["trust_list"], "ListingCheck": ["binding", "trust"],
         "StatusCheck": ["status"],
-        "AuditCheck": ["audit"], "ServiceCheck": ["service"]}
+        "AuditCheck": ["audit"], "ServiceCheck": ["service"], "LimitCheck": ["limits"]}
 
 
 def test_indexed_and_embedded_names_find_their_text():

@@ -19,7 +19,8 @@ Signatures.xml order, across documents):
                               time (signed_data.py)
   ofd.coverage                every file of the package is protected by some reference, except
                               the signature files themselves (Signatures.xml is deliberately
-                              left out by signers so that more signatures can be added)
+                              left out by signers so that more signatures can be added) and
+                              OFD.xml when every DocRoot it names is protected (_check_coverage)
 
 A protected file changed or removed is TOTAL_FAILED / HASH_FAILURE naming that file; a file no
 signature protects is TOTAL_FAILED / SIG_CONSTRAINTS_FAILURE, as for PDFs (anything not covered
@@ -38,6 +39,7 @@ from typing import Iterable
 from formats import algorithms as alg
 from formats import oids
 from verification.checks import OFD_SEAL, OfdCheck, embedded
+from verification.limits import MAX_OFD_REFERENCES, MAX_OFD_SIGNATURES, check_budget, over_cap
 from verification.ofd.model import SEAL, Document, SignatureFile, read_documents, read_signature
 from verification.ofd.package import OfdFormatError, OfdPackage, read_package
 from verification.ofd.signed_data import SHA256, verify_plain
@@ -48,10 +50,7 @@ from verification.seal import SealFormatError, SealTrust, parse_signature, verif
 CHECK_METHODS = {oids.SM3: alg.sm3, "sm3": alg.sm3, SHA256: alg.sha256, "sha256": alg.sha256,
                  "sha-256": alg.sha256}
 MAX_LISTED = 10
-# Bounds on the work a package can ask for: real documents carry a few signatures, and a
-# signature cannot usefully reference more files than a package may hold.
-MAX_SIGNATURES = 100
-MAX_REFERENCES = 10_000
+ENTRY_FILE = "OFD.xml"
 
 
 def verify_ofd(data: bytes, trust: SealTrust, at: datetime, *,
@@ -91,15 +90,14 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
     if not entries:
         report.fail_format(OfdCheck.SIGNATURES, "文档未签名 / the OFD has no signature")
         return
-    if len(entries) > MAX_SIGNATURES:
-        report.fail_format(OfdCheck.SIGNATURES, f"签名过多（{len(entries)} 个）/ too many signatures "
-                           f"({len(entries)}; at most {MAX_SIGNATURES})")
+    if not _entries_within_caps(report, [entry for _doc, entry in entries]):
         return
     report.add(OfdCheck.SIGNATURES, True, f"{len(entries)} 个签名 / {len(entries)} signature(s)")
     covered: set[str] = set()
     exempt = {doc.signatures_path for doc in documents if doc.signatures_path}
-    unreadable = 0
+    unreadable = references = 0
     for number, (doc, entry) in enumerate(entries, start=1):
+        check_budget()
         exempt.add(entry.path)
         try:
             sig = read_signature(pkg, entry)
@@ -107,6 +105,12 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
             report.fail_format(OfdCheck.SIG_SIGNATURE_XML.at(number), str(exc))
             unreadable += 1
             continue
+        references += len(sig.references)
+        if references > MAX_OFD_REFERENCES:
+            report.fail_format(OfdCheck.SIG_REFERENCES.at(number), over_cap(
+                "受保护文件引用（所有签名合计）", "references (all signatures together)", references,
+                MAX_OFD_REFERENCES))
+            return
         exempt.update(p for p in (sig.signed_value_path, sig.seal_path) if p)
         kind = "电子签章 / seal" if entry.type == SEAL else "数字签名 / plain digital signature"
         report.add(OfdCheck.SIG_SIGNATURE_XML.at(number), True, f"/{entry.path}：{kind}"
@@ -121,7 +125,25 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
         report.notes.append("有签名无法读取，未检查文件覆盖范围 / a signature could not be read, so "
                             "coverage was not checked")
     else:
-        _check_coverage(report, pkg, covered | exempt)
+        _check_coverage(report, pkg, covered, exempt, documents)
+
+
+def _entries_within_caps(report: Report, entries: list) -> bool:
+    """Each signature entry names its own Signature.xml, and there are not too many: entries
+    sharing one file would make one set of references count (and be reported) again and
+    again — 100 entries on one Signature.xml of 7,800 references gave 781,404 checks."""
+    if len(entries) > MAX_OFD_SIGNATURES:
+        report.fail_format(OfdCheck.SIGNATURES, over_cap("签名", "signatures", len(entries),
+                                                         MAX_OFD_SIGNATURES))
+        return False
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.path in seen:
+            report.fail_format(OfdCheck.SIGNATURES, f"多个签名条目指向同一个签名描述文件 /{entry.path[:200]} "
+                               f"/ several signature entries name the same /{entry.path[:200]}")
+            return False
+        seen.add(entry.path)
+    return True
 
 
 def _check_references(report: Report, number: int, pkg: OfdPackage,
@@ -136,12 +158,10 @@ def _check_references(report: Report, number: int, pkg: OfdPackage,
     if not sig.references:
         report.add(OfdCheck.SIG_REFERENCES.at(number), False, "签名未保护任何文件 / the signature protects no "
                    "file", failure="SIG_CONSTRAINTS_FAILURE")
-    if len(sig.references) > MAX_REFERENCES:
-        report.fail_format(OfdCheck.SIG_REFERENCES.at(number), f"引用过多 / too many references "
-                           f"({len(sig.references)})")
-        return set()
     protected, hashes = set(), {}
-    for ref in sig.references:
+    for index, ref in enumerate(sig.references):
+        if index % 100 == 0:
+            check_budget()
         name = OfdCheck.SIG_REFERENCE.at(number, "/" + ref.path if ref.path else ref.file_ref[:100])
         if ref.path is None:
             report.fail_format(name, ref.problem or "无效路径 / bad location")
@@ -252,11 +272,27 @@ def _merge(report: Report, sub: Report, number: int) -> None:
         report.seal.update(sub.seal)
 
 
-def _check_coverage(report: Report, pkg: OfdPackage, accounted: set[str]) -> None:
-    loose = [name for name in pkg.files if name not in accounted]
+def _check_coverage(report: Report, pkg: OfdPackage, covered: set[str], exempt: set[str],
+                    documents: list[Document]) -> None:
+    """Every file must be protected by some signature, the signature files excepted — and the
+    entry file OFD.xml too, when what it points to is protected.
+
+    Why OFD.xml may be left out: what a reader sees is each DocBody's DocRoot document, its
+    pages, templates and resources, and real signers (tax invoices among them) protect those
+    but not the package's entry file.  With every file but OFD.xml protected, an unsigned
+    OFD.xml can only point at protected documents (a DocRoot moved to a file of its own is a
+    file no signature protects), so what is displayed stays what was signed; its DocInfo
+    metadata is not, and the report says so."""
+    loose = [name for name in pkg.files if name not in covered | exempt]
+    roots = {doc.root_path for doc in documents}
+    if ENTRY_FILE in loose and roots <= covered:
+        loose.remove(ENTRY_FILE)
+        report.notes.append("OFD.xml（入口文件）未受签名保护：显示的文档均受保护，但其中的文档元数据（DocInfo）"
+                            "不可依赖 / OFD.xml (the entry file) is not signed: every displayed "
+                            "document is protected, but its metadata (DocInfo) cannot be relied on")
     if not loose:
-        report.add(OfdCheck.COVERAGE, True, "文件包中的每个文件都受签名保护 / every file in the "
-                   "package is protected by a signature")
+        report.add(OfdCheck.COVERAGE, True, "显示的文档及文件包中的每个文件都受签名保护 / every "
+                   "displayed document and every file in the package is protected by a signature")
         return
     listed = ", ".join("/" + n for n in loose[:MAX_LISTED]) + (" …" if len(loose) > MAX_LISTED else "")
     report.add(OfdCheck.COVERAGE, False, f"{len(loose)} 个文件不受任何签名保护（签名后加入？）/ "

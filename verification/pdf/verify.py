@@ -24,6 +24,7 @@ from formats import libraries
 from formats.algorithms import registry
 from verification import certpath
 from verification.checks import PdfCheck
+from verification.limits import check_budget
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
 from verification.pdf.sigdict import check_signature_fields
@@ -117,6 +118,7 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
         raise _Stop
     last_sig = sigs[-1]
     for emb in embedded:
+        check_budget()  # between signatures: pyHanko validates each in one step (limits.py)
         if emb.sig_object_type != "/Sig":
             await check_document_timestamp(report, emb, trust, at)
             continue
