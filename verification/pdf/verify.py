@@ -26,7 +26,7 @@ from verification import certpath
 from verification.checks import PdfCheck
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
-from verification.pdf.sigdict import check_signature_fields
+from verification.pdf.sigdict import check_signature_fields, normalise
 from verification.pdf.signature import (check_document_timestamp, check_signature,
                                          embedded_certs)
 from verification.pdf.structure import read_pdf
@@ -105,6 +105,8 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
     if filled is None:
         raise _Stop
     embedded = reader.embedded_signatures
+    for emb in embedded:
+        normalise(emb)  # a CMS in BER (noted by check_signature_fields) is validated as DER
     if len(embedded) != filled:
         report.fail_format(PdfCheck.SIGNATURE_COUNT, f"{filled} 个已签名域，但只有 {len(embedded)} 个可验证 "
                            f"/ {filled} filled signature fields, {len(embedded)} verifiable")
