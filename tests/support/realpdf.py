@@ -14,7 +14,6 @@ import io
 import re
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from asn1crypto import cms, core, pem, x509
@@ -26,7 +25,6 @@ from pyhanko_certvalidator import ValidationContext
 
 from tests.support.material import licence_page
 
-NOW = datetime.now(timezone.utc)
 _SIGNER_EXT = ("basicConstraints=critical,CA:FALSE\n"
                "keyUsage=critical,digitalSignature,nonRepudiation\n")
 
@@ -89,10 +87,10 @@ def sign(pki: Pki) -> bytes:
 
 
 def resign(data: bytes, pki: Pki, *, drop_type: bool = False, extra_attrs=(), ber: bool = False,
-           md: str | None = None) -> bytes:
+           depth: int = 5, md: str | None = None) -> bytes:
     """The last signature of `data` made again over (possibly changed) signed bytes:
     `drop_type` blanks `/Type /Sig` in its dictionary, `extra_attrs` are (OID, value DER)
-    signed attributes added, `ber` writes the CMS with indefinite lengths."""
+    signed attributes added, `ber` writes the CMS with indefinite lengths `depth` levels deep."""
     md = md or pki.md
     br = list(re.finditer(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", data))[-1]
     a, b, c, d = (int(x) for x in br.groups())
@@ -105,15 +103,21 @@ def resign(data: bytes, pki: Pki, *, drop_type: bool = False, extra_attrs=(), be
     info = asyncio.run(signer.async_sign(digest, md))
     if extra_attrs:
         si = info["content"]["signer_infos"][0]
-        attrs = cms.CMSAttributes([*si["signed_attrs"], *(
-            cms.CMSAttribute({"type": oid, "values": [core.Any.load(value)]})
-            for oid, value in extra_attrs)])
-        si["signed_attrs"] = attrs
-        si["signature"] = asyncio.run(signer.async_sign_raw(attrs.dump(), md))
-    blob = to_ber(info.dump(force=True)) if ber else info.dump(force=True)
+        raw = _tlv(0x31, b"".join(a.dump() for a in si["signed_attrs"]) + b"".join(
+            _tlv(0x30, core.ObjectIdentifier(oid).dump() + _tlv(0x31, value))
+            for oid, value in extra_attrs))
+        si["signed_attrs"] = cms.CMSAttributes.load(raw)
+        si["signature"] = asyncio.run(signer.async_sign_raw(raw, md))
+    blob = to_ber(info.dump(), depth) if ber else info.dump()
     room = (c - b - 2) // 2
     assert len(blob) <= room, "signature does not fit the placeholder"
     return data[:b + 1] + (blob.hex() + "0" * (2 * room - 2 * len(blob))).encode() + data[c - 1:]
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    length = bytes([n]) if n < 0x80 else bytes([0x82]) + n.to_bytes(2, "big")
+    return bytes([tag]) + length + body
 
 
 def to_ber(der: bytes, depth: int = 5) -> bytes:

@@ -1,0 +1,111 @@
+"""Signed PDFs as foreign tools write them (issue 15): read leniently — each leniency a note —
+and judged as strictly as our own.  Every file is signed for real (OpenSSL PKI, pyHanko
+signatures, re-signed over the changed bytes); pyHanko's validator gives its verdict beside
+ours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from formats.ber import to_der
+from tests.support import pdf_attacks as attacks
+from tests.support import realpdf as rp
+from verification.checks import PdfCheck
+from verification.pdf import PdfTrust, verify_pdf
+from verification.report import TOTAL_FAILED, TOTAL_PASSED
+
+USER_CERTIFICATE = "2.5.4.36"  # userCertificate: asn1crypto cannot read it as a signed attribute
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return rp.make_pki(tmp_path_factory.mktemp("realpdf"))
+
+
+@pytest.fixture(scope="module")
+def signed(pki):
+    return rp.sign(pki)
+
+
+def _verify(data: bytes, pki):
+    return verify_pdf(data, PdfTrust(signer_roots=[pki.root], tsa_roots=[pki.root]), datetime.now(timezone.utc))
+
+
+def _passes_with_note(data, pki, note: str):
+    report = _verify(data, pki)
+    assert report.indication == TOTAL_PASSED, report.to_text()
+    assert any(note in n for n in report.notes), report.notes
+    return report
+
+
+def test_ber_cms_passes_with_a_note_as_pyhanko_says(pki, signed):
+    data = rp.resign(signed, pki, ber=True, depth=4)
+    assert data[data.index(b"/Contents <") + 11:][:4] == b"3080"
+    assert rp.pyhanko_verdict(data, pki.root) == (True, True, True)
+    _passes_with_note(data, pki, "BER")
+
+
+def test_deeply_ber_cms_passes_although_pyhanko_cannot_read_it(pki, signed):
+    """Signer infos and certificates in indefinite lengths too: asn1crypto (and so pyHanko)
+    stop reading; the DER re-encoding verifies (docs/verification.md: a difference on purpose)."""
+    data = rp.resign(signed, pki, ber=True, depth=6)
+    with pytest.raises(ValueError):
+        rp.pyhanko_verdict(data, pki.root)
+    _passes_with_note(data, pki, "BER")
+
+
+def test_ber_attack_is_caught_by_the_modification_check(pki, signed):
+    """Before: "does not parse as CMS".  Now the check that catches the attack says so."""
+    data = attacks.overwrite_page_content(rp.resign(signed, pki, ber=True, depth=6))
+    report = _verify(data, pki)
+    assert report.indication == TOTAL_FAILED, report.to_text()
+    assert report.check(PdfCheck.SIGNATURE_DICTIONARY).passed
+    assert not report.check(PdfCheck.MODIFICATIONS).passed, report.to_text()
+
+
+def test_ber_signed_bytes_changed_is_a_hash_failure(pki, signed):
+    data = attacks.flip_signed_byte(rp.resign(signed, pki, ber=True, depth=6))
+    report = _verify(data, pki)
+    assert report.indication == TOTAL_FAILED and report.sub_indication == "HASH_FAILURE", \
+        report.to_text()
+
+
+def test_ber_with_garbage_after_it_is_refused(pki, signed):
+    data = rp.resign(signed, pki, ber=True, depth=6)
+    i = data.index(b"/Contents <") + 11
+    _, length = to_der(bytes.fromhex(data[i:data.index(b">", i)].decode()))
+    at = i + 2 * length
+    data = data[:at] + b"ff" + data[at + 2:]
+    report = _verify(data, pki)
+    assert report.sub_indication == "FORMAT_FAILURE", report.to_text()
+    assert "non-zero data after the CMS" in report.check(PdfCheck.SIGNATURE_DICTIONARY).detail
+
+
+def test_signature_dictionary_without_type(pki, signed):
+    data = rp.resign(signed, pki, drop_type=True)
+    assert b"/Type /Sig" not in data[data.rindex(b"/ByteRange"):]
+    assert rp.pyhanko_verdict(data, pki.root) == (True, True, True)
+    _passes_with_note(data, pki, "/Type")
+
+
+def test_wrong_type_is_still_refused(pki, signed):
+    start = signed.rindex(b"/Type /Sig")
+    data = rp.resign(signed[:start] + b"/Type /Xyz" + signed[start + 10:], pki)
+    report = _verify(data, pki)
+    assert report.sub_indication == "FORMAT_FAILURE", report.to_text()
+
+
+def test_unreadable_signed_attribute_nobody_uses(pki, signed):
+    data = rp.resign(signed, pki, extra_attrs=[(USER_CERTIFICATE, pki.root.dump())])
+    assert rp.pyhanko_verdict(data, pki.root) == (True, True, True)
+    _passes_with_note(data, pki, USER_CERTIFICATE)
+
+
+def test_unreadable_signed_attribute_a_check_reads_is_malformed(pki, signed):
+    # a second signing-time attribute whose value is an OCTET STRING, not a Time
+    data = rp.resign(signed, pki, extra_attrs=[("1.2.840.113549.1.9.5", b"\x04\x01x")])
+    report = _verify(data, pki)
+    assert report.indication == TOTAL_FAILED and report.sub_indication == "FORMAT_FAILURE", \
+        report.to_text()
