@@ -109,3 +109,23 @@ def test_unreadable_signed_attribute_a_check_reads_is_malformed(pki, signed):
     report = _verify(data, pki)
     assert report.indication == TOTAL_FAILED and report.sub_indication == "FORMAT_FAILURE", \
         report.to_text()
+
+
+@pytest.mark.parametrize("algorithm", ["sm2", "rsa"])
+def test_tampered_file_does_not_blame_a_good_certificate(algorithm):
+    """Issue 14: the signed bytes changed; the signer's path is the same as on the genuine
+    file and is reported as trusted — only the real failure fails."""
+    from tests.support.pdf import AT, genuine, trust
+
+    report = verify_pdf(attacks.flip_signed_byte(genuine(algorithm)), trust(algorithm), AT)
+    assert report.sub_indication == "HASH_FAILURE", report.to_text()
+    assert report.check(PdfCheck.CERTIFICATE_PATH).passed, report.to_text()
+    assert [c.name for c in report.checks if not c.passed] == [PdfCheck.INTEGRITY]
+
+
+def test_tampered_file_by_an_untrusted_signer_still_names_the_path(pki, signed):
+    from tests.support.pdf import trust
+
+    report = verify_pdf(attacks.flip_signed_byte(signed), trust("rsa"), datetime.now(timezone.utc))
+    path = report.check(PdfCheck.CERTIFICATE_PATH)
+    assert not path.passed and "NO_CERTIFICATE_CHAIN_FOUND" in str(path.failure), report.to_text()

@@ -240,6 +240,15 @@ async def _certificate(report: Report, st, emb, trust, at: datetime,
     indic = st.trust_problem_indic
     not_after = cert["tbs_certificate"]["validity"]["not_after"].native
     expired = at > not_after
+    if not (st.intact and st.valid):
+        # pyHanko does not judge the path of a signature that does not verify ("untrusted"
+        # with no reason): judge it on its own, so a tampered file is not blamed on a
+        # certificate that is fine (issue 14).
+        when = ts_time if expired and ts_time is not None and ts_time <= not_after else at
+        result = await stores(trust)[0].async_validate(
+            cert, at=when, extra_intermediates=embedded_certs(emb))
+        result.add_to(report, PdfCheck.CERTIFICATE_PATH)
+        return
     if ts_time is not None and (expired or indic in _POE_RECOVERABLE or st.revoked):
         if expired and ts_time > not_after:
             report.add(PdfCheck.CERTIFICATE_PATH, False, f"时间戳证明签名晚于证书到期（{not_after:%Y-%m-%d}）"
