@@ -38,6 +38,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from verification import certpath
+from verification.algorithm_policy import CMS_UNJUDGED, judge, weakness
 from verification.checks import PdfCheck
 from verification.report import Report
 
@@ -160,12 +161,14 @@ async def check_signature(report: Report, emb, trust, at: datetime, *,
     ctx = _Contexts(emb, trust, at)
     st = await async_validate_pdf_signature(emb, ctx.signer, ts_validation_context=ctx.tsa,
                                             diff_policy=STRICT_DIFF_POLICY,
-                                            key_usage_settings=KEY_USAGE)
+                                            key_usage_settings=KEY_USAGE,
+                                            algorithm_policy=CMS_UNJUDGED)
     ctx.remember(st)
     _integrity(report, st)
     _coverage(report, st, last)
     _modifications(report, st)
-    ts_time = _timestamp(report, st)
+    ts_time = _timestamp(report, st, at)
+    _algorithms(report, st, emb, ts_time, at)
     await _certificate(report, st, emb, trust, at, ts_time)
     return SignatureOutcome(st, ts_time or at, ts_time is not None)
 
@@ -211,7 +214,17 @@ def _modifications(report: Report, st) -> None:
     report.add(PdfCheck.MODIFICATIONS, ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
 
 
-def _timestamp(report: Report, st) -> datetime | None:
+def _algorithms(report: Report, st, emb, ts_time: datetime | None, at: datetime) -> None:
+    """The signer's digest, signature mechanism and key under the dated algorithm policy,
+    with the signature timestamp as proof of existence (verification.algorithm_policy)."""
+    weak = weakness(st.md_algorithm, emb.signer_info["signature_algorithm"],
+                    emb.signer_cert.public_key)
+    verdict = judge(weak, ts_time, at)
+    report.add(PdfCheck.ALGORITHMS, verdict.ok, verdict.detail, failure=verdict.failure,
+               indeterminate=verdict.indeterminate)
+
+
+def _timestamp(report: Report, st, at: datetime) -> datetime | None:
     tst = st.timestamp_validity
     if tst is None:
         report.notes.append("签名无时间戳（PAdES B-B），签名时间仅为签名者自述 / no signature "
@@ -224,6 +237,12 @@ def _timestamp(report: Report, st) -> datetime | None:
     if not tst.trusted:
         report.add(PdfCheck.TIMESTAMP, False, "签名时间戳来自不可信的时间戳服务 / timestamp from an "
                    "untrusted TSA", failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
+        return None
+    weak = weakness(tst.md_algorithm, None, tst.signing_cert.public_key)
+    verdict = judge(weak, None, at)
+    if not verdict.ok:  # a weak timestamp proves nothing
+        report.add(PdfCheck.TIMESTAMP, False, f"签名时间戳算法 / signature timestamp algorithms: "
+                   f"{verdict.detail}", failure=verdict.failure, indeterminate=True)
         return None
     report.add(PdfCheck.TIMESTAMP, True, f"签名时间戳 {tst.timestamp:%Y-%m-%d %H:%M:%S}Z / signature "
                f"timestamp (TSA {tst.signing_cert.subject.human_friendly})")
@@ -240,10 +259,12 @@ async def _certificate(report: Report, st, emb, trust, at: datetime,
     indic = st.trust_problem_indic
     not_after = cert["tbs_certificate"]["validity"]["not_after"].native
     expired = at > not_after
-    if not (st.intact and st.valid):
+    if not (st.intact and st.valid) or (indic is not None and
+                                        indic.name.startswith("CRYPTO_CONSTRAINTS")):
         # pyHanko does not judge the path of a signature that does not verify ("untrusted"
         # with no reason): judge it on its own, so a tampered file is not blamed on a
-        # certificate that is fine (issue 14).
+        # certificate that is fine (issue 14).  A weak algorithm in the path: our own run
+        # names the algorithm and the policy date.
         when = ts_time if expired and ts_time is not None and ts_time <= not_after else at
         result = await stores(trust)[0].async_validate(
             cert, at=when, extra_intermediates=embedded_certs(emb))
@@ -300,3 +321,4 @@ _PATH_TEXT = {
     "OUT_OF_BOUNDS_NO_POE": "证书已过期且无存在性证明 / certificate expired, no proof of existence",
     "GENERIC": "签名证书验证失败 / signer certificate validation failed",
 }
+
