@@ -95,6 +95,29 @@ def _oids_registered() -> bool:
             and keys.NamedCurve._map.get(oids.SM2_CURVE) == oids.SM2_CURVE_NAME)
 
 
+# asn1crypto reads emailAddress only as an IA5String and x500UniqueIdentifier only as a BIT
+# STRING; certificates from other CAs (and `openssl req -utf8`) write them as other string
+# types, which OpenSSL reads and whose signatures verify.  Name parsing, comparison and path
+# building all go through NameTypeAndValue._oid_specs (issue 15; formats.certs says which
+# certificates needed it).
+def _name_specs():
+    from asn1crypto import x509
+
+    from formats.certs import LENIENT_NAME_SPECS
+
+    return x509.NameTypeAndValue._oid_specs, {k: v[0] for k, v in LENIENT_NAME_SPECS.items()}
+
+
+def _lenient_names() -> None:
+    specs, ours = _name_specs()
+    specs.update(ours)
+
+
+def _names_lenient() -> bool:
+    specs, ours = _name_specs()
+    return all(specs.get(k) is v for k, v in ours.items())
+
+
 def _replacements():
     """(owner, attribute, ours) for every function we put in a library's place."""
     from asn1crypto import x509
@@ -130,6 +153,8 @@ PATCHES: tuple[Patch, ...] = (
     _replacer(1, "asn1crypto", "asn1crypto NameTypeAndValue._ldap_string_prep: remembered"),
     _replacer(2, "asn1crypto", "asn1crypto RelativeDistinguishedName._get_types: remembered"),
     _replacer(3, "asn1crypto", "asn1crypto RelativeDistinguishedName._get_values: remembered"),
+    Patch("asn1crypto: emailAddress and x500UniqueIdentifier in any string type", "asn1crypto",
+          _lenient_names, _names_lenient),
 )
 
 _LOCK = threading.Lock()

@@ -45,7 +45,7 @@ from pyhanko_certvalidator.sig_validate import (
     DEFAULT_VALIDATION_CONTEXT, DefaultSignatureValidator, SignatureValidationContext,
 )
 
-from formats import algorithms as alg
+from formats import algorithms as alg, certs
 from formats.algorithms import registry
 from verification.algorithm_policy import DATED_POLICY
 from verification.report import FAILED_SUBINDICATIONS, INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, Report
@@ -229,7 +229,10 @@ def ensure_parsed(value) -> None:
     key = (type(value).__name__, hashlib.sha256(value.dump()).digest())
     if _PARSED.get(key):
         return
-    value.native  # noqa: B018
+    if isinstance(value, x509.Certificate):
+        certs.parse_certificate(value)  # harmless unparsable extensions allowed (issue 15)
+    else:
+        value.native  # noqa: B018
     _PARSED.put(key, True)
 
 

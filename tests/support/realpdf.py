@@ -70,8 +70,9 @@ def make_pki(folder: Path, *, bits: int = 2048, md: str = "sha256",
             "ca.pem", "-days", "3650", f"-{md}", "-subj", "/CN=Throwaway Root CA",
             "-addext", "basicConstraints=critical,CA:TRUE",
             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
-    openssl("req", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", "signer.key", "-out",
-            "signer.csr", "-subj", subject, *req_args, cwd=folder)
+    names = ("-subj", subject) if "-config" not in req_args else ()
+    openssl("req", "-new", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", "signer.key", "-out",
+            "signer.csr", *names, *req_args, cwd=folder)
     (folder / "ext.cnf").write_text(_SIGNER_EXT + extra_ext)
     openssl("x509", "-req", "-in", "signer.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
             "-CAcreateserial", "-out", "signer.pem", "-days", "365", f"-{md}",
@@ -79,10 +80,11 @@ def make_pki(folder: Path, *, bits: int = 2048, md: str = "sha256",
     return Pki(folder, md)
 
 
-def sign(pki: Pki) -> bytes:
-    """A one-page PDF signed by pyHanko as it signs by default (adbe.pkcs7.detached)."""
+def sign(pki: Pki, name: str | None = None) -> bytes:
+    """A one-page PDF signed by pyHanko as it signs by default (adbe.pkcs7.detached); `name`
+    for /Name when pyHanko cannot read the signer's subject to write it."""
     w = IncrementalPdfFileWriter(io.BytesIO(licence_page()))
-    meta = signers.PdfSignatureMetadata(field_name="Signature1", md_algorithm=pki.md)
+    meta = signers.PdfSignatureMetadata(field_name="Signature1", md_algorithm=pki.md, name=name)
     return signers.sign_pdf(w, meta, signer=pki.signer()).getvalue()
 
 
@@ -117,6 +119,7 @@ def resign(data: bytes, pki: Pki, *, drop_type: bool = False, extra_attrs=(), be
 def _tlv(tag: int, body: bytes) -> bytes:
     n = len(body)
     length = bytes([n]) if n < 0x80 else bytes([0x82]) + n.to_bytes(2, "big")
+    assert n < 0x10000
     return bytes([tag]) + length + body
 
 
@@ -160,3 +163,16 @@ def pyhanko_verdict(data: bytes, root: x509.Certificate) -> tuple[bool, bool, bo
     vc = ValidationContext(trust_roots=[root], allow_fetching=False)
     st = validate_pdf_signature(reader.embedded_signatures[-1], vc)
     return st.intact, st.valid, st.trusted
+
+
+def resign_certificate(pki: Pki, change) -> None:
+    """Replace the signer certificate by one whose TBS bytes went through `change` (bytes →
+    bytes), signed again by the root with `openssl dgst`: for encodings OpenSSL will not write
+    itself but reads (an emailAddress that is not IA5String, say)."""
+    cert = pki.signer_cert
+    tbs = change(cert["tbs_certificate"].dump())
+    (pki.dir / "tbs.der").write_bytes(tbs)
+    openssl("dgst", f"-{pki.md}", "-sign", "ca.key", "-out", "tbs.sig", "tbs.der", cwd=pki.dir)
+    body = tbs + cert["signature_algorithm"].dump() + _tlv(
+        0x03, b"\x00" + (pki.dir / "tbs.sig").read_bytes())
+    (pki.dir / "signer.pem").write_bytes(pem.armor("CERTIFICATE", _tlv(0x30, body)))

@@ -298,7 +298,7 @@ def embedded_certs(emb) -> list:
     if isinstance(certs, core.Void):
         return []
     for choice in certs:
-        certpath.ensure_parsed(choice)
+        certpath.ensure_parsed(choice.chosen if choice.name == "certificate" else choice)
     return [c.chosen for c in certs if c.name == "certificate"]
 
 

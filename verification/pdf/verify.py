@@ -20,7 +20,7 @@ import threading
 from datetime import datetime
 from typing import Callable
 
-from formats import libraries
+from formats import certs, libraries
 from formats.algorithms import registry
 from verification import certpath
 from verification.checks import PdfCheck
@@ -130,10 +130,18 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
                 "licence_signer", emb.signer_cert.dump(), claimed_at=emb.self_reported_timestamp,
                 proven_before=outcome.signing_time if outcome.timestamped else None,
                 proof="签名时间戳 / signature timestamp" if outcome.timestamped else None))
+            carried = embedded_certs(emb)
+            _certificate_notes(report, [emb.signer_cert, *carried])
             follow_ups.append(functools.partial(
                 check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
-                outcome.signing_time, at, embedded_certs(emb)))
+                outcome.signing_time, at, carried))
     report.licence = read_licence(reader)
+
+
+def _certificate_notes(report: Report, certificates) -> None:
+    """What reading the signature's certificates needed leniency for (formats.certs)."""
+    for cert in certificates:
+        report.notes.extend(n for n in certs.leniencies(cert) if n not in report.notes)
 
 
 class _Stop(Exception):
