@@ -118,6 +118,36 @@ def _names_lenient() -> bool:
     return all(specs.get(k) is v for k, v in ours.items())
 
 
+# Some SM2 certificates (Tongsuo's tests, older GM tools) name the key algorithm by the SM2
+# OID itself rather than id-ecPublicKey + the SM2 curve.  asn1crypto then has no type for the
+# public key and no parameters spec, so the certificate does not parse; the point is read as
+# for EC keys (formats.algorithms.sm2 accepts such keys).
+def _sm2_key_oid_targets():
+    from asn1crypto import keys
+
+    return keys.PublicKeyInfo._spec_callbacks, keys.PublicKeyAlgorithm._oid_specs, keys
+
+
+def _sm2_public_key_spec(info):
+    from asn1crypto import keys
+
+    if info["algorithm"]["algorithm"].dotted == oids.SM2_CURVE:
+        return (keys.ECPointBitString, None)
+    return keys.PublicKeyInfo._public_key_spec(info)
+
+
+def _read_sm2_key_oid() -> None:
+    callbacks, specs, keys = _sm2_key_oid_targets()
+    callbacks["public_key"] = _sm2_public_key_spec
+    specs[oids.SM2_CURVE] = keys.ECDomainParameters
+
+
+def _sm2_key_oid_read() -> bool:
+    callbacks, specs, keys = _sm2_key_oid_targets()
+    return callbacks.get("public_key") is _sm2_public_key_spec and \
+        specs.get(oids.SM2_CURVE) is keys.ECDomainParameters
+
+
 def _replacements():
     """(owner, attribute, ours) for every function we put in a library's place."""
     from asn1crypto import x509
@@ -155,6 +185,8 @@ PATCHES: tuple[Patch, ...] = (
     _replacer(3, "asn1crypto", "asn1crypto RelativeDistinguishedName._get_values: remembered"),
     Patch("asn1crypto: emailAddress and x500UniqueIdentifier in any string type", "asn1crypto",
           _lenient_names, _names_lenient),
+    Patch("asn1crypto: SM2 public keys under the SM2 OID as key algorithm", "asn1crypto",
+          _read_sm2_key_oid, _sm2_key_oid_read),
 )
 
 _LOCK = threading.Lock()

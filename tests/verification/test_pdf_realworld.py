@@ -5,6 +5,7 @@ ours."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -129,3 +130,18 @@ def test_tampered_file_by_an_untrusted_signer_still_names_the_path(pki, signed):
     report = verify_pdf(attacks.flip_signed_byte(signed), trust("rsa"), datetime.now(timezone.utc))
     path = report.check(PdfCheck.CERTIFICATE_PATH)
     assert not path.passed and "NO_CERTIFICATE_CHAIN_FOUND" in str(path.failure), report.to_text()
+
+
+def test_malformed_unused_cms_part_is_refused():
+    """Found by test_pdf_hostile once the CMS was re-encoded: a SEQUENCE tag in the
+    digestAlgorithms set (which no check reads) changed to 0x20 still verified, here and
+    before (asn1crypto parses lazily).  Every part of the SignedData but the certificate
+    hints must parse."""
+    from tests.support.pdf import AT, genuine, trust
+
+    data = genuine("rsa")
+    i = re.search(rb"/Contents\s*<", data).end()
+    j = data.lower().index(b"310f300d0609608648016503040201", i) + 4  # SET { SEQUENCE { sha256 } }
+    mutated = data[:j] + b"2" + data[j + 1:]
+    report = verify_pdf(mutated, trust("rsa"), AT)
+    assert report.sub_indication == "FORMAT_FAILURE", report.to_text()

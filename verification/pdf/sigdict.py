@@ -130,7 +130,15 @@ def _cms_problem(blob: bytes, notes: list) -> tuple[str, str] | None:
         if len(signer_infos) != 1:
             return f"SignerInfo 数量为 {len(signer_infos)}，应为 1", \
                 f"{len(signer_infos)} SignerInfos, expected exactly one"
-        for attr in signer_infos[0]["signed_attrs"]:  # parse everything once (known DER: skip)
+        signed_data = info["content"]
+        signed_data["digest_algorithms"].native  # noqa: B018  (lazy: parse what is unused too)
+        signed_data["encap_content_info"].native  # noqa: B018
+        signer = signer_infos[0]
+        for name in ("version", "sid", "digest_algorithm", "signature_algorithm", "signature"):
+            signer[name].native  # noqa: B018
+        for attr in signer["signed_attrs"]:  # parse everything once (known DER: skip)
+            _parse_attribute(attr, notes)
+        for attr in signer["unsigned_attrs"] or ():
             _parse_attribute(attr, notes)
     except Exception as exc:
         return "/Contents 无法解析为 CMS", f"/Contents does not parse as CMS ({type(exc).__name__})"
