@@ -97,6 +97,7 @@ class _Contexts:
             self._look_up(emb)
         except Exception:  # malformed signature: pyHanko reports it, from the full contexts
             self.full, self.extras = True, None
+            self.anchor = None
         if self.full:
             self.signer, self.tsa = contexts(trust, at)
         else:
@@ -110,6 +111,7 @@ class _Contexts:
         self.extras = [*embedded_certs(emb), *tst_certs]
         signer_ok = usual and self.signer_store.known_valid(
             _SIGNER_PURPOSE, self.cert, self.at, self.extras)
+        self.anchor = signer_ok if isinstance(signer_ok, str) else None
         tsa_ok = self.tsa_cert is None or self.tsa_store.known_valid(
             _TSA_PURPOSE, self.tsa_cert, self.at, self.extras)
         self.full = not (signer_ok and tsa_ok)
@@ -117,8 +119,9 @@ class _Contexts:
     def remember(self, st) -> None:
         if not self.full or self.extras is None:
             return
-        if st.trusted:
-            self.signer_store.remember_valid(_SIGNER_PURPOSE, self.cert, self.at, self.extras)
+        if st.trusted:  # remembered with the anchor the full run found, for the report
+            self.signer_store.remember_valid(_SIGNER_PURPOSE, self.cert, self.at, self.extras,
+                                             anchor_name(st) or True)
         tst = st.timestamp_validity
         if self.tsa_cert is not None and tst is not None and tst.trusted and \
                 tst.signing_cert.dump() == self.tsa_cert.dump():
@@ -169,7 +172,9 @@ async def check_signature(report: Report, emb, trust, at: datetime, *,
     _modifications(report, st)
     ts_time = _timestamp(report, st, at)
     _algorithms(report, st, emb, ts_time, at)
-    await _certificate(report, st, emb, trust, at, ts_time)
+    # On the short cut pyHanko's anchor is the signer itself: name the one remembered.
+    anchor = anchor_name(st) if ctx.full else ctx.anchor
+    await _certificate(report, st, emb, trust, at, ts_time, anchor)
     return SignatureOutcome(st, ts_time or at, ts_time is not None)
 
 
@@ -249,12 +254,21 @@ def _timestamp(report: Report, st, at: datetime) -> datetime | None:
     return tst.timestamp
 
 
+def anchor_name(st) -> str | None:
+    """The trust anchor of a signature's validated path, as the report names it."""
+    try:
+        return st.validation_path.trust_anchor.authority.name.human_friendly
+    except Exception:  # no path (untrusted) or an anchor without a name
+        return None
+
+
 async def _certificate(report: Report, st, emb, trust, at: datetime,
-                       ts_time: datetime | None) -> None:
+                       ts_time: datetime | None, anchor: str | None = None) -> None:
     cert = emb.signer_cert
     if st.trusted and not st.revoked:
+        named = f"；信任锚 / anchor: {anchor}" if anchor else ""
         report.add(PdfCheck.CERTIFICATE_PATH, True, f"签名证书链可信（截至 {at:%Y-%m-%d}）/ signer "
-                   f"certificate trusted as of {at:%Y-%m-%d}")
+                   f"certificate trusted as of {at:%Y-%m-%d}{named}")
         return
     indic = st.trust_problem_indic
     not_after = cert["tbs_certificate"]["validity"]["not_after"].native
