@@ -96,6 +96,22 @@ def _children(data: bytes, pos: int, end: int | None, depth: int) -> tuple[list[
             return children, pos
         elif pos > end:
             raise BerError("element overruns its container", "元素超出其容器")
+        # Fast path (most of a CMS): a primitive, low-tag element with a minimal definite
+        # length and nothing to rewrite is copied as it is.
+        first, length = data[pos], data[pos + 1]
+        if not first & 0x20 and first & 0x1F not in (0x1F, _BOOLEAN):
+            if length < 0x80:
+                stop = pos + 2 + length
+            elif length == 0x81 and data[pos + 2] >= 0x80:
+                stop = pos + 3 + data[pos + 2]
+            elif length == 0x82 and data[pos + 2]:
+                stop = pos + 4 + int.from_bytes(data[pos + 2:pos + 4], "big")
+            else:
+                stop = None
+            if stop is not None and stop <= len(data):
+                children.append(data[pos:stop])
+                pos = stop
+                continue
         child, pos = _element(data, pos, depth + 1)
         children.append(child)
 
