@@ -19,7 +19,9 @@ from pathlib import Path
 from asn1crypto import cms, core, pem, x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.sign import signers
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
@@ -80,12 +82,32 @@ def make_pki(folder: Path, *, bits: int = 2048, md: str = "sha256",
     return Pki(folder, md)
 
 
-def sign(pki: Pki, name: str | None = None) -> bytes:
+def add_tsa(pki: Pki, bits: int = 2048) -> None:
+    """A timestamping certificate (RSA `bits`) from the same root, as tsa.key / tsa.pem."""
+    openssl("req", "-new", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", "tsa.key", "-out",
+            "tsa.csr", "-subj", "/CN=Throwaway TSA", cwd=pki.dir)
+    (pki.dir / "tsa.cnf").write_text("basicConstraints=critical,CA:FALSE\n"
+                                     "keyUsage=critical,digitalSignature,nonRepudiation\n"
+                                     "extendedKeyUsage=critical,timeStamping\n")
+    openssl("x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "tsa.pem", "-days", "365", "-sha256",
+            "-extfile", "tsa.cnf", cwd=pki.dir)
+
+
+def timestamper(pki: Pki, when=None):
+    """pyHanko's in-process TSA with the certificate of `add_tsa`, at `when` (default now),
+    SHA-256 whatever the signature uses."""
+    return DummyTimeStamper(tsa_cert=load_cert_from_pemder(str(pki.dir / "tsa.pem")),
+                            tsa_key=load_private_key_from_pemder(str(pki.dir / "tsa.key"), None),
+                            certs_to_embed=[pki.root], fixed_dt=when, override_md="sha256")
+
+
+def sign(pki: Pki, name: str | None = None, timestamper=None) -> bytes:
     """A one-page PDF signed by pyHanko as it signs by default (adbe.pkcs7.detached); `name`
     for /Name when pyHanko cannot read the signer's subject to write it."""
     w = IncrementalPdfFileWriter(io.BytesIO(licence_page()))
     meta = signers.PdfSignatureMetadata(field_name="Signature1", md_algorithm=pki.md, name=name)
-    return signers.sign_pdf(w, meta, signer=pki.signer()).getvalue()
+    return signers.sign_pdf(w, meta, signer=pki.signer(), timestamper=timestamper).getvalue()
 
 
 def resign(data: bytes, pki: Pki, *, drop_type: bool = False, extra_attrs=(), ber: bool = False,

@@ -76,3 +76,42 @@ def test_path_policy_has_the_same_dates():
     sha256 = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
     assert DATED_POLICY.signature_algorithm_allowed(sha256, NOW, None)
     assert weakness("sm3") is None and weakness("sha256") is None
+
+
+@pytest.fixture(scope="module")
+def sha1_signer(tmp_path_factory):
+    """SHA-256 certificates, a CMS signature with SHA-1 (as an old signing tool makes)."""
+    pki = rp.make_pki(tmp_path_factory.mktemp("sha1cms"))
+    rp.add_tsa(pki)
+    pki.md = "sha1"
+    return pki
+
+
+def test_timestamp_after_the_cut_off_makes_it_failed(sha1_signer):
+    report = _verify(sha1_signer, rp.sign(sha1_signer, timestamper=rp.timestamper(sha1_signer)))
+    assert report.check(PdfCheck.TIMESTAMP).passed, report.to_text()
+    assert report.check(PdfCheck.CERTIFICATE_PATH).passed, report.to_text()
+    assert (report.indication, report.sub_indication) == \
+        ("TOTAL_FAILED", "CRYPTO_CONSTRAINTS_FAILURE"), report.to_text()
+    assert "SHA-1" in report.check(PdfCheck.ALGORITHMS).detail
+
+
+def test_backdated_timestamp_proves_nothing(sha1_signer):
+    """A TSA token dated 2013 by a TSA whose certificate was issued today: pyHanko trusts it
+    (it judges the TSA certificate as of now); here the timestamp fails, so the SHA-1
+    signature is not saved by it."""
+    tsa = rp.timestamper(sha1_signer, datetime(2013, 6, 1, tzinfo=timezone.utc))
+    report = _verify(sha1_signer, rp.sign(sha1_signer, timestamper=tsa))
+    ts = report.check(PdfCheck.TIMESTAMP)
+    assert not ts.passed and "outside its TSA certificate" in ts.detail, report.to_text()
+    assert not report.check(PdfCheck.ALGORITHMS).passed
+    assert report.indication != TOTAL_PASSED
+
+
+def test_weak_timestamp_key_is_no_proof(tmp_path):
+    pki = rp.make_pki(tmp_path)
+    rp.add_tsa(pki, bits=1024)
+    report = _verify(pki, rp.sign(pki, timestamper=rp.timestamper(pki)))
+    ts = report.check(PdfCheck.TIMESTAMP)
+    assert not ts.passed and "RSA-1024" in ts.detail and "2014-01-01" in ts.detail, report.to_text()
+    assert report.sub_indication == "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"

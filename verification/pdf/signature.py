@@ -243,7 +243,17 @@ def _timestamp(report: Report, st, at: datetime) -> datetime | None:
         report.add(PdfCheck.TIMESTAMP, False, "签名时间戳来自不可信的时间戳服务 / timestamp from an "
                    "untrusted TSA", failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
         return None
-    weak = weakness(tst.md_algorithm, None, tst.signing_cert.public_key)
+    tsa = tst.signing_cert
+    if not tsa.not_valid_before <= tst.timestamp <= tsa.not_valid_after:
+        # pyHanko judges the TSA's certificate at `at` only: a token dated before its TSA's
+        # certificate existed would otherwise "prove" an early signing time (and save a
+        # signature made with an algorithm refused since).
+        report.add(PdfCheck.TIMESTAMP, False, f"时间戳时间 {tst.timestamp:%Y-%m-%d} 不在时间戳证书有效期内"
+                   f" / the timestamp's time is outside its TSA certificate's validity "
+                   f"({tsa.not_valid_before:%Y-%m-%d} – {tsa.not_valid_after:%Y-%m-%d})",
+                   failure="SIG_CONSTRAINTS_FAILURE")
+        return None
+    weak = weakness(tst.md_algorithm, None, tsa.public_key)
     verdict = judge(weak, None, at)
     if not verdict.ok:  # a weak timestamp proves nothing
         report.add(PdfCheck.TIMESTAMP, False, f"签名时间戳算法 / signature timestamp algorithms: "
