@@ -115,3 +115,16 @@ def test_weak_timestamp_key_is_no_proof(tmp_path):
     ts = report.check(PdfCheck.TIMESTAMP)
     assert not ts.passed and "RSA-1024" in ts.detail and "2014-01-01" in ts.detail, report.to_text()
     assert report.sub_indication == "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
+
+
+def test_weak_algorithm_is_not_hidden_behind_expiry(tmp_path):
+    """Verified after the signer certificate expired, without a timestamp: the report names
+    RSA-1024 and its date first, and says the certificate expired — not "signer certificate
+    validation failed"."""
+    pki = rp.make_pki(tmp_path, bits=1024)
+    report = verify_pdf(rp.sign(pki), PdfTrust(signer_roots=[pki.root], tsa_roots=[pki.root]),
+                        datetime.now(timezone.utc) + timedelta(days=400))
+    assert report.sub_indication == "CRYPTO_CONSTRAINTS_FAILURE_NO_POE", report.to_text()
+    assert "RSA-1024" in report.check(PdfCheck.ALGORITHMS).detail
+    path = report.check(PdfCheck.CERTIFICATE_PATH)
+    assert not path.passed and "validation failed" not in path.detail, report.to_text()
