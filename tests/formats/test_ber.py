@@ -1,6 +1,7 @@
 """formats/ber.py: BER → DER for CMS other tools write (issue 15)."""
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from formats.ber import BerError, to_der
 from tests.support.realpdf import to_ber
@@ -37,3 +38,24 @@ def test_chunked_strings_long_lengths_and_booleans():
 def test_hostile_input_is_a_format_error(hostile):
     with pytest.raises(BerError):
         to_der(hostile)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=64))
+def test_random_bytes_never_crash(data):
+    try:
+        der, end = to_der(data)
+    except BerError:
+        return
+    assert 0 < end <= len(data) and to_der(der) == (der, len(der))  # DER is a fixed point
+
+
+@settings(max_examples=200, deadline=None)
+@given(pos=st.integers(0, len(to_ber(DER, 3)) - 1), value=st.integers(1, 255))
+def test_mutated_ber_never_crashes(pos, value):
+    ber = bytearray(to_ber(DER, 3))
+    ber[pos] ^= value
+    try:
+        to_der(bytes(ber))
+    except BerError:
+        pass

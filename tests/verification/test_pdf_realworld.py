@@ -9,6 +9,8 @@ import re
 from datetime import datetime, timezone
 
 import pytest
+from asn1crypto import cms
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from formats.ber import to_der
 from tests.support import pdf_attacks as attacks
@@ -145,3 +147,35 @@ def test_malformed_unused_cms_part_is_refused():
     mutated = data[:j] + b"2" + data[j + 1:]
     report = verify_pdf(mutated, trust("rsa"), AT)
     assert report.sub_indication == "FORMAT_FAILURE", report.to_text()
+
+
+@pytest.fixture(scope="module")
+def deep_ber(pki, signed):
+    return rp.resign(signed, pki, ber=True, depth=6)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(offset=st.integers(0, 2 * 5000), value=st.integers(1, 15))
+def test_changed_ber_cms_passes_only_when_its_der_is_unchanged(pki, deep_ber, offset, value):
+    """One hex digit of a BER /Contents changed: PASSED only if the DER it stands for is the
+    same (a BER re-encoding of the same CMS) or differs only inside what is neither signed nor
+    used, and still parses: the carried copy of the root certificate (the trusted root is the
+    caller's) or the SignedData's digestAlgorithms set (the SignerInfo names its own)."""
+    data = deep_ber
+    start = re.search(rb"/Contents\s*<", data).end()
+    blob = bytes.fromhex(data[start:data.index(b">", start)].decode())
+    der, length = to_der(blob)
+    pos = start + offset % (2 * length)
+    digit = int(chr(data[pos]), 16) ^ value
+    mutated = data[:pos] + b"%x" % digit + data[pos + 1:]
+    report = _verify(mutated, pki)
+    if report.indication != TOTAL_PASSED:
+        return
+    changed, _ = to_der(bytes.fromhex(mutated[start:mutated.index(b">", start)].decode()))
+    if changed == der:
+        return
+    unused = [pki.root.dump(), cms.ContentInfo.load(der)["content"]["digest_algorithms"].dump()]
+    spans = [(der.index(part), der.index(part) + len(part)) for part in unused]
+    diff = [i for i, (a, b) in enumerate(zip(der, changed)) if a != b]
+    assert len(changed) == len(der), report.to_text()
+    assert any(a <= diff[0] and diff[-1] < b for a, b in spans), (diff, report.to_text())
