@@ -4,7 +4,9 @@ validator with our SM2-capable `SignatureValidator` (verification.certpath).
 What we add on top of pyHanko's `bottom_line` (pdf-notes B.1.4): a strict diff policy (only DSS
 and document-timestamp updates after a signature; form filling is not part of a licence), the
 last signature must cover the whole file, every pyHanko exception is a failed check, and the
-certificate is judged "as of" `at` with the signature timestamp as proof of existence: a
+certificate is judged "as of" `at` with the signature timestamp as proof of existence (also for
+the dated weak-algorithm policy, verification.algorithm_policy, which we apply ourselves rather
+than let pyHanko fold a weak algorithm into "untrusted"): a
 certificate expired (or revoked) at `at` still passes if a trusted timestamp shows the
 signature existed while it was valid, and fails EXPIRED if the timestamp shows it was used
 after expiry.

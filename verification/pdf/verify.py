@@ -3,11 +3,14 @@
 Order (each a named check; docs/pdf.md maps every attack to the check that stops it):
   pdf.structure, pdf.tail                 strict parse, nothing after the last %%EOF
   pdf.signature_dictionary                /Type, /SubFilter allow-list, /ByteRange, gap, CMS
+                                          (BER read as its DER; leniencies become notes)
   pdf.signature_count                     every filled /Sig field is one pyHanko validates
   pdf.integrity, pdf.signature_value      digest over the byte ranges, SM2/RSA signature
   pdf.coverage, pdf.modifications         last signature covers the file; strict diff policy
   pdf.timestamp                           RFC 3161 signature timestamp (when present)
-  pdf.certificate_path                    trusted as of `at` (timestamp as proof of existence)
+  pdf.algorithms                          dated weak-algorithm policy (algorithm_policy.py)
+  pdf.certificate_path                    trusted as of `at` (timestamp as proof of existence),
+                                          naming the trust anchor
   pdf.seal_binding, pdf.seal              SESeal attribute: signer listed, seal valid and trusted
   pdf.licence_status                      status_lookup(identifier), when given
 """
