@@ -95,6 +95,59 @@ def _oids_registered() -> bool:
             and keys.NamedCurve._map.get(oids.SM2_CURVE) == oids.SM2_CURVE_NAME)
 
 
+# asn1crypto reads emailAddress only as an IA5String and x500UniqueIdentifier only as a BIT
+# STRING; certificates from other CAs (and `openssl req -utf8`) write them as other string
+# types, which OpenSSL reads and whose signatures verify.  Name parsing, comparison and path
+# building all go through NameTypeAndValue._oid_specs (issue 15; formats.certs says which
+# certificates needed it).
+def _name_specs():
+    from asn1crypto import x509
+
+    from formats.certs import LENIENT_NAME_SPECS
+
+    return x509.NameTypeAndValue._oid_specs, {k: v[0] for k, v in LENIENT_NAME_SPECS.items()}
+
+
+def _lenient_names() -> None:
+    specs, ours = _name_specs()
+    specs.update(ours)
+
+
+def _names_lenient() -> bool:
+    specs, ours = _name_specs()
+    return all(specs.get(k) is v for k, v in ours.items())
+
+
+# Some SM2 certificates (Tongsuo's tests, older GM tools) name the key algorithm by the SM2
+# OID itself rather than id-ecPublicKey + the SM2 curve.  asn1crypto then has no type for the
+# public key and no parameters spec, so the certificate does not parse; the point is read as
+# for EC keys (formats.algorithms.sm2 accepts such keys).
+def _sm2_key_oid_targets():
+    from asn1crypto import keys
+
+    return keys.PublicKeyInfo._spec_callbacks, keys.PublicKeyAlgorithm._oid_specs, keys
+
+
+def _sm2_public_key_spec(info):
+    from asn1crypto import keys
+
+    if info["algorithm"]["algorithm"].dotted == oids.SM2_CURVE:
+        return (keys.ECPointBitString, None)
+    return keys.PublicKeyInfo._public_key_spec(info)
+
+
+def _read_sm2_key_oid() -> None:
+    callbacks, specs, keys = _sm2_key_oid_targets()
+    callbacks["public_key"] = _sm2_public_key_spec
+    specs[oids.SM2_CURVE] = keys.ECDomainParameters
+
+
+def _sm2_key_oid_read() -> bool:
+    callbacks, specs, keys = _sm2_key_oid_targets()
+    return callbacks.get("public_key") is _sm2_public_key_spec and \
+        specs.get(oids.SM2_CURVE) is keys.ECDomainParameters
+
+
 def _replacements():
     """(owner, attribute, ours) for every function we put in a library's place."""
     from asn1crypto import x509
@@ -130,6 +183,10 @@ PATCHES: tuple[Patch, ...] = (
     _replacer(1, "asn1crypto", "asn1crypto NameTypeAndValue._ldap_string_prep: remembered"),
     _replacer(2, "asn1crypto", "asn1crypto RelativeDistinguishedName._get_types: remembered"),
     _replacer(3, "asn1crypto", "asn1crypto RelativeDistinguishedName._get_values: remembered"),
+    Patch("asn1crypto: emailAddress and x500UniqueIdentifier in any string type", "asn1crypto",
+          _lenient_names, _names_lenient),
+    Patch("asn1crypto: SM2 public keys under the SM2 OID as key algorithm", "asn1crypto",
+          _read_sm2_key_oid, _sm2_key_oid_read),
 )
 
 _LOCK = threading.Lock()

@@ -45,8 +45,9 @@ from pyhanko_certvalidator.sig_validate import (
     DEFAULT_VALIDATION_CONTEXT, DefaultSignatureValidator, SignatureValidationContext,
 )
 
-from formats import algorithms as alg
+from formats import algorithms as alg, certs
 from formats.algorithms import registry
+from verification.algorithm_policy import DATED_POLICY
 from verification.report import FAILED_SUBINDICATIONS, INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, Report
 
 
@@ -145,7 +146,7 @@ def make_validation_context(*, trust_roots: Iterable[x509.Certificate], at: date
         trust_roots=list(trust_roots), other_certs=list(intermediates), crls=crls,
         moment=at, allow_fetching=False,
         revocation_mode=revocation_mode or ("hard-fail" if crls else "soft-fail"),
-        signature_validator=SIGNATURE_VALIDATOR)
+        signature_validator=SIGNATURE_VALIDATOR, algorithm_usage_policy=DATED_POLICY)
 
 
 @dataclass
@@ -228,7 +229,10 @@ def ensure_parsed(value) -> None:
     key = (type(value).__name__, hashlib.sha256(value.dump()).digest())
     if _PARSED.get(key):
         return
-    value.native  # noqa: B018
+    if isinstance(value, x509.Certificate):
+        certs.parse_certificate(value)  # harmless unparsable extensions allowed (issue 15)
+    else:
+        value.native  # noqa: B018
     _PARSED.put(key, True)
 
 
@@ -484,7 +488,8 @@ def anchored_context(cert: x509.Certificate, at: datetime) -> ValidationContext:
     answered `known_valid` for (same purpose, same time bucket): it lets pyHanko's signature
     validation skip the path work whose outcome is already known."""
     return ValidationContext(trust_roots=[cert], moment=at, allow_fetching=False,
-                             revocation_mode="soft-fail", signature_validator=SIGNATURE_VALIDATOR)
+                             revocation_mode="soft-fail", signature_validator=SIGNATURE_VALIDATOR,
+                             algorithm_usage_policy=DATED_POLICY)
 
 
 async def async_validate_path(cert, *, trust_roots, intermediates=(), at: datetime, crls=(),

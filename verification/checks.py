@@ -81,6 +81,7 @@ class PdfCheck(CheckName):
     MODIFICATIONS = "pdf.modifications", "签名后无不允许的修改"
     TIMESTAMP = "pdf.timestamp", "签名时间戳"
     CERTIFICATE_PATH = "pdf.certificate_path", "签名证书链可信"
+    ALGORITHMS = "pdf.algorithms", "签名算法符合算法策略"
     SEAL = "pdf.seal", "电子印章"
     SEAL_BINDING = "pdf.seal_binding", "印章与签名绑定"
     LICENCE_STATUS = "pdf.licence_status", "证照状态"

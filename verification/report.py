@@ -39,6 +39,8 @@ SUBINDICATION_ZH = {
     "OUT_OF_BOUNDS_NO_POE": "证书已过期且无存在性证明", "SIGNED_DATA_NOT_FOUND": "未找到被签名数据",
     "GENERIC": "其他原因", "CERTIFICATE_CHAIN_GENERAL_FAILURE": "证书链验证出错",
     "SUSPENDED": "已暂停", "SUPERSEDED": "已被新版本取代",
+    "CRYPTO_CONSTRAINTS_FAILURE": "所用算法在签名时已不被接受",
+    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "所用算法已不被接受，且无证据表明签名早于停用日期",
 }
 
 

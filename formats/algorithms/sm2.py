@@ -325,10 +325,19 @@ def private_key_from_pkcs8(info: keys.PrivateKeyInfo, backend: str | None = None
 
 # -- the registry entry ----------------------------------------------------------------------
 
+_SM2_CURVE_DER = bytes.fromhex("06082a811ccf5501822d")  # OBJECT IDENTIFIER 1.2.156.10197.1.301
+
 def _accepts_spki(algorithm_id) -> bool:
+    params = algorithm_id["parameters"]
+    if algorithm_id["algorithm"].dotted == oids.SM2_CURVE:
+        # The SM2 OID as the key algorithm (Tongsuo's test certificates, older GM tools),
+        # with no parameters, NULL or the SM2 curve again (formats.libraries reads it).
+        if params.native is not None and params.dump() != _SM2_CURVE_DER:
+            raise KeyFormatError("SM2 key algorithm with unexpected parameters",
+                                 "SM2 密钥算法带有意外的参数")
+        return True
     if algorithm_id["algorithm"].native != "ec":
         return False
-    params = algorithm_id["parameters"]
     if params.name != "named" or params.chosen.dotted != oids.SM2_CURVE:
         raise KeyFormatError("EC key is not on the SM2 curve", "EC 密钥不是 SM2 曲线")
     return True

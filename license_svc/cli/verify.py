@@ -1,5 +1,5 @@
 """`license-svc verify PATH | --qr TEXT [--json] [--at ISO-TIME] [--html OUT]
-[--federation FILE --trust-list FILE… | --node URL]`.
+[--federation FILE --trust-list FILE… | --node URL] [--trust-root CERT…]`.
 
 Trust comes from signed trust lists, as on a node (license_svc.federation.offline): the files
 given, or those a node serves (`--node`), or the lists this machine's node has synced; on the
@@ -97,7 +97,10 @@ def verify_command(
         trust_list: list[Path] = typer.Option(None, "--trust-list",
                                               help="信任列表文件（可多次）/ a region trust list (repeatable)"),
         federation: Path = typer.Option(None, "--federation", help="联盟列表文件 / the federation list"),
-        node: str = typer.Option(None, "--node", help="从节点获取并验证列表 / fetch the lists from a node")):
+        node: str = typer.Option(None, "--node", help="从节点获取并验证列表 / fetch the lists from a node"),
+        trust_root: list[Path] = typer.Option(None, "--trust-root", help="本次验证临时信任的 CA 证书（PEM 或 "
+                                              "DER，可多次）/ trust this CA for this verification "
+                                              "(repeatable; license_svc/trust_roots.py)")):
     """验证电子证照、印章或二维码 / verify a licence PDF, OFD, seal file or QR code."""
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
@@ -134,6 +137,12 @@ def verify_command(
         _die("--trust-list 与 --federation 须同时给出", "--trust-list needs --federation (and back)")
     if node and federation:
         _die("--node 与 --federation 只能选一个", "give --node or --federation, not both")
+    from license_svc import trust_roots
+
+    try:
+        roots = trust_roots.load_trust_roots(trust_root or ())
+    except (OSError, ServiceError) as exc:
+        _die("无法读取 --trust-root 证书", f"cannot read a --trust-root certificate: {exc}")
     remote = None
     peers = PeerClient() if settings.peers or node else nullcontext()
     with peers as peer_client, _local_register(settings) as session:
@@ -143,7 +152,9 @@ def verify_command(
         except ServiceError as exc:
             _die(exc.message_zh, exc.message_en)
         trust = verifier_trust_from_lists(lists.payloads)
-        if peer_client is not None:
+        if roots:
+            trust = trust_roots.with_trust_roots(trust, roots)
+        if peer_client is not None and not roots:
             # Asked to go online (--node, or LICENSE_SVC_PEERS): status from the issuing
             # regions' nodes, at the addresses the verified federation list gives.
             status_peers = {**(lists.node_urls if node else {}), **settings.peers}
@@ -152,10 +163,12 @@ def verify_command(
                                  fetch_list=fetch_list, fetch_response=fetch_response)
         try:
             report = verify_offline(ks, data, text=qr, at=moment, region=settings.region,
-                                    session=session, remote=remote, trust=trust)
+                                    session=None if roots else session, remote=remote,
+                                    trust=trust)
         except UnreadableInput as exc:
             _die(exc.message_zh, exc.message_en)
     report.notes.append(f"信任来源 / trust from: {lists.source}")
+    report.notes.extend(trust_roots.notes(roots))
     report.notes.extend(f"未采用的信任列表 / list not used: {p}" for p in lists.problems)
     typer.echo(report.to_json() if as_json else report.to_text())
     if html is not None:

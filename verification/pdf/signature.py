@@ -4,7 +4,9 @@ validator with our SM2-capable `SignatureValidator` (verification.certpath).
 What we add on top of pyHanko's `bottom_line` (pdf-notes B.1.4): a strict diff policy (only DSS
 and document-timestamp updates after a signature; form filling is not part of a licence), the
 last signature must cover the whole file, every pyHanko exception is a failed check, and the
-certificate is judged "as of" `at` with the signature timestamp as proof of existence: a
+certificate is judged "as of" `at` with the signature timestamp as proof of existence (also for
+the dated weak-algorithm policy, verification.algorithm_policy, which we apply ourselves rather
+than let pyHanko fold a weak algorithm into "untrusted"): a
 certificate expired (or revoked) at `at` still passes if a trusted timestamp shows the
 signature existed while it was valid, and fails EXPIRED if the timestamp shows it was used
 after expiry.
@@ -38,6 +40,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from verification import certpath
+from verification.algorithm_policy import CMS_UNJUDGED, judge, weakness
 from verification.checks import PdfCheck
 from verification.report import Report
 
@@ -96,6 +99,7 @@ class _Contexts:
             self._look_up(emb)
         except Exception:  # malformed signature: pyHanko reports it, from the full contexts
             self.full, self.extras = True, None
+            self.anchor = None
         if self.full:
             self.signer, self.tsa = contexts(trust, at)
         else:
@@ -109,6 +113,7 @@ class _Contexts:
         self.extras = [*embedded_certs(emb), *tst_certs]
         signer_ok = usual and self.signer_store.known_valid(
             _SIGNER_PURPOSE, self.cert, self.at, self.extras)
+        self.anchor = signer_ok if isinstance(signer_ok, str) else None
         tsa_ok = self.tsa_cert is None or self.tsa_store.known_valid(
             _TSA_PURPOSE, self.tsa_cert, self.at, self.extras)
         self.full = not (signer_ok and tsa_ok)
@@ -116,8 +121,9 @@ class _Contexts:
     def remember(self, st) -> None:
         if not self.full or self.extras is None:
             return
-        if st.trusted:
-            self.signer_store.remember_valid(_SIGNER_PURPOSE, self.cert, self.at, self.extras)
+        if st.trusted:  # remembered with the anchor the full run found, for the report
+            self.signer_store.remember_valid(_SIGNER_PURPOSE, self.cert, self.at, self.extras,
+                                             anchor_name(st) or True)
         tst = st.timestamp_validity
         if self.tsa_cert is not None and tst is not None and tst.trusted and \
                 tst.signing_cert.dump() == self.tsa_cert.dump():
@@ -160,13 +166,17 @@ async def check_signature(report: Report, emb, trust, at: datetime, *,
     ctx = _Contexts(emb, trust, at)
     st = await async_validate_pdf_signature(emb, ctx.signer, ts_validation_context=ctx.tsa,
                                             diff_policy=STRICT_DIFF_POLICY,
-                                            key_usage_settings=KEY_USAGE)
+                                            key_usage_settings=KEY_USAGE,
+                                            algorithm_policy=CMS_UNJUDGED)
     ctx.remember(st)
     _integrity(report, st)
     _coverage(report, st, last)
     _modifications(report, st)
-    ts_time = _timestamp(report, st)
-    await _certificate(report, st, emb, trust, at, ts_time)
+    ts_time = _timestamp(report, st, at)
+    _algorithms(report, st, emb, ts_time, at)
+    # On the short cut pyHanko's anchor is the signer itself: name the one remembered.
+    anchor = anchor_name(st) if ctx.full else ctx.anchor
+    await _certificate(report, st, emb, trust, at, ts_time, anchor)
     return SignatureOutcome(st, ts_time or at, ts_time is not None)
 
 
@@ -211,7 +221,17 @@ def _modifications(report: Report, st) -> None:
     report.add(PdfCheck.MODIFICATIONS, ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
 
 
-def _timestamp(report: Report, st) -> datetime | None:
+def _algorithms(report: Report, st, emb, ts_time: datetime | None, at: datetime) -> None:
+    """The signer's digest, signature mechanism and key under the dated algorithm policy,
+    with the signature timestamp as proof of existence (verification.algorithm_policy)."""
+    weak = weakness(st.md_algorithm, emb.signer_info["signature_algorithm"],
+                    emb.signer_cert.public_key)
+    verdict = judge(weak, ts_time, at)
+    report.add(PdfCheck.ALGORITHMS, verdict.ok, verdict.detail, failure=verdict.failure,
+               indeterminate=verdict.indeterminate)
+
+
+def _timestamp(report: Report, st, at: datetime) -> datetime | None:
     tst = st.timestamp_validity
     if tst is None:
         report.notes.append("签名无时间戳（PAdES B-B），签名时间仅为签名者自述 / no signature "
@@ -225,21 +245,57 @@ def _timestamp(report: Report, st) -> datetime | None:
         report.add(PdfCheck.TIMESTAMP, False, "签名时间戳来自不可信的时间戳服务 / timestamp from an "
                    "untrusted TSA", failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
         return None
+    tsa = tst.signing_cert
+    if not tsa.not_valid_before <= tst.timestamp <= tsa.not_valid_after:
+        # pyHanko judges the TSA's certificate at `at` only: a token dated before its TSA's
+        # certificate existed would otherwise "prove" an early signing time (and save a
+        # signature made with an algorithm refused since).
+        report.add(PdfCheck.TIMESTAMP, False, f"时间戳时间 {tst.timestamp:%Y-%m-%d} 不在时间戳证书有效期内"
+                   f" / the timestamp's time is outside its TSA certificate's validity "
+                   f"({tsa.not_valid_before:%Y-%m-%d} – {tsa.not_valid_after:%Y-%m-%d})",
+                   failure="SIG_CONSTRAINTS_FAILURE")
+        return None
+    weak = weakness(tst.md_algorithm, None, tsa.public_key)
+    verdict = judge(weak, None, at)
+    if not verdict.ok:  # a weak timestamp proves nothing
+        report.add(PdfCheck.TIMESTAMP, False, f"签名时间戳算法 / signature timestamp algorithms: "
+                   f"{verdict.detail}", failure=verdict.failure, indeterminate=True)
+        return None
     report.add(PdfCheck.TIMESTAMP, True, f"签名时间戳 {tst.timestamp:%Y-%m-%d %H:%M:%S}Z / signature "
                f"timestamp (TSA {tst.signing_cert.subject.human_friendly})")
     return tst.timestamp
 
 
+def anchor_name(st) -> str | None:
+    """The trust anchor of a signature's validated path, as the report names it."""
+    try:
+        return st.validation_path.trust_anchor.authority.name.human_friendly
+    except Exception:  # no path (untrusted) or an anchor without a name
+        return None
+
+
 async def _certificate(report: Report, st, emb, trust, at: datetime,
-                       ts_time: datetime | None) -> None:
+                       ts_time: datetime | None, anchor: str | None = None) -> None:
     cert = emb.signer_cert
     if st.trusted and not st.revoked:
+        named = f"；信任锚 / anchor: {anchor}" if anchor else ""
         report.add(PdfCheck.CERTIFICATE_PATH, True, f"签名证书链可信（截至 {at:%Y-%m-%d}）/ signer "
-                   f"certificate trusted as of {at:%Y-%m-%d}")
+                   f"certificate trusted as of {at:%Y-%m-%d}{named}")
         return
     indic = st.trust_problem_indic
     not_after = cert["tbs_certificate"]["validity"]["not_after"].native
     expired = at > not_after
+    if not (st.intact and st.valid) or (indic is not None and
+                                        indic.name.startswith("CRYPTO_CONSTRAINTS")):
+        # pyHanko does not judge the path of a signature that does not verify ("untrusted"
+        # with no reason): judge it on its own, so a tampered file is not blamed on a
+        # certificate that is fine (issue 14).  A weak algorithm in the path: our own run
+        # names the algorithm and the policy date.
+        when = ts_time if expired and ts_time is not None and ts_time <= not_after else at
+        result = await stores(trust)[0].async_validate(
+            cert, at=when, extra_intermediates=embedded_certs(emb))
+        result.add_to(report, PdfCheck.CERTIFICATE_PATH)
+        return
     if ts_time is not None and (expired or indic in _POE_RECOVERABLE or st.revoked):
         if expired and ts_time > not_after:
             report.add(PdfCheck.CERTIFICATE_PATH, False, f"时间戳证明签名晚于证书到期（{not_after:%Y-%m-%d}）"
@@ -268,7 +324,7 @@ def embedded_certs(emb) -> list:
     if isinstance(certs, core.Void):
         return []
     for choice in certs:
-        certpath.ensure_parsed(choice)
+        certpath.ensure_parsed(choice.chosen if choice.name == "certificate" else choice)
     return [c.chosen for c in certs if c.name == "certificate"]
 
 
@@ -291,3 +347,4 @@ _PATH_TEXT = {
     "OUT_OF_BOUNDS_NO_POE": "证书已过期且无存在性证明 / certificate expired, no proof of existence",
     "GENERIC": "签名证书验证失败 / signer certificate validation failed",
 }
+

@@ -3,11 +3,14 @@
 Order (each a named check; docs/pdf.md maps every attack to the check that stops it):
   pdf.structure, pdf.tail                 strict parse, nothing after the last %%EOF
   pdf.signature_dictionary                /Type, /SubFilter allow-list, /ByteRange, gap, CMS
+                                          (BER read as its DER; leniencies become notes)
   pdf.signature_count                     every filled /Sig field is one pyHanko validates
   pdf.integrity, pdf.signature_value      digest over the byte ranges, SM2/RSA signature
   pdf.coverage, pdf.modifications         last signature covers the file; strict diff policy
   pdf.timestamp                           RFC 3161 signature timestamp (when present)
-  pdf.certificate_path                    trusted as of `at` (timestamp as proof of existence)
+  pdf.algorithms                          dated weak-algorithm policy (algorithm_policy.py)
+  pdf.certificate_path                    trusted as of `at` (timestamp as proof of existence),
+                                          naming the trust anchor
   pdf.seal_binding, pdf.seal              SESeal attribute: signer listed, seal valid and trusted
   pdf.licence_status                      status_lookup(identifier), when given
 """
@@ -20,14 +23,14 @@ import threading
 from datetime import datetime
 from typing import Callable
 
-from formats import libraries
+from formats import certs, libraries
 from formats.algorithms import registry
 from verification import certpath
 from verification.checks import PdfCheck
 from verification.limits import check_budget
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
-from verification.pdf.sigdict import check_signature_fields
+from verification.pdf.sigdict import check_signature_fields, normalise
 from verification.pdf.signature import (check_document_timestamp, check_signature,
                                          embedded_certs)
 from verification.pdf.structure import read_pdf
@@ -106,6 +109,8 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
     if filled is None:
         raise _Stop
     embedded = reader.embedded_signatures
+    for emb in embedded:
+        normalise(emb)  # a CMS in BER (noted by check_signature_fields) is validated as DER
     if len(embedded) != filled:
         report.fail_format(PdfCheck.SIGNATURE_COUNT, f"{filled} 个已签名域，但只有 {len(embedded)} 个可验证 "
                            f"/ {filled} filled signature fields, {len(embedded)} verifiable")
@@ -130,10 +135,18 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
                 "licence_signer", emb.signer_cert.dump(), claimed_at=emb.self_reported_timestamp,
                 proven_before=outcome.signing_time if outcome.timestamped else None,
                 proof="签名时间戳 / signature timestamp" if outcome.timestamped else None))
+            carried = embedded_certs(emb)
+            _certificate_notes(report, [emb.signer_cert, *carried])
             follow_ups.append(functools.partial(
                 check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
-                outcome.signing_time, at, embedded_certs(emb)))
+                outcome.signing_time, at, carried))
     report.licence = read_licence(reader)
+
+
+def _certificate_notes(report: Report, certificates) -> None:
+    """What reading the signature's certificates needed leniency for (formats.certs)."""
+    for cert in certificates:
+        report.notes.extend(n for n in certs.leniencies(cert) if n not in report.notes)
 
 
 class _Stop(Exception):
