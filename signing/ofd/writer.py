@@ -99,7 +99,7 @@ def _custom_data(meta: Metadata) -> dict[str, str]:
     """DocInfo/CustomData: which licence this file is — the OFD twin of the PDF's /LicenseSvc
     dictionary (docs/formats.md), read by the verifier to look up the licence's status."""
     return {"license-svc.identifier": meta.identifier, "license-svc.data_hash": meta.data_hash,
-            "license-svc.hash_alg": "sm3", "license-svc.version": str(meta.version)}
+            "license-svc.hash_alg": "SM3", "license-svc.version": str(meta.version)}
 
 
 def _metadata_xml(meta: Metadata) -> bytes:
