@@ -12,8 +12,10 @@ uses.  The template's fixed part is translated once per layout, like the PDF's s
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import re
 import threading
 import zlib
 from collections import OrderedDict
@@ -26,10 +28,16 @@ from signing.render.pdf import MM, draw_licence
 FONT_IDS = {"F1": 1, "F2": 2}                     # page font resource → OFD font ID
 FONT_NAMES = {"F1": fonts.CJK, "F2": fonts.LATIN}
 FIRST_OBJECT_ID = 10
+_QR_HEAD = re.compile(r"q 0 g ([0-9.]+) 0 0 -\1 ([-0-9.]+) ([-0-9.]+) cm\n")
+_QR_RUN = re.compile(r"^(\d+) (\d+) (\d+) 1\.02 re$", re.M)
+# Every operator the licence renderer writes; any other token is an operand.
+_OPERATORS = frozenset("q Q cm w RG rg G g m l c h re S f B BT Tr Tc Tm Tf Tj ET Do".split())
 
 
+@functools.lru_cache(maxsize=8192)
 def mm(v: float) -> str:
-    """A length in mm as OFD writes it (3 decimals, no trailing zeros)."""
+    """A length in mm as OFD writes it (3 decimals, no trailing zeros).  Cached: a QR code's
+    thousands of rectangles share a few hundred grid coordinates."""
     text = f"{v:.3f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
@@ -90,16 +98,32 @@ class _Translator:
         px, py = a * x + c * y + e, b * x + d * y + f
         return f"{mm(px / MM)} {mm((self.h - py) / MM)}"
 
+    def _rect(self, st: _State, x: float, y: float, w: float, hh: float) -> str:
+        a, b, c, d, e, f = st.ctm
+        if b or c:
+            return (f"M {self._point(st, x, y)} L {self._point(st, x + w, y)} "
+                    f"L {self._point(st, x + w, y + hh)} L {self._point(st, x, y + hh)} C")
+        x0, x1 = mm((a * x + e) / MM), mm((a * (x + w) + e) / MM)
+        y0, y1 = mm((self.h - d * y - f) / MM), mm((self.h - d * (y + hh) - f) / MM)
+        return f"M {x0} {y0} L {x1} {y0} L {x1} {y1} L {x0} {y1} C"
+
     def run(self, text: str, boundary: str) -> None:
         self.boundary = boundary
-        st, stack, args, path = _State(), [], [], []
+        st, stack, args, path, path_ctm = _State(), [], [], [], None
         tf = {"font": "F1", "size": 12.0, "tc": 0.0, "tr": 0, "x": 0.0, "y": 0.0}
-        for tok in text.split():
-            if tok[0] in "-.0123456789<" or tok[0] == "/":
-                args.append(tok)
+        for op in text.split():
+            if op not in _OPERATORS:
+                args.append(op)
                 continue
-            op = tok
-            if op == "q":
+            if op == "re":  # first: a QR code is ~1,500 of them
+                if st.ctm[1] or st.ctm[2] or (st.ctm[0], st.ctm[3]) == (1.0, 1.0):
+                    path.append(self._rect(st, *map(float, args)))
+                else:  # a scaled grid (the QR): kept in its own units, under the path's CTM
+                    x, y, w, hh = map(float, args)
+                    x0, x1, y0, y1 = mm(x), mm(x + w), mm(y), mm(y + hh)
+                    path.append(f"M {x0} {y0} L {x1} {y0} L {x1} {y1} L {x0} {y1} C")
+                    path_ctm = st.ctm
+            elif op == "q":
                 stack.append(st.copy())
             elif op == "Q":
                 st = stack.pop() if stack else _State()
@@ -127,13 +151,10 @@ class _Translator:
                 path.append("B " + " ".join(self._point(st, v[i], v[i + 1]) for i in (0, 2, 4)))
             elif op == "h":
                 path.append("C")
-            elif op == "re":
-                x, y, w, hh = map(float, args)
-                path.append(f"M {self._point(st, x, y)} L {self._point(st, x + w, y)} "
-                            f"L {self._point(st, x + w, y + hh)} L {self._point(st, x, y + hh)} C")
             elif op in ("S", "f", "B"):
-                self._path(st, path, stroke=op in ("S", "B"), fill=op in ("f", "B"))
-                path = []
+                self._path(st, path, stroke=op in ("S", "B"), fill=op in ("f", "B"),
+                           ctm=path_ctm)
+                path, path_ctm = [], None
             elif op == "BT":
                 tf["x"] = tf["y"] = 0.0
             elif op == "Tr":
@@ -148,15 +169,39 @@ class _Translator:
                 self._text(st, tf, args[0][1:-1])
             elif op == "Do":
                 self._image(st, args[0][1:])
-            elif op != "ET":
-                raise ValueError(f"operator {op!r} is not one the licence renderer writes")
             args = []
         return None
 
-    def _path(self, st: _State, path: list[str], *, stroke: bool, fill: bool) -> None:
+    def qr(self, chunk: str) -> bool:
+        """The renderer's QR step (`signing.render.pdf._qr`: a scaled grid, then one "col row
+        length 1.02 re" per run of dark modules, then "f Q") as one filled PathObject in module
+        units under a CTM — the hot spot of a page, so read with one regular expression.
+        False (nothing written) for any other chunk."""
+        head = _QR_HEAD.match(chunk)
+        if head is None:
+            return False
+        runs = _QR_RUN.findall(chunk, head.end())
+        if chunk.count("\n") != len(runs) + 1 or not chunk.endswith("\nf Q"):
+            return False
+        m, e, f = (float(v) for v in head.groups())
+        parts = []
+        for c, r, n in runs:
+            x1, y1 = int(c) + int(n), f"{int(r) + 1}.02"
+            parts.append(f"M {c} {r} L {x1} {r} L {x1} {y1} L {c} {y1} C")
+        st = _State()
+        st.fill = "0 0 0"
+        self._path(st, parts, stroke=False, fill=True, ctm=(m, 0.0, 0.0, -m, e, f))
+        return True
+
+    def _path(self, st: _State, path: list[str], *, stroke: bool, fill: bool, ctm=None) -> None:
+        """`ctm`: the path is in the units of that (scale and translate only) PDF matrix; OFD
+        draws it through the equivalent CTM from those units to mm from the top-left."""
         if not path:
             return
         attrs = f'Stroke="{"true" if stroke else "false"}"'
+        if ctm is not None:
+            a, _, _, d, e, f = ctm
+            attrs += f' CTM="{mm(a / MM)} 0 0 {mm(-d / MM)} {mm(e / MM)} {mm((self.h - f) / MM)}"'
         attrs += ' Fill="true"' if fill else ""
         if stroke:
             attrs += f' LineWidth="{mm(st.width / MM)}"'
@@ -229,7 +274,10 @@ def licence_page(layout: Mapping, record: Mapping, qr_text: str, *,
     boundary = f"0 0 {mm(w / MM)} {mm(h / MM)}"
     fixed = _static_part(layout, static, boundary)
     t = _Translator(h, page.uses, fixed.next_id)
-    t.run("\n".join(page.ops), boundary)
+    t.boundary = boundary
+    for chunk in page.ops:  # each drawing step of the renderer sets its own state
+        if not t.qr(chunk):
+            t.run(chunk, boundary)
     images = []
     xml = "".join(t.out)
     for name, picture in xobjects:

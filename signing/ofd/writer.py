@@ -153,9 +153,10 @@ def _page_xml(page: PageContent) -> bytes:
 
 
 def zip_package(files: Mapping[str, bytes]) -> bytes:
-    """The package as a ZIP, OFD.xml first (readers and `verification.dispatch` look for it)."""
+    """The package as a ZIP, OFD.xml first (readers and `verification.dispatch` look for it).
+    Deflate level 1: on the issuance path, and level 6 saved ~10% of the size for 3x the time."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for name in sorted(files, key=lambda n: n != "OFD.xml"):
             z.writestr(name, files[name])
     return buf.getvalue()

@@ -162,3 +162,27 @@ def test_a_tampered_licence_is_not_passed():
         content = fx.unzip(data)[name]
         report = verify(fx.rezip(data, replace={name: content + b" "}))
         assert report.indication == TOTAL_FAILED, name
+
+
+def test_the_qr_path_reads_back_as_the_el1():
+    """The QR PathObject (module units under a CTM) drawn as its rectangles say and read by
+    zxing-cpp: the code the page shows is the EL1 it was given, where the layout puts it."""
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image, ImageDraw
+
+    t, _ = record("business_licence")
+    page = fx.unzip(licence())[PAGE].decode()
+    (ctm, data), = re.findall(r'<ofd:PathObject[^>]*CTM="([^"]+)"[^>]*>.*?'
+                              r'<ofd:AbbreviatedData>([^<]+)<', page)
+    scale, _, _, _, x0, y0 = map(float, ctm.split())
+    rects = re.findall(r"M (\S+) (\S+) L (\S+) \S+ L \S+ (\S+) L \S+ \S+ C", data)
+    size = int(max(float(r[2]) for r in rects)) + 8
+    img = Image.new("L", (size * 8, size * 8), 255)
+    draw = ImageDraw.Draw(img)
+    for xa, ya, xb, yb in rects:
+        draw.rectangle([float(xa) * 8, float(ya) * 8, float(xb) * 8 - 1, float(yb) * 8 - 1], fill=0)
+    (code,) = zxingcpp.read_barcodes(img)
+    assert code.text == "EL1:TEST"
+    box = t.layout["qr"]
+    assert x0 == pytest.approx(box["x"] + 4 * scale, abs=0.01)  # inside the 4-module quiet zone
+    assert y0 == pytest.approx(box["y"] + 4 * scale, abs=0.01)
