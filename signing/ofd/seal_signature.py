@@ -62,7 +62,7 @@ def _box(values) -> str:
     return " ".join(_num(v) for v in values)
 
 
-def _q(tag: str) -> str:
+def qname(tag: str) -> str:
     return f"{{{OFD_NS}}}{tag}"
 
 
@@ -74,12 +74,12 @@ def parse_xml(data: bytes, what: str) -> Element:
                            f"{what} 不是格式正确的 XML") from None
 
 
-def _text(el: Element | None, tag: str) -> str | None:
-    child = el.find(_q(tag)) if el is not None else None
+def child_text(el: Element | None, tag: str) -> str | None:
+    child = el.find(qname(tag)) if el is not None else None
     return child.text.strip() if child is not None and child.text else None
 
 
-def _resolve(base_dir: str, loc: str) -> str:
+def resolve(base_dir: str, loc: str) -> str:
     loc = loc.strip()
     path = loc.lstrip("/") if loc.startswith("/") else base_dir + loc
     parts: list[str] = []
@@ -96,7 +96,7 @@ def _resolve(base_dir: str, loc: str) -> str:
     return "/".join(parts)
 
 
-def _dir(path: str) -> str:
+def directory_of(path: str) -> str:
     return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
 
 
@@ -105,12 +105,12 @@ def signatures_path(files: dict[str, bytes]) -> str:
     ofd = files.get("OFD.xml")
     if ofd is None:
         raise OfdSignError("not an OFD package: no OFD.xml", "不是 OFD 文件：缺少 OFD.xml")
-    body = parse_xml(ofd, "OFD.xml").find(_q("DocBody"))
-    loc = _text(body, "Signatures")
+    body = parse_xml(ofd, "OFD.xml").find(qname("DocBody"))
+    loc = child_text(body, "Signatures")
     if loc is None:
         raise OfdSignError("OFD.xml names no Signatures.xml; the document cannot be sealed "
                            "without changing OFD.xml", "OFD.xml 未指定 Signatures.xml，无法签章")
-    return _resolve("", loc)
+    return resolve("", loc)
 
 
 def add_seal_signature(files: dict[str, bytes], signer: SealSigner, stamps: Iterable[Stamp],
@@ -123,7 +123,7 @@ def add_seal_signature(files: dict[str, bytes], signer: SealSigner, stamps: Iter
     if len(entries) >= MAX_SIGNATURES:
         raise OfdSignError(f"the document already has {len(entries)} signatures",
                            f"文档已有 {len(entries)} 个签名")
-    sign_dir = _free_dir(files, _dir(listing_path))
+    sign_dir = _free_dir(files, directory_of(listing_path))
     out = dict(files)
     out.pop(listing_path, None)
     out[sign_dir + "Seal.esl"] = signer.seal_der
@@ -167,7 +167,7 @@ def _entries(data: bytes | None, path: str) -> list[tuple[str, str, str]]:
         return []
     root = parse_xml(data, path)
     return [((s.get("ID") or "").strip(), (s.get("Type") or "Seal").strip(),
-             (s.get("BaseLoc") or "").strip()) for s in root.findall(_q("Signature"))]
+             (s.get("BaseLoc") or "").strip()) for s in root.findall(qname("Signature"))]
 
 
 def _listing(entries: list[tuple[str, str, str]], max_id: int) -> bytes:

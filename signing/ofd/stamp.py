@@ -22,8 +22,8 @@ from xml.etree.ElementTree import Element
 
 from formats.seal.parse import SealFormatError, parse_seal
 from signing.ofd.package import read_files
-from signing.ofd.seal_signature import (OfdSignError, SealSigner, Stamp, _dir, _q, _resolve,
-                                        _text, add_seal_signature, parse_xml)
+from signing.ofd.seal_signature import (OfdSignError, SealSigner, Stamp, add_seal_signature,
+                                        child_text, directory_of, parse_xml, qname, resolve)
 from signing.ofd.writer import zip_package
 
 MAX_SIZE_MM = 100.0
@@ -77,19 +77,19 @@ def _size(seal_der: bytes, size_mm: float | None) -> tuple[float, float]:
 
 
 def _pages(files: dict[str, bytes]) -> list[Page]:
-    body = parse_xml(files["OFD.xml"], "OFD.xml").find(_q("DocBody"))
-    root_loc = _text(body, "DocRoot")
+    body = parse_xml(files["OFD.xml"], "OFD.xml").find(qname("DocBody"))
+    root_loc = child_text(body, "DocRoot")
     if root_loc is None:
         raise OfdSignError("OFD.xml names no document (DocRoot)", "OFD.xml 未指定文档（DocRoot）")
-    root_path = _resolve("", root_loc)
+    root_path = resolve("", root_loc)
     doc = parse_xml(_file(files, root_path), root_path)
-    default = _box(doc.find(f"{_q('CommonData')}/{_q('PageArea')}"), root_path)
+    default = _box(doc.find(f"{qname('CommonData')}/{qname('PageArea')}"), root_path)
     pages = []
-    listed = doc.find(_q("Pages"))
-    for p in listed.findall(_q("Page")) if listed is not None else ():
-        path = _resolve(_dir(root_path), p.get("BaseLoc") or "")
+    listed = doc.find(qname("Pages"))
+    for p in listed.findall(qname("Page")) if listed is not None else ():
+        path = resolve(directory_of(root_path), p.get("BaseLoc") or "")
         content = parse_xml(_file(files, path), path)
-        area = _box(content.find(_q("Area")), path) or default
+        area = _box(content.find(qname("Area")), path) or default
         if area is None:
             raise OfdSignError(f"{path}: no page size", f"{path}：缺少页面尺寸")
         pages.append(Page((p.get("ID") or "").strip(), path, area[2], area[3]))
@@ -100,7 +100,7 @@ def _pages(files: dict[str, bytes]) -> list[Page]:
 
 
 def _box(area: Element | None, where: str) -> tuple[float, ...] | None:
-    text = _text(area, "PhysicalBox")
+    text = child_text(area, "PhysicalBox")
     if text is None:
         return None
     try:
@@ -147,7 +147,7 @@ def _over_keyword(files: dict[str, bytes], pages: list[Page], keyword: str, w: f
 def find_text(content: Element, keyword: str) -> tuple[float, float] | None:
     """The centre (mm, page coordinates) of the first occurrence of `keyword` inside one
     TextCode of this page content, from the object's Boundary, CTM, TextCode X/Y and DeltaX."""
-    for obj in content.iter(_q("TextObject")):
+    for obj in content.iter(qname("TextObject")):
         try:
             bx, by = (float(v) for v in (obj.get("Boundary") or "").split()[:2])
             size = float(obj.get("Size") or "0")
@@ -157,7 +157,7 @@ def find_text(content: Element, keyword: str) -> tuple[float, float] | None:
         except ValueError:
             continue
         x = y = 0.0
-        for code in obj.findall(_q("TextCode")):
+        for code in obj.findall(qname("TextCode")):
             text = code.text or ""
             x = _float(code.get("X"), x)
             y = _float(code.get("Y"), y)
@@ -212,12 +212,12 @@ def _with_signatures_entry(files: dict[str, bytes]) -> dict[str, bytes]:
     """An unsigned document may lack <Signatures> in OFD.xml: it is added next to DocRoot (no
     signature protects OFD.xml yet, so nothing breaks).  A signed one always has it."""
     ofd = files["OFD.xml"]
-    body = parse_xml(ofd, "OFD.xml").find(_q("DocBody"))
+    body = parse_xml(ofd, "OFD.xml").find(qname("DocBody"))
     if body is None:
         raise OfdSignError("OFD.xml has no DocBody", "OFD.xml 中没有 DocBody")
-    if _text(body, "Signatures") is not None:
+    if child_text(body, "Signatures") is not None:
         return files
-    root_loc = _text(body, "DocRoot") or ""
+    root_loc = child_text(body, "DocRoot") or ""
     try:
         text = ofd.decode("utf-8")
     except UnicodeDecodeError:
@@ -227,7 +227,7 @@ def _with_signatures_entry(files: dict[str, bytes]) -> dict[str, bytes]:
     if match is None:
         raise OfdSignError("OFD.xml: cannot find DocRoot", "OFD.xml 中找不到 DocRoot")
     prefix = match.group(1) or ""
-    signs = _dir(_resolve("", root_loc)) + "Signs/Signatures.xml"
+    signs = directory_of(resolve("", root_loc)) + "Signs/Signatures.xml"
     text = text[:match.end()] + f"<{prefix}Signatures>{signs}</{prefix}Signatures>" + \
         text[match.end():]
     return {**files, "OFD.xml": text.encode("utf-8")}

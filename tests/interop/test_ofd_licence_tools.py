@@ -38,16 +38,25 @@ def test_every_check_value_is_the_sm3_gmssl_computes(folder):
     assert _gmssl_sm3(bad["OFD.xml"]) != base64.b64decode(dict(refs)["OFD.xml"])
 
 
-@pytest.mark.parametrize("folder", FOLDERS)
+def _stamped() -> bytes:
+    from tests.signing.test_ofd_stamp import stamp
+
+    return stamp(licence(), page=1, x_mm=20, y_mm=20)
+
+
+@pytest.mark.parametrize("folder", [*FOLDERS, "stamped"])
 def test_ses_signature_verifies_with_gmssl_pyx(folder):
+    """Our licences' seal signature, and the second one `stamp_ofd` adds to a licence."""
     gmssl_pyx = pytest.importorskip("gmssl_pyx")
-    files = fx.unzip(licence(folder))
-    ses = core.load(files[VALUE])            # SES_Signature: toSign, cert, alg, signature[, ts]
+    files = fx.unzip(_stamped() if folder == "stamped" else licence(folder))
+    sig, value = (SIG, VALUE) if folder != "stamped" else (
+        "Doc_0/Signs/Sign_1/Signature.xml", "Doc_0/Signs/Sign_1/SignedValue.dat")
+    ses = core.load(files[value])            # SES_Signature: toSign, cert, alg, signature[, ts]
     to_sign, cert_der, oid, signature = ses[0], ses[1].native, ses[2].native, ses[3].native
     assert oid == "1.2.156.10197.1.501"      # SM2 with SM3
     data_hash = bytes(to_sign[3].native) if isinstance(to_sign[3].native, bytes) else \
         int("".join(map(str, to_sign[3].native)), 2).to_bytes(32, "big")
-    assert data_hash == _gmssl_sm3(files[SIG])      # dataHash = SM3(Signature.xml)
+    assert data_hash == _gmssl_sm3(files[sig])      # dataHash = SM3(Signature.xml)
     point = x509.Certificate.load(cert_der).public_key["public_key"].native
     tbs = to_sign.dump()
     assert gmssl_pyx.sm2_verify(point[1:], tbs, bytes(signature) if isinstance(signature, bytes)
