@@ -259,7 +259,11 @@ def _verify_pdf(data: bytes, trust: Trust, at: datetime) -> Report:
 
 
 def _verify_ofd(data: bytes, trust: Trust, at: datetime) -> Report:
-    return _guard("ofd", lambda: verify_ofd(data, trust.seal, at))
+    report = _guard("ofd", lambda: verify_ofd(data, trust.seal, at))
+    if report.licence.get("identifier"):  # a licence OFD (signed CustomData): its status, as for PDFs
+        add_status_check(report, StatusCheck.LICENCE, report.licence["identifier"],
+                         trust.status_lookup)
+    return report
 
 
 def _guard(subject: str, run: Callable[[], Report]) -> Report:

@@ -18,6 +18,7 @@ from license_svc.config import ConfigError, load_settings
 from formats.errors import ServiceError
 
 CLI_CLIENT_ID = "cli"
+FORMATS = ("pdf", "ofd", "both")
 
 
 def _fail(en: str, zh: str, code: int) -> None:
@@ -55,10 +56,16 @@ def issue_command(
         region: str = typer.Option(None, "--region", help="sh | js | zj | ah"),
         algorithm: str = typer.Option("sm2", "--alg", help="sm2 | rsa"),
         org: str = typer.Option(None, "--org", help="颁发机构代码 / issuing organisation USCC"),
-        out: Path = typer.Option(Path("."), "--out", help="输出目录 / output directory")) -> None:
-    """离线签发证照 / issue a licence into the local database; writes <id>.pdf and <id>.json."""
+        out: Path = typer.Option(Path("."), "--out", help="输出目录 / output directory"),
+        fmt: str = typer.Option("pdf", "--format", help="pdf | ofd | both: 版式文件 / the file(s) "
+                                "to write besides <id>.json")) -> None:
+    """离线签发证照 / issue a licence into the local database; writes <id>.pdf and/or <id>.ofd,
+    and <id>.json."""
+    from license_svc.licences import artefacts, lifecycle, retrieve
     from license_svc.licences import issue as issuing
-    from license_svc.licences import lifecycle, retrieve
+
+    if fmt not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}", f"--format 须为 {'、'.join(FORMATS)} 之一", 3)
 
     try:
         body = json.loads(data.read_text(encoding="utf-8"))
@@ -74,12 +81,16 @@ def issue_command(
         with ctx.unit_of_work() as session:
             version = lifecycle.load_version(session, ident)
             view = retrieve.licence_view(ctx, session, version)
+            ofd = artefacts.stored_ofd(ctx, session, version) if fmt != "pdf" else None
     except ServiceError as exc:
         _fail(exc.message_en, exc.message_zh, 1)
     finally:
         ctx.close()
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{ident}.pdf").write_bytes(version.pdf)
+    if fmt != "ofd":
+        (out / f"{ident}.pdf").write_bytes(version.pdf)
+    if ofd is not None:
+        (out / f"{ident}.ofd").write_bytes(ofd)
     (out / f"{ident}.json").write_text(json.dumps(view, ensure_ascii=False, indent=2) + "\n",
                                        encoding="utf-8")
     typer.echo(ident)

@@ -10,6 +10,7 @@
   certificate has two); lookups "by holder" go through it (`license_svc.licences.holders`).
 - `licence_idempotency_keys`: (client, key) → request hash and the identifiers produced, so a
   retried POST returns the licence it already made.
+- `licence_ofd`: a version's sealed OFD file, made once and kept (docs/ofd.md).
 - Status-list slots are columns of the version row with a unique (list, index) pair.
 """
 
@@ -89,6 +90,18 @@ class LicenceHolder(Base):
         String(200), ForeignKey("licence_versions.identifier"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     holder_ref: Mapped[str] = mapped_column(String(64))
+
+
+class LicenceOfd(Base):
+    """A version's sealed OFD file (signing.ofd), made once — on first request, or at issuance
+    when asked for — and kept, so every download of it is the same file (docs/ofd.md)."""
+
+    __tablename__ = "licence_ofd"
+
+    identifier: Mapped[str] = mapped_column(
+        String(200), ForeignKey("licence_versions.identifier"), primary_key=True)
+    ofd: Mapped[bytes] = mapped_column(LargeBinary)
+    made_at: Mapped[datetime]
 
 
 class IdempotencyKey(Base):

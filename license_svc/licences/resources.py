@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from signing.ofd import SealSigner
 from signing.pdf import LicenceStamper
 from signing.seal import SealCredential
+from signing.seal.build import tsa_timestamper
 from signing.render import seal_rect
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 
@@ -54,6 +56,16 @@ def org_signing(ctx, org_code: str, algorithm: str, template, es_id: str,
                                  timestamper=timestamper(ctx, algorithm))
         return OrgSigning(cred, cred.cert.dump(), stamper)
     return _cached(ctx, ("org", org_code, algorithm, es_id, box), build)
+
+
+def ofd_signer(ctx, cred, es_id: str, seal_der: Callable[[], bytes]) -> SealSigner:
+    """The OFD seal signer of an organisation: its SM2 licence-signing credential `cred` (as
+    `signer_check.usable_signer` hands it out), seal `es_id` and the region's SM2 TSA.  SM2 for
+    RSA organisations too (docs/ofd.md): GM/T 0099 OFD seal signatures are SM2/SM3."""
+    def build():
+        return SealSigner(seal_der(), cred.key, cred.cert,
+                          tsa_timestamper(timestamper(ctx, "sm2").authority))
+    return _cached(ctx, ("ofd", cred.cert.dump(), es_id), build)
 
 
 def status_credential(ctx):

@@ -126,10 +126,12 @@ class TrueTypeFont:
         glyf, loca, hmtx = self._glyf(gids, {old: n for n, old in enumerate(gids)}, 0)
         return SubsetBase(gids, glyf, tuple(loca), tuple(hmtx), _checksum(glyf))
 
-    def subset(self, gids: list[int], base: "SubsetBase | None" = None):
+    def subset(self, gids: list[int], base: "SubsetBase | None" = None,
+               extra: dict[bytes, bytes] | None = None):
         """A TrueType program whose glyph n is the original glyph `gids[n]` (gids[0] must be 0,
         .notdef); composite references are renumbered, so `gids` must be closed (`closure`).
-        With `base`, `gids` starts with `base.gids` and only the rest is processed.
+        With `base`, `gids` starts with `base.gids` and only the rest is processed.  `extra`:
+        more tables (an OFD reader needs a cmap, which a PDF CIDFontType2 does without).
 
         Returns (front, base, rest): the program is front + base.glyf + rest, the glyf table
         last in the file so a caller can reuse a compressed `base.glyf` (pdfdoc.flate)."""
@@ -156,6 +158,7 @@ class TrueTypeFont:
             b"loca": struct.pack(f">{n + 1}I", *loca),
             b"maxp": bytes(maxp),
             **{t: self._raw[t] for t in _COPIED if t in self._raw},
+            **(extra or {}),
         }
         glyf_sum = _checksum(rest) + (base.glyf_sum if base is not None else 0)
         return _front(tables, offset + len(rest), glyf_sum), base, rest

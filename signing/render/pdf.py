@@ -502,7 +502,20 @@ def render_licence_pdf(layout: Mapping, record: Mapping, qr_text: str,
                           "无法生成证照版式文件（版式或数据错误）") from None
 
 
-def _render(layout, record, qr_text, seal_png, seal_box, data_hash) -> bytes:
+def draw_licence(layout: Mapping, record: Mapping, qr_text: str, *,
+                 data_hash: str | None = None):
+    """The page as drawn, before it becomes PDF: (static, page, images) — the layout's shared
+    drawing (`_Static`: size, compressed operators, glyph numbering), this licence's operators
+    and glyphs (`_Page`) and its pictures ([(name, _Image)]).  The OFD writer
+    (`signing.ofd.page`) translates exactly these, so both files show one layout."""
+    try:
+        return _draw(layout, record, qr_text, None, None, data_hash)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RenderError(f"cannot render licence: {exc.__class__.__name__}: {exc}",
+                          "无法生成证照版式文件（版式或数据错误）") from None
+
+
+def _draw(layout, record, qr_text, seal_png, seal_box, data_hash):
     static = _static(layout)
     w, h = static.size
     p = _Page({name: use.copy() for name, use in static.uses.items()})
@@ -519,6 +532,12 @@ def _render(layout, record, qr_text, seal_png, seal_box, data_hash) -> bytes:
     if seal_png is not None:
         _place(p, xobjects, _seal_image(seal_png), seal_box or seal_rect(layout))
     p.ops.append("Q")
+    return static, p, xobjects
+
+
+def _render(layout, record, qr_text, seal_png, seal_box, data_hash) -> bytes:
+    static, p, xobjects = _draw(layout, record, qr_text, seal_png, seal_box, data_hash)
+    w, h = static.size
     dynamic = "\n".join(p.ops).encode("latin-1")
 
     doc = PdfDocument()

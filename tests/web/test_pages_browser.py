@@ -295,3 +295,21 @@ def test_wallet_grants_a_department_of_another_region(server, page):
     # a matter zj does not offer is never offered in the form
     page.select_option("#grant-region", "zj")
     assert page.locator('#grant-matter option[value="310000-000-0001"]').count() == 0
+
+
+def test_wallet_downloads_the_licence_as_pdf_and_as_ofd(server, page, tmp_path):
+    """The wallet offers both files of a licence; each download is the sealed licence."""
+    licence = active_driving_licence(server)
+    sign_in(page, server.url, "/wallet", server.key(CITIZEN))
+    card = page.locator(f'article.licence[data-identifier="{licence["identifier"]}"]')
+    for label, suffix in (("下载 PDF", ".pdf"), ("下载 OFD", ".ofd")):
+        with page.expect_download() as info:
+            card.get_by_role("button", name=label).click()
+        download = info.value
+        assert download.suggested_filename.endswith(suffix)
+        path = tmp_path / f"licence{suffix}"
+        download.save_as(path)
+        files = {"file": (path.name, path.read_bytes(), "application/octet-stream")}
+        report = api(server, "POST", "/api/v1/verify", RELYING, files=files).json()
+        assert report["indication"] == TOTAL_PASSED, report
+        assert report["licence"]["identifier"] == licence["identifier"]

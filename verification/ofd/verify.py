@@ -40,6 +40,7 @@ from formats import algorithms as alg
 from formats import oids
 from verification.checks import OFD_SEAL, OfdCheck, embedded
 from verification.limits import MAX_OFD_REFERENCES, MAX_OFD_SIGNATURES, check_budget, over_cap
+from verification.ofd import safexml
 from verification.ofd.model import SEAL, Document, SignatureFile, read_documents, read_signature
 from verification.ofd.package import OfdFormatError, OfdPackage, read_package
 from verification.ofd.signed_data import SHA256, verify_plain
@@ -126,6 +127,7 @@ def _verify(report: Report, data: bytes, trust: SealTrust, at: datetime,
                             "coverage was not checked")
     else:
         _check_coverage(report, pkg, covered, exempt, documents)
+    report.licence = _licence(report, pkg)
 
 
 def _entries_within_caps(report: Report, entries: list) -> bool:
@@ -144,6 +146,31 @@ def _entries_within_caps(report: Report, entries: list) -> bool:
             return False
         seen.add(entry.path)
     return True
+
+
+LICENCE_DATA = {"license-svc.identifier": "identifier", "license-svc.data_hash": "data_hash",
+                "license-svc.hash_alg": "hash_alg", "license-svc.version": "version"}
+
+
+def _licence(report: Report, pkg: OfdPackage) -> dict:
+    """Which licence the file says it is: the CustomData our licence OFDs carry in OFD.xml's
+    DocInfo (docs/ofd.md), the twin of a PDF's /LicenseSvc — read only when a signature's
+    reference to OFD.xml held, so the identifier whose status is looked up is a signed one."""
+    held = any(c.name.endswith(".reference[/OFD.xml]") and c.passed for c in report.checks)
+    if not held:
+        return {}
+    try:
+        ofd = safexml.parse(pkg.get("OFD.xml") or b"", "OFD.xml", "OFD")
+    except OfdFormatError:
+        return {}
+    info = next((safexml.child(b, "DocInfo") for b in safexml.children(ofd, "DocBody")), None)
+    datas = safexml.child(info, "CustomDatas") if info is not None else None
+    out: dict = {}
+    for item in safexml.children(datas, "CustomData") if datas is not None else ():
+        key = LICENCE_DATA.get(item.get("Name") or "")
+        if key is not None and item.text:
+            out[key] = int(item.text) if key == "version" and item.text.isdigit() else item.text
+    return out
 
 
 def _check_references(report: Report, number: int, pkg: OfdPackage,

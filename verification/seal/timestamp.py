@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from asn1crypto import cms, x509
+from asn1crypto import tsp  # noqa: F401 - importing it registers "tst_info" with cms.ContentType
 
 from formats import algorithms as alg
 from formats.algorithms import registry

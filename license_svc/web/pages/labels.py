@@ -25,6 +25,7 @@ ACTION_ZH = {
     "licence.retrieve": "调取证照（免证办）", "licence.file": "调取证照文件",
     "licence.verify": "核验证照", "licence.status": "查询证照状态",
     "licence.read.record": "查阅证照数据", "licence.read.pdf": "下载证照文件",
+    "licence.read.ofd": "下载 OFD 证照文件",
     "licence.read.qr": "获取证照二维码", "licence.read.list": "查看证照列表",
     "qr.present": "扫描亮证码", "qr.presentation.create": "本人亮证（生成亮证码）",
     "grant.create": "授权用证", "grant.revoke": "撤回授权",

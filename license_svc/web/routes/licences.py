@@ -19,13 +19,14 @@ from license_svc.auth.clients import Client
 from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.licences import issue as issuing
-from license_svc.licences import amend, lifecycle, retrieve, status
+from license_svc.licences import amend, artefacts, lifecycle, retrieve, status
 from license_svc.web.problems import ProblemError
 from signing.qr import image as qr_image
 
 router = APIRouter(prefix="/api/v1", tags=["证照 licences"])
 ID_PATH = Path(..., max_length=200, description="GB/T 36904 证照标识")
 PDF_MEDIA = "application/pdf"
+OFD_MEDIA = "application/ofd"
 _ISSUE_EXAMPLE = {
     "type": "business_licence", "algorithm": "sm2",
     "holders": [{"name": "上海示例科技有限公司", "code": "91310000MA00000012", "code_type": "001"}],
@@ -103,6 +104,18 @@ def get_pdf(identifier: str = ID_PATH, purpose: str | None = Query(None, max_len
         version = retrieve.open_licence(ctx, session, identifier, client, "pdf", purpose)
     return Response(version.pdf, media_type=PDF_MEDIA, headers={
         "Content-Disposition": f'inline; filename="{version.identifier}.pdf"'})
+
+
+@router.get("/licences/{identifier}/ofd", response_class=Response,
+            responses={200: {"content": {OFD_MEDIA: {}}}},
+            summary="OFD 版式文件 / the sealed OFD (GB/T 33190, made on first request)")
+def get_ofd(identifier: str = ID_PATH, purpose: str | None = Query(None, max_length=64),
+            ctx: AppContext = Depends(get_ctx), client: Client = Depends(current_client)):
+    with ctx.unit_of_work() as session:
+        version = retrieve.open_licence(ctx, session, identifier, client, "ofd", purpose)
+        data = artefacts.stored_ofd(ctx, session, version)
+    return Response(data, media_type=OFD_MEDIA, headers={
+        "Content-Disposition": f'attachment; filename="{version.identifier}.ofd"'})
 
 
 @router.get("/licences/{identifier}/qr", response_class=Response,

@@ -33,7 +33,11 @@
         el("button", { type: "button", class: "btn",
                        onclick: () => download(`/api/v1/licences/${encodeURIComponent(l.identifier)}/pdf`,
                                                `${l.type_name || "licence"}-${l.number || ""}.pdf`)
-                         .catch((e) => show("licences-error", e.message)) }, "下载 PDF")));
+                         .catch((e) => show("licences-error", e.message)) }, "下载 PDF"),
+        el("button", { type: "button", class: "btn",
+                       onclick: () => download(`/api/v1/licences/${encodeURIComponent(l.identifier)}/ofd`,
+                                               `${l.type_name || "licence"}-${l.number || ""}.ofd`)
+                         .catch((e) => show("licences-error", e.message)) }, "下载 OFD")));
   }
 
   async function loadLicences() {
