@@ -116,11 +116,13 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
                            "signature (only timestamps)")
         raise _Stop
     last_sig = sigs[-1]
+    signed_after = len(sigs) > 1 and _all_signature_fields_filled(reader)
     for emb in embedded:
         if emb.sig_object_type != "/Sig":
             await check_document_timestamp(report, emb, trust, at)
             continue
-        outcome = await check_signature(report, emb, trust, at, last=emb is last_sig)
+        outcome = await check_signature(report, emb, trust, at, last=emb is last_sig,
+                                        signed_after=signed_after)
         if emb is last_sig:
             algorithm = _algorithm(emb)
             report.signer = _signer_summary(emb, outcome, algorithm)
@@ -132,6 +134,13 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
                 check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
                 outcome.signing_time, at, embedded_certs(emb)))
     report.licence = read_licence(reader)
+
+
+def _all_signature_fields_filled(reader) -> bool:
+    """No empty signature field anywhere: a later revision may then add only signatures."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    return all(value is not None for _name, value, _ref in enumerate_sig_fields(reader))
 
 
 class _Stop(Exception):
