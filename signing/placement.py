@@ -33,6 +33,8 @@ class PlacementError(SigningError):
     """The caller asked for a spot that does not exist or is not one spot."""
 
     code = "seal-placement"
+    title_zh = "盖章位置无效"
+    title_en = "Invalid seal placement"
 
 
 @dataclass(frozen=True)

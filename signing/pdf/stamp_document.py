@@ -50,6 +50,8 @@ class StampRefused(SigningError):
 
     code = "stamp-refused"
     kind = Kind.CONFLICT
+    title_zh = "该文档不能再盖章"
+    title_en = "This document cannot be stamped"
 
 
 class DocumentStamper:
@@ -97,7 +99,7 @@ class DocumentStamper:
                                       location=self.location)
             embedder.send(SigObjSetup(sig_placeholder=sig_obj, mdp_setup=SigMDPSetup(
                 md_algorithm=self.md, certify=certify,
-                docmdp_perms=MDPPerm.FILL_FORMS if certify else None)))
+                docmdp_perms=MDPPerm.NO_CHANGES if certify else None)))
             prepared, output = embedder.send(SigIOSetup(md_algorithm=self.md,
                                                         output=io.BytesIO()))
         cms = await self.signer.async_sign(prepared.document_digest, self.md, use_pades=True,
@@ -139,7 +141,13 @@ def check_may_sign(writer: IncrementalPdfFileWriter, certify: bool) -> None:
             "the document is certified with \"no changes allowed\" (DocMDP P=1); any further "
             "signature would invalidate that certification",
             "该文档已被认证签名为“不允许任何更改”（DocMDP P=1），再盖章会使原认证失效")
-    if certify and (level is not None or _filled_signatures(writer)):
+    if level is not None:
+        raise StampRefused(
+            f"the document is certified (DocMDP P={level}); a new visible signature after a "
+            "certification counts as a disallowed change (ISO 32000-2 12.8.2.2, as pyHanko and "
+            "our verifier judge it)",
+            f"该文档已被认证签名（DocMDP P={level}），认证后新增可见签章属于不允许的更改")
+    if certify and _filled_signatures(writer):
         raise StampRefused("a certification signature must be the document's first signature",
                            "认证签名只能是文档的第一个签名")
 

@@ -1,0 +1,143 @@
+"""`POST /api/v1/seals/{id}/stamp`: a department's PDF comes back stamped (visible seal, SM2 or
+RSA signature with the SESeal bound in) and verifies TOTAL_PASSED through `POST /api/v1/verify`;
+two organisations in turn; refusals (another organisation's client, certified P=1, not a
+PDF, OFD until stamp_ofd is wired, a keyword that is not there); every stamp audited with the
+document's SM3."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import text
+
+from formats import algorithms as alg
+from license_svc import audit
+from tests.support.documents import KEYWORD, notice
+
+SH_AMR = "11310000MB0000010A"
+SH_POLICE = "11310000MB0000020B"
+
+
+@pytest.fixture
+def api(client, make_api_client):
+    admin = make_api_client(["admin"])[1]
+    amr = make_api_client(["issuer"], org_code=SH_AMR)[1]
+    police = make_api_client(["issuer"], org_code=SH_POLICE)[1]
+    relying = make_api_client(["relying"], org_code="91310000RELY00000X")[1]
+    return client, admin, amr, police, relying
+
+
+def make_seal(client, admin, org_code):
+    res = client.post("/api/v1/seals", headers=admin,
+                      json={"org_code": org_code, "name": "行政审批专用章", "type": 3})
+    assert res.status_code == 201, res.text
+    return res.json()["id"]
+
+
+def stamp(client, headers, es_id, document, **query):
+    return client.post(f"/api/v1/seals/{es_id}/stamp", headers=headers, params=query,
+                       content=document)
+
+
+def verify(client, relying, pdf):
+    res = client.post("/api/v1/verify", headers=relying, files={"file": ("d.pdf", pdf)})
+    assert res.status_code == 200, res.text
+    return res.json()
+
+
+def stamp_entries(ctx):
+    with ctx.unit_of_work() as session:
+        audit.sequence_pending(session)
+        rows = session.execute(text("SELECT leaf FROM audit_entries ORDER BY idx")).all()
+    entries = [json.loads(bytes(r[0])) for r in rows]
+    return [e for e in entries if e["action"] == "seal.stamp"]
+
+
+@pytest.mark.parametrize("algorithm", ["sm2", "rsa"])
+def test_stamp_at_position_verifies_and_is_audited(api, ctx, algorithm):
+    client, admin, amr, _police, relying = api
+    es_id = make_seal(client, admin, SH_AMR)
+    doc = notice()
+    res = stamp(client, amr, es_id, doc, page=1, x=120, y=150, algorithm=algorithm)
+    assert res.status_code == 200, res.text
+    assert res.headers["content-type"] == "application/pdf"
+    stamped = res.content
+    assert stamped.startswith(doc)  # an incremental update: the original bytes untouched
+    report = verify(client, relying, stamped)
+    assert report["indication"] == "TOTAL_PASSED", [c for c in report["checks"] if not c["passed"]]
+    names = {c["name"] for c in report["checks"]}
+    assert {"pdf.seal_binding", "pdf.seal", "pdf.timestamp"} <= names
+    (entry,) = stamp_entries(ctx)
+    d = entry["detail"]
+    assert entry["outcome"] == "success" and d["seal_id"] == es_id
+    assert d["document_sm3"] == alg.sm3(doc).hex() and d["stamped_sm3"] == alg.sm3(stamped).hex()
+    assert (d["format"], d["algorithm"], d["placement"], d["page"]) == ("pdf", algorithm,
+                                                                        "position", 1)
+
+
+def test_two_organisations_in_turn(api, ctx):
+    client, admin, amr, police, relying = api
+    first = stamp(client, amr, make_seal(client, admin, SH_AMR), notice(), keyword=KEYWORD)
+    assert first.status_code == 200, first.text
+    second = stamp(client, police, make_seal(client, admin, SH_POLICE), first.content,
+                   straddle="true", algorithm="rsa")
+    assert second.status_code == 200, second.text
+    report = verify(client, relying, second.content)
+    assert report["indication"] == "TOTAL_PASSED", report
+    assert [c["passed"] for c in report["checks"] if c["name"] == "pdf.signature_value"] == \
+        [True, True]
+    assert len(stamp_entries(ctx)) == 2
+
+
+def test_refusals(api, ctx):
+    client, admin, amr, police, _relying = api
+    es_id = make_seal(client, admin, SH_AMR)
+    doc = notice()
+    # another organisation's client, and the region's operator, may not use the seal
+    assert stamp(client, police, es_id, doc, page=1, x=10, y=10).status_code == 403
+    assert stamp(client, admin, es_id, doc, page=1, x=10, y=10).status_code == 403
+    # placement: none, two at once, off the page, a page that is not there
+    for query in ({}, {"page": 1, "x": 10, "y": 10, "straddle": "true"},
+                  {"page": 1, "x": 200, "y": 10}, {"page": 9, "x": 10, "y": 10},
+                  {"keyword": "不存在的文字"}):
+        res = stamp(client, amr, es_id, doc, **query)
+        assert res.status_code == 422, (query, res.text)
+        assert res.json()["title_zh"] and res.json()["title_en"]
+    # not a document we can stamp
+    res = stamp(client, amr, es_id, b"hello", page=1, x=10, y=10)
+    assert res.status_code == 415 and res.json()["reason"] == "document-type-unsupported"
+    ofd = io.BytesIO()
+    with zipfile.ZipFile(ofd, "w") as z:
+        z.writestr("OFD.xml", "<ofd:OFD xmlns:ofd='http://www.ofdspec.org/2016'/>")
+    res = stamp(client, amr, es_id, ofd.getvalue(), page=1, x=10, y=10)
+    assert res.status_code == 415 and res.json()["reason"] == "ofd-stamping-unavailable", res.text
+    assert "OFD" in res.json()["detail_zh"]
+    # a document certified "no changes" (DocMDP P=1): refused, the attempt on record
+    from tests.support.pdf import genuine
+
+    res = stamp(client, amr, es_id, genuine("sm2"), page=1, x=10, y=10)
+    assert res.status_code == 409, res.text
+    assert "DocMDP P=1" in res.json()["detail"]
+    outcomes = [(e["outcome"], e["detail"].get("reason")) for e in stamp_entries(ctx)]
+    assert ("invalid", "stamp-refused") in outcomes and ("invalid", "ofd-not-available") in outcomes
+    assert ("denied", None) in [(o, None) for o, _ in outcomes]
+    # a suspended seal stamps nothing
+    assert client.post(f"/api/v1/seals/{es_id}/suspend", headers=admin).status_code == 200
+    assert stamp(client, amr, es_id, doc, page=1, x=10, y=10).status_code == 409
+
+
+def test_certify_closes_the_document(api):
+    client, admin, amr, police, relying = api
+    amr_seal, police_seal = make_seal(client, admin, SH_AMR), make_seal(client, admin, SH_POLICE)
+    approved = stamp(client, police, police_seal, notice(), page=1, x=20, y=80)
+    # a certification must be the first signature
+    res = stamp(client, amr, amr_seal, approved.content, page=1, x=20, y=20, certify="true")
+    assert res.status_code == 409 and "first" in res.json()["detail"], res.text
+    certified = stamp(client, amr, amr_seal, notice(), page=1, x=20, y=20, certify="true")
+    assert certified.status_code == 200, certified.text
+    report = verify(client, relying, certified.content)
+    assert report["indication"] == "TOTAL_PASSED", report
+    assert report["signer"]["certification"]
+    later = stamp(client, police, police_seal, certified.content, page=1, x=20, y=80)
+    assert later.status_code == 409 and "DocMDP P=1" in later.json()["detail"], later.text
