@@ -141,3 +141,31 @@ def test_certify_closes_the_document(api):
     assert report["signer"]["certification"]
     later = stamp(client, police, police_seal, certified.content, page=1, x=20, y=80)
     assert later.status_code == 409 and "DocMDP P=1" in later.json()["detail"], later.text
+
+
+def test_cli_stamp(api, ctx, settings, tmp_path):
+    """`license-svc seal stamp` acts as the seal's organisation, through the same function."""
+    from typer.testing import CliRunner
+
+    from license_svc.cli import _register, app
+
+    _register()
+    client, admin, _amr, _police, relying = api
+    es_id = make_seal(client, admin, SH_AMR)
+    doc, out = tmp_path / "告知书.pdf", tmp_path / "stamped.pdf"
+    doc.write_bytes(notice(2))
+    env = {"LICENSE_SVC_DATABASE_URL": settings.database_url, "LICENSE_SVC_REGION": "sh",
+           "LICENSE_SVC_DATA_DIR": str(tmp_path / "var")}
+
+    def run(*args):
+        return CliRunner().invoke(app, ["seal", "stamp", str(doc), "--seal", es_id,
+                                        "--out", str(out), *map(str, args)], env=env)
+
+    res = run("--straddle", "--alg", "rsa")
+    assert res.exit_code == 0, res.output
+    assert verify(client, relying, out.read_bytes())["indication"] == "TOTAL_PASSED"
+    assert stamp_entries(ctx)[-1]["actor"]["client_id"] == "cli"
+    assert run("--page", "1", "--x", "10").exit_code == 3  # no y: usage
+    assert run("--page", "3", "--x", "10", "--y", "10").exit_code == 1  # no third page
+    doc.write_bytes(b"not a document")
+    assert run("--keyword", "盖章").exit_code == 3
