@@ -227,7 +227,10 @@ def _widgets(writer, pdf: bytes, placement: Placement, size) -> list[tuple]:
 
 
 def _add_field(writer, name: str, widgets, image, size) -> None:
-    """A signature field whose /Kids are the widgets, each with its slice of the picture."""
+    """A signature field whose /Kids are the widgets, each with its slice of the picture.
+
+    The widgets carry no /Parent (as pyHanko writes its own): with one, poppler 22.12 reports
+    the field as unsigned; the field's /Kids alone is what pyHanko, qpdf and poppler follow."""
     field = generic.DictionaryObject({pdf_name("/FT"): pdf_name("/Sig"),
                                       pdf_name("/T"): pdf_string(name),
                                       pdf_name("/Kids"): generic.ArrayObject()})
@@ -238,7 +241,7 @@ def _add_field(writer, name: str, widgets, image, size) -> None:
             pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/Widget"),
             pdf_name("/F"): generic.NumberObject(WIDGET_FLAGS),
             pdf_name("/Rect"): generic.ArrayObject(generic.FloatObject(round(v, 3)) for v in box),
-            pdf_name("/P"): page_ref, pdf_name("/Parent"): field_ref,
+            pdf_name("/P"): page_ref,
             pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): appearance}),
         })
         widget_ref = writer.add_object(widget)
