@@ -55,8 +55,9 @@ def render(pdf: bytes, page: int, tmp_path) -> "Image.Image":
 
 def red_pixels(img, box) -> int:
     """Seal-red pixels (the test seal is (220, 0, 0)) inside `box` = (x0, y0, x1, y1)."""
-    region = img.crop(tuple(int(round(v)) for v in box))
-    return sum(1 for r, g, b in region.getdata() if r > 150 and g < 90 and b < 90)
+    rgb = img.crop(tuple(int(round(v)) for v in box)).tobytes()
+    return sum(1 for i in range(0, len(rgb), 3)
+               if rgb[i] > 150 and rgb[i + 1] < 90 and rgb[i + 2] < 90)
 
 
 def keyword_box(pdf: bytes, tmp_path) -> tuple[float, float, float, float]:
