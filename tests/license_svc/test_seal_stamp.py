@@ -104,6 +104,9 @@ def test_refusals(api, ctx):
         res = stamp(client, amr, es_id, doc, **query)
         assert res.status_code == 422, (query, res.text)
         assert res.json()["title_zh"] and res.json()["title_en"]
+    # over the service's body limit: 413 before anything is read or signed
+    too_big = b"%PDF-1.7\n" + bytes(ctx.settings.max_body_bytes)
+    assert stamp(client, amr, es_id, too_big, page=1, x=10, y=10).status_code == 413
     # not a document we can stamp
     res = stamp(client, amr, es_id, b"hello", page=1, x=10, y=10)
     assert res.status_code == 415 and res.json()["reason"] == "document-type-unsupported"
