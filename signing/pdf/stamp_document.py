@@ -31,7 +31,7 @@ from pyhanko.sign.signers.cms_embedder import (PdfCMSEmbedder, SigIOSetup, SigMD
                                                SigObjSetup)
 from pyhanko.sign.signers.pdf_byterange import SignatureObject
 
-from formats.errors import Kind, SigningError
+from formats.errors import Kind, ServiceError, SigningError
 from signing.pdf.appearance import SealPicture
 from signing.pdf.held_key import HeldKeySigner
 from signing.pdf.stamp import MAX_PDF_BYTES, _reserve, _run
@@ -81,16 +81,31 @@ class DocumentStamper:
 
     async def async_stamp(self, pdf: bytes, placement: Placement, *, certify: bool = False,
                           when: datetime | None = None, reason: str = REASON) -> bytes:
+        when = when or datetime.now(timezone.utc)
+        try:
+            embedder, prepared, output = self._prepare(pdf, placement, certify, when, reason)
+        except ServiceError:
+            raise
+        except Exception as exc:  # pyHanko reads objects lazily: damage surfaces anywhere here
+            raise SigningError(f"cannot read the PDF: {type(exc).__name__}: {str(exc)[:200]}",
+                               "无法读取 PDF 文件（文件已损坏或不符合规范）") from None
+        cms = await self.signer.async_sign(prepared.document_digest, self.md, use_pades=True,
+                                           timestamper=self.timestamper)
+        embedder.send(cms)
+        return output.getvalue()
+
+
+    def _prepare(self, pdf: bytes, placement: Placement, certify: bool, when: datetime,
+                 reason: str):
+        """The new revision written out with room for the CMS, and its digest."""
         writer = open_pdf(pdf)
         check_may_sign(writer, certify)
         size = seal_size(self.seal_mm, placement.size_mm)
         widgets = _widgets(writer, pdf, placement, size)
-        when = when or datetime.now(timezone.utc)
         with self._lock:
             name = _free_field_name(writer)
             self.picture.set_writer(writer)
-            image = self.picture.image_ref
-            _add_field(writer, name, widgets, image, size)
+            _add_field(writer, name, widgets, self.picture.image_ref, size)
             embedder = PdfCMSEmbedder().write_cms(field_name=name, writer=writer,
                                                   existing_fields_only=True)
             next(embedder)
@@ -102,10 +117,7 @@ class DocumentStamper:
                 docmdp_perms=MDPPerm.NO_CHANGES if certify else None)))
             prepared, output = embedder.send(SigIOSetup(md_algorithm=self.md,
                                                         output=io.BytesIO()))
-        cms = await self.signer.async_sign(prepared.document_digest, self.md, use_pades=True,
-                                           timestamper=self.timestamper)
-        embedder.send(cms)
-        return output.getvalue()
+        return embedder, prepared, output
 
 
 def is_pdf(data: bytes) -> bool:

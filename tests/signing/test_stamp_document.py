@@ -10,6 +10,8 @@ import shutil
 import subprocess
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from formats.errors import ServiceError
 from signing.pdf.stamp_document import DocumentStamper, StampRefused
@@ -226,3 +228,23 @@ def test_keyword_absent_or_page_missing():
         stamper().stamp(notice(), Placement(keyword="不存在"))
     with pytest.raises(PlacementError, match="3 page"):
         stamper().stamp(notice(), Placement(page=4, x_mm=10, y_mm=10))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking a PDF takes minutes
+@given(flips=st.lists(st.tuples(st.integers(0, 10**9), st.integers(1, 255)), min_size=1,
+                      max_size=4),
+       how=st.sampled_from(["position", "keyword", "straddle"]))
+def test_damaged_documents_never_crash(flips, how):
+    """Bytes changed anywhere in the document: a stamped PDF or a ServiceError, nothing else."""
+    data = bytearray(notice(2))
+    for at, xor in flips:
+        data[at % len(data)] ^= xor
+    placement = {"position": Placement(page=1, x_mm=10, y_mm=10),
+                 "keyword": Placement(keyword=KEYWORD), "straddle": Placement(straddle=True)}[how]
+    try:
+        out = stamper().stamp(bytes(data), placement)
+    except ServiceError as exc:
+        assert exc.message_zh and exc.message_en
+    else:
+        assert out.startswith(bytes(data))
