@@ -167,6 +167,11 @@ def test_cli_stamp(api, ctx, settings, tmp_path):
     res = run("--straddle", "--alg", "rsa")
     assert res.exit_code == 0, res.output
     assert verify(client, relying, out.read_bytes())["indication"] == "TOTAL_PASSED"
+    res = run("--keyword", KEYWORD)  # SM2, then `license-svc verify` on it
+    assert res.exit_code == 0, res.output
+    checked = CliRunner().invoke(app, ["verify", str(out), "--json"], env=env)
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["indication"] == "TOTAL_PASSED"
     assert stamp_entries(ctx)[-1]["actor"]["client_id"] == "cli"
     assert run("--page", "1", "--x", "10").exit_code == 3  # no y: usage
     assert run("--page", "3", "--x", "10", "--y", "10").exit_code == 1  # no third page
