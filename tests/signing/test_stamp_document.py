@@ -193,6 +193,19 @@ def test_an_empty_field_after_a_stamp_still_fails():
     assert [c.passed for c in report.checks if c.name == "pdf.modifications"] == [False, True]
 
 
+def test_a_copied_seal_in_an_earlier_stamp_fails():
+    """Every signature's SESeal is checked, not only the last one's: a trusted key that the
+    seal does not list (someone else's seal copied in) fails `pdf.seal_binding` even when a
+    genuine stamp follows."""
+    h = hierarchy("sm2")
+    borrowed = DocumentStamper(h.short_signer, seal_der("sm2"), timestamper=timestamper("sm2"))
+    first = borrowed.stamp(notice(), Placement(page=1, x_mm=20, y_mm=20))
+    both = stamper("rsa").stamp(first, Placement(page=2, x_mm=20, y_mm=20))
+    report = verify_pdf(both, trust("sm2", "rsa"), AT)
+    assert report.indication == "TOTAL_FAILED", report.to_text()
+    assert [c.passed for c in report.checks if c.name == "pdf.seal_binding"] == [False, True]
+
+
 # -- refusals and hostile input ----------------------------------------------------------------
 
 def test_certified_no_changes_is_refused():

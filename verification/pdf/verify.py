@@ -9,6 +9,7 @@ Order (each a named check; docs/pdf.md maps every attack to the check that stops
   pdf.timestamp                           RFC 3161 signature timestamp (when present)
   pdf.certificate_path                    trusted as of `at` (timestamp as proof of existence)
   pdf.seal_binding, pdf.seal              SESeal attribute: signer listed, seal valid and trusted
+                                          (each signature's, when there are several)
   pdf.licence_status                      status_lookup(identifier), when given
 """
 
@@ -123,16 +124,18 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
             continue
         outcome = await check_signature(report, emb, trust, at, last=emb is last_sig,
                                         signed_after=signed_after)
+        algorithm = _algorithm(emb)
         if emb is last_sig:
-            algorithm = _algorithm(emb)
             report.signer = _signer_summary(emb, outcome, algorithm)
             report.signatures.append(Signed(
                 "licence_signer", emb.signer_cert.dump(), claimed_at=emb.self_reported_timestamp,
                 proven_before=outcome.signing_time if outcome.timestamped else None,
                 proof="签名时间戳 / signature timestamp" if outcome.timestamped else None))
-            follow_ups.append(functools.partial(
-                check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
-                outcome.signing_time, at, embedded_certs(emb)))
+        # Every signature's seal, in order (the last one's ends in report.seal): with several
+        # organisations' stamps, an earlier one could otherwise carry a copied seal unchecked.
+        follow_ups.append(functools.partial(
+            check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
+            outcome.signing_time, at, embedded_certs(emb)))
     report.licence = read_licence(reader)
 
 
