@@ -73,7 +73,7 @@ class SealRequest:
 def audit_hook(ctx, session: Session, *, action: str, client, seal_id: str,
                outcome: str = "success", **detail) -> None:
     """The one place a seal act is written to the audit log (seal.create, seal.suspend,
-    seal.reinstate, seal.revoke, seal.sign, seal.verify)."""
+    seal.reinstate, seal.revoke, seal.sign, seal.stamp, seal.verify)."""
     audit.record(ctx, session, action=action, client=client, outcome=outcome,
                  detail={"seal_id": seal_id, **detail})
 
@@ -191,15 +191,7 @@ def sign_with_seal(ctx, session: Session, client, es_id: str, *, data: bytes | N
     a timestamp from this region's TSA.  Only that organisation's own clients, not narrowed to
     licence types, may (`auth.policy.may_stamp_with`): a bare document names no licence type,
     and the region's operator manages seals without stamping in an organisation's name."""
-    row = get_seal(session, es_id)
-    if row.region != ctx.region or not policy.may_stamp_with(ctx, client, row.org_code):
-        _denied(ctx, client, es_id, reason="other-organisation"
-                if client.org_code != row.org_code else "not-allowed")
-        raise SealForbidden("only the seal's organisation's own clients, not narrowed to licence "
-                            "types, may use it", "只有印章所属机构的客户端（未限定证照类型）可以用章")
-    if row.status != "active":
-        _denied(ctx, client, es_id, status=row.status)
-        raise SealConflict(f"the seal is {row.status}", f"印章状态为 {row.status}，不能用章")
+    row = usable_seal(ctx, session, client, es_id, action="seal.sign")
     ks = ctx.keystore
     cred = usable_signer(ctx, session, row.org_code, algorithm)  # withdrawn or missing: 503
     tsa_cred = ks.credential(ctx.region, "tsa", algorithm)
@@ -212,11 +204,26 @@ def sign_with_seal(ctx, session: Session, client, es_id: str, *, data: bytes | N
     return der
 
 
-def _denied(ctx, client, es_id: str, **detail) -> None:
+def usable_seal(ctx, session: Session, client, es_id: str, *, action: str) -> SealRow:
+    """The seal, if this client may use it now (`auth.policy.may_stamp_with`, status active);
+    a refusal is audited as `action` with outcome denied."""
+    row = get_seal(session, es_id)
+    if row.region != ctx.region or not policy.may_stamp_with(ctx, client, row.org_code):
+        _denied(ctx, client, es_id, action=action, reason="other-organisation"
+                if client.org_code != row.org_code else "not-allowed")
+        raise SealForbidden("only the seal's organisation's own clients, not narrowed to licence "
+                            "types, may use it", "只有印章所属机构的客户端（未限定证照类型）可以用章")
+    if row.status != "active":
+        _denied(ctx, client, es_id, action=action, status=row.status)
+        raise SealConflict(f"the seal is {row.status}", f"印章状态为 {row.status}，不能用章")
+    return row
+
+
+def _denied(ctx, client, es_id: str, *, action: str, **detail) -> None:
     """Audit a refused use in a transaction of its own: the caller's rolls back with the
     refusal, and an attempt to stamp with a seal one may not use must stay on record."""
     with ctx.unit_of_work() as own:
-        audit_hook(ctx, own, action="seal.sign", client=client, seal_id=es_id, outcome="denied",
+        audit_hook(ctx, own, action=action, client=client, seal_id=es_id, outcome="denied",
                    **detail)
 
 

@@ -44,8 +44,12 @@ def check_status(report: Report, licence: dict, status_lookup: Callable | None) 
         return
     ident = licence.get("identifier")
     if not ident:
-        report.add(PdfCheck.LICENCE_STATUS, False, "PDF 中没有证照标识，无法查询状态 / no licence "
-                   "identifier in the PDF, status unknown", failure="GENERIC", indeterminate=True)
+        # Not a licence but a signed document (a department's stamped notice,
+        # signing.pdf.stamp_document): its signatures are the verdict, no register applies.  A
+        # licence cannot lose its /LicenseSvc: the catalog is in its certified (P=1) revision.
+        report.notes.append("不是电子证照（无 /LicenseSvc）：已验证文档签名，不适用证照状态 / not a "
+                            "licence (no /LicenseSvc): the document's signatures were verified, "
+                            "no licence status applies")
         return
     try:
         answer = status_lookup(ident)

@@ -162,7 +162,7 @@ async def check_document_timestamp(report: Report, emb, trust, at: datetime) -> 
 
 
 async def check_signature(report: Report, emb, trust, at: datetime, *,
-                          last: bool) -> SignatureOutcome:
+                          last: bool, signed_after: bool = False) -> SignatureOutcome:
     ctx = _Contexts(emb, trust, at)
     st = await async_validate_pdf_signature(emb, ctx.signer, ts_validation_context=ctx.tsa,
                                             diff_policy=STRICT_DIFF_POLICY,
@@ -171,7 +171,7 @@ async def check_signature(report: Report, emb, trust, at: datetime, *,
     ctx.remember(st)
     _integrity(report, st)
     _coverage(report, st, last)
-    _modifications(report, st)
+    _modifications(report, st, signed_after and not last)
     ts_time = _timestamp(report, st, at)
     _algorithms(report, st, emb, ts_time, at)
     # On the short cut pyHanko's anchor is the signer itself: name the one remembered.
@@ -206,13 +206,18 @@ def _coverage(report: Report, st, last: bool) -> None:
     report.add(PdfCheck.COVERAGE, ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
 
 
-def _modifications(report: Report, st) -> None:
+def _modifications(report: Report, st, signed_after: bool = False) -> None:
+    """`signed_after`: later revisions may add signature fields (FORM_FILLING under the strict
+    policy means nothing else) because every signature field of the file is filled — each by a
+    signature this report checks too.  That is a document stamped by several organisations in
+    turn (signing.pdf.stamp_document); an empty field's appearance overlaying the page is not."""
     diff = st.diff_result
     level = st.modification_level
+    allowed = ModificationLevel.FORM_FILLING if signed_after else _L
     if isinstance(diff, SuspiciousModification) or level is None and st.coverage != \
             SignatureCoverageLevel.ENTIRE_FILE:
         ok, detail = False, f"签名后存在不允许的修改 / disallowed change after signing: {diff}"
-    elif level is not None and (level > _L or not st.docmdp_ok):
+    elif level is not None and (level > allowed or not st.docmdp_ok):
         ok, detail = False, (f"签名后的修改超出证书签名（DocMDP）允许范围：{level.name} / changes "
                              f"after signing exceed what the certification allows: {level.name}")
     else:

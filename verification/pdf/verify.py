@@ -12,6 +12,7 @@ Order (each a named check; docs/pdf.md maps every attack to the check that stops
   pdf.certificate_path                    trusted as of `at` (timestamp as proof of existence),
                                           naming the trust anchor
   pdf.seal_binding, pdf.seal              SESeal attribute: signer listed, seal valid and trusted
+                                          (each signature's, when there are several)
   pdf.licence_status                      status_lookup(identifier), when given
 """
 
@@ -122,24 +123,28 @@ async def _verify(report: Report, data: bytes, trust, at: datetime, follow_ups: 
                            "signature (only timestamps)")
         raise _Stop
     last_sig = sigs[-1]
+    signed_after = len(sigs) > 1 and _all_signature_fields_filled(reader)
     for emb in embedded:
         check_budget()  # between signatures: pyHanko validates each in one step (limits.py)
         if emb.sig_object_type != "/Sig":
             await check_document_timestamp(report, emb, trust, at)
             continue
-        outcome = await check_signature(report, emb, trust, at, last=emb is last_sig)
+        outcome = await check_signature(report, emb, trust, at, last=emb is last_sig,
+                                        signed_after=signed_after)
+        algorithm = _algorithm(emb)
         if emb is last_sig:
-            algorithm = _algorithm(emb)
             report.signer = _signer_summary(emb, outcome, algorithm)
             report.signatures.append(Signed(
                 "licence_signer", emb.signer_cert.dump(), claimed_at=emb.self_reported_timestamp,
                 proven_before=outcome.signing_time if outcome.timestamped else None,
                 proof="签名时间戳 / signature timestamp" if outcome.timestamped else None))
-            carried = embedded_certs(emb)
-            _certificate_notes(report, [emb.signer_cert, *carried])
-            follow_ups.append(functools.partial(
-                check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
-                outcome.signing_time, at, carried))
+        # Every signature's seal, in order (the last one's ends in report.seal): with several
+        # organisations' stamps, an earlier one could otherwise carry a copied seal unchecked.
+        carried = embedded_certs(emb)
+        _certificate_notes(report, [emb.signer_cert, *carried])
+        follow_ups.append(functools.partial(
+            check_seal, report, emb.signer_info, emb.signer_cert, algorithm, trust,
+            outcome.signing_time, at, carried))
     report.licence = read_licence(reader)
 
 
@@ -147,6 +152,13 @@ def _certificate_notes(report: Report, certificates) -> None:
     """What reading the signature's certificates needed leniency for (formats.certs)."""
     for cert in certificates:
         report.notes.extend(n for n in certs.leniencies(cert) if n not in report.notes)
+
+
+def _all_signature_fields_filled(reader) -> bool:
+    """No empty signature field anywhere: a later revision may then add only signatures."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    return all(value is not None for _name, value, _ref in enumerate_sig_fields(reader))
 
 
 class _Stop(Exception):

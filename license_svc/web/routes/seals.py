@@ -9,6 +9,8 @@ client).  Who may is decided in `license_svc.auth.policy`, asked by `license_svc
     POST /api/v1/seals/{id}/suspend|reinstate|revoke   {reason?}
     POST /api/v1/seals/{id}/sign          raw document bytes, or JSON {sm3 | sha256 (hex), property_info?}
     POST /api/v1/verify/seal              raw .esl/.dat bytes or multipart file (+ document); ?at=
+    POST /api/v1/seals/{id}/stamp         raw PDF (or OFD) body; ?page=&x=&y= | ?keyword= | ?straddle=true
+                                          [&size=&algorithm=&certify=] → the stamped document
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from formats.algorithms import registry as algorithms
 from license_svc.auth.clients import Client
 from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
-from license_svc.seals import registry
+from license_svc.seals import registry, stamping
 from license_svc.web.problems import ProblemError
+from signing.placement import Placement
 from verification.seal import parse_seal
 
 router = APIRouter(prefix="/api/v1", tags=["电子印章 seals"])
@@ -184,3 +187,44 @@ def _verify(ctx: AppContext, client: Client, blob: bytes, at: datetime | None,
             document: bytes | None) -> dict:
     with ctx.unit_of_work() as session:
         return registry.verify(ctx, session, client, blob, at=at, data=document).as_dict()
+
+
+STAMPED_MEDIA = {"pdf": "application/pdf", "ofd": "application/ofd"}
+
+
+@router.post("/seals/{es_id}/stamp", summary="文档签章 / stamp a PDF document with the seal",
+             response_class=Response,
+             responses={200: {"content": {"application/pdf": {}, "application/ofd": {}}}})
+async def stamp(es_id: str, request: Request,
+                page: int | None = Query(None, ge=1, le=100_000, description="1-based page"),
+                x: float | None = Query(None, ge=0, le=10_000,
+                                        description="mm from the page's left edge to the seal's left side"),
+                y: float | None = Query(None, ge=0, le=10_000,
+                                        description="mm from the page's top edge to the seal's top"),
+                keyword: str | None = Query(None, min_length=1, max_length=64,
+                                            description="centre the seal over this text (关键字定位)"),
+                straddle: bool = Query(False, description="骑缝章: a slice on every page's right edge"),
+                size: float | None = Query(None, ge=10, le=120, description="seal width in mm"),
+                algorithm: str = Query("sm2", pattern="^(sm2|rsa)$"),
+                certify: bool = Query(False, description="certification signature (DocMDP P=2); "
+                                                         "only as the document's first signature"),
+                ctx: AppContext = Depends(get_ctx),
+                client: Client = Depends(require_role("issuer", "admin"))):
+    body = await request.body()
+    placement = Placement(page=page, x_mm=x, y_mm=y, keyword=keyword, straddle=straddle,
+                          size_mm=size)
+    return await run_in_threadpool(_stamp, ctx, client, es_id, body, placement, algorithm, certify)
+
+
+def _stamp(ctx: AppContext, client: Client, es_id: str, body: bytes, placement: Placement,
+           algorithm: str, certify: bool) -> Response:
+    try:
+        with ctx.unit_of_work() as session:
+            stamped = stamping.stamp_document(ctx, session, client, es_id, body, placement,
+                                              algorithm=algorithm, certify=certify)
+    except stamping.DocumentTypeUnsupported as exc:
+        raise ProblemError.core("unsupported-media-type", exc.message_en, detail_zh=exc.message_zh,
+                                reason=exc.code) from None
+    kind = stamping.document_type(stamped)
+    return Response(stamped, media_type=STAMPED_MEDIA[kind],
+                    headers={"Content-Disposition": f'attachment; filename="stamped.{kind}"'})
