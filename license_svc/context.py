@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from license_svc import templates
 from license_svc.config import Settings
 from license_svc.db.engine import make_engine, make_session_factory, unit_of_work
 
@@ -38,7 +39,7 @@ def load_keystore(settings: Settings):
     from signing.keystore import KeyStore
 
     return KeyStore.load(settings.keys_dir, passphrase=settings.key_passphrase,
-                         production=settings.production)
+                         production=settings.production, sm2_backend=settings.sm2_backend)
 
 
 T = TypeVar("T")
@@ -76,6 +77,7 @@ class AppContext:
                  keystore: Any = None, keystore_loader: Callable[[Settings], Any] = load_keystore,
                  peer_transport: "httpx.BaseTransport | None" = None):
         self.settings = settings
+        templates.use_template_dirs(settings.templates_dirs)
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
         self.clock = clock
