@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="长三角电子证照与电子印章服务 / YRD electronic licence and seal service")
 
 
