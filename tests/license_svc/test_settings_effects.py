@@ -71,3 +71,15 @@ def test_templates_dir_with_a_clashing_type_code_fails_at_start_up(tmp_path, tem
 def test_templates_dir_that_does_not_exist_fails_at_start_up(tmp_path, template_dirs):
     with pytest.raises(templates.TemplateError, match="not found"):
         templates.use_template_dirs((tmp_path / "missing",))
+
+
+def test_an_installed_package_without_keys_dev_says_how_to_get_a_key_store(tmp_path, monkeypatch):
+    from license_svc import config, context
+    from signing.keystore import KeyStoreError
+
+    missing = tmp_path / "site-packages" / "keys_dev"
+    monkeypatch.setattr(config, "DEV_KEYS_DIR", missing)
+    settings = load_settings({"LICENSE_SVC_DATA_DIR": str(tmp_path)}, keys_dir=missing)
+    with pytest.raises(KeyStoreError, match="LICENSE_SVC_KEYS_DIR") as info:
+        context.load_keystore(settings)
+    assert "dev-pki generate" in info.value.message_zh
