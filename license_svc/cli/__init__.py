@@ -25,6 +25,7 @@ def _register() -> None:
     from license_svc.cli import verify  # noqa: F401
     from license_svc.cli import trustlist  # noqa: F401
     from license_svc.cli import federation  # noqa: F401
+    from license_svc.cli import backup  # noqa: F401
 
 
 def main() -> None:
