@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from license_svc import __version__
 from license_svc.config import REGIONS, Settings
 from license_svc.context import AppContext
-from license_svc.web.metrics import http_metrics, trust_list_metrics
+from license_svc.web.metrics import http_metrics, operations_metrics, trust_list_metrics
 from license_svc.web.middleware import BodyLimitMiddleware, RequestMiddleware
 from license_svc.web.problems import install_problem_handlers
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         if hasattr(module, "install"):
             module.install(app, ctx)
     trust_list_metrics(ctx)
+    operations_metrics(ctx)
     # The background trust-list sync (settings.sync_interval_minutes; 0: only when asked).
     start_sync, stop_sync = _sync_task(app, ctx)
     app.router.on_startup.append(start_sync)
