@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from license_svc import __version__
 from license_svc.config import REGIONS, Settings
@@ -50,10 +51,13 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             raise TypeError("create_app needs settings or ctx")
         ctx = AppContext.create(settings)
     settings = ctx.settings
-    app = FastAPI(
+    # /docs and /redoc from Swagger UI and ReDoc files shipped in a package (fastapi-offline),
+    # not a CDN: the service runs on government networks without internet access.
+    app = FastAPIOffline(
         title=f"license-svc {settings.region} ({REGIONS[settings.region]})",
         version=__version__, description=DESCRIPTION,
-        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc",
+        static_url="/static-api-docs", favicon_url="/pages/static/favicon.svg",
     )
     app.state.ctx = ctx
     install_problem_handlers(app)
