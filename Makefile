@@ -1,5 +1,8 @@
 # Two entry points (see README): `make run` and `make test`.  Both create .venv and install.
 PY ?= python3.11
+# `make run PORT=8080 HOST=0.0.0.0` to serve elsewhere.
+PORT ?= 8000
+HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -16,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 run: install
-	$(BIN)/license-svc serve
+	$(BIN)/license-svc serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -n 2

@@ -73,7 +73,7 @@ def wait(predicate, timeout: float, what: str):
 
 
 def issue(http: httpx.Client, url: str, key: str, issuer_code: str, count: int) -> list[tuple]:
-    body = json.loads((ROOT / "templates/business_licence/example.json").read_text("utf-8"))
+    body = json.loads((ROOT / "license_svc/licence_types/business_licence/example.json").read_text("utf-8"))
     body["issuer_code"] = issuer_code
     out = []
     headers = {"Authorization": f"Bearer {key}"}

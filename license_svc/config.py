@@ -32,6 +32,8 @@ class Settings:
     keys_dir: Path = DEV_KEYS_DIR
     key_passphrase: str | None = None
     sm2_backend: str = ""
+    # Licence-type folders searched after the built-in ones (license_svc.templates).
+    templates_dirs: tuple[Path, ...] = ()
     peers: dict[str, str] = field(default_factory=dict)
     max_body_bytes: int = 5 * 1024 * 1024
     # Background trust-list sync (license_svc.federation.autosync); 0 = only when asked.
@@ -54,6 +56,9 @@ class Settings:
                 self.dispute_due_working_days, int) or not 0 <= self.dispute_due_working_days <= 60:
             raise ConfigError("LICENSE_SVC_DISPUTE_DUE_WORKING_DAYS must be a whole number 0..60",
                               "LICENSE_SVC_DISPUTE_DUE_WORKING_DAYS 必须是 0 到 60 之间的整数")
+        if self.sm2_backend not in ("", "tongsuopy", "gmssl"):
+            raise ConfigError(f"LICENSE_SVC_SM2_BACKEND must be tongsuopy or gmssl, not {self.sm2_backend!r}",
+                              f"LICENSE_SVC_SM2_BACKEND 只能是 tongsuopy 或 gmssl，不是 {self.sm2_backend!r}")
         if not self.database_url:
             object.__setattr__(self, "database_url",
                                f"sqlite:///{Path(self.data_dir) / f'license-svc-{self.region}.db'}")
@@ -103,6 +108,13 @@ def _parse_days(value) -> int:
                           "LICENSE_SVC_DISPUTE_DUE_WORKING_DAYS 必须是整数") from None
 
 
+def _parse_dirs(value) -> tuple[Path, ...]:
+    """LICENSE_SVC_TEMPLATES_DIR is `os.pathsep`-separated; in TOML, a list of paths (or one)."""
+    if isinstance(value, str):
+        value = value.split(os.pathsep)
+    return tuple(Path(v) for v in value if str(v).strip())
+
+
 def load_settings(environ: dict[str, str] | None = None, **overrides) -> Settings:
     """Environment first, then LICENSE_SVC_CONFIG (a TOML file) for anything unset."""
     env = dict(os.environ if environ is None else environ)
@@ -122,6 +134,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         keys_dir=Path(pick("keys_dir", str(DEV_KEYS_DIR))),
         key_passphrase=pick("key_passphrase"),
         sm2_backend=pick("sm2_backend", ""),
+        templates_dirs=_parse_dirs(env.get("LICENSE_SVC_TEMPLATES_DIR")
+                                   or file_values.get("templates_dirs", ())),
         peers=parse_peers(pick("peers", "") or ""),
         # Not `pick`: a TOML 0 (disable) is falsy and must not fall back to the default.
         sync_interval_minutes=_parse_minutes(env.get("LICENSE_SVC_SYNC_INTERVAL_MINUTES")

@@ -11,6 +11,7 @@ routes all call them the same way; routes only translate HTTP to arguments and b
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from collections.abc import Hashable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
@@ -20,6 +21,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from license_svc import templates
 from license_svc.config import Settings
 from license_svc.db.engine import make_engine, make_session_factory, unit_of_work
 
@@ -35,10 +37,19 @@ def _utc_now() -> datetime:
 
 def load_keystore(settings: Settings):
     """The region's keys and certificates (PKI engineer's `signing.keystore`)."""
-    from signing.keystore import KeyStore
+    from signing.keystore import KeyStore, KeyStoreError
 
+    from license_svc.config import DEV_KEYS_DIR
+
+    if Path(settings.keys_dir) == DEV_KEYS_DIR and not DEV_KEYS_DIR.is_dir():
+        # An installed package has no keys_dev/ beside it: say what to do, not which file is missing.
+        raise KeyStoreError(
+            "no key store: set LICENSE_SVC_KEYS_DIR (production keys: docs/operations.md; "
+            "development: `license-svc dev-pki generate --out DIR`)",
+            "没有密钥目录：请设置 LICENSE_SVC_KEYS_DIR（生产密钥见 docs/operations.md；"
+            "开发测试可用 `license-svc dev-pki generate --out 目录` 生成）")
     return KeyStore.load(settings.keys_dir, passphrase=settings.key_passphrase,
-                         production=settings.production)
+                         production=settings.production, sm2_backend=settings.sm2_backend)
 
 
 T = TypeVar("T")
@@ -76,6 +87,7 @@ class AppContext:
                  keystore: Any = None, keystore_loader: Callable[[Settings], Any] = load_keystore,
                  peer_transport: "httpx.BaseTransport | None" = None):
         self.settings = settings
+        templates.use_template_dirs(settings.templates_dirs)
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
         self.clock = clock

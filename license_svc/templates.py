@@ -1,4 +1,9 @@
-"""Licence types as data: one folder per type under `templates/`, discovered at start-up.
+"""Licence types as data: one folder per type, discovered at start-up.
+
+The built-in types ship inside the package (`license_svc/licence_types/`, so an installed wheel
+has them); the `templates_dirs` setting (LICENSE_SVC_TEMPLATES_DIR, folders separated by
+`os.pathsep`) adds folders searched after it — a folder there with a new name adds a type, one
+with a built-in name replaces that type.
 
 Adding a licence type is adding a folder with five files, no code (docs/formats.md "Templates"):
 
@@ -32,7 +37,11 @@ from license_svc.identifiers import IdentifierError
 from formats.errors import ServiceError
 from formats.qr_claims import LICENCE_CLAIM_KEYS
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "licence_types"
+# The folders searched when no directory is named: set once at start-up from the settings
+# (`use_template_dirs`, called by AppContext) rather than passed through the fifty places that
+# look a type up — like the key store, it is fixed for the life of the process.
+_search_path: tuple[Path, ...] = (TEMPLATES_DIR,)
 TEMPLATE_SCHEMA = "yrd-licence-template/1"
 FILES = ("template.json", "schema.json", "layout.json", "qr.json", "example.json")
 REQUEST_KEYS = {"type", "issuer_code", "holders", "valid_from", "valid_until", "fields", "number"}
@@ -383,12 +392,35 @@ def _check_qr(t: Template) -> None:
                    f"模板 {t.folder}：打印二维码中的身份证号必须脱敏")
 
 
+def use_template_dirs(extra: "tuple[Path, ...] | list[Path]") -> None:
+    """Search the built-in types, then each folder of `extra` (later ones win by folder name).
+    Every folder is loaded and checked now, so a broken one fails at start-up."""
+    global _search_path
+    path = (TEMPLATES_DIR, *(Path(d) for d in extra))
+    merged: dict[str, Template] = {}
+    for d in path:
+        merged.update(_load_all(str(d.resolve())))
+    codes: dict[str, str] = {}
+    for folder, t in merged.items():
+        if t.type_code in codes:
+            raise _err(f"licence type code {t.type_code} is used by both {codes[t.type_code]} and {folder}",
+                       f"证照类型代码 {t.type_code} 同时被 {codes[t.type_code]} 和 {folder} 使用")
+        codes[t.type_code] = folder
+    _search_path = path
+
+
 def load_templates(directory: Path | str | None = None) -> dict[str, Template]:
-    """Every template folder under `directory` (default: the repository's templates/)."""
-    return dict(_load_all(str(Path(directory or TEMPLATES_DIR).resolve())))
+    """Every template folder under `directory`, or, by default, on the configured search path
+    (the built-in types first, then the `templates_dirs` setting's folders)."""
+    if directory is not None:
+        return dict(_load_all(str(Path(directory).resolve())))
+    merged: dict[str, Template] = {}
+    for d in _search_path:
+        merged.update(_load_all(str(d.resolve())))
+    return merged
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _load_all(directory: str) -> tuple[tuple[str, Template], ...]:
     root = Path(directory)
     if not root.is_dir():

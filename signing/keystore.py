@@ -68,8 +68,9 @@ class Credential:
 
 class KeyStore:
     def __init__(self, directory: Path, manifest: dict, passphrase: bytes | None,
-                 production: bool):
+                 production: bool, sm2_backend: str | None = None):
         self.directory = directory
+        self._sm2_backend = sm2_backend or None
         self.manifest = manifest
         self._passphrase = passphrase
         self._production = production
@@ -89,8 +90,11 @@ class KeyStore:
     # -- loading -------------------------------------------------------------------------
     @classmethod
     def load(cls, directory: Path | str, passphrase: bytes | str | None = None, *,
-             production: bool = False) -> "KeyStore":
-        """Read `directory/manifest.json` and every certificate and CRL it lists."""
+             production: bool = False, sm2_backend: str | None = None) -> "KeyStore":
+        """Read `directory/manifest.json` and every certificate and CRL it lists.
+
+        `sm2_backend` (the `sm2_backend` setting) picks the engine the SM2 private keys sign
+        with; empty means the algorithm layer's default."""
         directory = Path(directory)
         try:
             manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
@@ -106,7 +110,7 @@ class KeyStore:
                 "生产环境拒绝加载仅供开发测试的密钥")
         if isinstance(passphrase, str):
             passphrase = passphrase.encode()
-        return cls(directory, manifest, passphrase, production)
+        return cls(directory, manifest, passphrase, production, sm2_backend)
 
     def _read(self, rel: str) -> bytes:
         path = (self.directory / rel).resolve()
@@ -129,7 +133,8 @@ class KeyStore:
                 if self._production and b"ENCRYPTED PRIVATE KEY" not in data:
                     raise KeyStoreError(f"unencrypted private key {item['key']} in production",
                                         f"生产环境不得使用未加密的私钥 {item['key']}")
-                key = alg.load_private_key(data, self._passphrase if b"ENCRYPTED" in data else None)
+                key = alg.load_private_key(data, self._passphrase if b"ENCRYPTED" in data else None,
+                                           sm2_backend=self._sm2_backend)
                 if key.public_key.spki_der() != self._certs[item["id"]].public_key.dump():
                     raise KeyStoreError(f"private key does not match the certificate of {item['id']}",
                                         f"{item['id']} 的私钥与证书不匹配")

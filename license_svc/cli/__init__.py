@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="长三角电子证照与电子印章服务 / YRD electronic licence and seal service")
 
 
@@ -25,6 +25,8 @@ def _register() -> None:
     from license_svc.cli import verify  # noqa: F401
     from license_svc.cli import trustlist  # noqa: F401
     from license_svc.cli import federation  # noqa: F401
+    from license_svc.cli import backup  # noqa: F401
+    from license_svc.cli import openapi  # noqa: F401
 
 
 def main() -> None:

@@ -6,20 +6,35 @@ load keys_dev/clients.json instead).  A new key is printed once and never stored
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from license_svc.cli import app
+from license_svc.cli.common import die
 
 clients_app = typer.Typer(help="API 客户端 / API clients and their keys")
 app.add_typer(clients_app, name="clients")
 
 
-def _ctx(region: str | None):
+def _ctx(region: str | None, *, create: bool = True):
+    """The node's database; `create=False` (read-only commands) refuses to bring a database into
+    being just to say it is empty — a mistyped region or data dir should be noticed."""
     from license_svc.config import load_settings
     from license_svc.context import AppContext
-    from license_svc.db import upgrade
+    from license_svc.db import current_heads, upgrade
 
     settings = load_settings(region=region)
+    if not create:
+        url = settings.database_url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            die(f"数据库不存在：{url}", f"no database at {url} (wrong --region or "
+                "LICENSE_SVC_DATA_DIR? `license-svc serve` or `clients add` creates it)")
+        ctx = AppContext.create(settings)
+        if not current_heads(ctx.engine):
+            ctx.close()
+            die(f"数据库尚未初始化：{url}", f"the database at {url} has no schema yet")
+        return ctx
     upgrade(settings)
     return AppContext.create(settings)
 
@@ -54,10 +69,14 @@ def list_(region: str = typer.Option(None, "--region")):
     """列出客户端 / list clients (never their keys)."""
     from license_svc.auth.clients import list_clients
 
-    ctx = _ctx(region)
+    ctx = _ctx(region, create=False)
     try:
         with ctx.unit_of_work() as session:
-            for client, disabled in list_clients(session):
+            rows = list_clients(session)
+            if not rows:
+                typer.echo(f"区域 {ctx.region} 还没有 API 客户端 / no API clients in region {ctx.region} "
+                           "yet (license-svc clients add …)")
+            for client, disabled in rows:
                 typer.echo(f"{client.client_id}\t{client.region}\t{client.org_code}\t"
                            f"{','.join(sorted(client.roles))}\t{'disabled' if disabled else 'active'}\t"
                            f"{client.name}")

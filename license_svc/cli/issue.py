@@ -52,7 +52,7 @@ def _operator(ctx, licence_type: str | None, org_code: str | None, roles=("issue
 @app.command("issue")
 def issue_command(
         licence_type: str = typer.Option(..., "--type", help="证照类型 / template folder, e.g. business_licence"),
-        data: Path = typer.Option(..., "--data", help="申请数据 / request JSON (see templates/*/example.json)"),
+        data: Path = typer.Option(..., "--data", help="申请数据 / request JSON (see license_svc/licence_types/*/example.json)"),
         region: str = typer.Option(None, "--region", help="sh | js | zj | ah"),
         algorithm: str = typer.Option("sm2", "--alg", help="sm2 | rsa"),
         org: str = typer.Option(None, "--org", help="颁发机构代码 / issuing organisation USCC"),

@@ -115,3 +115,70 @@ def verify(pub: Path = typer.Option(None, "--pub", help="public key (PEM/DER SPK
     except ServiceError as exc:
         _die(exc.message_zh, exc.message_en)
     typer.echo(f"签名有效 / signature valid ({key.algorithm})")
+
+
+@keys_app.command("csr")
+def make_csr(key_path: Path = typer.Option(..., "--key", help="private key (PEM/DER PKCS#8)"),
+             passphrase_env: str = typer.Option(None, "--passphrase-env",
+                                                help="the key's passphrase is in this variable"),
+             role: str = typer.Option(..., "--role", help="licence_signer | seal_maker | tsa | node | "
+                                      "status_signer | audit_log | witness | trust_list"),
+             common_name: str = typer.Option(..., "--cn", help="subject CN, e.g. 上海市市场监督管理局 电子证照签名 SM2"),
+             org_name: str = typer.Option(..., "--org-name", help="subject O (机构名称)"),
+             org_code: str = typer.Option(..., "--org-code", help="统一社会信用代码 (organizationIdentifier)"),
+             province: str = typer.Option(None, "--province", help="subject ST, e.g. 上海市"),
+             out: Path = typer.Option(..., "--out", help="the request (PEM) for the region's CA")):
+    """生成证书申请（PKCS#10），含该用途所需的密钥用法 / a certificate request for the region's CA,
+    with the key usage the role needs."""
+    from asn1crypto import pem
+
+    from formats import algorithms as alg
+    from formats.errors import ServiceError
+    from signing.x509.csr import build_csr
+    from signing.x509.names import build_name, is_valid_uscc
+
+    if not is_valid_uscc(org_code):
+        _die(f"统一社会信用代码无效：{org_code}", f"not a valid unified social credit code: {org_code}")
+    try:
+        key = alg.load_private_key(key_path.read_bytes(), _passphrase(passphrase_env))
+        request = build_csr(key, build_name(common_name, organization=org_name, org_code=org_code,
+                                            province=province), role)
+    except OSError as exc:
+        _die(f"无法读取 {key_path}", f"cannot read {key_path}: {exc.strerror}")
+    except ServiceError as exc:
+        _die(exc.message_zh, exc.message_en)
+    out.write_bytes(pem.armor("CERTIFICATE REQUEST", request.dump()))
+    typer.echo(f"已写出证书申请 {out}，请交所在区域 CA 签发 / wrote {out}: send it to the region's CA")
+
+
+@keys_app.command("import")
+def import_cert(keys_dir: Path = typer.Option(..., "--keys-dir", help="the production key store folder"),
+                region: str = typer.Option(..., "--region", help="sh | js | zj | ah"),
+                role: str = typer.Option(..., "--role"),
+                cert: Path = typer.Option(..., "--cert", help="the certificate the CA issued"),
+                key_path: Path = typer.Option(..., "--key", help="the encrypted private key of the request"),
+                chain: list[Path] = typer.Option(..., "--chain", help="issuing CA and root (repeatable, or one bundle)"),
+                passphrase_env: str = typer.Option(..., "--passphrase-env",
+                                                   help="the key's passphrase is in this variable"),
+                item_id: str = typer.Option(None, "--id", help="manifest id (default from region, role, organisation)")):
+    """导入 CA 签发的证书到生产密钥目录（先校验密钥、证书链和用途）/ take a CA-issued certificate
+    into the key store, after checking key, chain and key usage."""
+    from datetime import datetime, timezone
+
+    from formats.errors import ServiceError
+    from license_svc.config import REGIONS
+    from license_svc.keyceremony import import_certificate
+
+    if region not in REGIONS:
+        _die(f"未知的区域 {region}", f"unknown region {region!r}")
+    try:
+        record = import_certificate(
+            keys_dir, region=region, role=role, cert_data=cert.read_bytes(),
+            key_data=key_path.read_bytes(), passphrase=_passphrase(passphrase_env),
+            chain_data=[c.read_bytes() for c in chain], at=datetime.now(timezone.utc), item_id=item_id)
+    except OSError as exc:
+        _die("无法读取输入文件", f"cannot read an input file: {exc}")
+    except ServiceError as exc:
+        _die(exc.message_zh, exc.message_en)
+    typer.echo(f"已导入 {record['id']}（{record['subject']}，有效至 {record['not_after']}）/ imported "
+               f"{record['id']} into {keys_dir}")

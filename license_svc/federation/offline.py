@@ -57,13 +57,26 @@ def from_node(ks, client, url: str, peers: dict[str, str], at: datetime) -> Offl
         raise TrustListSourceError(f"the federation list from {base} does not check out",
                                    f"{base} 提供的联盟列表未通过验证")
     lists, problems = [], []
+    # The node asked is the first source of its own region's list, whatever address the
+    # federation list gives for that region (a lone node, a node behind another name): every
+    # list is checked against its region's signers below, so where it came from does not matter.
+    try:
+        own = _fetch(client, f"{base}{TRUST_LIST_PATH}")
+        own_region = (own.get("payload") or {}).get("region") if isinstance(own, dict) else None
+    except TrustListSourceError:
+        own, own_region = None, None
     for region, node_url in sorted(region_urls(checked.payload).items()):
+        if region == own_region and region not in peers:
+            lists.append(own)
+            continue
         where = (peers.get(region) or node_url).rstrip("/")
         try:
             lists.append(_fetch(client, f"{where}{TRUST_LIST_PATH}"))
         except TrustListSourceError as exc:
             problems.append(f"{region}: {exc.message_zh} / {exc.message_en}")
     out = _check(ks, lotl, lists, at, f"node {base}")
+    if own_region in out.node_urls and own_region not in peers:
+        out.node_urls[own_region] = base  # and its licences' status from it too
     out.problems[:0] = problems
     return out
 

@@ -34,6 +34,7 @@ LIST_ENTRIES = bitstring.MIN_ENTRIES
 # Start a new list part when this full, so random picks rarely collide and herd privacy holds.
 LIST_FILL_LIMIT = LIST_ENTRIES // 2
 MAX_PICKS = 32
+MAX_PARTS = 9999  # list parts per issuer: ids end in -0001 … -9999
 SLOT = ("status_list", "status_index")  # the unique pair a version's slot is
 
 
@@ -70,7 +71,7 @@ def _list_exists(session: Session, lid: str) -> bool:
 def _newest_part(session: Session, region: str, issuer_code: str, start: int) -> int:
     """The highest part in use at or above `start` (parts are used in order 1, 2, ...)."""
     part = start
-    while part < 9999 and _list_exists(session, list_id(region, issuer_code, part + 1)):
+    while part < MAX_PARTS and _list_exists(session, list_id(region, issuer_code, part + 1)):
         part += 1
     return part
 
@@ -167,7 +168,7 @@ def _latest_statuses(session: Session, status_list: str):
 def signed_status_list(ctx, session: Session, issuer_code: str, part: int = 1) -> dict:
     """The signed bitstring list `part` of `issuer_code` in this region.  Expiry is not in the
     list: it follows from the validity date the verifier already holds."""
-    if not isinstance(part, int) or not 1 <= part <= 9999:
+    if not isinstance(part, int) or not 1 <= part <= MAX_PARTS:
         raise LicenceDataInvalid("list part must be 1..9999", "列表序号必须在 1 到 9999 之间")
     lid = list_id(ctx.region, issuer_code, part)
     rows = _latest_statuses(session, lid)

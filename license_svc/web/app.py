@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from license_svc import __version__
 from license_svc.config import REGIONS, Settings
 from license_svc.context import AppContext
-from license_svc.web.metrics import http_metrics, trust_list_metrics
+from license_svc.web.metrics import http_metrics, operations_metrics, trust_list_metrics
 from license_svc.web.middleware import BodyLimitMiddleware, RequestMiddleware
 from license_svc.web.problems import install_problem_handlers
 
@@ -50,10 +51,13 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             raise TypeError("create_app needs settings or ctx")
         ctx = AppContext.create(settings)
     settings = ctx.settings
-    app = FastAPI(
+    # /docs and /redoc from Swagger UI and ReDoc files shipped in a package (fastapi-offline),
+    # not a CDN: the service runs on government networks without internet access.
+    app = FastAPIOffline(
         title=f"license-svc {settings.region} ({REGIONS[settings.region]})",
         version=__version__, description=DESCRIPTION,
-        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url="/redoc",
+        static_url="/static-api-docs", favicon_url="/pages/static/favicon.svg",
     )
     app.state.ctx = ctx
     install_problem_handlers(app)
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         if hasattr(module, "install"):
             module.install(app, ctx)
     trust_list_metrics(ctx)
+    operations_metrics(ctx)
     # The background trust-list sync (settings.sync_interval_minutes; 0: only when asked).
     start_sync, stop_sync = _sync_task(app, ctx)
     app.router.on_startup.append(start_sync)

@@ -29,11 +29,7 @@ class HttpMetrics:
 
 def http_metrics(ctx) -> HttpMetrics:
     """One set per context: creating the app twice on one context must not register twice."""
-    existing = getattr(ctx, "_http_metrics", None)
-    if existing is None:
-        existing = HttpMetrics(ctx.metrics)
-        ctx._http_metrics = existing
-    return existing
+    return ctx.caches.get(HttpMetrics, lambda: HttpMetrics(ctx.metrics))
 
 
 class TrustListCollector:
@@ -89,3 +85,115 @@ def trust_list_metrics(ctx) -> TrustListCollector:
         ctx.metrics.register(collector)
         return collector
     return ctx.caches.get(TrustListCollector, build)
+
+
+class OperationsCollector:
+    """What pages an operator at night, read at scrape time (docs/operations.md "Metrics"):
+
+    - `license_svc_certificate_expiry_days{id,role,region}`: days until each key-store
+      certificate with a private key (this region's and the federation's) expires;
+    - `license_svc_seal_expiry_days{es_id,org_code}`: days until each active seal's validity ends;
+    - `license_svc_audit_queue_entries`, `license_svc_audit_sequencing_lag_seconds` (age of the
+      oldest entry not yet in the tree), `license_svc_audit_tree_size`,
+      `license_svc_audit_checkpoint_age_seconds`;
+    - `license_svc_status_list_slots_left{issuer}`: status-list slots an issuer has left before
+      its lists run out (parts x fill limit, minus those used).
+
+    Scrape-time, like the trust-list collector: these values change with the clock, not with
+    events, and a value set by a task would be stale exactly when the task is stuck."""
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        try:
+            yield from self._certificates()
+            yield from self._database()
+        except Exception as exc:  # a scrape must not fail because the database is down
+            log.warning("operations metrics unavailable: %s", type(exc).__name__)
+
+    def _certificates(self):
+        ctx, now = self._ctx, self._ctx.now()
+        fam = GaugeMetricFamily("license_svc_certificate_expiry_days",
+                                "Days until the certificate of a key in the key store expires",
+                                labels=["id", "role", "region"])
+        store = ctx.keystore
+        for region in (ctx.region, "federation"):
+            for item in store.items(region=region):
+                if not item.get("key") or item.get("status", "valid") != "valid":
+                    continue
+                not_after = store.certificate(item["id"])["tbs_certificate"]["validity"]["not_after"].native
+                fam.add_metric([item["id"], item["role"], region],
+                               round((not_after - now).total_seconds() / 86400, 2))
+        yield fam
+
+    def _database(self):
+        from sqlalchemy import func, select
+
+        from license_svc.audit.models import AuditCheckpoint, AuditQueueRow
+        from license_svc.audit.store import tree_size
+        from license_svc.licences.models import LicenceVersion
+        from license_svc.licences.status import LIST_FILL_LIMIT, MAX_PARTS
+        from license_svc.seals.models import SealRow
+
+        ctx, now = self._ctx, self._ctx.now()
+        seals = GaugeMetricFamily("license_svc_seal_expiry_days",
+                                  "Days until an active seal's validity ends", labels=["es_id", "org_code"])
+        queue = GaugeMetricFamily("license_svc_audit_queue_entries", "Audit entries not yet sequenced")
+        lag = GaugeMetricFamily("license_svc_audit_sequencing_lag_seconds",
+                                "Age of the oldest audit entry not yet in the tree (0 when none)")
+        size = GaugeMetricFamily("license_svc_audit_tree_size", "Entries in the audit tree")
+        cp_age = GaugeMetricFamily("license_svc_audit_checkpoint_age_seconds",
+                                   "Seconds since the latest signed checkpoint")
+        slots = GaugeMetricFamily("license_svc_status_list_slots_left",
+                                  "Status-list slots left for an issuer's new licences", labels=["issuer"])
+        with ctx.unit_of_work() as session:
+            for row in session.execute(select(SealRow.es_id, SealRow.org_code, SealRow.valid_end)
+                                       .where(SealRow.status == "active")):
+                seals.add_metric([row.es_id, row.org_code], round((_aware(row.valid_end) - now).total_seconds() / 86400, 2))
+            pending, oldest = session.execute(select(func.count(), func.min(AuditQueueRow.time))).one()
+            queue.add_metric([], pending)
+            lag.add_metric([], max(0.0, (now - _aware(oldest)).total_seconds()) if oldest else 0.0)
+            size.add_metric([], tree_size(session))
+            latest = session.scalar(select(func.max(AuditCheckpoint.created_at)))
+            if latest is not None:
+                cp_age.add_metric([], max(0.0, (now - _aware(latest)).total_seconds()))
+            used: dict[str, tuple[int, int]] = {}
+            for lid, count in session.execute(select(LicenceVersion.status_list, func.count())
+                                              .group_by(LicenceVersion.status_list)):
+                issuer, part = _list_issuer_part(lid)
+                if issuer is None:
+                    continue
+                top = used.get(issuer, (0, 0))
+                if part >= top[0]:
+                    used[issuer] = (part, count)
+            for issuer, (part, count) in sorted(used.items()):
+                slots.add_metric([issuer], (MAX_PARTS - part) * LIST_FILL_LIMIT
+                                 + max(0, LIST_FILL_LIMIT - count))
+        yield from (seals, queue, lag, size, cp_age, slots)
+
+
+
+def _aware(t):
+    from datetime import timezone
+
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _list_issuer_part(list_id: str | None) -> tuple[str | None, int]:
+    """`{region}-{issuer_code}-{part:04d}` → (issuer_code, part)."""
+    parts = (list_id or "").split("-")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None, 0
+    return parts[1], int(parts[2])
+
+
+def operations_metrics(ctx) -> OperationsCollector:
+    def build() -> OperationsCollector:
+        collector = OperationsCollector(ctx)
+        ctx.metrics.register(collector)
+        return collector
+    return ctx.caches.get(OperationsCollector, build)

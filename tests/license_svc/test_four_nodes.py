@@ -41,7 +41,7 @@ def nodes(tmp_path_factory):
 
 
 def _issue(node, folder="business_licence", algorithm="sm2"):
-    body = json.loads((REPO_ROOT / "templates" / folder / "example.json").read_text("utf-8"))
+    body = json.loads((REPO_ROOT / "license_svc" / "licence_types" / folder / "example.json").read_text("utf-8"))
     client = f"{node.region}-issuer-amr"
     keys = json.loads((node.keys_dir / "clients.json").read_text("utf-8"))
     body["issuer_code"] = next(c["org_code"] for c in keys if c["client_id"] == client)
@@ -167,7 +167,7 @@ def test_withdrawal_at_js_reaches_every_region(nodes):
                          env=env, capture_output=True, text=True, timeout=60, cwd=js.data_dir)
     assert out.returncode == 0, out.stdout + out.stderr
     # js refuses to issue with the withdrawn key
-    body = json.loads((REPO_ROOT / "templates/business_licence/example.json").read_text("utf-8"))
+    body = json.loads((REPO_ROOT / "license_svc/licence_types/business_licence/example.json").read_text("utf-8"))
     body["issuer_code"] = amr.code
     r = js.post("/api/v1/licences", json=body, headers=js.auth("js-issuer-amr"))
     assert r.status_code == 503 and "signing-key-withdrawn" in r.json()["type"]

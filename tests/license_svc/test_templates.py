@@ -12,7 +12,7 @@ from license_svc import templates as tpl
 from license_svc.identifiers import IdentifierError
 from license_svc.templates import TemplateError
 
-MANIFEST = json.loads((tpl.TEMPLATES_DIR.parent / "keys_dev" / "manifest.json").read_text("utf-8"))
+MANIFEST = json.loads((tpl.TEMPLATES_DIR.parent.parent / "keys_dev" / "manifest.json").read_text("utf-8"))
 ALL = tpl.load_templates()
 
 

@@ -392,6 +392,9 @@ def test_serve_with_workers_uses_processes_and_sums_their_metrics(tmp_path):
     served = [line for line in text.splitlines()
               if line.startswith("license_svc_http_requests_total{") and 'route="/healthz"' in line]
     assert len(served) == 1 and float(served[0].rsplit(" ", 1)[1]) == 12.0, served
+    # and the scrape-time gauges (database and key store), which one worker's answer carries
+    assert "license_svc_trust_list_usable{" in text and "license_svc_audit_tree_size " in text
+    assert "license_svc_certificate_expiry_days{" in text
     records = [json.loads(line) for line in lines]
     assert sum(rec["msg"] == "dev API clients seeded" for rec in records) == 1
 

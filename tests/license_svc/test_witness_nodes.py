@@ -25,7 +25,7 @@ WITNESS_LINE = re.compile(r"^\u2014 licence-audit-witness/([a-z]+) ", re.M)
 
 
 def _issue(node):
-    body = json.loads((REPO_ROOT / "templates" / "business_licence" / "example.json").read_text("utf-8"))
+    body = json.loads((REPO_ROOT / "license_svc" / "licence_types" / "business_licence" / "example.json").read_text("utf-8"))
     client = f"{node.region}-issuer-amr"
     keys = json.loads((node.keys_dir / "clients.json").read_text("utf-8"))
     body["issuer_code"] = next(c["org_code"] for c in keys if c["client_id"] == client)

@@ -90,6 +90,12 @@ def _registry(ctx: AppContext):
         return ctx.metrics
     from prometheus_client import CollectorRegistry, multiprocess
 
+    from license_svc.web.metrics import operations_metrics, trust_list_metrics
+
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
+    # The scrape-time gauges read shared state (the database, the key store), so whichever
+    # worker answers gives the same values: add them beside the summed counters.
+    registry.register(trust_list_metrics(ctx))
+    registry.register(operations_metrics(ctx))
     return registry
