@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from license_svc.logs import redact_id_numbers
+from formats.privacy import mask_id_numbers
 from license_svc.request_context import current_request_id
 
 PROBLEM_TYPE_PREFIX = "urn:license-svc:problem:"
@@ -84,7 +84,7 @@ def _redacted(value: Any) -> Any:
     what was wrong (an unknown type, a schema error quoting the instance, an identifier segment),
     and that may be a holder's ID number: the last line of defence, as in the logs."""
     if isinstance(value, str):
-        return redact_id_numbers(value, anywhere=True)
+        return mask_id_numbers(value)
     if isinstance(value, dict):
         return {k: _redacted(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
