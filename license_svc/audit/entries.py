@@ -22,7 +22,7 @@ from typing import Any
 
 from license_svc.config import REGIONS
 from formats.canonical_json import CanonicalJSONError, canonical_json
-from formats.errors import ServiceError
+from formats.errors import Kind, ServiceError
 from formats.privacy import contains_id_number
 
 SCHEMA_VERSION = 1
@@ -47,6 +47,20 @@ class AuditError(ServiceError):
 
 class AuditEntryError(AuditError):
     code = "audit-entry"
+
+
+class AuditUnavailable(AuditError):
+    """The database would not take the entry (read-only, locked, full, gone): the action it
+    audits is rolled back and the caller is told to try later — a 503, not a 500 (issue 14
+    item 8), as the grant routes already answered."""
+
+    code = "audit-unavailable"
+    kind = Kind.UNAVAILABLE
+    title_zh, title_en = "审计日志不可用，操作未执行", "Audit log unavailable: the action was not carried out"
+
+    def __init__(self):
+        super().__init__("the audit entry could not be written; nothing was done or returned",
+                         "审计条目无法写入，操作未执行，也未返回任何数据")
 
 
 def format_time(t: datetime) -> str:

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy import Select, select, union
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from formats import merkle
@@ -31,7 +31,7 @@ from formats.merkle import leaf_hash, verify_consistency
 from formats.privacy import mask_id_numbers, mask_in
 from license_svc.audit import sequencer, store
 from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
-from license_svc.audit.entries import Actor, AuditEntry, AuditError
+from license_svc.audit.entries import Actor, AuditEntry, AuditError, AuditUnavailable
 from license_svc.audit.holder import HolderKey, load_holder_key
 from license_svc.audit.models import AuditCheckpoint, AuditEntryRow
 from license_svc.request_context import current_request_id
@@ -81,6 +81,15 @@ def append_many(session: Session, entries: list[AuditEntry]) -> list[int]:
         raise _fault
     if not leaves:
         return []
+    try:
+        return _enqueue(session, leaves, entries)
+    except SQLAlchemyError as exc:
+        log.error("audit entry could not be written; the action rolls back: %s",
+                  type(exc).__name__, exc_info=True)
+        raise AuditUnavailable() from exc
+
+
+def _enqueue(session: Session, leaves: list[bytes], entries: list[AuditEntry]) -> list[int]:
     return store.enqueue(session, [{
         "leaf": leaf, "leaf_hash": leaf_hash(leaf), "time": e.time, "action": e.action,
         "outcome": e.outcome, "actor_org": e.actor.org_code, "licence_id": e.licence_id,
