@@ -8,11 +8,12 @@ seal names (issue 14 item 5).  Everything that sends text out of the service or 
 append-only log now asks this module.
 
 What counts: every 18-character window of 17 digits and a check character 0-9/X/x whose
-birth date is a date and whose GB 11643 check character is right, wherever it sits — glued
-to letters, inside a longer run of digits or hex, either case of X — and the older 15-digit
-number (no check digit) as a whole run of 15 digits with a 19YYMMDD birth date.  The check
-digit and date keep ordinary long numbers (times, serials, hashes) unchanged: 10 in 11 random
-windows fail the check digit alone.
+digits 7-14 are a birth date from 1900 to 2099, wherever it sits — glued to letters, inside a
+longer run of digits or hex, either case of X — and the older 15-digit number as a whole run
+of 15 digits with a 19YYMMDD birth date.  The check character is deliberately not required: a
+mistyped number is still a person's number (the grant routes always refused those).  The date
+keeps ordinary long numbers unchanged: times (20261206…) put a year of 0620 where the birth
+date would be, and an all-digit organisation code (11320000014000000X) a month of 40.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def _is_date(year: int, month: int, day: int) -> bool:
 
 
 def is_id_number(code: str) -> bool:
-    """True for exactly one valid 18-character resident ID number (either case of X)."""
+    """True for exactly one valid 18-character resident ID number, check character included
+    (either case of X).  The filter below is wider (see the module docstring)."""
     if len(code) != 18 or not code[:17].isdigit() or not code[:17].isascii() \
             or code[17] not in "0123456789Xx":
         return False
@@ -45,8 +47,13 @@ def is_id_number(code: str) -> bool:
     return _CHECK[sum(int(c) * w for c, w in zip(code, _WEIGHTS)) % 11] == code[17].upper()
 
 
+def _has_birth_date(window: str) -> bool:
+    year = int(window[6:10])
+    return 1900 <= year <= 2099 and _is_date(year, int(window[10:12]), int(window[12:14]))
+
+
 def _spans(text: str) -> list[tuple[int, int]]:
-    spans = [(m.start(1), m.end(1)) for m in _WINDOW.finditer(text) if is_id_number(m.group(1))]
+    spans = [(m.start(1), m.end(1)) for m in _WINDOW.finditer(text) if _has_birth_date(m.group(1))]
     spans += [(m.start(), m.end()) for m in _OLD_FORM.finditer(text)
               if _is_date(1900 + int(m.group()[6:8]), int(m.group()[8:10]), int(m.group()[10:12]))]
     return sorted(spans)
