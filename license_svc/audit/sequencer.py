@@ -38,7 +38,7 @@ about every second when there is work) and on demand before anything reads the l
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -46,7 +46,6 @@ from sqlalchemy.orm import Session
 from formats import merkle
 from formats.audit_leaf import INDEX_COLUMNS, LeafColumnsError, index_columns
 from license_svc.audit import store
-from license_svc.audit.entries import format_time
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +75,17 @@ def sequence_batch(session: Session, limit: int = BATCH) -> int:
     return len(batch)
 
 
-def _column_text(name: str, value):
-    if name == "time" and isinstance(value, datetime):
-        return format_time(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
-    return value
+_LOOKUPS = tuple(c for c in INDEX_COLUMNS if c != "time")
+_WIDTHS = {"action": 64, "outcome": 16, "actor_org": 256, "licence_id": 256, "holder_ref": 64}
+
+
+def _agrees(row: dict, cols: dict, at: datetime) -> bool:
+    """The queue row's copies equal the leaf's values (`time` to the millisecond, as the leaf
+    spells it)."""
+    t = row["time"]
+    if not isinstance(t, datetime) or t.replace(microsecond=t.microsecond // 1000 * 1000) != at:
+        return False
+    return all(row[c] == cols[c] for c in _LOOKUPS)
 
 
 def _from_leaves(batch: list[dict]) -> tuple[list[bytes], list[dict] | None]:
@@ -93,13 +99,14 @@ def _from_leaves(batch: list[dict]) -> tuple[list[bytes], list[dict] | None]:
         h = merkle.leaf_hash(leaf)
         try:
             cols = index_columns(leaf)
-            at = datetime.strptime(cols["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            at = datetime.fromisoformat(cols["time"])
+            if at.tzinfo is None or any(len(cols[c] or "") > w for c, w in _WIDTHS.items()):
+                raise ValueError("leaf time without a zone, or a value wider than its column")
         except (LeafColumnsError, ValueError):
             cols = {"time": None, "action": "", "outcome": "", "actor_org": "",
                     "licence_id": None, "holder_ref": None}
             at = row["time"]
-        if h != bytes(row["leaf_hash"]) or any(
-                _column_text(c, row[c]) != cols[c] for c in INDEX_COLUMNS):
+        if h != bytes(row["leaf_hash"]) or not _agrees(row, cols, at):
             tampered.append(row["id"])
         hashes.append(h)
         derived.append(dict(cols, time=at, leaf=leaf, leaf_hash=h))

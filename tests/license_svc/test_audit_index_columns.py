@@ -122,3 +122,22 @@ def test_audit_verify_cli_exit_code_and_old_exports(ctx, tmp_path):
     report = verify_export(load_export(out), [log_signer(ctx.keystore, "sh").verifier_key])
     assert report.indication == "TOTAL_PASSED" and report.check("audit.index_columns") is None
     assert any("/1" in n for n in report.notes)
+
+
+@pytest.mark.parametrize("leaf", [b'{"forged":true}', b"not json",
+                                  json.dumps({"time": "2026-06-01", "actor": {"org_code": "x"},
+                                              "action": "a", "outcome": "success"}).encode(),
+                                  json.dumps({"time": "2026-06-01T08:00:00.000Z", "actor": {"org_code": "x" * 300},
+                                              "action": "a", "outcome": "success"}).encode()])
+def test_a_queued_leaf_that_is_no_entry_is_sequenced_and_named_by_audit_verify(ctx, tmp_path, leaf):
+    """The sequencer must not stall on whatever the database holds; the tree keeps it, and the
+    offline check names it."""
+    record_retrieval(ctx)
+    with ctx.unit_of_work() as s:
+        s.execute(text("UPDATE audit_queue SET leaf = :leaf"), {"leaf": leaf})
+    record_retrieval(ctx)
+    assert audit.sequence(ctx) == 2
+    audit.publish(ctx)
+    report = export_and_verify(ctx, tmp_path)
+    assert report.indication == "TOTAL_FAILED" and report.first_bad_entry == 0, report.to_text()
+    assert holder_sees(ctx) == [1]
