@@ -60,7 +60,7 @@ class AuditUnavailable(AuditError):
 
     def __init__(self):
         super().__init__("the audit entry could not be written; nothing was done or returned",
-                         "审计条目无法写入，操作未执行，也未返回任何数据")
+                         "审计条目无法写入，未执行任何操作、未返回任何数据")
 
 
 def format_time(t: datetime) -> str:
