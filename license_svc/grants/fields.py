@@ -91,7 +91,7 @@ def licence_template(error_cls, value: Any) -> Template:
 def check_text(error_cls, field: str, value: Any, *, required: bool = False,
                min_length: int = 1) -> str | None:
     """Free text bound for the audit log: bounded, printable, and never holding an ID number
-    (a number-like token of 15 or 18 characters is refused, check digit or not)."""
+    (`formats.privacy`: 18 characters with a birth date, check digit or not; 15 digits)."""
     if value is None and not required:
         return None
     if not isinstance(value, str) or not min_length <= len(value.strip()) <= MAX_TEXT \
