@@ -1,5 +1,6 @@
 """Start-up sequence shared by `serve` (and any command that needs a ready database):
-refuse development keys in production, migrate, take the federation list file of a one-region
+refuse development keys in production (by path, then every certificate by fingerprint and every
+client holding a development API key: `dev_material`), migrate, take the federation list file of a one-region
 key store, and in development seed this region's clients and demo data."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from license_svc.auth.clients import seed_clients
 from license_svc.config import Settings
 from license_svc.context import AppContext
 from license_svc.db import upgrade
+from license_svc.dev_material import disable_dev_clients, refuse_dev_certificates
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +21,17 @@ log = logging.getLogger(__name__)
 def bootstrap(settings: Settings, *, seed: bool = True, **ctx_kwargs) -> AppContext:
     libraries.install()  # before the context imports pyHanko (formats/libraries.py)
     settings.check_keys_allowed()
+    if settings.production:
+        refuse_dev_certificates(Path(settings.keys_dir))  # before anything is written
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     upgrade(settings)
     ctx = AppContext.create(settings, **ctx_kwargs)
     from license_svc.federation.sync import load_federation_file
 
     load_federation_file(ctx)  # a node that cannot sign the federation list serves this one
+    if settings.production:
+        with ctx.unit_of_work() as session:
+            disable_dev_clients(session)
     if seed and not settings.production:
         clients_file = Path(settings.keys_dir) / "clients.json"
         if clients_file.exists():

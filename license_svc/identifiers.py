@@ -89,21 +89,6 @@ def check_id_card(code: str) -> None:
                               f"公民身份号码校验码错误（应为 {expected}）")
 
 
-_RESIDENT_ID_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
-
-
-def contains_resident_id(text: str) -> bool:
-    """True if `text` holds a well-formed resident ID number anywhere, even glued to letters:
-    for free values (request ids, matter codes) bound for places that must never hold one."""
-    for candidate in _RESIDENT_ID_CANDIDATE.findall(text):
-        try:
-            check_id_card(candidate.upper())
-            return True
-        except IdentifierError:
-            continue
-    return False
-
-
 # -- holder codes ----------------------------------------------------------------------------
 
 def check_holder_code(code_type: str, code: str, legacy: bool = False) -> list[str]:

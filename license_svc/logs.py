@@ -1,6 +1,6 @@
 """Structured JSON logs, one object per line, with the request id — and never an ID number.
 
-Redaction is the last step of formatting, applied to the whole serialised line (message,
+Redaction (`formats.privacy`, the service's one ID-number filter) is the last step of formatting, applied to the whole serialised line (message,
 extra fields, traceback), so a 身份证号 that slips into an exception message is still masked.
 """
 
@@ -8,28 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import datetime, timezone
 
+from formats.privacy import mask_id_numbers
 from license_svc.request_context import current_request_id
-
-# 18-character resident ID (17 digits + digit/X) and the older 15-digit form, as whole tokens.
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])")
-REDACTED = "[REDACTED-ID]"
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is logged.
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName", "color_message"}  # color_message: uvicorn's ANSI copy of msg
-
-
-# The same numbers wherever they sit, even glued to letters ("\\u202e310101…" in a repr, "ID310…"):
-# for text that goes back to a caller (problem details), where over-masking costs nothing.
-_ID_NUMBER_ANYWHERE = re.compile(r"(?<![0-9])(?:\d{17}[0-9Xx]|\d{15})(?![0-9])")
-
-
-def redact_id_numbers(text: str, *, anywhere: bool = False) -> str:
-    return (_ID_NUMBER_ANYWHERE if anywhere else _ID_NUMBER).sub(REDACTED, text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,7 +35,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return redact_id_numbers(json.dumps(entry, ensure_ascii=False, default=str))
+        return mask_id_numbers(json.dumps(entry, ensure_ascii=False, default=str))
 
 
 def configure_logging(level: str | int = "INFO", stream=None) -> None:

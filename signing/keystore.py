@@ -130,10 +130,11 @@ class KeyStore:
                     raise KeyStoreError(f"no private key for {item['id']}",
                                         f"{item['id']} 没有私钥")
                 data = self._read(item["key"])
-                if self._production and b"ENCRYPTED PRIVATE KEY" not in data:
+                encrypted = alg.is_encrypted_private_key(data)  # parsed, not searched for words
+                if self._production and not encrypted:
                     raise KeyStoreError(f"unencrypted private key {item['key']} in production",
                                         f"生产环境不得使用未加密的私钥 {item['key']}")
-                key = alg.load_private_key(data, self._passphrase if b"ENCRYPTED" in data else None,
+                key = alg.load_private_key(data, self._passphrase if encrypted else None,
                                            sm2_backend=self._sm2_backend)
                 if key.public_key.spki_der() != self._certs[item["id"]].public_key.dump():
                     raise KeyStoreError(f"private key does not match the certificate of {item['id']}",

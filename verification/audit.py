@@ -26,12 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from formats.audit_leaf import LeafColumnsError, index_columns
 from formats.merkle import HASH_SIZE, CompactRange, extends, leaf_hash
 from verification.checks import AuditCheck
 from verification.report import Report
 from verification.tlog import NoteKey, verify_checkpoint
 
-EXPORT_FORMAT = "licence-audit-export/1"
+EXPORT_FORMAT = "licence-audit-export/2"
+# /1 exports carry no lookup columns; they are still read, without the column check.
+READABLE_FORMATS = ("licence-audit-export/1", EXPORT_FORMAT)
 _MISSING = b"\x00" * HASH_SIZE  # stands in for a dropped entry so hashing can go on
 
 
@@ -92,7 +95,7 @@ def load_export(path: str | Path) -> ExportBundle:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ExportFormatError(f"cannot read audit export {path}: {exc.__class__.__name__}: {exc}",
                                 f"无法读取审计日志导出 {path}") from None
-    if not isinstance(bundle.manifest, dict) or bundle.manifest.get("format") != EXPORT_FORMAT:
+    if not isinstance(bundle.manifest, dict) or bundle.manifest.get("format") not in READABLE_FORMATS:
         raise ExportFormatError(f"not an audit export (format must be {EXPORT_FORMAT})",
                                 f"不是审计日志导出文件（格式应为 {EXPORT_FORMAT}）")
     return bundle
@@ -152,14 +155,30 @@ class _Scan:
     first_missing: int | None = None
     first_mismatch: int | None = None      # entry bytes hash differently from the recorded hash
     first_bad_leaf: int | None = None      # not base64 / not JSON
+    first_bad_columns: int | None = None   # lookup columns that disagree with the leaf
+    bad_columns: str = ""
     recorded_complete: bool = True
     entry_problems: dict = field(default_factory=dict)
     hash_problems: dict = field(default_factory=dict)
 
 
+def _columns_problem(leaf: bytes, stored: Any) -> str | None:
+    """Why the exported lookup columns of an entry disagree with its leaf, or None."""
+    if not isinstance(stored, dict):
+        return "no lookup columns"
+    try:
+        derived = index_columns(leaf)
+    except LeafColumnsError as exc:
+        return str(exc)
+    wrong = [k for k, v in derived.items() if stored.get(k) != v]
+    return f"{', '.join(wrong)} differ from the leaf" if wrong else None
+
+
 def _scan(bundle: ExportBundle, signed: list[_Signed], upto: int) -> _Scan:
-    """One pass over entries and recorded hashes, comparing roots at every signed size."""
+    """One pass over entries and recorded hashes, comparing roots at every signed size (and,
+    in a /2 export, each entry's lookup columns with its leaf)."""
     scan = _Scan()
+    with_columns = bundle.manifest.get("format") == EXPORT_FORMAT
     computed, recorded = CompactRange(), CompactRange()
     entries = _rows_by_index(bundle.entries(), scan.entry_problems)
     hashes = _rows_by_index(bundle.leaf_hashes(), scan.hash_problems)
@@ -192,6 +211,9 @@ def _scan(bundle: ExportBundle, signed: list[_Signed], upto: int) -> _Scan:
                     json.loads(leaf)
                 except ValueError:
                     scan.first_bad_leaf = pos if scan.first_bad_leaf is None else scan.first_bad_leaf
+                problem = _columns_problem(leaf, e[1].get("columns")) if with_columns else None
+                if problem and scan.first_bad_columns is None:
+                    scan.first_bad_columns, scan.bad_columns = pos, problem
             e = next(entries, None)
         if h is not None and h[0] == pos:
             rec_h = _b64(h[1].get("hash"))
@@ -327,6 +349,20 @@ def verify_export(bundle: ExportBundle, trusted_keys: list[NoteKey] | None = Non
     if scan.first_bad_leaf is not None:
         report.add(AuditCheck.ENTRY_ENCODING, False, f"审计条目 {scan.first_bad_leaf} 不是有效的 JSON / entry "
                    f"{scan.first_bad_leaf} is not valid JSON", failure="FORMAT_FAILURE")
+
+    if bundle.manifest.get("format") == EXPORT_FORMAT:
+        bad = scan.first_bad_columns
+        report.add(AuditCheck.INDEX_COLUMNS, bad is None,
+                   f"审计条目 {bad} 的检索列与条目内容不符（该条目会从持证人和监察的查询中消失）/ the lookup "
+                   f"columns of entry {bad} disagree with its leaf ({scan.bad_columns}): searches "
+                   "by holder, licence or department would miss it" if bad is not None else
+                   "每个条目的检索列与条目内容一致 / every entry's lookup columns match its leaf",
+                   failure="HASH_FAILURE")
+        if bad is not None:
+            report.first_bad_entry = _min(report.first_bad_entry, bad)
+    else:
+        report.notes.append("旧格式导出（/1）不含检索列，未检查 / a /1 export carries no lookup "
+                            "columns; they were not checked")
 
     failing = [s for s in signed if not s.computed_ok]
     if failing:

@@ -198,6 +198,7 @@ class AuditCheck(CheckName):
     TREE_ROOTS = "audit.tree_roots", "树根与检查点一致"
     RECORDED_LEAF_HASHES = "audit.recorded_leaf_hashes", "记录的叶哈希未被改动"
     WITNESS_COSIGNATURES = "audit.witness_cosignatures", "最终检查点有足够的见证签名"
+    INDEX_COLUMNS = "audit.index_columns", "检索列与条目一致"
 
 
 class ServiceCheck(CheckName):

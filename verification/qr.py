@@ -37,6 +37,7 @@ from formats.algorithms import registry
 from formats.cose import (COSE_SIGN1_TAG, HDR_ALG, HDR_KID, KID_LENGTH, is_cbor_int,
                           sig_structure)
 from formats.errors import SigningError
+from formats.privacy import mask_id_numbers
 from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
                                 CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX)
 from verification.checks import QrCheck
@@ -53,7 +54,6 @@ MAX_IMAGE_PIXELS = 40_000_000
 DEFAULT_SKEW = timedelta(seconds=30)  # phones' clocks drift; only for "issued in the future"
 
 _BASE45 = re.compile(r"^[0-9A-Z $%*+\-./:]*$")
-_ID_NUMBER = re.compile(r"[0-9]{17}[0-9Xx]|[0-9]{15}")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CLAIM_TYPES = {"id": str, "t": str, "n": str, "h": str, "hid": str, "vf": str, "vu": str,
                 "r": str, "v": int}
@@ -194,7 +194,7 @@ def verify_qr_text(text: str | bytes, trust: QrTrust, at: datetime, *,
         return report
     # Shown so a clerk sees what was scanned, but an ID card's or a health code's QR carries an
     # ID number: masked, as everywhere a report may be stored or printed.
-    masked = _ID_NUMBER.sub("[ID]", text[:200])  # before cutting, so no part of one remains
+    masked = mask_id_numbers(text[:217], "[ID]")  # before cutting, so no part of one remains
     shown = masked[:60] + ("…" if len(masked) > 60 else "")
     kind = "网址 / a URL" if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) else "其他内容 / other content"
     return _not_a_licence(report, f"不是电子证照二维码（{kind}）：{shown!r} / not a licence code")

@@ -44,6 +44,11 @@ STATUS_SIZE = 2
 CODES = {0: "active", 1: "suspended", 2: "revoked", 3: "superseded"}
 STATUSES = ("active", "suspended", "revoked", "superseded", "expired")
 DEFAULT_GRACE = timedelta(hours=1)
+# The longest validity (next_update - produced_at) a verifier believes: twice what our nodes
+# sign (a response 1 h, a list 6 h; license_svc.licences.status).  A status "valid for years"
+# would otherwise be cached and replayed as "active" long after a revocation (issue 14 item 8).
+MAX_RESPONSE_LIFETIME = timedelta(hours=2)
+MAX_LIST_LIFETIME = timedelta(hours=12)
 DEFAULT_SKEW = timedelta(minutes=5)
 MAX_DECODED_BYTES = 16 * 1024 * 1024
 MAX_CACHED = 10_000
@@ -176,9 +181,11 @@ def _time(value, what: str) -> datetime:
 
 
 def verify_envelope(envelope, trust: StatusTrust, at: datetime, *,
-                    skew: timedelta = DEFAULT_SKEW) -> tuple[dict, _Signer, datetime, datetime]:
+                    skew: timedelta = DEFAULT_SKEW,
+                    max_lifetime: timedelta = MAX_LIST_LIFETIME) -> tuple[dict, _Signer, datetime, datetime]:
     """(payload, signer, produced_at, next_update) of a status envelope signed by a trusted
-    status signer whose certificate was valid when it was produced; StatusError otherwise."""
+    status signer whose certificate was valid when it was produced, valid for at most
+    `max_lifetime`; StatusError otherwise."""
     if at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
     try:
@@ -207,6 +214,10 @@ def verify_envelope(envelope, trust: StatusTrust, at: datetime, *,
     next_update = _time(payload.get("next_update"), "next_update")
     if next_update <= produced:
         raise _bad("next_update is not after produced_at", "next_update 早于 produced_at")
+    if next_update - produced > max_lifetime:
+        raise _bad(f"status valid for {next_update - produced}, longer than the maximum "
+                   f"{max_lifetime}: not believed", f"状态信息有效期（{next_update - produced}）超过上限 "
+                   f"{max_lifetime}，不予采信")
     if produced > at + skew:
         raise _bad("status produced in the future", "状态信息的生成时间晚于当前时间")
     if not signer.cert.not_valid_before <= produced <= signer.cert.not_valid_after:
@@ -216,7 +227,8 @@ def verify_envelope(envelope, trust: StatusTrust, at: datetime, *,
 
 
 def verify_status_list(envelope, trust: StatusTrust, at: datetime) -> StatusList:
-    payload, signer, produced, next_update = verify_envelope(envelope, trust, at)
+    payload, signer, produced, next_update = verify_envelope(envelope, trust, at,
+                                                             max_lifetime=MAX_LIST_LIFETIME)
     if payload.get("schema") != LIST_SCHEMA:
         raise _bad("not a status list", "不是状态列表")
     if payload.get("region") != signer.region:
@@ -252,7 +264,8 @@ def verify_status_list(envelope, trust: StatusTrust, at: datetime) -> StatusList
 
 
 def verify_status_response(envelope, trust: StatusTrust, at: datetime) -> StatusResponse:
-    payload, signer, produced, next_update = verify_envelope(envelope, trust, at)
+    payload, signer, produced, next_update = verify_envelope(envelope, trust, at,
+                                                             max_lifetime=MAX_RESPONSE_LIFETIME)
     if payload.get("schema") != RESPONSE_SCHEMA:
         raise _bad("not a licence status response", "不是证照状态响应")
     ident, status, version = payload.get("identifier"), payload.get("status"), payload.get("version")

@@ -38,6 +38,7 @@ registry.register(_rsa.SPEC)
 __all__ = [
     "PrivateKey", "PublicKey", "SM2PrivateKey", "SM2PublicKey", "RSAPrivateKey", "RSAPublicKey",
     "generate_private_key", "load_private_key", "load_public_key", "dump_private_key",
+    "is_encrypted_private_key",
     "signature_algorithm_oid", "digest", "sm3", "sha256", "z_value", "InvalidSignature",
     "default_backend", "registry", "AlgorithmSpec",
 ]
@@ -109,6 +110,16 @@ def load_private_key(data: bytes, passphrase: bytes | str | None = None,
     except Exception as exc:  # asn1crypto/pyca raise many types for truncated input
         raise KeyFormatError(f"cannot read private key: {exc.__class__.__name__}: {exc}",
                              "无法读取私钥（格式错误或已截断）") from None
+
+
+def is_encrypted_private_key(data: bytes) -> bool:
+    """True only if `data` parses as an EncryptedPrivateKeyInfo (PEM or DER): the structure
+    decides, not the words "ENCRYPTED PRIVATE KEY" somewhere in the file."""
+    try:
+        _kind, der = _unarmor(data, ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"))
+    except KeyFormatError:
+        return False
+    return _is_encrypted(der)
 
 
 def _is_encrypted(der: bytes) -> bool:

@@ -14,7 +14,7 @@ notes), `log` (the domain functions), `export`, `witness` (cosigning other regio
 incidents, and keeping the cosignatures other regions deliver for ours).
 """
 
-from license_svc.audit.entries import Actor, AuditEntry, AuditEntryError, AuditError
+from license_svc.audit.entries import Actor, AuditEntry, AuditEntryError, AuditError, AuditUnavailable
 from license_svc.audit.log import (AuditBadRequest, AuditNotFound, CheckpointPublisher, append,
                                    append_many,
                                    consistency_proof, entries_for_holder, failing_appends,
@@ -23,7 +23,7 @@ from license_svc.audit.log import (AuditBadRequest, AuditNotFound, CheckpointPub
                                    sequence, sequence_pending)
 
 __all__ = [
-    "Actor", "AuditEntry", "AuditError", "AuditEntryError", "AuditBadRequest", "AuditNotFound",
+    "Actor", "AuditEntry", "AuditError", "AuditEntryError", "AuditUnavailable", "AuditBadRequest", "AuditNotFound",
     "CheckpointPublisher", "append", "append_many", "record", "publish", "publish_checkpoint",
     "latest_checkpoint_note", "inclusion_proof", "consistency_proof", "get_entry",
     "entries_for_holder", "holder_reference", "failing_appends", "index_of", "sequence",

@@ -6,9 +6,10 @@ recompute its leaf hash without our code.  Every field is always present (null w
 not apply): a fixed shape is easier for an auditor to read and for a verifier to check.
 
 Privacy: an entry names the holder only by `holder_ref`, a keyed hash of the holder code
-(license_svc.audit.holder).  As a last line of defence `validate` refuses any free-text value
-that contains a well-formed resident ID number (GB 11643), so a careless caller cannot put one
-in clear into an append-only, exported, replicated log.
+(license_svc.audit.holder).  `log.record` masks every free-text value with the service's one
+ID-number filter (`formats.privacy`); as a last line of defence `validate` refuses any value
+that still contains a resident ID number (GB 11643), wherever in the value it sits, so a
+careless caller cannot put one in clear into an append-only, exported, replicated log.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 
 from license_svc.config import REGIONS
 from formats.canonical_json import CanonicalJSONError, canonical_json
-from formats.errors import ServiceError
+from formats.errors import Kind, ServiceError
+from formats.privacy import contains_id_number
 
 SCHEMA_VERSION = 1
 OUTCOMES = ("success", "denied", "not_found", "invalid", "error")
@@ -35,9 +37,6 @@ ACTION_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,3}$")
 TOKEN_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 HOLDER_REF_RE = re.compile(r"^[0-9a-f]{64}$")
 MAX_TEXT = 256
-_ID_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
 
 class AuditError(ServiceError):
@@ -50,17 +49,18 @@ class AuditEntryError(AuditError):
     code = "audit-entry"
 
 
-def _looks_like_resident_id(text: str) -> bool:
-    """True if `text` contains an 18-character resident ID with a valid birth date and check."""
-    for m in _ID_CANDIDATE.finditer(text):
-        s = m.group(0).upper()
-        try:
-            datetime.strptime(s[6:14], "%Y%m%d")
-        except ValueError:
-            continue
-        if _ID_CHECK[sum(int(c) * w for c, w in zip(s, _ID_WEIGHTS)) % 11] == s[17]:
-            return True
-    return False
+class AuditUnavailable(AuditError):
+    """The database would not take the entry (read-only, locked, full, gone): the action it
+    audits is rolled back and the caller is told to try later — a 503, not a 500 (issue 14
+    item 8), as the grant routes already answered."""
+
+    code = "audit-unavailable"
+    kind = Kind.UNAVAILABLE
+    title_zh, title_en = "审计日志不可用，操作未执行", "Audit log unavailable: the action was not carried out"
+
+    def __init__(self):
+        super().__init__("the audit entry could not be written; nothing was done or returned",
+                         "审计条目无法写入，未执行任何操作、未返回任何数据")
 
 
 def format_time(t: datetime) -> str:
@@ -138,7 +138,7 @@ def _text(data: dict, key: str, *, required: bool = False, scan: bool = True) ->
     if not isinstance(value, str) or not value or len(value) > MAX_TEXT:
         _fail(f"audit field {key} must be a non-empty string of at most {MAX_TEXT} characters",
               f"审计字段 {key} 应为不超过 {MAX_TEXT} 字符的非空字符串")
-    if scan and _looks_like_resident_id(value):
+    if scan and contains_id_number(value):
         _fail(f"audit field {key} contains a resident ID number in clear",
               f"审计字段 {key} 含有明文身份证号码")
 
@@ -150,7 +150,7 @@ def validate(data: dict[str, Any]) -> None:
     actor = data.get("actor")
     if not isinstance(actor, dict) or set(actor) != {"org_code", "client_id", "operator"}:
         _fail("audit actor must have org_code, client_id, operator", "审计主体应含 org_code、client_id、operator")
-    _text(actor, "org_code", required=True, scan=False)
+    _text(actor, "org_code", required=True, scan=False)  # a configured client's org code
     _text(actor, "client_id")
     _text(actor, "operator")
     action = data.get("action")
@@ -167,7 +167,7 @@ def validate(data: dict[str, Any]) -> None:
     region = data.get("source_region")
     if region is not None and region not in REGIONS:
         _fail(f"unknown source region {region!r}", f"未知的来源区域 {region!r}")
-    _text(data, "licence_id", scan=False)  # a GB/T 36904 identifier, checked where it is made
+    _text(data, "licence_id")  # a GB/T 36904 identifier, or what a forged code claimed to be
     for key in ("purpose", "legal_basis", "grant_id", "request_id"):
         _text(data, key)
     detail = data.get("detail")
@@ -179,7 +179,7 @@ def validate(data: dict[str, Any]) -> None:
 
 
 def _scan_detail(value: Any, path: str) -> None:
-    if isinstance(value, str) and _looks_like_resident_id(value):
+    if isinstance(value, str) and contains_id_number(value):
         _fail(f"audit {path} contains a resident ID number in clear", f"审计 {path} 含有明文身份证号码")
     if isinstance(value, dict):
         for k, v in value.items():

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from formats import merkle
+from formats.audit_leaf import INDEX_COLUMNS
 from license_svc.audit import sequencer, store
 from license_svc.audit.entries import format_time
 from verification.audit import EXPORT_FORMAT
@@ -40,10 +41,15 @@ def _ranged(session: Session, query_for, size: int) -> Iterator[tuple]:
 
 
 def _entries(session: Session, size: int) -> Iterator[dict]:
+    """Each entry with the lookup columns as the database holds them: the verifier checks them
+    against the leaf, so an entry hidden from the searches by a rewritten column shows."""
     t = store.entries_t
-    q = lambda a, b: select(t.c.idx, t.c.leaf).where(t.c.idx >= a, t.c.idx < b).order_by(t.c.idx)  # noqa: E731
-    for idx, leaf in _ranged(session, q, size):
-        yield {"index": idx, "leaf": _b64(bytes(leaf))}
+    cols = [t.c[name] for name in INDEX_COLUMNS]
+    q = lambda a, b: select(t.c.idx, t.c.leaf, *cols).where(t.c.idx >= a, t.c.idx < b).order_by(t.c.idx)  # noqa: E731
+    for idx, leaf, *values in _ranged(session, q, size):
+        yield {"index": idx, "leaf": _b64(bytes(leaf)),
+               "columns": {name: format_time(v) if name == "time" else v
+                           for name, v in zip(INDEX_COLUMNS, values)}}
 
 
 def _leaf_hashes(session: Session, size: int) -> Iterator[dict]:

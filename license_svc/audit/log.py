@@ -23,14 +23,15 @@ from datetime import datetime
 from typing import Any, Callable
 
 from sqlalchemy import Select, select, union
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from formats import merkle
 from formats.merkle import extends, leaf_hash
+from formats.privacy import mask_id_numbers, mask_in
 from license_svc.audit import sequencer, store
 from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
-from license_svc.audit.entries import Actor, AuditEntry, AuditError
+from license_svc.audit.entries import Actor, AuditEntry, AuditError, AuditUnavailable
 from license_svc.audit.holder import HolderKey, load_holder_key
 from license_svc.audit.models import AuditCheckpoint, AuditEntryRow
 from license_svc.request_context import current_request_id
@@ -80,6 +81,15 @@ def append_many(session: Session, entries: list[AuditEntry]) -> list[int]:
         raise _fault
     if not leaves:
         return []
+    try:
+        return _enqueue(session, leaves, entries)
+    except SQLAlchemyError as exc:
+        log.error("audit entry could not be written; the action rolls back: %s",
+                  type(exc).__name__, exc_info=True)
+        raise AuditUnavailable() from exc
+
+
+def _enqueue(session: Session, leaves: list[bytes], entries: list[AuditEntry]) -> list[int]:
     return store.enqueue(session, [{
         "leaf": leaf, "leaf_hash": leaf_hash(leaf), "time": e.time, "action": e.action,
         "outcome": e.outcome, "actor_org": e.actor.org_code, "licence_id": e.licence_id,
@@ -115,6 +125,10 @@ def holder_reference(ctx, holder_code: str) -> str:
     return key.reference(holder_code)
 
 
+def _masked(value: str | None) -> str | None:
+    return None if value is None else mask_id_numbers(value)
+
+
 def record(ctx, session: Session, *, action: str, client=None, org_code: str | None = None,
            operator: str | None = None, outcome: str = "success", licence_id: str | None = None,
            holder_code: str | None = None, purpose: str | None = None,
@@ -123,19 +137,22 @@ def record(ctx, session: Session, *, action: str, client=None, org_code: str | N
            detail: dict[str, Any] | None = None) -> int:
     """Build an entry from the context and an authenticated `client` (auth.Client) and append it;
     returns its queue id (truthy; the log index comes after commit, see `append`).
-    The holder code is turned into its keyed reference here and goes no further."""
+    The holder code is turned into its keyed reference here and goes no further.  Every free-text
+    value (a forged QR's identifier or cti, a caller's operator name, the detail) passes the
+    service's ID-number filter here, so hostile text is recorded masked instead of making the
+    entry, and with it the action, fail (issue 14 item 5)."""
     if request_id is None:
         request_id = current_request_id()
     # A citizen's client has no organisation; its entries still need an actor org (the schema).
     actor = Actor(org_code=org_code or ((client.org_code or "citizen") if client
                                         else f"license-svc/{ctx.region}"),
-                  client_id=client.client_id if client else None, operator=operator)
+                  client_id=client.client_id if client else None, operator=_masked(operator))
     entry = AuditEntry(
-        time=ctx.now(), actor=actor, action=action, outcome=outcome, licence_id=licence_id,
+        time=ctx.now(), actor=actor, action=action, outcome=outcome, licence_id=_masked(licence_id),
         holder_ref=holder_reference(ctx, holder_code) if holder_code else None,
-        purpose=purpose, legal_basis=legal_basis, grant_id=grant_id, channel=channel,
-        source_region=source_region or (client.region if client else ctx.settings.region),
-        request_id=request_id, detail=detail or {})
+        purpose=_masked(purpose), legal_basis=_masked(legal_basis), grant_id=_masked(grant_id),
+        channel=channel, source_region=source_region or (client.region if client else ctx.settings.region),
+        request_id=_masked(request_id), detail=mask_in(detail or {}))
     return append(session, entry)
 
 

@@ -20,6 +20,13 @@ consecutive, gap-free, and final once assigned (a batch commits entries, nodes a
 deletion together, or nothing), and that no committed entry is skipped forever: every batch
 takes the lowest committed ids first.
 
+The leaf is the entry; the queue row's other columns are only lookups (the holder's access
+log and the auditor's search select by them).  Someone with write access to the database could
+rewrite them during the sequencing window and hide the entry from those searches, so the
+sequencer recomputes the columns and the leaf hash from the leaf bytes (`formats.audit_leaf`)
+and stores those; a row whose columns disagree is logged as tampering (issue 14 item 4).
+`license-svc audit verify` checks the sequenced columns against the leaves again.
+
 Only one sequencer runs at a time (`store.lock_sequencer`: `pg_advisory_xact_lock` on
 PostgreSQL, the write lock on SQLite); others wait and then find the rows already moved.
 A crash between an action's commit and the sequencing loses nothing: the queue rows stay and
@@ -30,11 +37,17 @@ about every second when there is work) and on demand before anything reads the l
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from formats import merkle
+from formats.audit_leaf import INDEX_COLUMNS, LeafColumnsError, index_columns
 from license_svc.audit import store
+
+log = logging.getLogger(__name__)
 
 BATCH = 5000
 
@@ -48,17 +61,60 @@ def sequence_batch(session: Session, limit: int = BATCH) -> int:
     batch = store.queued(session, limit)
     if not batch:
         return 0
+    hashes, derived = _from_leaves(batch)
     end = first + len(batch)
     lefts = {k for i in range(first, end) for k in merkle.completed_parents(i)}
     known = store.fetch_nodes(session, lefts & merkle.frontier(first))  # older siblings only
     node_rows = []  # parents only: the leaf hashes are copied from the queue in SQL
-    for i, (_qid, leaf_hash) in enumerate(batch, start=first):
+    for i, leaf_hash in enumerate(hashes, start=first):
         for level, idx, h in merkle.new_nodes(i, leaf_hash, known):
             known[(level, idx)] = h
             if level:
                 node_rows.append({"level": level, "idx": idx, "hash": h})
-    store.move_queued(session, [qid for qid, _ in batch], first, node_rows)
+    store.move_queued(session, [row["id"] for row in batch], first, node_rows, derived)
     return len(batch)
+
+
+_LOOKUPS = tuple(c for c in INDEX_COLUMNS if c != "time")
+_WIDTHS = {"action": 64, "outcome": 16, "actor_org": 256, "licence_id": 256, "holder_ref": 64}
+
+
+def _agrees(row: dict, cols: dict, at: datetime) -> bool:
+    """The queue row's copies equal the leaf's values (`time` to the millisecond, as the leaf
+    spells it)."""
+    t = row["time"]
+    if not isinstance(t, datetime) or t.replace(microsecond=t.microsecond // 1000 * 1000) != at:
+        return False
+    return all(row[c] == cols[c] for c in _LOOKUPS)
+
+
+def _from_leaves(batch: list[dict]) -> tuple[list[bytes], list[dict] | None]:
+    """The leaf hashes to put in the tree, and the rows to store when any queue row's hash or
+    columns disagree with its leaf (None: all agree, the fast copy in SQL is exact).  A leaf
+    that is not an entry at all (only the database could have put it there) is sequenced with
+    its lookup columns empty, so it is still in the tree for `audit verify` to name."""
+    hashes, derived, tampered = [], [], []
+    for row in batch:
+        leaf = bytes(row["leaf"])
+        h = merkle.leaf_hash(leaf)
+        try:
+            cols = index_columns(leaf)
+            at = datetime.fromisoformat(cols["time"])
+            if at.tzinfo is None or any(len(cols[c] or "") > w for c, w in _WIDTHS.items()):
+                raise ValueError("leaf time without a zone, or a value wider than its column")
+        except (LeafColumnsError, ValueError):
+            cols = {"time": None, "action": "", "outcome": "", "actor_org": "",
+                    "licence_id": None, "holder_ref": None}
+            at = row["time"]
+        if h != bytes(row["leaf_hash"]) or not _agrees(row, cols, at):
+            tampered.append(row["id"])
+        hashes.append(h)
+        derived.append(dict(cols, time=at, leaf=leaf, leaf_hash=h))
+    if not tampered:
+        return hashes, None
+    log.error("audit queue rows disagree with their leaves; stored the leaves' values",
+              extra={"queue_ids": tampered[:20], "count": len(tampered)})
+    return hashes, derived
 
 
 def drain(engine: Engine, limit: int = BATCH) -> int:

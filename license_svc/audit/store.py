@@ -92,13 +92,15 @@ def queue_has_rows(session: Session) -> bool:
     return session.execute(select(queue_t.c.id).limit(1)).first() is not None
 
 
-def queued(session: Session, limit: int) -> list[tuple[int, bytes]]:
-    """(id, leaf hash) of the committed queue rows this statement sees, lowest ids first."""
-    rows = session.execute(select(queue_t.c.id, queue_t.c.leaf_hash).order_by(queue_t.c.id).limit(limit))
-    return [(i, bytes(h)) for i, h in rows]
+def queued(session: Session, limit: int) -> list[dict]:
+    """The committed queue rows this statement sees, lowest ids first: id, leaf, leaf hash and
+    the lookup columns as the queue holds them (the sequencer checks them against the leaf)."""
+    rows = session.execute(select(queue_t).order_by(queue_t.c.id).limit(limit)).mappings()
+    return [dict(r) for r in rows]
 
 
-def move_queued(session: Session, ids: list[int], first: int, node_rows: list[dict]) -> None:
+def move_queued(session: Session, ids: list[int], first: int, node_rows: list[dict],
+                derived: list[dict] | None = None) -> None:
     """Give queue rows `ids` (ascending) the indexes first, first+1, …; store their leaf hashes
     and the parent nodes `node_rows` (levels >= 1); delete them from the queue.  Entry rows and
     leaf hashes are copied inside the database (INSERT … SELECT): the leaf bytes never travel to
@@ -107,15 +109,26 @@ def move_queued(session: Session, ids: list[int], first: int, node_rows: list[di
 
     Every statement names the rows by id, never by range: under READ COMMITTED a later
     statement sees rows committed after the `queued` read, and a range would take (or delete)
-    a row that was not hashed into the tree."""
+    a row that was not hashed into the tree.
+
+    `derived` (one dict per id: leaf, leaf_hash and the lookup columns computed from the leaf)
+    replaces the copy when a queue row's columns or hash disagree with its leaf: then the
+    entries and leaf hashes are written from those values instead."""
     id_list = ",".join(str(int(i)) for i in ids)
     position = f"{int(first) - 1} + ROW_NUMBER() OVER (ORDER BY id)"
-    moved = session.execute(text(
-        f"INSERT INTO audit_entries (idx, queue_id, leaf, {_COPIED}) "
-        f"SELECT {position}, id, leaf, {_COPIED} FROM audit_queue WHERE id IN ({id_list})")).rowcount
-    leaves = session.execute(text(
-        f"INSERT INTO audit_nodes (level, idx, hash) "
-        f"SELECT 0, {position}, leaf_hash FROM audit_queue WHERE id IN ({id_list})")).rowcount
+    if derived is None:
+        moved = session.execute(text(
+            f"INSERT INTO audit_entries (idx, queue_id, leaf, {_COPIED}) "
+            f"SELECT {position}, id, leaf, {_COPIED} FROM audit_queue WHERE id IN ({id_list})")).rowcount
+        leaves = session.execute(text(
+            f"INSERT INTO audit_nodes (level, idx, hash) "
+            f"SELECT 0, {position}, leaf_hash FROM audit_queue WHERE id IN ({id_list})")).rowcount
+    else:
+        rows = [dict(d, idx=first + n, queue_id=qid) for n, (qid, d) in enumerate(zip(ids, derived))]
+        moved = session.execute(insert(entries_t), [
+            {k: r[k] for k in ("idx", "queue_id", "leaf", *_COPIED.split(", "))} for r in rows]).rowcount
+        leaves = session.execute(insert(nodes_t), [
+            {"level": 0, "idx": r["idx"], "hash": r["leaf_hash"]} for r in rows]).rowcount
     if node_rows:
         session.execute(insert(nodes_t), node_rows)
     deleted = session.execute(text(f"DELETE FROM audit_queue WHERE id IN ({id_list})")).rowcount

@@ -119,11 +119,16 @@ def seed_clients(session: Session, path: Path, region: str | None = None) -> lis
     return seeded
 
 
-def authenticate(session: Session, api_key: str) -> Client | None:
-    """The client holding `api_key`, or None.  Looked up by hash, then compared in constant time."""
+def authenticate(session: Session, api_key: str, *,
+                 refused_hashes: frozenset[str] = frozenset()) -> Client | None:
+    """The client holding `api_key`, or None.  Looked up by hash, then compared in constant time.
+    `refused_hashes`: keys never accepted whatever the table says (in production, the public
+    development keys: `license_svc.dev_material`)."""
     if not api_key:
         return None
     wanted = hash_key(api_key)
+    if wanted in refused_hashes:
+        return None
     row = session.scalars(select(ApiClient).where(ApiClient.key_hash == wanted)).first()
     if row is None or row.disabled or not hmac.compare_digest(row.key_hash, wanted):
         return None

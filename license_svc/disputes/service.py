@@ -43,9 +43,9 @@ from license_svc.disputes.errors import (
     DisputeNotFound,
 )
 from license_svc.disputes.models import Dispute
+from formats.privacy import contains_id_number
 from license_svc.identifiers import (
     IdentifierError,
-    contains_resident_id,
     parse_identifier,
 )
 from license_svc.licences.models import LicenceVersion
@@ -80,7 +80,7 @@ def _text(value, name: str, name_zh: str, limit: int, *, required: bool = True) 
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise DisputeError(f"{name}: text of 1..{limit} characters", f"{name_zh}：应为 1 至 {limit} 个字符")
-    if contains_resident_id(value):  # the text travels to another region and into its logs
+    if contains_id_number(value):  # the text travels to another region and into its logs
         raise DisputeError(f"{name} must not contain an ID number (name the licence instead)",
                            f"{name_zh}中不得包含身份证号码（请写证照标识）")
     return value.strip()

@@ -5,6 +5,7 @@ and fixed bilingual titles, so the messages become the problem's `detail`."""
 from __future__ import annotations
 
 from formats.errors import Kind, ServiceError
+from license_svc.audit.entries import AuditUnavailable as AuditLogUnavailable
 
 
 class GrantError(ServiceError):
@@ -61,13 +62,7 @@ class LicenceAmbiguous(GrantError):
     title_zh, title_en = "匹配到多本证照，请指定 licence_id", "Several licences match: name one with licence_id"
 
 
-class AuditUnavailable(GrantError):
-    """The audit entry could not be written, so the action was not carried out (DESIGN §9)."""
-
-    code = "audit-unavailable"
-    kind = Kind.UNAVAILABLE
-    title_zh, title_en = "审计日志不可用，操作未执行", "Audit log unavailable: the action was not carried out"
-
-    def __init__(self):
-        super().__init__("the audit entry could not be written; nothing was done or returned",
-                         "审计条目无法写入，未执行任何操作、未返回任何数据")
+class AuditUnavailable(AuditLogUnavailable, GrantError):
+    """The audit entry could not be written, so the action was not carried out (DESIGN §9):
+    the audit log's own error (one code, title and 503 for every route), still a GrantError
+    for the grant code that catches those."""

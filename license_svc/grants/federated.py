@@ -45,7 +45,8 @@ from license_svc.federation.node_request import NodeRequestRefused, PeerUnavaila
 from license_svc.grants import auditing, retrieval
 from license_svc.grants.errors import GrantError, RetrievalInvalid, RetrievalRefused
 from license_svc.grants.fields import check_org, check_text, invalid
-from license_svc.identifiers import IdentifierError, contains_resident_id, parse_identifier
+from formats.privacy import contains_id_number
+from license_svc.identifiers import IdentifierError, parse_identifier
 from license_svc.request_context import current_request_id, reset_request_id, set_request_id
 
 PATH = "/api/v1/federation/retrievals"
@@ -217,7 +218,7 @@ def serve_remote(ctx, *, method: str, path: str, body: bytes, header: str | None
     request_id = envelope.get("request_id") if isinstance(envelope, dict) else None
     # B's entries carry A's request id (signed, in the body): one id names the exchange.
     token = set_request_id(request_id) if isinstance(request_id, str) and \
-        _REQUEST_ID.match(request_id) and not contains_resident_id(request_id) else None
+        _REQUEST_ID.match(request_id) and not contains_id_number(request_id) else None
     try:
         with auditing.audited_transaction(ctx) as session:
             outcome = _decide(ctx, session, method, path, body, header, envelope,

@@ -8,12 +8,14 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from formats.privacy import contains_id_number
 from license_svc.identifiers import (CODE_TYPE_ID_CARD, CODE_TYPE_USCC, IdentifierError,
-                                     check_id_card, check_uscc, contains_resident_id)
-from license_svc.logs import redact_id_numbers
+                                     check_id_card, check_uscc)
 from license_svc.templates import Template, load_templates
 
-MATTER_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-_.]{0,63}$")
+# Matched with fullmatch: `$` also matches before a final newline, and "CODE\n" would then be
+# stored, escape the auditor's exact search and print as two lines (issue 14 item 8).
+MATTER_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-_.]{0,63}")
 GRANT_ID = re.compile(r"^grt_[A-Za-z0-9_-]{22}$")
 HOLDER_CODE_TYPES = (CODE_TYPE_ID_CARD, CODE_TYPE_USCC)
 MAX_TEXT = 200
@@ -63,12 +65,12 @@ def check_org(error_cls, field: str, code: Any) -> str:
 
 
 def check_matter(error_cls, value: Any) -> str:
-    if not isinstance(value, str) or not MATTER_CODE.match(value):
+    if not isinstance(value, str) or not MATTER_CODE.fullmatch(value):
         raise invalid(error_cls, "matter_code", "the matter code (事项编码) is required: 1-64 "
                       "characters of 0-9 A-Z a-z - _ .", "须提供办理事项编码（1-64 位字母、数字、- _ .）")
     # The matter code goes into the audit entry, which refuses an ID number: refused here as a
     # bad field (422) rather than an unwritable entry (503, "try later").
-    if contains_resident_id(value):
+    if contains_id_number(value):
         raise invalid(error_cls, "matter_code", "must not contain an identity number", "不得包含身份证号码")
     return value
 
@@ -89,14 +91,14 @@ def licence_template(error_cls, value: Any) -> Template:
 def check_text(error_cls, field: str, value: Any, *, required: bool = False,
                min_length: int = 1) -> str | None:
     """Free text bound for the audit log: bounded, printable, and never holding an ID number
-    (a number-like token of 15 or 18 characters is refused, check digit or not)."""
+    (`formats.privacy`: 18 characters with a birth date, check digit or not; 15 digits)."""
     if value is None and not required:
         return None
     if not isinstance(value, str) or not min_length <= len(value.strip()) <= MAX_TEXT \
             or not value.isprintable():
         raise invalid(error_cls, field, f"must be printable text of {min_length}-{MAX_TEXT} characters",
                       f"应为 {min_length}-{MAX_TEXT} 个可打印字符")
-    if redact_id_numbers(value) != value or contains_resident_id(value):  # the audit log's rule too
+    if contains_id_number(value):  # the audit log's rule too
         raise invalid(error_cls, field, "must not contain an identity number", "不得包含身份证号码")
     return value.strip()
 

@@ -8,7 +8,11 @@ written unless everything succeeded.
 
 Idempotency (draft-ietf-httpapi-idempotency-key-header): a client's retry with the same key
 and the same body gets the licence(s) already made, never a second one; the same key with a
-different body is refused.
+different body is refused.  Each replay returns the full records again (holder ID numbers
+included: the retry's body must be byte-for-byte the original request, holder codes and all,
+so the caller shows it already holds them — it is the issuing system), and each replay is
+audited as `licence.issue.replay`, one entry per licence, like any other read of the record
+(issue 14 item 6).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +35,7 @@ from license_svc.licences.auditing import audit_holder_ref, audit_licence
 from license_svc.licences.errors import (IdempotencyKeyInvalid, IdempotencyKeyReused,
                                          IssuerAuthorityError, LicenceDataInvalid,
                                          UnknownLicenceType)
-from license_svc.licences.lifecycle import CST, append_event, supersede
+from license_svc.licences.lifecycle import CST, append_event, holder_code_of, supersede
 from license_svc.licences.models import IdempotencyKey, LicenceVersion
 from license_svc.licences.record import RECORD_SCHEMA, iso_time
 from formats.canonical_json import CanonicalJSONError, canonical_json
@@ -166,13 +171,21 @@ def request_hash(kind: str, body: Any) -> str:
         raise _invalid(exc.message_en, exc.message_zh) from None
 
 
-def _stored_result(session: Session, actor, key: str, digest: str) -> IssueResult | None:
+def _stored_result(ctx, session: Session, actor, key: str, digest: str) -> IssueResult | None:
+    """The result of an earlier request with this key, audited in `session` as a disclosure of
+    each licence it names (the caller's unit of work commits it with the answer)."""
     row = session.get(IdempotencyKey, (actor.client_id, key))
     if row is None:
         return None
     if row.request_hash != digest:
         raise IdempotencyKeyReused()
-    return IssueResult(json.loads(row.result), replayed=True)
+    identifiers = json.loads(row.result)
+    for identifier in identifiers:
+        version = session.scalar(select(LicenceVersion).where(LicenceVersion.identifier == identifier))
+        audit_licence(ctx, session, action="licence.issue.replay", actor=actor, identifier=identifier,
+                      holder_code=holder_code_of(version) if version is not None else None,
+                      detail={"idempotent_replay": True, "first_request_at": iso_time(row.created_at)})
+    return IssueResult(identifiers, replayed=True)
 
 
 def run_idempotent(ctx, actor, kind: str, body: Any, key: str | None,
@@ -191,7 +204,7 @@ def run_idempotent(ctx, actor, kind: str, body: Any, key: str | None,
         try:
             with ctx.unit_of_work() as session:
                 if key is not None:
-                    stored = _stored_result(session, actor, key, digest)
+                    stored = _stored_result(ctx, session, actor, key, digest)
                     if stored is not None:
                         return stored
                 identifiers = produce(session)
@@ -205,7 +218,7 @@ def run_idempotent(ctx, actor, kind: str, body: Any, key: str | None,
         except IntegrityError:
             if key is not None:
                 with ctx.unit_of_work() as session:
-                    stored = _stored_result(session, actor, key, digest)
+                    stored = _stored_result(ctx, session, actor, key, digest)
                 if stored is not None:
                     return stored
             if attempt == UNIQUE_RETRIES - 1:

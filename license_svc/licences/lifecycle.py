@@ -25,6 +25,7 @@ from license_svc.licences.errors import (IssuerAuthorityError, LicenceDataInvali
 from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
 from license_svc.licences.signer_check import usable_signer
 from formats.canonical_json import canonical_json
+from formats.privacy import mask_id_numbers
 from license_svc.licences.record import iso_time
 from formats import algorithms as alg
 
@@ -123,7 +124,9 @@ def clean_reason(reason: str | None, required: bool) -> str | None:
     reason = (reason or "").strip() or None
     if required and reason is None:
         raise LicenceDataInvalid("a reason is required", "必须填写原因")
-    return reason
+    # Signed into the licence's event chain and served by the unauthenticated status route: an
+    # ID number in it is masked before anything is signed (issue 14 item 5).
+    return mask_id_numbers(reason) if reason is not None else None
 
 
 def change_status(ctx, session: Session, identifier: str, action: str, actor,

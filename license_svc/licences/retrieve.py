@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from license_svc.auth import policy
-from license_svc.identifiers import contains_resident_id
+from formats.privacy import contains_id_number
 from license_svc.licences import holders
 from license_svc.licences.auditing import audit_licence
 from license_svc.licences.errors import IssuerAuthorityError, LicenceDataInvalid
@@ -29,7 +29,7 @@ from license_svc.licences.lifecycle import (SUPERSEDED, events_of, load_version,
 from license_svc.licences.models import LicenceVersion
 from formats.algorithms import registry
 
-_PURPOSE = re.compile(r"^[0-9A-Za-z\-_.]{1,64}$")
+_PURPOSE = re.compile(r"[0-9A-Za-z\-_.]{1,64}")  # fullmatch: no trailing newline
 
 
 def check_read_access(ctx, actor, version: LicenceVersion, purpose: str | None) -> None:
@@ -50,7 +50,7 @@ def open_licence(ctx, session: Session, identifier: str, actor, what: str,
                  purpose: str | None = None) -> LicenceVersion:
     """Load, check access and audit one read of `what` (record | pdf | qr)."""
     version = load_version(session, identifier)
-    usable = purpose if purpose and _PURPOSE.match(purpose) and not contains_resident_id(purpose) \
+    usable = purpose if purpose and _PURPOSE.fullmatch(purpose) and not contains_id_number(purpose) \
         else None  # what the audit log can record (it refuses an ID number)
     try:
         check_read_access(ctx, actor, version, purpose)

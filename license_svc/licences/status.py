@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from formats.privacy import mask_id_numbers
 from formats.qr_claims import register_facts
 from license_svc.licences import bitstring
 from license_svc.licences.errors import LicenceDataInvalid, LicenceNotFound, StatusSlotUnavailable
@@ -126,7 +127,9 @@ def response_payload(version: LicenceVersion, event: LicenceEvent, at: datetime,
         "identifier": version.identifier,
         "version": version.version,
         "status": status,
-        "reason": event.reason if status in ("suspended", "revoked", "superseded") else None,
+        # Masked again here for events signed before reasons were masked at input.
+        "reason": mask_id_numbers(event.reason) if event.reason and status in (
+            "suspended", "revoked", "superseded") else None,
         "since": iso_time(event.at),
         "produced_at": iso_time(at),
         "next_update": iso_time(at + RESPONSE_VALIDITY),

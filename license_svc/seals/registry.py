@@ -19,6 +19,7 @@ from license_svc import audit
 from license_svc.auth import policy
 from license_svc.licences.signer_check import usable_signer
 from formats.errors import Kind, ServiceError, SigningError
+from formats.privacy import contains_id_number
 from signing.seal import SEAL_TYPES, make_seal, new_seal_id, sign_document
 from signing.seal.build import tsa_timestamper
 from signing.seal.picture import render_oval_seal, render_round_seal, render_square_seal
@@ -91,6 +92,10 @@ def create_seal(ctx, session: Session, client, request: SealRequest) -> SealRow:
         raise SealForbidden(f"{request.org_code} belongs to region {org.region}; its seals are "
                             f"made there", f"机构 {request.org_code} 属于 {org.region}，须由该区域制章")
     _check_manage(ctx, client, org.code)
+    if contains_id_number(request.name) or contains_id_number(request.number):
+        # Drawn on the seal, signed into it and listed to every relying party (issue 14 item 5).
+        raise SealRegistryError("a seal's name and number must not contain an identity number",
+                                "印章名称和编号不得包含身份证号码")
     if request.seal_type not in SEAL_TYPES:
         raise SealRegistryError(f"seal type must be one of {sorted(SEAL_TYPES)}",
                                 f"印章类型须为 {sorted(SEAL_TYPES)} 之一")

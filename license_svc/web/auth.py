@@ -22,6 +22,14 @@ def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
+def _refused(ctx: AppContext) -> frozenset[str]:
+    if not ctx.settings.production:
+        return frozenset()
+    from license_svc.dev_material import known
+
+    return known()[1]
+
+
 def current_client(request: Request,
                    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
                    ctx: AppContext = Depends(get_ctx)) -> Client:
@@ -34,7 +42,7 @@ def current_client(request: Request,
         raise ProblemError.core("unauthorized", "send Authorization: Bearer <API key>",
                                 headers={"WWW-Authenticate": "Bearer"})
     with ctx.unit_of_work() as session:
-        client = authenticate(session, credentials.credentials)
+        client = authenticate(session, credentials.credentials, refused_hashes=_refused(ctx))
     if client is None:
         raise ProblemError.core("unauthorized", "unknown or disabled API key",
                                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -14,7 +14,7 @@ import uuid
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from license_svc.logs import redact_id_numbers
+from formats.privacy import contains_id_number, mask_id_numbers
 from license_svc.request_context import reset_request_id, set_request_id
 from license_svc.web.metrics import HttpMetrics
 from license_svc.web.problems import ProblemError, problem_response
@@ -26,19 +26,11 @@ _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 def accept_or_make_request_id(incoming: str | None) -> str:
     """Keep a caller's X-Request-ID if it is a plain token (so it can be logged safely), else
     make one."""
-    if incoming and _ACCEPTABLE_ID.match(incoming) and not _holds_resident_id(incoming):
+    if incoming and _ACCEPTABLE_ID.fullmatch(incoming) and not contains_id_number(incoming):
         return incoming
     # The dashed form, not .hex: its longest run of digits is 12, so a generated id can never
     # look like a resident ID number to the log redactor or the audit log's check.
     return str(uuid.uuid4())
-
-
-def _holds_resident_id(token: str) -> bool:
-    """A resident ID number is a plain token too, but it would be echoed in headers and problem
-    bodies, and the audit log refuses it (the caller's own action would then fail)."""
-    from license_svc.identifiers import contains_resident_id  # imports signing: not at start-up
-
-    return contains_resident_id(token)
 
 
 def _route_template(scope: Scope) -> str:
@@ -102,7 +94,7 @@ class RequestMiddleware:
             client = scope.get("state", {}).get("client")
             access_log.log(logging.ERROR if failed or status >= 500 else logging.INFO, "request",
                            extra={"method": scope["method"], "route": route,
-                                  "path": redact_id_numbers(scope.get("path", ""), anywhere=True),
+                                  "path": mask_id_numbers(scope.get("path", "")),
                                   "status": status,
                                   "duration_ms": round(elapsed * 1000, 2),
                                   "client_id": getattr(client, "client_id", None)})

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from license_svc.logs import redact_id_numbers
+from formats.privacy import mask_id_numbers
 from license_svc.request_context import current_request_id
 
 PROBLEM_TYPE_PREFIX = "urn:license-svc:problem:"
@@ -37,6 +37,8 @@ CORE_PROBLEMS: dict[str, tuple[int, str, str]] = {
     "internal-error": (500, "服务器内部错误", "Internal server error"),
     "not-ready": (503, "服务尚未就绪", "Service not ready"),
     "database-unavailable": (503, "数据库连接中断，请稍后重试", "Database connection lost; retry"),
+    "database-unwritable": (503, "数据库暂时无法写入，操作未执行，请稍后重试",
+                            "The database cannot take writes now; nothing was done, retry later"),
 }
 _SLUG_BY_STATUS = {status: slug for slug, (status, _, _) in CORE_PROBLEMS.items()}
 
@@ -84,7 +86,7 @@ def _redacted(value: Any) -> Any:
     what was wrong (an unknown type, a schema error quoting the instance, an identifier segment),
     and that may be a holder's ID number: the last line of defence, as in the logs."""
     if isinstance(value, str):
-        return redact_id_numbers(value, anywhere=True)
+        return mask_id_numbers(value)
     if isinstance(value, dict):
         return {k: _redacted(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -154,10 +156,30 @@ async def _service_error_handler(_request: Request, exc):
 async def _database_error_handler(_request: Request, exc):
     """A pooled connection found dead (database restarted, network cut): SQLAlchemy has already
     invalidated the pool, the transaction wrote nothing, and a retry will reconnect — a 503
-    with Retry-After, not a 500.  Any other database error stays a 500 (the middleware)."""
+    with Retry-After, not a 500.  Likewise a database refusing writes (`_refuses_writes`).
+    Any other database error stays a 500 (the middleware)."""
+    if _refuses_writes(exc):
+        return problem_response(ProblemError.core("database-unwritable", headers={"Retry-After": "5"}))
     if not getattr(exc, "connection_invalidated", False):
         raise exc
     return problem_response(ProblemError.core("database-unavailable", headers={"Retry-After": "1"}))
+
+
+# The database is up but will not write now (read-only file or replica, locked, disk full, shut
+# down): the transaction rolled back, so "try later" (503) is the truth — not a 500 (issue 14
+# item 8).  SQLite primary result codes; PostgreSQL SQLSTATEs (read-only transaction, lock not
+# available, insufficient resources, operator intervention).
+_SQLITE_UNWRITABLE = {5, 6, 8, 10, 13}   # BUSY, LOCKED, READONLY, IOERR, FULL
+_PG_UNWRITABLE = ("25006", "55P03", "53", "57P")
+
+
+def _refuses_writes(exc) -> bool:
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_UNWRITABLE
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(_PG_UNWRITABLE)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -318,8 +318,8 @@ def test_a_failed_sequencer_batch_moves_nothing_and_the_next_one_does(ctx, monke
     append_many(ctx, 5)
     real_insert = store.move_queued
 
-    def dies_half_way(session, ids, first, node_rows):
-        real_insert(session, ids[:2], first, node_rows[:1])  # leaves 0, 1 and their parent
+    def dies_half_way(session, ids, first, node_rows, derived=None):
+        real_insert(session, ids[:2], first, node_rows[:1], derived)  # leaves 0, 1 and their parent
         raise ConnectionError("sequencer lost its connection")
 
     monkeypatch.setattr(store, "move_queued", dies_half_way)

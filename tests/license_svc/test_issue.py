@@ -77,7 +77,8 @@ def test_retry_with_same_key_returns_the_same_licence(ctx, amr):
     before = row_counts(ctx)
     v2, r2 = _issue(ctx, amr, body, idempotency_key="order-42")
     assert r2.replayed and v2.identifier == v1.identifier
-    assert row_counts(ctx) == before
+    # nothing made again; the replay itself is audited (issue 14 item 6)
+    assert row_counts(ctx) == dict(before, audit_entries=before["audit_entries"] + 1)
     # a different client may use the same key string for its own request
     v3, r3 = _issue(ctx, amr, body, idempotency_key="order-43")
     assert v3.identifier != v1.identifier and not r3.replayed

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from license_svc.config import ConfigError, Settings
-from license_svc.logs import configure_logging, redact_id_numbers
+from formats.privacy import mask_id_numbers as redact_id_numbers
+from license_svc.logs import configure_logging
 from license_svc.web import ProblemError, create_app
 from formats.errors import KeyFormatError, Kind
 
