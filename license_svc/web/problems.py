@@ -152,8 +152,9 @@ async def _service_error_handler(_request: Request, exc):
 
 
 async def _database_error_handler(_request: Request, exc):
-    """A pooled connection found dead (database restarted, network cut): SQLAlchemy has already
-    invalidated the pool, the transaction wrote nothing, and a retry will reconnect — a 503
+    """A pooled connection found dead (database restarted, network cut), or a new one refused
+    (database stopped or starting: `db.engine`): SQLAlchemy has already invalidated the pool,
+    the transaction wrote nothing, and a retry will reconnect — a 503
     with Retry-After, not a 500.  Any other database error stays a 500 (the middleware)."""
     if not getattr(exc, "connection_invalidated", False):
         raise exc
