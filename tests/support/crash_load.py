@@ -242,10 +242,11 @@ def check_audit_log(engine: Engine, svc, out_dir) -> dict:
     `license-svc audit export` and `license-svc audit verify` (exit 0: intact, checked with the
     region's key).  Returns the export's manifest."""
     with engine.connect() as conn:
-        n, low, high, queue_ids = conn.execute(text(
-            "SELECT count(*), min(idx), max(idx), count(DISTINCT queue_id) FROM audit_entries")).one()
+        n, low, high, queued, distinct = conn.execute(text(
+            "SELECT count(*), min(idx), max(idx), count(queue_id), count(DISTINCT queue_id) "
+            "FROM audit_entries")).one()
     assert n == 0 or (low == 0 and high == n - 1), f"indexes {low}..{high} for {n} entries"
-    assert queue_ids == n, f"{n - queue_ids} queue rows sequenced twice"
+    assert queued == distinct, f"{queued - distinct} queue rows sequenced twice"
     exported = svc.cli("audit", "export", "--out", str(out_dir))
     assert exported.returncode == 0, exported.stdout + exported.stderr
     verified = svc.cli("audit", "verify", "--json", str(out_dir))
