@@ -24,6 +24,31 @@ PROBLEM = "urn:license-svc:problem:database-unavailable"
 OUTAGE = 3.0  # seconds the database stays down once the first 503 was seen
 
 
+def test_a_refused_connection_is_a_disconnect_and_a_503(settings_factory, ctx_factory):
+    """Fast and without a server: a database that refuses connections (here a closed port)
+    raises a DBAPIError marked `connection_invalidated`, and the API answers 503."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    from license_svc.db import make_engine as engine_for
+    from license_svc.web import create_app
+    from tests.support.nodes import free_ports
+
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_ports(1)[0]}/nowhere"
+    engine = engine_for(url)
+    try:
+        with pytest.raises(OperationalError) as err:
+            engine.connect()
+        assert err.value.connection_invalidated
+    finally:
+        engine.dispose()
+    ctx = ctx_factory(settings_factory("sh", database_url=url))
+    with TestClient(create_app(ctx=ctx)) as http:  # the lifespan's background tasks meet it too
+        r = http.get("/api/v1/licences/x", headers={"Authorization": "Bearer nokey"})
+    assert r.status_code == 503, r.text
+    assert r.json()["type"] == PROBLEM and r.headers["retry-after"] == "1"
+
+
 @pytest.fixture
 def cluster():
     with private_cluster() as pg:
