@@ -14,6 +14,7 @@ Every process started here is stopped by its PID when the block ends, whatever h
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -38,7 +39,7 @@ class KillableService:
         self.keys_dir = self.data_dir / "keys"
         port = free_ports(1)[0]
         # The other regions point at closed ports; the background sync is off anyway.
-        others = dict(zip([r for r in ("js", "zj", "ah")], free_ports(3)))
+        others = dict(zip(("js", "zj", "ah"), free_ports(3)))
         self.urls = node_urls({REGION: port, **others})
         self.database_url = database_url or f"sqlite:///{self.data_dir / 'license-svc-sh.db'}"
         self.nodes: list[Node] = []
@@ -66,8 +67,6 @@ class KillableService:
             process = subprocess.Popen(serve_command(REGION, port), env=self.env, stdout=fh,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        cwd=self.data_dir, start_new_session=True)
-        import json
-
         clients = {c["client_id"]: c["api_key"]
                    for c in json.loads((self.keys_dir / "clients.json").read_text("utf-8"))}
         node = Node(REGION, port, self.urls[REGION], self.keys_dir, self.data_dir, log, process,
