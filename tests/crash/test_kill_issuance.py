@@ -26,7 +26,7 @@ def _kill_during(service, plan, *, threads: int, kill_after: int):
     requests in flight; it is started again and every request without its 201 is retried."""
     node = service.start()
     load = Load(node.url, node.clients[ISSUER], plan, threads=threads).start()
-    load.wait_for(lambda: load.count(201) >= kill_after, timeout=120,
+    load.wait_for(lambda: load.count(201) >= kill_after, timeout=300,
                   what=f"{kill_after} answers 201")
     load.halt()
     service.kill()
