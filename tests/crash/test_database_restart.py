@@ -6,6 +6,7 @@ retried with their Idempotency-Key).
 
 On a private cluster (tests/support/pg_cluster.py), never the shared server; in both CI runs."""
 
+import signal
 import time
 import uuid
 
@@ -59,43 +60,55 @@ def _readyz(node) -> httpx.Response:
     return httpx.get(f"{node.url}/readyz", timeout=30)
 
 
+def _outage(cluster, node, load, mode: int) -> float:
+    """Stop the database (`mode`: SIGINT fast, SIGQUIT immediate = crash recovery at the next
+    start) under load, wait for three 503s and /readyz 503, keep it down OUTAGE seconds, start
+    it; returns the seconds until five more licences were issued."""
+    refused = load.count(503)
+    cluster.stop(mode)
+    load.wait_for(lambda: load.count(503) >= refused + 3, timeout=60, what="3 answers 503")
+    ready = _readyz(node)
+    assert ready.status_code == 503, ready.text
+    time.sleep(OUTAGE)
+    issued = load.count(201)
+    cluster.start()
+    started = time.monotonic()
+    load.wait_for(lambda: load.count(201) >= issued + 5, timeout=60,
+                  what="5 more licences after the database came back")
+    return time.monotonic() - started
+
+
 def test_postgres_restart_under_load(cluster, tmp_path):
     libraries.install()
     url = cluster.create_database("license_svc_crash")
     tag = f"pgrestart{uuid.uuid4().hex[:6]}"
-    plan = single_requests(60, tag)
     engine = make_engine(url)
     try:
         with killable_service(tmp_path / "node", url) as svc:
             node = svc.start()
             pid = node.pid
-            load = Load(node.url, node.clients[ISSUER], plan, threads=3, repeat_failed=True).start()
+            load = Load(node.url, node.clients[ISSUER], single_requests(400, tag), threads=3,
+                        repeat_failed=True, pause=0.3).start()
             load.wait_for(lambda: load.count(201) >= 5, timeout=120, what="5 licences issued")
-            cluster.stop()  # fast shutdown: sessions cut, transactions in flight rolled back
-            load.wait_for(lambda: load.count(503) >= 3, timeout=60, what="3 answers 503")
-            ready = _readyz(node)
-            assert ready.status_code == 503, ready.text
-            time.sleep(OUTAGE)
-            before = load.count(201)
-            cluster.start()
-            started = time.monotonic()
-            load.wait_for(lambda: load.count(201) >= before + 5, timeout=60,
-                          what="5 more licences after the database came back")
-            recovered = time.monotonic() - started
+            recovered = [_outage(cluster, node, load, signal.SIGINT),
+                         _outage(cluster, node, load, signal.SIGQUIT)]
             load.stop()
             assert node.process.poll() is None and node.pid == pid, "the service was restarted"
             assert _readyz(node).status_code == 200
+            load.drop_unsent()
             load.complete(node.url)
 
-            answers = [a for p in plan for a in p.answers]
+            answers = [a for p in load.plan for a in p.answers]
             assert set(answers) <= {201, 503}, sorted(set(map(str, answers)))
-            problems = [pr for p in plan for pr in p.problems]
+            problems = [pr for p in load.plan for pr in p.problems]
             for pr in problems:
                 assert pr["type"] == PROBLEM and pr["content_type"] == "application/problem+json", pr
                 assert pr["title_zh"] and pr["title_en"] and pr["retry_after"], pr
             check_stored(engine, load, tag)
             check_audit_log(engine, svc, tmp_path / "audit")
-            print(f"answers 503: {len(problems)}, slowest answer {max(p.slowest for p in plan):.1f} s, "
-                  f"5 licences {recovered:.1f} s after the database was back")
+            print(f"licences {len(load.given())}, answers 503: {len(problems)}, slowest answer "
+                  f"{max(p.slowest for p in load.plan):.1f} s, 5 licences "
+                  f"{recovered[0]:.1f} s (fast) / {recovered[1]:.1f} s (immediate) after the "
+                  f"database was back")
     finally:
         engine.dispose()

@@ -114,9 +114,10 @@ class Load:
     the plan is used up or `stop()`; a request that fails is left for `complete`."""
 
     def __init__(self, base_url: str, api_key: str, plan: list[Planned], *, threads: int,
-                 repeat_failed: bool = False):
+                 repeat_failed: bool = False, pause: float = 0.0):
         self.base_url, self.api_key, self.plan = base_url, api_key, plan
         self.repeat_failed = repeat_failed  # keep retrying non-201 answers (outage tests)
+        self.pause = pause  # seconds each client waits between requests (a steady load)
         self._todo: queue.Queue[Planned] = queue.Queue()
         for p in plan:
             self._todo.put(p)
@@ -141,7 +142,8 @@ class Load:
                     send(client, self.base_url, self.api_key, p)
                     if self.repeat_failed and not p.done:
                         self._todo.put(p)
-                        time.sleep(0.05)
+                    if self.pause or not p.done:
+                        time.sleep(self.pause or 0.05)
         except BaseException as exc:  # reported by stop()
             self.errors.append(exc)
 
@@ -171,6 +173,11 @@ class Load:
         assert not any(t.is_alive() for t in self._threads), "a client thread did not end"
         if self.errors:
             raise self.errors[0]
+
+    def drop_unsent(self) -> None:
+        """Forget the requests no client sent yet (after `stop`): a long plan keeps the load
+        going as long as a test needs, without all of it having to be issued."""
+        self.plan = [p for p in self.plan if p.answers]
 
     def complete(self, base_url: str, *, attempts: int = 3) -> list[Planned]:
         """Retry every request without a 201 (same key, same body) until it has one; returns
