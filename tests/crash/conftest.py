@@ -2,21 +2,23 @@
 database — a SQLite file, or, when LICENSE_SVC_TEST_DATABASE_URL names a PostgreSQL server (the
 CI's second run), a scratch database created next to it and dropped at the end."""
 
+import os
+
 import pytest
 
 from formats import libraries
 from license_svc.db import make_engine
-from tests.conftest import PG_URL
 from tests.support.service import killable_service, scratch_postgres_database
 
 
 @pytest.fixture
 def database_url():
     """None (SQLite in the service's data directory) or a fresh PostgreSQL database."""
-    if not PG_URL:
+    base = os.environ.get("LICENSE_SVC_TEST_DATABASE_URL", "")
+    if not base:
         yield None
         return
-    with scratch_postgres_database(PG_URL, "crash") as url:
+    with scratch_postgres_database(base, "crash") as url:
         yield url
 
 
