@@ -133,7 +133,6 @@ def test_kill_sequencer_mid_batch(service, engine, tmp_path):
     node = service.launch()
     consistent_after_kill(_kill_mid_batch(engine, node.pid, node.process,
                                           ready=lambda: _healthy(node)))
-    service.kills += 1
     lap(f"service killed mid-batch, {_queued(engine)} left")
     # 3. Recovery: the next start sequences what is left, once.
     service.start()

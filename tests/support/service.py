@@ -43,7 +43,6 @@ class KillableService:
         self.urls = node_urls({REGION: port, **others})
         self.database_url = database_url or f"sqlite:///{self.data_dir / 'license-svc-sh.db'}"
         self.nodes: list[Node] = []
-        self.kills = 0
 
     @property
     def env(self) -> dict[str, str]:
@@ -85,7 +84,6 @@ class KillableService:
         with contextlib.suppress(ProcessLookupError):
             os.kill(node.pid, signal.SIGKILL)
         node.process.wait(timeout=10)
-        self.kills += 1
 
     def cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
         """`license-svc ARGS` on this node's settings (database, keys, data directory)."""
