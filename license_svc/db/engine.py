@@ -12,6 +12,7 @@ from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -26,6 +27,7 @@ def make_engine(database_url: str, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _refused_connection_is_disconnect)
         return engine
     # No pre-ping: it is a round trip and ~0.2 ms of CPU on every checkout, a third of an
     # audited append's cost (docs/performance.md "Audit log").  After a server restart the
@@ -34,7 +36,20 @@ def make_engine(database_url: str, **kwargs) -> Engine:
     # the next reconnects.  Connections are recycled before idle timeouts of proxies/firewalls.
     kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_recycle", 1800)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _refused_connection_is_disconnect)
+    return engine
+
+
+def _refused_connection_is_disconnect(context) -> None:
+    """A new connection the server refuses (stopped, shutting down, starting up, in recovery)
+    counts as a disconnect, like a pooled connection found dead: the statement never ran, so
+    the caller answers 503 and retries (`web.problems`), instead of a 500.  SQLAlchemy's own
+    test (`dialect.is_disconnect`) knows only the messages of connections lost mid-use.
+    `connection is None` only while connecting."""
+    if context.connection is None and not context.is_pre_ping and \
+            isinstance(context.sqlalchemy_exception, OperationalError):
+        context.is_disconnect = True
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -154,10 +154,11 @@ async def _service_error_handler(_request: Request, exc):
 
 
 async def _database_error_handler(_request: Request, exc):
-    """A pooled connection found dead (database restarted, network cut): SQLAlchemy has already
-    invalidated the pool, the transaction wrote nothing, and a retry will reconnect — a 503
-    with Retry-After, not a 500.  Likewise a database refusing writes (`_refuses_writes`).
-    Any other database error stays a 500 (the middleware)."""
+    """A pooled connection found dead (database restarted, network cut), or a new one refused
+    (database stopped or starting: `db.engine`): SQLAlchemy has already invalidated the pool,
+    the transaction wrote nothing, and a retry will reconnect — a 503 with Retry-After, not a
+    500.  Likewise a database refusing writes (`_refuses_writes`).  Any other database error
+    stays a 500 (the middleware)."""
     if _refuses_writes(exc):
         return problem_response(ProblemError.core("database-unwritable", headers={"Retry-After": "5"}))
     if not getattr(exc, "connection_invalidated", False):
