@@ -123,6 +123,10 @@ def load_crl(data: bytes) -> crl.CertificateList:
 def parse_certificate(cert: x509.Certificate) -> list[tuple[str, str]]:
     """Parse every field of `cert` a check may read, raising as asn1crypto does when one is
     malformed; returns (中文, English) notes for the harmless fields that do not parse."""
+    # The names as every report prints them: `.native` can pass over an RDN whose SET tag
+    # was changed to SEQUENCE, which `human_friendly` (each RDN parsed) then meets.
+    cert.subject.human_friendly  # noqa: B018
+    cert.issuer.human_friendly  # noqa: B018
     try:
         cert.native  # noqa: B018  (the usual case: everything parses)
         return []

@@ -150,7 +150,12 @@ def verify_command(
             lists = _lists(offline, ks, settings, session, peer_client, federation, trust_list,
                            node, moment)
         except ServiceError as exc:
-            _die(exc.message_zh, exc.message_en)
+            if not roots:
+                _die(exc.message_zh, exc.message_en)
+            # A foreign document judged against the given roots needs no federation lists
+            # (which may not even be valid at an `--at` in the past): say why they were not used.
+            lists = offline.OfflineLists(source="--trust-root",
+                                         problems=[f"{exc.message_zh} / {exc.message_en}"])
         trust = verifier_trust_from_lists(lists.payloads)
         if roots:
             trust = trust_roots.with_trust_roots(trust, roots)

@@ -163,7 +163,6 @@ def test_every_file_has_its_source_and_the_corpus_stays_small():
     assert total < 15 * 1024 * 1024
 
 
-@pytest.mark.xfail(strict=True, reason="pending: realpdf: license-svc verify --trust-root")
 def test_the_command_line_with_a_trust_root(tmp_path):
     """What a clerk outside our federation types: `license-svc verify --trust-root ROOT.pem`
     on a genuine foreign PDF must pass (exit 0), with nothing else configured."""

@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 NOT_CACHES = {
     ("license_svc/audit/log.py", "_fault"),  # test seam: make appends fail
     ("license_svc/demo_seed.py", "_STEPS"),  # registry filled by a decorator at import
+    # the licence-type search path: a start-up setting for the process (set from the settings
+    # by each AppContext), not a value computed for one database or clock
+    ("license_svc/templates.py", "_search_path"),
 }
 MUTATORS = {"setdefault", "update", "append", "add", "pop", "popitem", "clear", "move_to_end",
             "extend"}

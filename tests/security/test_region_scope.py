@@ -36,6 +36,8 @@ PUBLIC = {
     ("POST", "/api/v1/audit/cosignature"),
     ("POST", "/api/v1/federation/retrievals"),  # node-signed (Licence-Node-Request), no key
     ("GET", "/"), ("GET", "/wallet"), ("GET", "/verify"), ("GET", "/console"),
+    # the API documentation pages (their scripts come from the package, not a CDN)
+    ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
     # node to node, authenticated by a signed node request instead of a key (disputes)
     ("POST", "/api/v1/federation/disputes"), ("POST", "/api/v1/federation/disputes/{dispute_id}/outcome"),
 }

@@ -229,8 +229,20 @@ def _modifications(report: Report, st, signed_after: bool = False) -> None:
 def _algorithms(report: Report, st, emb, ts_time: datetime | None, at: datetime) -> None:
     """The signer's digest, signature mechanism and key under the dated algorithm policy,
     with the signature timestamp as proof of existence (verification.algorithm_policy)."""
-    weak = weakness(st.md_algorithm, emb.signer_info["signature_algorithm"],
-                    emb.signer_cert.public_key)
+    mechanism = emb.signer_info["signature_algorithm"]
+    try:
+        implied = mechanism.hash_algo  # ed448 → shake256, sha256_rsa → sha256; none for PSS, SM2
+    except (ValueError, KeyError):
+        implied = None
+    if implied and st.md_algorithm and implied != st.md_algorithm.lower():
+        # Not weak but malformed: the message digest is not the one the mechanism is defined
+        # with (RFC 8419 for EdDSA, RFC 5754 for the rest) — never allowed, whatever the date.
+        report.add(PdfCheck.ALGORITHMS, False, f"摘要算法 {st.md_algorithm} 与签名算法 "
+                   f"{mechanism['algorithm'].native} 不符 / message digest {st.md_algorithm} does not "
+                   f"match the signature algorithm {mechanism['algorithm'].native}",
+                   failure="CRYPTO_CONSTRAINTS_FAILURE", indeterminate=True)
+        return
+    weak = weakness(st.md_algorithm, mechanism, emb.signer_cert.public_key)
     verdict = judge(weak, ts_time, at)
     report.add(PdfCheck.ALGORITHMS, verdict.ok, verdict.detail, failure=verdict.failure,
                indeterminate=verdict.indeterminate)
