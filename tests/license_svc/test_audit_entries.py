@@ -54,9 +54,16 @@ def test_invalid_entries_are_refused(kw):
 
 
 def test_numbers_that_are_not_id_numbers_pass():
-    # 18 digits with an impossible birth date, or a wrong check digit, are serials, not IDs
-    make(detail={"serial": "110105199913310031", "other": "110105194912310037"}).leaf()
+    # 18 digits with an impossible birth date are serials, not IDs
+    make(detail={"serial": "110105199913310031"}).leaf()
     make(licence_id="1.2.156.3005.2.11100000000013338W.SH2026000001.001.K").leaf()
+
+
+def test_a_mistyped_id_number_is_still_one():
+    # A valid birth date with a wrong check digit is an ID number typed wrongly, not a serial:
+    # the one filter (formats.privacy) errs on the side of the holder.
+    with pytest.raises(AuditEntryError):
+        make(detail={"other": "110105194912310037"}).leaf()
 
 
 def test_holder_key_file(tmp_path):
