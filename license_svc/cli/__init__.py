@@ -27,6 +27,7 @@ def _register() -> None:
     from license_svc.cli import federation  # noqa: F401
     from license_svc.cli import backup  # noqa: F401
     from license_svc.cli import openapi  # noqa: F401
+    from license_svc.cli import db  # noqa: F401
 
 
 def main() -> None:
