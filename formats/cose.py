@@ -3,7 +3,7 @@ and the kid.  Signing and verifying per algorithm go through the algorithm regis
 (`AlgorithmSpec.cose_sign` / `cose_verify`, and `cose_alg` in the protected header).
 
 Why hand-rolled instead of a COSE library: the one algorithm we need most, SM2, has no COSE
-registration (we use the private-use value -65537, DESIGN §7), and the structure is small:
+registration (we use the private-use value -65537, docs/formats.md), and the structure is small:
 Tag 18 [protected bstr, unprotected map, payload bstr, signature bstr], signed over the
 Sig_structure ["Signature1", protected, external_aad, payload].  The producer and the verifier
 share this module so they cannot disagree on a tag or a header label.

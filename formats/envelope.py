@@ -1,5 +1,5 @@
 """The signed JSON envelope: `{"payload": {...}, "signature": {"alg", "cert", "value"}}`, signed
-over the canonical JSON of the payload (DESIGN §4, §8).
+over the canonical JSON of the payload (docs/issuance.md, docs/federation.md).
 
 Licence records, status answers, status lists, trust lists and the federation list all travel
 in it.  Signing and taking apart live together here so the producer and every verifier agree on

@@ -1,4 +1,4 @@
-"""The claims of the EL1 and EP1 QR credentials (docs/formats.md "EL1/EP1 QR", DESIGN §7).
+"""The claims of the EL1 and EP1 QR credentials (docs/formats.md "EL1/EP1 QR", docs/formats.md).
 
     EL1 = "EL1:" + Base45(zlib(COSE_Sign1 by the issuing organisation's licence signer))
           payload {1: iss USCC, 6: iat, 4: exp, -70000: licence claims}

@@ -106,7 +106,7 @@ class _ListTrust:
 
 def service_trust(ctx) -> VerifierTrust:
     """The service's trust: every region — this one included — through its signed, synced
-    trust list, as of now (DESIGN §8)."""
+    trust list, as of now (docs/federation.md)."""
     return ctx.caches.get(_ListTrust, _ListTrust).get(ctx)
 
 
@@ -133,7 +133,7 @@ def verifier_trust(ks) -> VerifierTrust:
 
 
 def verifier_trust_from_lists(payloads, unavailable=()) -> VerifierTrust:
-    """Trust material from verified region trust lists (DESIGN §8): pass
+    """Trust material from verified region trust lists (docs/federation.md): pass
     `license_svc.federation.sync.trust_state(ctx, session, at).payloads()`, or the payloads of
     list files the CLI verified.
 

@@ -1,5 +1,5 @@
 """The DEVELOPMENT-ONLY PKI in keys_dev/: four regions, their issuing organisations, the
-federation root, and the dev API clients (DESIGN §3, §10).
+federation root, and the dev API clients (docs/pki.md, docs/api.md).
 
 Structure is reproducible (same names, codes, roles, validity dates from a fixed generation
 date); keys and serials are fresh on every run.  Chains are three levels deep — root → issuing

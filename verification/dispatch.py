@@ -5,7 +5,7 @@ Why a dispatcher: a clerk (or `license-svc verify`, or `POST /api/v1/verify`) ho
 scanned text and should not have to know whether it is a PDF licence, an OFD document, a seal
 file or a photo of a QR code.  Detection is by content, never by file name.
 
-Three kinds of answer (DESIGN §7, §10):
+Three kinds of answer (docs/formats.md, docs/api.md):
 - `UnreadableInput` (raised): nothing we recognise — empty, random bytes, an unknown format, a
   picture that cannot be decoded.  The CLI maps it to exit 3, HTTP to a 4xx problem.
 - a report whose subject is ``not-a-licence`` (INDETERMINATE, SIGNED_DATA_NOT_FOUND): readable,

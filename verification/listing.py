@@ -1,6 +1,6 @@
 """Trust from the synced lists, and the checks only the lists can answer (长三角互认).
 
-A region trusts another only through that region's signed trust list (DESIGN §8): the list
+A region trusts another only through that region's signed trust list (docs/federation.md): the list
 says which certificates sign licences, seals, presentations, status answers and timestamps for
 the region, for which organisation and licence types, and since when a certificate is
 withdrawn.  Cryptography alone says "this key signed this"; these checks say whether that key

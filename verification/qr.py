@@ -1,6 +1,6 @@
 """Offline verification of scanned QR codes: EL1 licence credentials and EP1 presentations.
 
-Three outcomes a clerk must be able to tell apart (DESIGN §7):
+Three outcomes a clerk must be able to tell apart (docs/formats.md):
 - "not a licence code" (a URL, a payment code): subject ``not-a-licence``, INDETERMINATE with
   SIGNED_DATA_NOT_FOUND — nothing was claimed, so nothing failed;
 - "a licence code that failed": TOTAL_FAILED (FORMAT_FAILURE for garbage after the prefix,
@@ -114,7 +114,7 @@ class QrTrust:
 
     @classmethod
     def from_trust_lists(cls, payloads: Iterable[Mapping]) -> "QrTrust":
-        """From the payloads of region trust lists (DESIGN §8) whose signatures the caller has
+        """From the payloads of region trust lists (docs/federation.md) whose signatures the caller has
         already verified: licence signers and nodes; a withdrawn entry stays known, so codes
         signed before its withdrawal still verify and later ones fail as REVOKED."""
         trust = cls()

@@ -158,7 +158,7 @@ class Report:
 
 
 def exit_code(report: Report) -> int:
-    """DESIGN §10: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE (3 is for unreadable input)."""
+    """docs/api.md: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE (3 is for unreadable input)."""
     return {TOTAL_PASSED: 0, TOTAL_FAILED: 1, INDETERMINATE: 2}[report.indication]
 
 

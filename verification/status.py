@@ -1,5 +1,5 @@
 """Licence status as a verifier sees it: signed status responses and signed bitstring status
-lists from the issuing region (DESIGN §8), checked and cached with a freshness limit.
+lists from the issuing region (docs/federation.md), checked and cached with a freshness limit.
 
 Why a cache with a limit: a relying department verifies many licences of the same issuer, so it
 fetches that issuer's list once and answers from it until the list's `next_update`; after that a

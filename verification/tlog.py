@@ -1,4 +1,4 @@
-"""Checkpoints of the audit log (DESIGN §9): the signed notes an auditor checks tree heads with.
+"""Checkpoints of the audit log (docs/formats.md): the signed notes an auditor checks tree heads with.
 
 The tree maths (SM3 Merkle trees, proofs) is `formats.merkle`, shared with the log itself.
 

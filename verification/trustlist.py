@@ -1,4 +1,4 @@
-"""Cross-region trust lists as a verifier sees them (DESIGN §8): a region's signed trust list
+"""Cross-region trust lists as a verifier sees them (docs/federation.md): a region's signed trust list
 ("yrd-trust-list/2", and /1 from older nodes) and the federation's signed list of lists
 ("yrd-lotl/1").
 
@@ -15,7 +15,7 @@ see which check failed.  Named checks (`verification.checks.TrustListCheck`), in
     trust_list.signature         the signature verifies over canonical_json(payload)
     trust_list.schema            "yrd-trust-list/2" or /1, "yrd-lotl/1" (or a registered kind:
                                  "yrd-scenarios/1", verification/scenarios.py)
-    trust_list.list_format       every field has the type and shape DESIGN §8 gives it
+    trust_list.list_format       every field has the type and shape docs/federation.md gives it
     trust_list.signer_validity   the signing certificate was valid when the list was issued
     trust_list.region            the list is for the region we asked about (trust lists)
     trust_list.sequence          not lower than the sequence we already hold (rollback)
@@ -45,7 +45,7 @@ from verification.checks import TrustListCheck
 from verification.report import Report
 
 # What we publish.  /2 adds the role "witness" (audit-checkpoint cosigners) and the optional
-# licence-signer member "licence_types"; an outside reader written to DESIGN §8's /1 may refuse
+# licence-signer member "licence_types"; an outside reader written to docs/federation.md's /1 may refuse
 # an unknown role, so the new content goes under a new schema name and /1 lists are still read.
 TRUST_LIST_SCHEMA = "yrd-trust-list/2"
 TRUST_LIST_SCHEMA_V1 = "yrd-trust-list/1"

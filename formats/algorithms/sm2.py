@@ -384,7 +384,7 @@ SPEC = AlgorithmSpec(
     signature_params_null=False,  # GM/T 0015: SM2-with-SM3 carries no parameters
     signed_digest_name=oids.SM2_SM3_NAME,
     digest_name=oids.SM3_NAME, digest_oid=oids.SM3, digest=sm3,
-    cose_alg=-65537,  # IANA COSE: below -65536 is private use (DESIGN §7)
+    cose_alg=-65537,  # IANA COSE: below -65536 is private use (docs/formats.md)
     cose_label="SM2-SM3", envelope_alg="SM2-SM3",
     cose_sign=_cose_sign, cose_verify=_cose_verify,
     cms_signature_oids=oids.SM2_SIGNATURE_OIDS | {"1.2.840.10045.2.1"},  # + id-ecPublicKey

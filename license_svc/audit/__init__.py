@@ -1,4 +1,4 @@
-"""The tamper-evident audit log (用证留痕, DESIGN §9).
+"""The tamper-evident audit log (用证留痕, docs/formats.md).
 
 Domain code calls `record(ctx, session, action=..., client=..., ...)` (or `append(session,
 entry)`) inside the transaction of the action it audits; the entry is queued there and gets its

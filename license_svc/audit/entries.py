@@ -1,4 +1,4 @@
-"""What one audit entry says (DESIGN §9) and its exact bytes.
+"""What one audit entry says (docs/formats.md) and its exact bytes.
 
 The leaf of the Merkle tree is the canonical JSON of the entry (the licence record's rule:
 UTF-8, sorted keys, no whitespace, no floats), so anyone holding an exported entry can

@@ -1,4 +1,4 @@
-"""The audit log's domain functions (DESIGN §9): append, checkpoints, proofs, entries.
+"""The audit log's domain functions (docs/formats.md): append, checkpoints, proofs, entries.
 
 `append` runs inside the caller's transaction, so the action and its entry commit together;
 any failure propagates and the caller's unit of work rolls the action back — there is no

@@ -1,4 +1,4 @@
-"""Audit log tables (DESIGN §9).  Everything except the queue is append-only.
+"""Audit log tables (docs/formats.md).  Everything except the queue is append-only.
 
 - `audit_queue`: entries recorded but not yet sequenced.  `append` INSERTs here in the caller's
   transaction (no shared row: concurrent actions do not wait for each other's commits, so

@@ -1,6 +1,6 @@
 """`license-svc` command line.  Each command group lives in its own module and registers here.
 
-Exit codes (DESIGN §10): 0 passed/ok, 1 failed, 2 indeterminate, 3 unreadable input or usage.
+Exit codes (docs/api.md): 0 passed/ok, 1 failed, 2 indeterminate, 3 unreadable input or usage.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def _register() -> None:
     from license_svc.cli import federation  # noqa: F401
     from license_svc.cli import backup  # noqa: F401
     from license_svc.cli import openapi  # noqa: F401
+    from license_svc.cli import db  # noqa: F401
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-USAGE = 3  # DESIGN §10: unreadable input or usage
+USAGE = 3  # docs/api.md: unreadable input or usage
 
 
 def die(message_zh: str, message_en: str, code: int = USAGE):

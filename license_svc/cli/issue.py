@@ -93,7 +93,24 @@ def issue_command(
         (out / f"{ident}.ofd").write_bytes(ofd)
     (out / f"{ident}.json").write_text(json.dumps(view, ensure_ascii=False, indent=2) + "\n",
                                        encoding="utf-8")
-    typer.echo(ident)
+    typer.echo(ident)  # stdout: the identifier alone, for scripts (ID=$(license-svc issue …))
+    typer.echo(_summary(view, out, ident, fmt), err=True)
+
+
+def _summary(view: dict, out: Path, ident: str, fmt: str) -> str:
+    """What an officer checks after issuing, on stderr: which licence, whose (masked as the
+    privacy rules say), how long, and the files written."""
+    from formats.privacy import mask_id_numbers
+
+    record = (view.get("signed_record") or {}).get("payload") or {}
+    holders = "、".join(mask_id_numbers(h.get("name", "")) for h in record.get("holders", []))
+    until = record.get("valid_until") or "长期 / no end"
+    files = [f"{ident}.{ext}" for ext in (("pdf",) if fmt == "pdf" else ("ofd",) if fmt == "ofd"
+                                         else ("pdf", "ofd"))] + [f"{ident}.json"]
+    return (f"已签发 / issued: {record.get('type_name', '')} {record.get('number', '')}，持证人 / holder "
+            f"{holders}，有效期 / valid {record.get('valid_from', '')} – {until}，"
+            f"{(record.get('issuer') or {}).get('name', '')}\n"
+            + "\n".join(f"  {out / f}" for f in files))
 
 
 @app.command("qr")

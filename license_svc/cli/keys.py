@@ -1,6 +1,6 @@
 """`license-svc keys generate|sign|verify`: files in, DER signatures out.
 
-Exit codes: 0 ok / valid, 1 signature invalid, 3 unreadable input or usage (DESIGN §10).
+Exit codes: 0 ok / valid, 1 signature invalid, 3 unreadable input or usage (docs/api.md).
 Signatures are what the algorithm layer makes: SM2 DER SEQUENCE{r,s} over SM3(Z||M) with the
 default ID (what `openssl pkeyutl -rawin -digest sm3 -pkeyopt distid:1234567812345678` checks),
 RSA PKCS#1 v1.5 or PSS over SHA-256.

@@ -5,7 +5,7 @@ Keys come either from files (`--maker-key/--maker-cert/--signer-cert`, `--key/--
 region key store (`--region`, `--org-code`): the region's seal maker (制章机构) makes the seal and
 the organisation's licence-signing certificates (SM2 and RSA) are listed as its users.
 
-Exit codes (DESIGN §10): verify gives 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 3 for
+Exit codes (docs/api.md): verify gives 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE, 3 for
 unreadable input; the other commands 0 on success and 3 on bad input or usage.
 """
 from __future__ import annotations

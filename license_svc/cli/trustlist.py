@@ -1,4 +1,4 @@
-"""`license-svc trust-list show|verify|publish|sync|withdraw` (DESIGN §8, §10).
+"""`license-svc trust-list show|verify|publish|sync|withdraw` (docs/federation.md, docs/api.md).
 
 - `show [FILE]`: a trust list, federation list or scenario list (yrd-scenarios/1, told apart by
   its schema) in readable form (without FILE: what this node publishes now; `--federation`,

@@ -9,7 +9,7 @@ the local database when it exists (never created or migrated by this command, an
 written to it), and from peer nodes' signed status when LICENSE_SVC_PEERS names them.  Without
 any status source the report says the status was not checked.
 
-Exit codes (DESIGN §10): 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE (including "not a
+Exit codes (docs/api.md): 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE (including "not a
 licence code"), 3 unreadable input or usage.
 """
 
@@ -90,7 +90,7 @@ def _quiet_libraries() -> None:
 def verify_command(
         path: str = typer.Argument(None, help="PDF, OFD, .esl/.dat, QR image, or a text file; - for stdin"),
         qr: str = typer.Option(None, "--qr", help="二维码文本 / scanned QR text (EL1:… or EP1:…)"),
-        as_json: bool = typer.Option(False, "--json", help="JSON report (DESIGN §10)"),
+        as_json: bool = typer.Option(False, "--json", help="JSON report (docs/api.md)"),
         at: str = typer.Option(None, "--at", help="verify as of this ISO time (default now)"),
         html: Path = typer.Option(None, "--html", help="also write the report as an HTML page"),
         region: str = typer.Option(None, "--region", help="this node's region (local register)"),

@@ -5,7 +5,7 @@ Why keep published lists: a list's `sequence` must only grow (peers reject a low
 rollback), and the same content must keep the same signed bytes between re-signings so ETags
 stay stable; both need the previous publication.  Why keep synced lists in the database: after a
 restart, or when a peer is down or serves something bad, the node keeps verifying with the last
-list that verified (DESIGN §8), and a replayed older list can be refused by its sequence.
+list that verified (docs/federation.md), and a replayed older list can be refused by its sequence.
 """
 
 from __future__ import annotations

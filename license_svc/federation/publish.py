@@ -1,4 +1,4 @@
-"""What this node publishes (DESIGN §8): its region's signed trust list and, where the node holds
+"""What this node publishes (docs/federation.md): its region's signed trust list and, where the node holds
 the federation root key (development), the signed federation list of lists.
 
 A list is re-signed only when its content changes or half its validity has passed, so between

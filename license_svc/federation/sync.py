@@ -1,4 +1,4 @@
-"""Syncing peers' trust lists (DESIGN §8), and the trust a node may use from them.
+"""Syncing peers' trust lists (docs/federation.md), and the trust a node may use from them.
 
 `sync(ctx)` fetches the federation list (yrd-lotl/1) and checks it against the pinned federation
 root certificate from the key store; then, for every region it names, fetches that region's

@@ -1,4 +1,4 @@
-"""The one place grant and retrieval code writes to the audit log (DESIGN §9).
+"""The one place grant and retrieval code writes to the audit log (docs/formats.md).
 
 Grant changes and retrievals — refusals included — are audited inside the transaction of the
 action.  `audited_transaction` is that transaction: if the entry cannot be written (the audit

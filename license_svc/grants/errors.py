@@ -63,6 +63,6 @@ class LicenceAmbiguous(GrantError):
 
 
 class AuditUnavailable(AuditLogUnavailable, GrantError):
-    """The audit entry could not be written, so the action was not carried out (DESIGN §9):
+    """The audit entry could not be written, so the action was not carried out (docs/formats.md):
     the audit log's own error (one code, title and 503 for every route), still a GrantError
     for the grant code that catches those."""

@@ -1,7 +1,7 @@
 """The two faces of a licence made from its signed record: the printed EL1 QR credential and
 the certified, sealed PDF.  Both carry the identifier and the record's SM3 data hash (the PDF
 in its `/LicenseSvc` catalog dictionary and footer, the QR through the identifier it signs),
-so paper, file and code can be matched to one signed record (DESIGN §4).
+so paper, file and code can be matched to one signed record (docs/issuance.md).
 
 The OFD file (GB/T 33190, `signing.ofd`) is the same page sealed as an OFD document: made from
 the stored record and EL1 the first time someone asks for it (`stored_ofd`) — or at issuance,

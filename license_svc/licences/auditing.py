@@ -1,4 +1,4 @@
-"""The one place licence code writes to the audit log (DESIGN §9).
+"""The one place licence code writes to the audit log (docs/formats.md).
 
 Every issuance, lifecycle change and retrieval of licence data or files calls `audit_licence`
 inside the same transaction as the action, so a failed audit write rolls the action back (no

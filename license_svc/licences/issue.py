@@ -1,4 +1,4 @@
-"""Issuance (DESIGN §4, §5, §7): an approved application in, a signed and sealed licence out.
+"""Issuance (docs/issuance.md, docs/seals.md, docs/formats.md): an approved application in, a signed and sealed licence out.
 
 One licence = validate the request (envelope here, the type's own fields by its template's
 schema, holder codes by their check characters, the caller's authority) → identifier → signed

@@ -1,4 +1,4 @@
-"""Licence lifecycle (DESIGN §4): issued → (amended: superseded by a new version) →
+"""Licence lifecycle (docs/issuance.md): issued → (amended: superseded by a new version) →
 suspended ⇄ active → revoked; expiry by date.
 
 Nothing signed is ever updated.  A change appends a `LicenceEvent` whose canonical JSON is signed

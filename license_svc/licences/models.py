@@ -1,4 +1,4 @@
-"""Licence tables.  Signed content is written once and never updated (DESIGN §4).
+"""Licence tables.  Signed content is written once and never updated (docs/issuance.md).
 
 - `licence_versions`: one row per signed version (an amendment is a new row, new identifier);
   the record bytes, their signature, the EL1 text and the signed PDF live here, immutable.

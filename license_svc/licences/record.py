@@ -1,7 +1,7 @@
-"""The signed licence record (DESIGN §4): its schema name, its data hash and its time format.
+"""The signed licence record (docs/issuance.md): its schema name, its data hash and its time format.
 
 The record is canonical JSON (`formats.canonical_json`) in the signed envelope
-(`formats.envelope`), the same shape as the trust lists of DESIGN §8, so one verifier routine
+(`formats.envelope`), the same shape as the trust lists of docs/federation.md, so one verifier routine
 serves both.
 """
 

@@ -1,7 +1,7 @@
 """Per-service signing resources for issuance, built once and reused for every licence.
 
 Why: loading a key, re-serialising a certificate chain and preparing the seal picture cost far
-more than one signature (DESIGN §2: pyHanko's SimpleSigner re-loads its key per PDF, 11/s; a
+more than one signature (docs/dependencies.md: pyHanko's SimpleSigner re-loads its key per PDF, 11/s; a
 signer holding a loaded key, 88/s).  One `OrgSigning` per (organisation, algorithm) holds the
 credential, its PDF stamper (seal bound as a signed attribute) and the region TSA; which seal
 is current is asked of the seal registry per issuance (`licences.seals`).  They are kept in the

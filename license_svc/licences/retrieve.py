@@ -1,6 +1,6 @@
 """Reading a licence: its signed record, PDF and QR, for those entitled to see them.
 
-Who may read (every read is audited in the same transaction, DESIGN §9):
+Who may read (every read is audited in the same transaction, docs/formats.md):
 - issuer clients and admins within their scope (docs/authorisation.md "Who may do what": the
   issuing organisation's, of the client's licence types if it is narrowed; an organisation's own
   admin its organisation's, the region's operator every licence of the region);

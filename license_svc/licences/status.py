@@ -1,4 +1,4 @@
-"""Licence status for relying parties (DESIGN §8): a signed response per licence, and signed
+"""Licence status for relying parties (docs/federation.md): a signed response per licence, and signed
 bitstring status lists per issuer for offline and bulk checks.
 
 Both are signed by the region's `status_signer` (published in the region trust list with that

@@ -2,7 +2,7 @@
 
 Why held: pyHanko's `SimpleSigner` re-loads (and re-validates) the private key from DER on every
 signature; holding the algorithm layer's key object makes per-licence work one signature
-(most of the 8x measured in DESIGN §2).  The key is checked against its certificate here, so a
+(most of the 8x measured in docs/dependencies.md).  The key is checked against its certificate here, so a
 mismatched key fails at start-up rather than on the first licence.
 
 Why one class: pyHanko hands `async_sign_raw` the DER of the signed attributes, un-hashed, and

@@ -172,7 +172,7 @@ def _reserve(cert, chain, der, timestamper) -> int:
 
 
 def _picture_from_seal(der: bytes) -> bytes | None:
-    """The seal's own picture (DESIGN §5), as the seal module reads it."""
+    """The seal's own picture (docs/seals.md), as the seal module reads it."""
     from signing.seal import SealCredential
 
     cred = SealCredential.from_der(der)

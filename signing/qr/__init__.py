@@ -1,4 +1,4 @@
-"""QR credentials: EL1 printed licence codes and EP1 亮证 presentations (DESIGN §7).
+"""QR credentials: EL1 printed licence codes and EP1 亮证 presentations (docs/formats.md).
 
 `cose` signs COSE_Sign1 with any registered algorithm, `credentials` builds the EL1/EP1 payloads and text,
 `image` turns text into QR symbols.  Verification lives in `verification.qr`.

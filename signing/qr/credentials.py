@@ -1,5 +1,5 @@
 """Make EL1 (printed, offline-verifiable licence credential) and EP1 (亮证 presentation)
-codes, DESIGN §7; their claims are `formats.qr_claims`'.
+codes, docs/formats.md; their claims are `formats.qr_claims`'.
 
 Base45 keeps the text inside the QR alphanumeric alphabet (with the "EL1:"/"EP1:" prefixes), so
 the symbol is ~25% smaller than byte mode.  Claims are masked per template (qr.json) because a

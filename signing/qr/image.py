@@ -1,7 +1,7 @@
 """QR symbols for EL1/EP1 text: error correction Q, alphanumeric mode, encoded by zxing-cpp.
 
 zxing-cpp (C++) encodes a ~400-character EL1 much faster than the pure-Python encoders
-(DESIGN §2), which matters on the issuance hot path.  Its encoder picks the alphanumeric mode by
+(docs/dependencies.md), which matters on the issuance hot path.  Its encoder picks the alphanumeric mode by
 itself for text within that alphabet; `modules()` refuses anything else so a caller cannot
 silently fall back to the larger byte mode.
 

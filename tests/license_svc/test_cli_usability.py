@@ -44,3 +44,11 @@ def test_clients_list_on_an_empty_database_says_there_are_none(tmp_path):
     assert added.exit_code == 0, added.output
     listed = runner.invoke(app, ["clients", "list", "--region", "js"], env=env).output
     assert "js-clerk" in listed and "no API clients" not in listed
+
+
+def test_db_upgrade_migrates_without_serving(tmp_path):
+    env = {"LICENSE_SVC_DATA_DIR": str(tmp_path)}
+    result = runner.invoke(app, ["db", "upgrade", "--region", "zj"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "license-svc-zj.db").exists()
+    assert runner.invoke(app, ["clients", "list", "--region", "zj"], env=env).exit_code == 0

@@ -32,6 +32,10 @@ def test_issue_then_qr(tmp_path, cli_env):
     pdf = (tmp_path / "out" / f"{ident}.pdf").read_bytes()
     view = json.loads((tmp_path / "out" / f"{ident}.json").read_text(encoding="utf-8"))
     assert pdf.startswith(b"%PDF-") and view["identifier"] == ident and view["algorithm"] == "rsa"
+    # what the officer reads: which licence, whose, how long, and the files (not only an OID)
+    payload = view["signed_record"]["payload"]
+    assert payload["type_name"] in r.stderr and payload["number"] in r.stderr
+    assert payload["holders"][0]["name"] in r.stderr and f"{ident}.pdf" in r.stderr
     q = _run(["qr", ident, "--text"], cli_env, tmp_path)
     assert q.returncode == 0 and q.stdout.strip() == view["el1"]
     p = _run(["qr", ident, "--present", "--out", str(tmp_path / "p.png")], cli_env, tmp_path)

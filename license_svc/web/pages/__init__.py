@@ -1,4 +1,4 @@
-"""The browser pages of `license-svc serve` (DESIGN §10): /wallet (a holder's 亮证 and "who looked
+"""The browser pages of `license-svc serve` (docs/api.md): /wallet (a holder's 亮证 and "who looked
 at my licences"), /verify (a clerk checks a file or QR code) and /console (an issuing system's
 operator issues, lists, suspends and revokes).
 

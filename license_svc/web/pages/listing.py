@@ -5,7 +5,7 @@ A list shows what a person needs to pick a licence — type, number, holder name
 validity, status — but not the holders' codes (ID numbers, USCCs), which the full record (GET
 /api/v1/licences/{id}) gives to those entitled to it.  (A driving licence's number is by law
 its holder's ID number; it is shown as the number it is, to the holder and the issuer only.)  Reading a list is reading licence
-data, so each list is audited like a single read (DESIGN §9); a holder's list is entered under
+data, so each list is audited like a single read (docs/formats.md); a holder's list is entered under
 the holder's keyed reference, so it shows in their own access log as their own action.
 """
 

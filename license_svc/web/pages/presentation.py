@@ -1,4 +1,4 @@
-"""亮证: a fresh EP1 presentation of the caller's own licence (DESIGN §7), for the wallet page.
+"""亮证: a fresh EP1 presentation of the caller's own licence (docs/formats.md), for the wallet page.
 
 The wallet asks for a new code every `refresh` seconds; each is signed by this region's node
 key, lives at most 60 s and carries a random cti, so a verifier online accepts it once and a

@@ -1,4 +1,4 @@
-"""Audit log over HTTP (DESIGN §10): the latest checkpoint, entries, inclusion and consistency proofs.
+"""Audit log over HTTP (docs/api.md): the latest checkpoint, entries, inclusion and consistency proofs.
 
 Checkpoints and proofs are hashes only and are public: monitors, witnesses in peer regions and
 citizens checking "my entry is in the log" need no key.  An entry names a licence and who

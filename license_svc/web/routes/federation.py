@@ -1,4 +1,4 @@
-"""Trust lists over HTTP (DESIGN §8, §10): peers fetch `GET /api/v1/trust-list` and
+"""Trust lists over HTTP (docs/federation.md, docs/api.md): peers fetch `GET /api/v1/trust-list` and
 `GET /api/v1/federation` without authentication (the lists are signed and public) and send
 `If-None-Match`; an unchanged list is answered 304 with no body.  Operators (admin) trigger a
 sync round and read what the node holds.  Thin adapters over `license_svc.federation`."""
