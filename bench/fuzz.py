@@ -98,7 +98,7 @@ def worker(parser: str, seed_dir: Path, budget: int, seconds: int, stats_path: P
     logging.disable(logging.CRITICAL)  # pyHanko logs every refused path with a traceback
     import fuzz_targets
 
-    target = fuzz_targets.TARGETS[parser]()
+    target = fuzz_targets.ALL[parser]()
     seeds = [p.read_bytes() for p in sorted(seed_dir.iterdir())]
     target.setup(seeds)
     # Instrument after set-up: the modules are loaded, and libFuzzer sees their branches.

@@ -138,7 +138,7 @@ def _api_bodies(idents: list[str], driving: str, es_id: str) -> list[bytes]:
         _api_seed("amend:" + idents[0], {"fields": {"registered_capital_wan": 800}}),
         _api_seed("dispute", {"licence_id": idents[0], "category": "data-error",
                               "text": "登记的住所与实际不符"}),
-        _api_seed("verify", {"text": "EL1:fuzz"}),
+        _api_seed("verify", {"qr": "EL1:fuzz"}),
         _api_seed("seal-sign:" + es_id, {"sm3": "00" * 32, "property_info": "合同.pdf"}),
         _api_seed("batch", {"licences": []}),
     ]

@@ -326,4 +326,19 @@ class Api(Target):
         return False, NOT_CHECKED
 
 
+class Planted(Target):
+    """Not a parser: tests/test_fuzz_smoke.py checks with it that the harness reports a crash (an
+    input containing FUZZ raises KeyError) and a forged pass (an input starting with P passes and
+    means itself, so any such mutation of the seed PASS is a pass with another meaning)."""
+
+    name, max_len = "selftest", 64
+    instrument = ("fuzz_targets",)
+
+    def check(self, data):
+        if b"FUZZ" in data:
+            raise KeyError("planted")
+        return data.startswith(b"P"), data
+
+
 TARGETS = {t.name: t for t in (Seal, QrText, QrImage, Pdf, Ofd, Status, TrustList, Checkpoint, Api)}
+ALL = {**TARGETS, Planted.name: Planted}
