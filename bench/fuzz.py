@@ -11,8 +11,8 @@ as libFuzzer wants: it owns the process and exits it.  The worker catches every 
 and keeps going, so one run reports all crashes, not just the first.
 
 Per parser it reports inputs run, crashes (see fuzz_targets for what counts), and slow inputs
-(over 1 s); each crashing or slow input is saved under bench/fuzz_crashes/<parser>-<sha1>.bin
-with a .txt beside it (the traceback).  Exit status 1 when any parser crashed.
+(over 1 s); each crashing input is saved under bench/fuzz_crashes/<parser>-<sha1>.bin
+with a .txt beside it (the traceback); slow ones go to <log dir>/slow/.  Exit status 1 when any parser crashed.
 """
 
 from __future__ import annotations
@@ -48,12 +48,13 @@ class _Stats:
         self.started = time.monotonic()
         self._flushed = 0.0
 
-    def _save(self, data: bytes, text: str) -> str:
-        self.crash_dir.mkdir(parents=True, exist_ok=True)
+    def _save(self, data: bytes, text: str, folder: Path | None = None) -> str:
+        folder = folder or self.crash_dir
+        folder.mkdir(parents=True, exist_ok=True)
         name = f"{self.parser}-{hashlib.sha1(data).hexdigest()[:16]}"
-        (self.crash_dir / f"{name}.bin").write_bytes(data)
-        (self.crash_dir / f"{name}.txt").write_text(text)
-        return name
+        (folder / f"{name}.bin").write_bytes(data)
+        (folder / f"{name}.txt").write_text(text)
+        return str(folder / name)
 
     def crash(self, data: bytes, exc: BaseException) -> None:
         self.crash_count += 1
@@ -70,7 +71,8 @@ class _Stats:
     def slow_input(self, data: bytes, seconds: float) -> None:
         if len(self.slow) < 20:
             self.slow.append({"seconds": round(seconds, 2), "size": len(data),
-                              "file": self._save(data, f"slow input: {seconds:.2f} s\n")})
+                              "file": self._save(data, f"slow input: {seconds:.2f} s\n",
+                                                 self.path.parent / "slow")})
             self.flush(force=True)
 
     def flush(self, force: bool = False) -> None:

@@ -81,8 +81,9 @@ def open_envelope(envelope) -> Opened:
             raise ValueError("certificate too large")
         cert_der = base64.b64decode(cert_b64, validate=True)
         value = base64.b64decode(value_b64, validate=True)
-        cert = x509.Certificate.load(cert_der)
-        cert.not_valid_before  # noqa: B018  (parse now: asn1crypto parses lazily)
+        cert = x509.Certificate.load(cert_der, strict=True)
+        cert.native  # parse every field now: asn1crypto parses lazily, and a verifier that
+        # reads the subject later would meet a corrupt name as an exception, not a refusal
         message = canonical_json(payload)
     except CanonicalJSONError as exc:
         raise EnvelopeError(f"malformed signed envelope: {exc.message_en}",

@@ -58,3 +58,44 @@ def test_the_harness_reports_a_crash_and_a_forged_pass(fuzz, tmp_path):
     saved = sorted(p.name for p in crashes.iterdir())
     assert "selftest-" + __import__("hashlib").sha1(b"FUZZ").hexdigest()[:16] + ".bin" in saved
     assert any("planted" in p.read_text() for p in crashes.glob("*.txt"))
+
+
+CRASHES = ROOT / "bench" / "fuzz_crashes"
+# Crashes found by the long runs in code other engineers own, reported rather than fixed here:
+# file stem -> owner.  Each is replayed as an expected failure until its owner fixes it.
+REPORTED: dict[str, str] = {}
+
+
+def _saved_crashes():
+    if not CRASHES.is_dir():
+        return []
+    return [p for p in sorted(CRASHES.glob("*.bin"))
+            if p.with_suffix(".txt").read_text().startswith("Traceback")]
+
+
+@pytest.fixture(scope="module")
+def targets(fuzz):
+    import fuzz_targets
+
+    made = {}
+
+    def get(parser):
+        if parser not in made:
+            made[parser] = fuzz_targets.ALL[parser]()
+            made[parser].setup([])
+        return made[parser]
+
+    yield get
+    for t in made.values():
+        if hasattr(t, "http"):
+            t.http.__exit__(None, None, None)
+            t.ctx.close()
+
+
+@pytest.mark.parametrize("path", _saved_crashes(), ids=lambda p: p.stem)
+def test_saved_crash_inputs_are_refused_not_crashes(targets, path):
+    """Every input a fuzzing run saved as a crash, replayed: it must now be a refusal."""
+    parser = path.stem.rsplit("-", 1)[0]
+    if path.stem in REPORTED:
+        pytest.xfail(f"reported to {REPORTED[path.stem]}")
+    targets(parser)(path.read_bytes())
