@@ -133,7 +133,8 @@ class QrText(Target):
         import base45
         import cbor2
 
-        msg = cbor2.loads(zlib.decompress(base45.b45decode(data[4:])))
+        text = data.decode("utf-8").strip()  # as the verifier reads a scan
+        msg = cbor2.loads(zlib.decompress(base45.b45decode(text[4:])))
         msg = getattr(msg, "value", msg)
         return True, (bytes(msg[0]), bytes(msg[2]))  # protected header and payload: what is signed
 
