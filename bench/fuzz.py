@@ -126,7 +126,7 @@ def worker(parser: str, seed_dir: Path, budget: int, seconds: int, stats_path: P
     stats.flush(force=True)
     argv = [sys.argv[0], f"-runs={budget}", f"-max_total_time={seconds}",
             f"-max_len={target.max_len}", "-timeout=60", "-rss_limit_mb=4096",
-            "-print_final_stats=1", str(corpus)]
+            "-print_final_stats=1", f"-artifact_prefix={stats_path.parent}/", str(corpus)]
     import atexit
 
     atexit.register(lambda: stats.flush(force=True))
