@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench clean lint
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,8 +21,13 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/license-svc serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -n 2
+
+# ruff and mypy over the packages configured in pyproject.toml (docs/security.md "Static checks").
+lint: install
+	$(BIN)/ruff check formats signing verification
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/crypto.py

@@ -11,7 +11,7 @@ def digest(name: str, data: bytes) -> bytes:
     except KeyError:
         from formats.errors import UnsupportedAlgorithm
 
-        raise UnsupportedAlgorithm(f"unsupported digest {name!r}", f"不支持的摘要算法 {name!r}")
+        raise UnsupportedAlgorithm(f"unsupported digest {name!r}", f"不支持的摘要算法 {name!r}") from None
     h.update(data)
     return h.finalize()
 

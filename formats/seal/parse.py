@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NoReturn
 
 from asn1crypto import core
 
@@ -150,7 +151,7 @@ def _zh(what: str) -> str:
     return {"SESeal": "电子印章", "SES_Signature": "电子签章数据"}.get(what, "电子印章/签章数据")
 
 
-def _fail(en: str, zh: str):
+def _fail(en: str, zh: str) -> NoReturn:
     raise SealFormatError(en, zh)
 
 
@@ -309,7 +310,7 @@ class _Reader:
         if not (0 < width <= 1000 and 0 < height <= 1000):
             _fail(f"picture size {width}x{height} mm is not plausible",
                   f"印章图片尺寸 {width}×{height} 毫米不合理")
-        ext = ()
+        ext: tuple[Extension, ...] = ()
         if len(parts) == 5:
             ext = self.extensions(parts[4], "SES_SealInfo.extDatas", tagged=False)
         return dict(
