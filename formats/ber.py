@@ -87,7 +87,7 @@ def _element(data: bytes, pos: int, depth: int) -> tuple[bytes, int]:
 
 
 def _children(data: bytes, pos: int, end: int | None, depth: int) -> tuple[list[bytes], int]:
-    children = []
+    children: list[bytes] = []
     while True:
         if end is None:
             if data[pos:pos + 2] == b"\x00\x00":

@@ -22,6 +22,7 @@ critical extension — must still parse.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from asn1crypto import core, crl, pem, x509
 
@@ -170,10 +171,11 @@ def _leniencies(der: bytes) -> tuple[str, ...]:
         for rdn in cert["tbs_certificate"][side].chosen:
             for atv in rdn:
                 spec = LENIENT_NAME_SPECS.get(atv["type"].native)
-                value = atv["value"]
-                if spec is not None and isinstance(value, spec[0]) and value.name != spec[1]:
-                    notes.append((f"{_SIDE_ZH[side]}的 {atv['type'].native} 为 {value.name}（标准要求 "
-                                  f"{spec[1]}）", f"{side} {atv['type'].native} is a {value.name} "
+                value: Any = atv["value"]
+                chosen = getattr(value, "name", None)
+                if spec is not None and isinstance(value, spec[0]) and chosen != spec[1]:
+                    notes.append((f"{_SIDE_ZH[side]}的 {atv['type'].native} 为 {chosen}（标准要求 "
+                                  f"{spec[1]}）", f"{side} {atv['type'].native} is a {chosen} "
                                   f"(the standard says {spec[1]})"))
     who = _common_name(cert)
     return tuple(f"证书「{who}」：{zh} / certificate \"{who}\": {en}" for zh, en in notes)

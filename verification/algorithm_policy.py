@@ -90,8 +90,8 @@ def weakness(digest: str | None = None, mechanism: algos.SignedDigestAlgorithm |
         except Exception:  # PSS without parameters, SM2: no implied digest to judge here
             pass
     found.append(key_weakness(public_key))
-    found = [w for w in found if w is not None]
-    return min(found, key=lambda w: w.since) if found else None
+    present = [w for w in found if w is not None]
+    return min(present, key=lambda w: w.since) if present else None
 
 
 class DatedAlgorithmPolicy(AlgorithmUsagePolicy):

@@ -128,7 +128,7 @@ def _at(pages: list[Page], page: int | None, x: float | None, y: float | None,
         if not (isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v < limit):
             raise OfdSignError(f"{name} must be within the page (0..{limit:g} mm)",
                                f"{name} 须在页面范围内（0 到 {limit:g} 毫米）")
-    return Stamp(target.id, (float(x), float(y), w, h))
+    return Stamp(target.id, (float(x or 0), float(y or 0), w, h))  # both checked above
 
 
 def _over_keyword(files: dict[str, bytes], pages: list[Page], keyword: str, w: float,

@@ -231,11 +231,14 @@ def _widgets(writer, pdf: bytes, placement: Placement, size) -> list[tuple]:
         ref, page = page_box(writer, index)
         centre = ((found[0] + found[2]) / 2, (found[1] + found[3]) / 2)
         return [(ref, box_centred(page, centre, size), 0, 1)]
-    if placement.page > count:
-        raise PlacementError(f"the document has {count} page(s), not {placement.page}",
-                             f"文档只有 {count} 页，没有第 {placement.page} 页")
-    ref, page = page_box(writer, placement.page - 1)
-    return [(ref, box_at(page, placement.x_mm, placement.y_mm, size), 0, 1)]
+    number, x_mm, y_mm = placement.page, placement.x_mm, placement.y_mm
+    if number is None or x_mm is None or y_mm is None:  # Placement's own check makes this one
+        raise PlacementError("give page, x and y", "请给出页码和坐标")
+    if number > count:
+        raise PlacementError(f"the document has {count} page(s), not {number}",
+                             f"文档只有 {count} 页，没有第 {number} 页")
+    ref, page = page_box(writer, number - 1)
+    return [(ref, box_at(page, x_mm, y_mm, size), 0, 1)]
 
 
 def _add_field(writer, name: str, widgets, image, size) -> None:

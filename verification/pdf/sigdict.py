@@ -36,7 +36,7 @@ _HEX = re.compile(rb"<[0-9A-Fa-f]*>\Z")
 def check_signature_fields(report: Report, reader, data: bytes) -> int | None:
     """Number of filled signature fields (all sane), or None after a FORMAT_FAILURE check."""
     try:
-        fields = list(enumerate_sig_fields(reader, filled_status=True))
+        fields: list[tuple] = list(enumerate_sig_fields(reader, filled_status=True))
     except Exception as exc:
         report.fail_format(PdfCheck.SIGNATURE_DICTIONARY, f"无法枚举签名域 / cannot enumerate "
                            f"signature fields: {type(exc).__name__}")
@@ -45,7 +45,7 @@ def check_signature_fields(report: Report, reader, data: bytes) -> int | None:
         report.fail_format(PdfCheck.SIGNATURE_DICTIONARY, "文件未签名 / the PDF has no signature")
         return None
     for name, sig, _ref in fields:
-        notes: list[str] = []
+        notes: list[tuple[str, str]] = []
         problem = _problem(sig, data, notes)
         report.notes.extend(f"签名域 {name}：{zh} / signature field {name}: {en}" for zh, en in notes)
         if problem is not None:
