@@ -78,13 +78,17 @@ class TrustListCollector:
         yield from families.values()
 
 
-def trust_list_metrics(ctx) -> TrustListCollector:
-    """Register the trust-list collector on the context's registry, once per context."""
-    def build() -> TrustListCollector:
-        collector = TrustListCollector(ctx)
+def _registered(ctx, collector_class):
+    """`collector_class(ctx)` registered on the context's registry, once per context."""
+    def build():
+        collector = collector_class(ctx)
         ctx.metrics.register(collector)
         return collector
-    return ctx.caches.get(TrustListCollector, build)
+    return ctx.caches.get(collector_class, build)
+
+
+def trust_list_metrics(ctx) -> TrustListCollector:
+    return _registered(ctx, TrustListCollector)
 
 
 class OperationsCollector:
@@ -192,8 +196,4 @@ def _list_issuer_part(list_id: str | None) -> tuple[str | None, int]:
 
 
 def operations_metrics(ctx) -> OperationsCollector:
-    def build() -> OperationsCollector:
-        collector = OperationsCollector(ctx)
-        ctx.metrics.register(collector)
-        return collector
-    return ctx.caches.get(OperationsCollector, build)
+    return _registered(ctx, OperationsCollector)

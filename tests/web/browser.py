@@ -25,6 +25,20 @@ def unavailable() -> str | None:
     return None
 
 
+def skip_module_unless_browser() -> None:
+    """At the top of a browser test module: skip it where Chromium or Playwright is missing,
+    and in the PostgreSQL pass (the live servers of these tests run on their own SQLite)."""
+    import os
+
+    import pytest
+
+    why = unavailable()
+    if why is None and os.environ.get("LICENSE_SVC_TEST_DATABASE_URL"):
+        why = "browser tests run against their own SQLite server, in the SQLite pass"
+    if why:
+        pytest.skip(why, allow_module_level=True)
+
+
 def launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 

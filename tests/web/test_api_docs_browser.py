@@ -4,18 +4,13 @@ styles and icon are served by the service itself (fastapi-offline's packaged cop
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.web.browser import unavailable
+from tests.web.browser import skip_module_unless_browser
 
-_why_not = unavailable()
-if _why_not is None and os.environ.get("LICENSE_SVC_TEST_DATABASE_URL"):
-    _why_not = "browser tests run against their own SQLite server, in the SQLite pass"
-if _why_not:
-    pytest.skip(_why_not, allow_module_level=True)
+skip_module_unless_browser()
 
 pytestmark = pytest.mark.browser
 

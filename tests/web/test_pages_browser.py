@@ -17,19 +17,14 @@ in the SQLite pass only; the HTTP tests (test_pages.py) cover the routes on Post
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 
 import httpx
 import pytest
 
-from tests.web.browser import unavailable
+from tests.web.browser import skip_module_unless_browser
 
-_why_not = unavailable()
-if _why_not is None and os.environ.get("LICENSE_SVC_TEST_DATABASE_URL"):
-    _why_not = "browser tests run against their own SQLite server, in the SQLite pass"
-if _why_not:
-    pytest.skip(_why_not, allow_module_level=True)
+skip_module_unless_browser()
 
 from playwright.sync_api import expect  # noqa: E402
 
