@@ -159,11 +159,13 @@ async def _database_error_handler(_request: Request, exc):
     the transaction wrote nothing, and a retry will reconnect — a 503 with Retry-After, not a
     500.  Likewise a database refusing writes (`_refuses_writes`).  Any other database error
     stays a 500 (the middleware)."""
+    # A lost or refused connection first: a database shutting down answers 57P01 and drops the
+    # connection, which is "unavailable" (it comes back), not "will not write".
+    if getattr(exc, "connection_invalidated", False):
+        return problem_response(ProblemError.core("database-unavailable", headers={"Retry-After": "1"}))
     if _refuses_writes(exc):
         return problem_response(ProblemError.core("database-unwritable", headers={"Retry-After": "5"}))
-    if not getattr(exc, "connection_invalidated", False):
-        raise exc
-    return problem_response(ProblemError.core("database-unavailable", headers={"Retry-After": "1"}))
+    raise exc
 
 
 # The database is up but will not write now (read-only file or replica, locked, disk full, shut
