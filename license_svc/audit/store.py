@@ -125,10 +125,13 @@ def move_queued(session: Session, ids: list[int], first: int, node_rows: list[di
             f"SELECT 0, {position}, leaf_hash FROM audit_queue WHERE id IN ({id_list})")).rowcount
     else:
         rows = [dict(d, idx=first + n, queue_id=qid) for n, (qid, d) in enumerate(zip(ids, derived))]
-        moved = session.execute(insert(entries_t), [
-            {k: r[k] for k in ("idx", "queue_id", "leaf", *_COPIED.split(", "))} for r in rows]).rowcount
-        leaves = session.execute(insert(nodes_t), [
-            {"level": 0, "idx": r["idx"], "hash": r["leaf_hash"]} for r in rows]).rowcount
+        session.execute(insert(entries_t), [
+            {k: r[k] for k in ("idx", "queue_id", "leaf", *_COPIED.split(", "))} for r in rows])
+        session.execute(insert(nodes_t), [
+            {"level": 0, "idx": r["idx"], "hash": r["leaf_hash"]} for r in rows])
+        # An executemany INSERT writes every row or raises; its rowcount is -1 on psycopg's
+        # batched path, so the count to compare is the rows given.
+        moved = leaves = len(rows)
     if node_rows:
         session.execute(insert(nodes_t), node_rows)
     deleted = session.execute(text(f"DELETE FROM audit_queue WHERE id IN ({id_list})")).rowcount
