@@ -28,24 +28,15 @@ import argparse
 import io
 import itertools
 import logging
-import time
 from datetime import timedelta
 from pathlib import Path
 
 from asn1crypto import keys as asn1_keys
 
 ROOT = Path(__file__).resolve().parent.parent
+from timing import rate  # noqa: E402  (bench/ is the script's own folder)
+
 logging.disable(logging.CRITICAL)  # pyHanko logs every soft-fail revocation check
-
-
-def rate(fn, seconds: float) -> float:
-    fn()
-    start_cpu, start = time.process_time(), time.monotonic()
-    n = 0
-    while time.monotonic() - start < seconds:
-        fn()
-        n += 1
-    return n / max(time.process_time() - start_cpu, 1e-9)
 
 
 def page() -> bytes:

@@ -14,23 +14,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from timing import rate  # noqa: E402  (bench/ is the script's own folder)
+
 logging.disable(logging.CRITICAL)
-
-
-def rate(fn, seconds: float) -> float:
-    fn()
-    start_cpu, start = time.process_time(), time.monotonic()
-    n = 0
-    while time.monotonic() - start < seconds:
-        fn()
-        n += 1
-    return n / max(time.process_time() - start_cpu, 1e-9)
 
 
 def main() -> None:
