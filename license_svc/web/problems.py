@@ -150,6 +150,7 @@ async def _service_error_handler(_request: Request, exc):
                                detail_zh=exc.message_zh)
     else:
         problem = ProblemError(status, exc.code, exc.message_zh, exc.message_en)
+    problem.extra.update(getattr(exc, "problem_members", {}))  # e.g. existing_identifier
     return problem_response(problem)
 
 
