@@ -43,7 +43,7 @@ from license_svc.licences.errors import (BatchAllDuplicates, DuplicateLicence,
                                          IssuerAuthorityError, LicenceDataInvalid,
                                          UnknownLicenceType)
 from license_svc.licences.lifecycle import (CST, append_event, clean_reason, holder_code_of,
-                                            supersede, version_for_change)
+                                            supersedable, supersede, version_for_change)
 from license_svc.licences.models import IdempotencyKey, LicenceVersion
 from license_svc.licences.record import RECORD_SCHEMA, iso_time
 from formats.canonical_json import CanonicalJSONError, canonical_json
@@ -136,6 +136,7 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
     else:
         if template.type_code != previous.type_code:
             raise _invalid("an amendment cannot change the licence type", "变更不能改变证照类型")
+        last = supersedable(session, previous, at)
         identifier = parse_identifier(previous.identifier).with_version(previous.version + 1)
         number = json.loads(previous.record)["number"]
     record = template.make_record(request, identifier=str(identifier), number=number,
@@ -163,7 +164,7 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
         valid_until=date.fromisoformat(record["valid_until"]) if record["valid_until"] else None,
         issued_at=at, client_id=actor.client_id, unique_key=unique_key)
     if previous is not None:
-        supersede(ctx, session, previous, version.identifier, actor, at, reason)
+        supersede(ctx, session, previous, version.identifier, actor, at, reason, last)
     add_with_status_slot(session, version, owner=ctx)
     holders.add(ctx, session, version.identifier, record)  # every holder, not only the first
     append_event(ctx, session, version, "amended" if previous is not None else "issued", "active",

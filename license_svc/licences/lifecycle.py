@@ -177,14 +177,22 @@ def revoke(ctx, session, identifier, actor, reason):
     return change_status(ctx, session, identifier, "revoked", actor, reason)
 
 
-def supersede(ctx, session: Session, old: LicenceVersion, new_identifier: str, actor,
-              at: datetime, reason: str | None) -> LicenceEvent:
-    """Mark `old` superseded by `new_identifier` (called by amendment, same transaction)."""
+def supersedable(session: Session, old: LicenceVersion, at: datetime) -> LicenceEvent:
+    """The latest event of `old` if it may be superseded now (amendment), else LicenceStateError
+    — asked before the new version is built, so amending an old version says so rather than
+    meeting the newer version as a duplicate."""
     previous = latest_event(session, old.identifier)
     current = status_at(old, previous, at)
     if current not in TRANSITIONS["superseded"][0]:
         raise LicenceStateError(f"cannot amend a {current} licence",
                                 f"证照当前状态为“{STATUS_ZH[current]}”，不能变更")
+    return previous
+
+
+def supersede(ctx, session: Session, old: LicenceVersion, new_identifier: str, actor,
+              at: datetime, reason: str | None, previous: LicenceEvent) -> LicenceEvent:
+    """Mark `old` superseded by `new_identifier` (called by amendment, same transaction, after
+    `supersedable` returned `previous`)."""
     release(session, old.identifier)  # before the new version's INSERT takes the key over
     return append_event(ctx, session, old, "superseded", SUPERSEDED, actor.client_id, at,
                         reason or f"superseded by {new_identifier}", previous)
