@@ -3,9 +3,12 @@ issues its types' example licences, and three go through the lifecycle, so the c
 and verifier have something to show from the first start.
 
 Once per holder, as in a real register: one licence of each type per example holder, signed
-with the organisation's own algorithm (`ALGORITHM`: the traffic police sign with RSA, the others
-with SM2, so both kinds of signature are there to verify) — not a second copy per algorithm,
-which would give a holder two licences in force with the same number.  A restart finds the demo
+with the organisation's own algorithm (`ALGORITHM`: the civil affairs bureau signs with RSA, the
+others with SM2, so both kinds of signature are there to verify) — not a second copy per
+algorithm, which would give a holder two licences in force with the same number.
+
+The example company's 营业执照 is revoked, not suspended: the README tour (and the console's
+form) issue that very example, which would otherwise be a duplicate of a licence in force.  A restart finds the demo
 licences and seeds nothing; an example licence a holder already has in force (issued by hand
 before the first start) is left as it is (`DuplicateLicence`).
 """
@@ -29,10 +32,10 @@ from license_svc.templates import load_templates
 log = logging.getLogger(__name__)
 DEMO_CLIENT = "demo-seed"
 # organisation kind -> the algorithm its licence signer uses in the demo (default SM2)
-ALGORITHM = {"traffic": "rsa"}
+ALGORITHM = {"civil_affairs": "rsa"}
 # type -> what happens to its demo licence after issuance (driving licences stay in force: the
 # grant demo, grants/demo.py, retrieves one)
-LIFECYCLE = {"business_licence": "suspend", "food_business_licence": "revoke",
+LIFECYCLE = {"business_licence": "revoke", "food_business_licence": "suspend",
              "marriage_certificate": "amend"}
 
 
