@@ -123,7 +123,7 @@ def _fill_keys(conn) -> None:
             taken.add(unique)
             values.append({"row_id": row.id, "key": unique})
         if values:
-            conn.execute(_versions.update().where(_versions.c.id == sa.bindparam("row_id"))
+            conn.execute(sa.update(_versions).where(_versions.c.id == sa.bindparam("row_id"))
                          .values(unique_key=sa.bindparam("key")), values)
             filled += len(values)
     if skipped:
