@@ -84,6 +84,8 @@ class DuplicateLicence(LicenceError):
 
     code = "licence-duplicate"
     kind = Kind.CONFLICT
+    title_zh = "该证照已存在且有效"
+    title_en = "This licence is already in force"
 
     def __init__(self, existing: str, type_name: str):
         super().__init__(
@@ -100,6 +102,8 @@ class BatchAllDuplicates(LicenceError):
 
     code = "licence-duplicate"
     kind = Kind.CONFLICT
+    title_zh = DuplicateLicence.title_zh
+    title_en = DuplicateLicence.title_en
 
     def __init__(self, rejected: list[dict]):
         super().__init__("every item of the batch is a licence already in force; nothing was issued",

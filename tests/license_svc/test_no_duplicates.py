@@ -33,8 +33,9 @@ def _is_duplicate_of(resp, existing: str) -> dict:
     assert resp.status_code == 409, resp.text
     body = resp.json()
     assert body["type"] == PROBLEM and body["existing_identifier"] == existing
-    assert "已有有效的营业执照" in body["title_zh"] and existing in body["title_zh"]
-    assert "already has a 营业执照 in force" in body["title_en"]
+    assert (body["title_zh"], body["title_en"]) == ("该证照已存在且有效", "This licence is already in force")
+    assert "已有有效的营业执照" in body["detail_zh"] and existing in body["detail_zh"]
+    assert "already has a 营业执照 in force" in body["detail"]
     return body
 
 
