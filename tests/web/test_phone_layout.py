@@ -22,10 +22,9 @@ from tests.web.browser import skip_module_unless_browser
 
 skip_module_unless_browser()
 
-from tests.web.browser import MATTER, sign_in, tampered, write  # noqa: E402
+from tests.web.browser import MATTER, PHONE, new_page, sign_in, tampered, write  # noqa: E402
 
 pytestmark = pytest.mark.browser
-PHONE = {"width": 390, "height": 844}
 CITIZEN, RELYING, ISSUER = "sh-citizen", "sh-relying", "sh-issuer-amr"
 
 # Every visible element whose box reaches outside [0, viewport width], as "tag#id.class: left–right".
@@ -66,16 +65,10 @@ def browser():
         b.close()
 
 
-def _context(browser, viewport):
-    return browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
-                               device_scale_factor=1)
-
-
 @pytest.fixture
 def phone(browser):
-    context = _context(browser, PHONE)
+    context, page = new_page(browser, PHONE)
     errors: list[str] = []
-    page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     context.close()
@@ -184,8 +177,7 @@ def test_console_fits_a_phone(server, phone):
 
 
 def test_tables_stay_tables_on_a_desktop(server, browser):
-    context = _context(browser, {"width": 1280, "height": 900})
-    page = context.new_page()
+    context, page = new_page(browser)     # 1280 × 900
     try:
         sign_in(page, server.url, "/console", server.key(ISSUER))
         page.wait_for_selector("#recent tbody tr")
