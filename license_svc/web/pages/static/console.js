@@ -546,7 +546,8 @@
           el("td", { class: "nowrap" }, time(e.time)), el("td", {}, `第 ${e.version} 版`),
           el("td", {}, labels.action[e.action] || e.action, e.reason ? el("div", { class: "muted small" }, `原因：${e.reason}`) : ""),
           el("td", {}, labels.outcome[e.outcome] || e.outcome),
-          el("td", {}, e.actor.name || e.actor.org_code, el("div", { class: "muted small" }, e.actor.org_code)),
+          el("td", {}, e.actor.name || e.actor.org_code,
+             e.actor.name ? el("div", { class: "muted small" }, e.actor.org_code) : ""),
           el("td", {}, e.actor.operator || "—"),
           el("td", {}, e.purpose || "", e.legal_basis ? el("div", { class: "muted small" }, e.legal_basis) : ""))));
       $("trail-empty").hidden = data.entries.length > 0;
