@@ -176,7 +176,7 @@ class Template:
         if not isinstance(issuer, str):
             raise _err("issuer_code (USCC of the issuing organisation) is required",
                        "“颁发机构代码”（issuer_code，统一社会信用代码）为必填项", ["issuer_code"])
-        self._check_code(["issuer_code"], lambda: ids.check_uscc(issuer))
+        self._check_code(["issuer_code"], ids.check_uscc, issuer)
         warnings += self._check_holders(request.get("holders"), legacy)
         self._check_validity(request.get("valid_from"), request.get("valid_until"))
         self._check_fields(request.get("fields"))
@@ -185,17 +185,17 @@ class Template:
         if number is not None:
             if not legacy:
                 raise _err("a licence number may only be given when importing legacy licences",
-                           "仅在导入存量证照时可以指定证照编号")
+                           "仅在导入存量证照时可以指定证照编号", ["number"])
             if not isinstance(number, str) or not 1 <= len(number) <= 64:
                 raise _err("licence number must be 1..64 characters",
                            "“证照编号”（number）长度必须为 1 到 64 个字符", ["number"])
         return warnings
 
-    def _check_code(self, path: list, check):
+    def _check_code(self, path: list, check, *args, **kwargs):
         """Run an identifier check; its error (IdentifierError, slug kept) names the field and
         carries its pointer."""
         try:
-            return check()
+            return check(*args, **kwargs)
         except IdentifierError as exc:
             zh, en = self._named(path)
             named = IdentifierError(f"{en}: {exc.message_en}", f"{zh}：{exc.message_zh}")
@@ -228,8 +228,8 @@ class Template:
             if not h.get("code"):
                 zh, en = self._named(["holders", i, "code"])
                 raise _err(f"{en} is required", f"{zh}为必填项", ["holders", i, "code"])
-            warnings += self._check_code(["holders", i, "code"], lambda: ids.check_holder_code(
-                h["code_type"], h.get("code"), legacy=legacy))
+            warnings += self._check_code(["holders", i, "code"], ids.check_holder_code,
+                                         h["code_type"], h["code"], legacy=legacy)
             if h["code"] in seen:
                 raise _err("the same holder appears twice", "同一持证主体出现了两次", ["holders", i, "code"])
             seen.add(h["code"])
