@@ -247,9 +247,10 @@ class Template:
             return
         if rule.get("open_end_only"):
             raise _err(f"{self.name} has no end date (valid_until must be null)",
-                       f"{self.name}长期有效，截止日期必须为 null", ["valid_until"])
+                       f"{self.name}长期有效，“有效期截止日期”（valid_until）必须为 null", ["valid_until"])
         if end < start:
-            raise _err("valid_until is before valid_from", "有效期截止日期早于起始日期", ["valid_until"])
+            raise _err("valid_until is before valid_from",
+                       "“有效期截止日期”（valid_until）早于有效期起始日期", ["valid_until"])
         years = rule.get("max_years")
         if years is not None:
             try:
@@ -257,8 +258,9 @@ class Template:
             except ValueError:  # 29 February
                 limit = date(start.year + years, 3, 1)
             if end >= limit:
-                raise _err(f"{self.name} is valid at most {years} years",
-                           f"{self.name}有效期最长 {years} 年", ["valid_until"])
+                raise _err(f"valid_until: {self.name} is valid at most {years} years",
+                           f"“有效期截止日期”（valid_until）超出期限：{self.name}有效期最长 {years} 年",
+                           ["valid_until"])
 
     def _date(self, key: str, value: Any) -> date:
         zh, en = self._named([key])
