@@ -150,6 +150,10 @@ async def _service_error_handler(_request: Request, exc):
                                detail_zh=exc.message_zh)
     else:
         problem = ProblemError(status, exc.code, exc.message_zh, exc.message_en)
+    # Where in the request body the error is (RFC 6901), when the error knows: the console
+    # shows the message next to that input (templates.TemplateError).
+    if getattr(exc, "pointer", None):
+        problem.extra["pointer"] = exc.pointer
     return problem_response(problem)
 
 

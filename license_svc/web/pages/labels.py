@@ -15,6 +15,7 @@ import json
 
 from license_svc.config import REGIONS
 from license_svc.grants.grants import STATUS_ZH as GRANT_STATUS_ZH
+from license_svc.licences.lifecycle import ACTION_ZH as LICENCE_ACTION_ZH
 from license_svc.licences.lifecycle import STATUS_ZH as LICENCE_STATUS_ZH
 from verification.html import FIELD_ZH, SUBJECT_ZH
 from verification.report import INDICATION_ZH, SUBINDICATION_ZH
@@ -30,7 +31,12 @@ ACTION_ZH = {
     "qr.present": "扫描亮证码", "qr.presentation.create": "本人亮证（生成亮证码）",
     "grant.create": "授权用证", "grant.revoke": "撤回授权",
     "federation.retrieve": "跨省调取", "dispute.file": "提出异议",
+    # the lifecycle's own entry names (licences.lifecycle.change_status) and the console's reads
+    "licence.suspended": "暂停证照", "licence.reinstated": "恢复证照", "licence.revoked": "撤销证照",
+    "licence.issue.replay": "重复提交（返回已签发的证照）", "licence.read.audit": "查看证照审计记录",
 }
+# A licence's signed events (licences.lifecycle), as the console's history shows them.
+EVENT_ZH = {"issued": "签发", "amended": "变更签发（新版本）", **LICENCE_ACTION_ZH}
 # Report fields the HTML report shows by their key (signer and seal details of PDFs and seals).
 EXTRA_FIELD_ZH = {
     "issuer": "签发者", "serial": "证书序列号", "digest": "摘要算法", "subfilter": "签名格式",
@@ -53,7 +59,7 @@ def as_dict() -> dict:
         "field": {**EXTRA_FIELD_ZH, **FIELD_ZH}, "action": ACTION_ZH,
         "outcome": OUTCOME_ZH,
         "role": ROLE_ZH, "region": REGION_ZH, "licence_status": LICENCE_STATUS_ZH,
-        "grant_status": GRANT_STATUS_ZH,
+        "grant_status": GRANT_STATUS_ZH, "licence_event": EVENT_ZH,
     }
 
 

@@ -19,7 +19,7 @@ from license_svc.auth.clients import Client
 from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.licences import issue as issuing
-from license_svc.licences import amend, artefacts, lifecycle, retrieve, status
+from license_svc.licences import amend, artefacts, lifecycle, retrieve, status, trail
 from license_svc.web.problems import ProblemError
 from signing.qr import image as qr_image
 
@@ -172,6 +172,17 @@ def post_reinstate(identifier: str = ID_PATH, body: dict | None = Body(None),
 def post_revoke(identifier: str = ID_PATH, body: dict = Body(..., examples=[{"reason": "依法吊销"}]),
                 ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
     return _change("revoked", ctx, identifier, client, body)
+
+
+@router.get("/licences/{identifier}/audit",
+            summary="证照审计记录 / the audit entries about every version of a licence "
+                    "(issuer, admin, auditor of the issuing organisation)")
+def get_trail(identifier: str = ID_PATH, limit: int = Query(100, ge=1, le=trail.MAX_TRAIL),
+              ctx: AppContext = Depends(get_ctx),
+              client: Client = Depends(require_role("issuer", "admin", "auditor"))):
+    with ctx.unit_of_work() as session:
+        return JSONResponse(trail.licence_trail(ctx, session, identifier, client, limit=limit),
+                            headers={"Cache-Control": "no-store"})
 
 
 @router.get("/licences/{identifier}/status",
