@@ -54,7 +54,7 @@ def el1_claims(text: str) -> dict:
 
 def register_facts(*, issued_at, data_hash: str, el1: str | None) -> dict:
     """What an issuing node's signed status answer says about the content it issued (the
-    "register" member, docs/formats.md "Status responses"): when, the record's data hash, and
+    "register" member, docs/formats.md "Licence record, events and status"): when, the record's data hash, and
     the digest of the EL1's claims.  With them a verifier can tell a genuine older licence of a
     signer withdrawn for key compromise from a new forgery backdated by the same key."""
     from formats.canonical_json import iso_time
