@@ -183,3 +183,14 @@ def test_random_changes_never_crash_and_never_pass(ks, trust, data):
     cut = data.draw(st.integers(1, len(raw)))
     r = vqr.verify_qr_text("EP2:" + base45.b45encode(bytes(raw[:cut])).decode(), trust, NOW)
     assert r.indication in (TOTAL_FAILED, INDETERMINATE), r.to_text()
+
+
+def test_ep2_carries_only_what_the_template_masked(ks, trust):
+    """A driving licence's number is its holder's ID number: the EP2 carries it (and the holder
+    code and name) masked exactly as the EL1 does, never in clear."""
+    person = RECORD["number"]
+    text, _ = _ep2(ks, _el1(ks))
+    raw = base45.b45decode(text[4:])
+    assert person.encode() not in raw and person[4:-4].encode() not in raw and "张三".encode() not in raw
+    r = vqr.verify_qr_text(text, trust, NOW)
+    assert (r.licence["n"], r.licence["hid"], r.licence["h"]) == ("3101**********1230",) * 2 + ("张*",)
