@@ -162,8 +162,8 @@ def expand_presented(presented: Mapping, region: str) -> tuple[dict, str, bytes,
         if k in presented:
             claims[name] = _iso(presented[k])
     kid, iat, exp = presented.get(P_KID), presented.get(P_IAT), presented.get(P_EXP)
-    if not isinstance(kid, bytes) or not all(isinstance(t, int) and not isinstance(t, bool)
-                                             for t in (iat, exp)):
+    if not isinstance(kid, bytes) or not isinstance(iat, int) or not isinstance(exp, int) \
+            or isinstance(iat, bool) or isinstance(exp, bool):
         raise PresentedClaimsError("kid, iat or exp missing")
     if not {"id", "n", "h", "vf"} <= set(claims):
         raise PresentedClaimsError("identifier, number, holder or start date missing")

@@ -509,7 +509,7 @@ def _verify_ep1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
     if not isinstance(inner, bytes):
         report.fail_format(QrCheck.EP1_FORMAT, "亮证码缺少证照码 / presentation needs the EL1")
         return
-    if _check_presentation(report, s, trust, at, skew, "EP1") is not None:
+    if _check_presentation(report, s, trust, at, skew, "EP1")[0]:
         _verify_el1(report, inner, trust, at, skew)
 
 
@@ -518,8 +518,8 @@ def _verify_ep2(report: Report, cose: bytes, trust: QrTrust, at: datetime,
     s = _decode_sign1(report, cose, QrCheck.EP1_FORMAT)
     if s is None:
         return
-    node = _check_presentation(report, s, trust, at, skew, "EP2")
-    if node is None:
+    well_formed, node = _check_presentation(report, s, trust, at, skew, "EP2")
+    if not well_formed:
         return
     fmt = QrCheck.EL1_FORMAT
     try:
@@ -538,7 +538,7 @@ def _verify_ep2(report: Report, cose: bytes, trust: QrTrust, at: datetime,
     iat, exp = times
     report.add(fmt, True, "EP2")
     _record_licence(report, checked, iss, iat, exp)
-    if not node:  # the node's signature did not hold: the content is nobody's word
+    if node is None:  # the node's signature did not hold: the content is nobody's word
         return
     signer = trust.lookup(kid, ROLE_LICENCE_SIGNER)
     if signer is None:
@@ -555,19 +555,19 @@ def _verify_ep2(report: Report, cose: bytes, trust: QrTrust, at: datetime,
 
 
 def _check_presentation(report: Report, s: _Sign1, trust: QrTrust, at: datetime,
-                        skew: timedelta, form: str) -> QrSigner | bool | None:
+                        skew: timedelta, form: str) -> tuple[bool, QrSigner | None]:
     """The presentation's own checks, EP1 and EP2 alike: region, cti, times, the node's
-    signature, region and validity, freshness.  None when its format failed; else the node
-    when its signature held, False when not."""
+    signature, region and validity, freshness.  (whether its format held, the node when its
+    signature held)."""
     fmt = QrCheck.EP1_FORMAT
     region, cti = s.claims.get(CLAIM_ISS), s.claims.get(CLAIM_CTI)
     if not isinstance(region, str) or not isinstance(cti, bytes) or len(cti) != 16:
         report.fail_format(fmt, "亮证码缺少地区或 16 字节 cti / presentation needs region and "
                                 "a 16-byte cti")
-        return None
+        return False, None
     times = _times(report, s.claims, fmt)
     if times is None:
-        return None
+        return False, None
     iat, exp = times
     report.add(fmt, True, f"{form} COSE_Sign1")
     report.licence["presentation"] = {"region": region, "cti": cti.hex(),
@@ -596,4 +596,4 @@ def _check_presentation(report: Report, s: _Sign1, trust: QrTrust, at: datetime,
     else:
         report.add(QrCheck.EP1_FRESHNESS, True, f"生成于 {(at - iat).total_seconds():.0f} 秒前 / "
                    "fresh")
-    return node or False
+    return True, node

@@ -32,7 +32,8 @@ DEFAULT_REFRESH_SECONDS = 30
 def present(ctx, session: Session, client, identifier: str, *,
             refresh: int = DEFAULT_REFRESH_SECONDS) -> dict[str, Any]:
     """A new EP2 for `identifier` as text and PNG, with when to ask for the next one.  EP2, not
-    EP1: it fits QR version 15 at level M where an EP1 of an RSA-signed licence needs 24."""
+    EP1: it fits QR version 15 at level M where an EP1 of an RSA-signed licence needs 24.
+    Every EL1 this register makes rebuilds from an EP2 (its claims follow the identifier)."""
     version = load_version(session, identifier)
     holder = holders.audit_holder_code(client, version)  # the presenting spouse's own, say
     if not holders.is_holder(client, version):
@@ -47,8 +48,8 @@ def present(ctx, session: Session, client, identifier: str, *,
         raise LicenceStateError(f"a {status} licence cannot be presented",
                                 f"证照当前状态为“{STATUS_ZH[status]}”，不能亮证")
     node = ctx.keystore.credential(ctx.region, "node", "sm2")
-    text, cti = make_ep2(node.key, node.cert.dump(), region=ctx.region, el1=version.el1, now=now,
-                         lifetime=EP1_MAX_LIFETIME)
+    text, cti = make_ep2(node.key, node.cert.dump(), region=ctx.region, el1=version.el1,
+                         now=now, lifetime=EP1_MAX_LIFETIME)
     audit_licence(ctx, session, action=ACTION, actor=client, identifier=identifier,
                   holder_code=holder, detail={"cti": cti.hex()})
     return {
