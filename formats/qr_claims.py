@@ -114,17 +114,24 @@ def _identifier_parts(identifier: str) -> tuple[str, str, int]:
     return parts[5], parts[6], int(parts[8])
 
 
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
 def _days(iso: str) -> int:
-    return date.fromisoformat(iso).toordinal() - _EPOCH_DAY
+    """A YYYY-MM-DD date as days since 1970-01-01; refused unless it comes back as written."""
+    try:
+        days = date.fromisoformat(iso).toordinal() - _EPOCH_DAY
+    except (TypeError, ValueError):
+        days = -1
+    if days < 0 or _iso(days) != iso:
+        raise PresentedClaimsError(f"{iso!r} is not a YYYY-MM-DD date")
+    return days
 
 
 def _iso(days) -> str:
     if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 80000:
         raise PresentedClaimsError("a date is not a day number")
     return date.fromordinal(days + _EPOCH_DAY).isoformat()
-
-
-_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 def presented_claims(*, issuer_code: str, kid: bytes, iat: int, exp: int, claims: Mapping,
@@ -141,7 +148,7 @@ def presented_claims(*, issuer_code: str, kid: bytes, iat: int, exp: int, claims
     if set(claims) - {"id", "t", "n", "h", "hid", "vf", "vu", "r", "v"} or not {"n", "h", "vf"} <= set(claims):
         raise PresentedClaimsError("the EL1 carries claims an EP2 cannot")
     out: dict = {k: claims[name] for k, name in _P_TEXT.items() if name in claims}
-    out[P_ID] = claims["id"][len(_ID_ROOT):]
+    out[P_ID] = claims["id"][len(_ID_ROOT):]  # the root is the same in every identifier
     out.update({k: _days(claims[name]) for k, name in _P_DAYS.items() if name in claims})
     out.update({P_KID: bytes(kid), P_IAT: int(iat), P_EXP: int(exp)})
     return out

@@ -194,3 +194,15 @@ def test_ep2_carries_only_what_the_template_masked(ks, trust):
     assert person.encode() not in raw and person[4:-4].encode() not in raw and "张三".encode() not in raw
     r = vqr.verify_qr_text(text, trust, NOW)
     assert (r.licence["n"], r.licence["hid"], r.licence["h"]) == ("3101**********1230",) * 2 + ("张*",)
+
+
+@pytest.mark.parametrize("change", [{"vf": "20260115"}, {"v": 2}, {"t": "11100000MB0000001T001"},
+                                    {"extra": "x"}])
+def test_an_el1_that_would_not_come_back_equal_is_refused(ks, change):
+    """The producer side of "rebuilt to the byte": claims an EP2 would not restore exactly."""
+    cred = ks.credential("sh", "licence_signer", "sm2", org_code=TRAFFIC)
+    claims = dict(credentials.licence_claims(RECORD, RULES), **change)
+    el1 = credentials.make_el1(cred.key, cred.cert.dump(), issuer_code=TRAFFIC, claims=claims,
+                               iat=NOW, exp=NOW + timedelta(days=30))
+    with pytest.raises(credentials.QRError):
+        _ep2(ks, el1)
