@@ -117,6 +117,7 @@ class QrCheck(CheckName):
     EL1_FORMAT = "el1.format", "证照码格式"
     EL1_SIGNER_KNOWN = "el1.signer_known", "签发机构在信任列表中"
     EL1_SIGNATURE = "el1.signature", "证照码签名值"
+    EL1_ATTESTED = "el1.attested", "证照内容由亮证节点签名担保"
     EL1_ISSUER_BINDING = "el1.issuer_binding", "签发机构与签名者一致"
     EL1_SIGNER_VALIDITY = "el1.signer_validity", "签名证书有效期"
     EL1_LICENCE_VALIDITY = "el1.licence_validity", "证照有效期"

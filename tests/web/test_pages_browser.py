@@ -181,7 +181,7 @@ def test_wallet_shows_a_refreshing_ep1_that_verifies(server, page):
 
     trust = QrTrust.from_keystore(server.ctx.keystore)
     first, cti1 = _shown_qr(page)
-    assert first.startswith("EP1:")
+    assert first.startswith("EP2:")
     report = verify_qr_text(first, trust, datetime.now(timezone.utc))
     assert report.indication == TOTAL_PASSED, report.to_text()
     assert report.licence["id"] == licence["identifier"]
