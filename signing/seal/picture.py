@@ -37,6 +37,7 @@ DEFAULT_PX_PER_MM = 12
 RING_INSET = 0.015
 RING_WIDTH = 0.03
 LETTER_MARGIN = 0.02
+OVAL_RING = 0.035  # of an oval seal's height (1.05 mm at 30 mm)
 # Some characters reach past the reference cell (国) by up to 5 % of its height (合, 察, 管).
 OVERSHOOT = 0.05
 ROUND_PARTS = frozenset({"ring", "star", "lettering"})
@@ -201,24 +202,79 @@ def render_square_seal(name: str, *, size_mm: int = 20,
 def render_oval_seal(org_name: str, seal_name: str, number: str = "", *, width_mm: int = 45,
                      height_mm: int = 30, px_per_mm: int = DEFAULT_PX_PER_MM) -> SealPicture:
     """专用章 in the oval form (发票专用章 is 40×30 mm with the tax number across the middle)."""
+    mask = oval_seal_mask(org_name, seal_name, number, width_mm=width_mm, height_mm=height_mm,
+                          px_per_mm=px_per_mm)
+    return SealPicture(_png(mask), width_mm, height_mm)
+
+
+def oval_rings(width_px: float, height_px: float) -> tuple[tuple[float, float], ...]:
+    """An oval seal's ring, as (outer, inner, limit) semi-axes in pixels: ring ink between
+    outer and inner, lettering within limit (the inner edge less the margin round seals keep)."""
+    border = OVAL_RING * height_px
+    outer = (width_px / 2 - 1, height_px / 2 - 1)
+    inner = (outer[0] - border, outer[1] - border)
+    m = LETTER_MARGIN * 42 / 30 * height_px  # the same 0.84 mm as a 42 mm round seal at 30 mm
+    return outer, inner, (inner[0] - m, inner[1] - m)
+
+
+def oval_seal_mask(org_name: str, seal_name: str, number: str = "", *, width_mm: int = 45,
+                   height_mm: int = 30, px_per_mm: int = DEFAULT_PX_PER_MM,
+                   parts: frozenset[str] = ROUND_PARTS) -> Image.Image:
+    """The ink mask of an oval seal or of some of its parts ("ring", "lettering").  The name
+    runs along an ellipse moved inwards until every character's cell, turned as drawn, lies
+    within the lettering limit (`oval_rings`): along an ellipse the cells' corners, not their
+    centres, come nearest the ring, and most at the ends of the arc."""
     _require_text(org_name, "organisation name", "单位名称", 1, 40)
     _require_text(seal_name, "seal name", "印章名称", 1, 12)
-    w, h = width_mm * px_per_mm, height_mm * px_per_mm
-    canvas = _Canvas(w, h)
-    border = 0.035 * h
-    canvas.ellipse(w / 2, h / 2, w / 2 - border / 2 - 1, h / 2 - border / 2 - 1, border)
-    ch = 0.16 * h
-    gap = border + 0.04 * h + ch / 2
-    rx, ry = w / 2 - gap, h / 2 - gap
-    half_max = _arc_lengths(rx, ry, 230)[1][-1]
-    pitch = min(ch * 0.85 * 1.12, 2 * half_max / len(org_name))
-    canvas.arc_text(org_name, w / 2, h / 2, rx, ry, ch, min(ch * 0.85, pitch * 0.92), pitch,
-                    top=True)
     if number:
         _require_text(number, "number", "编码", 1, 24)
+    w, h = width_mm * px_per_mm, height_mm * px_per_mm
+    canvas = _Canvas(w, h)
+    outer, inner, limit = oval_rings(w, h)
+    if "ring" in parts:
+        canvas.ellipse(w / 2, h / 2, outer[0], outer[1], outer[1] - inner[1])
+    if "lettering" not in parts:
+        return canvas.mask
+    inset, shrink = 0.08 * h, 1.0
+    while True:
+        rx, ry = limit[0] - inset, limit[1] - inset
+        half_max = _arc_lengths(rx, ry, 220)[1][-1]
+        pitch = min(0.16 * h * 0.85 * 1.12, 2 * half_max / len(org_name))
+        cw = min(0.16 * h * 0.85, pitch * 0.92)
+        ch = min(0.16 * h, cw / 0.55) * shrink  # long names: narrower, then smaller characters
+        placed = _arc_positions(len(org_name), rx, ry, pitch, top=True)
+        if not all(_cell_inside(x, y, rot, cw, ch, limit) for x, y, rot in placed):
+            inset += 1
+        elif _inner_gap(placed, ch) < 0.8 * cw:  # where the ellipse bends most, feet collide
+            shrink *= 0.95
+        else:
+            break
+    canvas.arc_text(org_name, w / 2, h / 2, rx, ry, ch, cw, pitch, top=True)
+    if number:
         canvas.line_text(number, w / 2, h * 0.53, 0.12 * h, max_width=0.66 * w, width_ratio=0.55)
     canvas.line_text(seal_name, w / 2, h * 0.75, 0.13 * h, max_width=0.42 * w)
-    return SealPicture(canvas.png(), width_mm, height_mm)
+    return canvas.mask
+
+
+def _inner_gap(placed: list[tuple[float, float, float]], h: float) -> float:
+    """The least distance between the inner edges' midpoints of neighbouring characters."""
+    feet = [(x - h / 2 * math.sin(math.radians(rot)), y + h / 2 * math.cos(math.radians(rot)))
+            for x, y, rot in placed]
+    return min((math.dist(a, b) for a, b in zip(feet, feet[1:])), default=math.inf)
+
+
+def _cell_inside(x: float, y: float, rot_deg: float, w: float, h: float,
+                 axes: tuple[float, float]) -> bool:
+    """Whether a w × h cell centred (x, y) from the seal's centre, turned rot_deg clockwise,
+    with the reach past the cell `_radius_for` allows for, lies within the ellipse `axes`."""
+    a, b = math.radians(rot_deg), 2.5
+    hh, hw = h / 2 + OVERSHOOT * h + b, w / 2 + b
+    for dx, dy in ((-hw, -hh), (hw, -hh), (-hw, hh), (hw, hh)):
+        px = x + dx * math.cos(a) - dy * math.sin(a)
+        py = y + dx * math.sin(a) + dy * math.cos(a)
+        if (px / axes[0]) ** 2 + (py / axes[1]) ** 2 > 1:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,28 +368,34 @@ class _Canvas:
 
     def arc_text(self, text: str, cx: float, cy: float, rx: float, ry: float, h: float,
                  w: float, pitch: float, *, top: bool) -> None:
-        """Characters `pitch` apart by arc length along the upper (clockwise, heads outward)
-        or lower (left to right, heads inward) half of an ellipse, centred on its vertical
-        axis."""
-        n = len(text)
-        thetas, lengths = _arc_lengths(rx, ry, 360)
-        for i, ch in enumerate(text):
-            s = (i - (n - 1) / 2) * pitch
-            t = _angle_at(abs(s), thetas, lengths) * (1 if s >= 0 else -1)
-            if top:
-                x, y = cx + rx * math.sin(t), cy - ry * math.cos(t)
-                rot = math.degrees(math.atan2(math.sin(t) / rx, math.cos(t) / ry))
-            else:
-                x, y = cx + rx * math.sin(t), cy + ry * math.cos(t)
-                rot = math.degrees(math.atan2(-math.sin(t) / rx, math.cos(t) / ry))
-            self.glyph(ch, x, y, w, h, rot)
+        for ch, (x, y, rot) in zip(text, _arc_positions(len(text), rx, ry, pitch, top=top)):
+            self.glyph(ch, cx + x, cy + y, w, h, rot)
+
+
+def _arc_positions(n: int, rx: float, ry: float, pitch: float, *,
+                   top: bool) -> list[tuple[float, float, float]]:
+    """Centres (from the ellipse's centre) and clockwise turns of n characters `pitch` apart by
+    arc length along the upper (clockwise, heads outward) or lower (left to right, heads
+    inward) half of an ellipse, centred on its vertical axis."""
+    thetas, lengths = _arc_lengths(rx, ry, 360)
+    out = []
+    for i in range(n):
+        s = (i - (n - 1) / 2) * pitch
+        t = _angle_at(abs(s), thetas, lengths) * (1 if s >= 0 else -1)
+        if top:
+            out.append((rx * math.sin(t), -ry * math.cos(t),
+                        math.degrees(math.atan2(math.sin(t) / rx, math.cos(t) / ry))))
+        else:
+            out.append((rx * math.sin(t), ry * math.cos(t),
+                        math.degrees(math.atan2(-math.sin(t) / rx, math.cos(t) / ry))))
+    return out
 
 
 _REF_PX = 200
 
 
 @lru_cache(maxsize=2)
-def _reference_box(latin: bool) -> tuple[int, int, int, int]:
+def _reference_box(latin: bool) -> tuple[float, float, float, float]:
     """The ink box of the reference character at _REF_PX, relative to its middle anchor, with
     the thickening `glyph` adds."""
     x0, y0, x1, y1 = _font(_REF_PX, latin).getbbox("0" if latin else "国", anchor="mm")

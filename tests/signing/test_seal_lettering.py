@@ -15,8 +15,8 @@ import math
 import pytest
 from PIL import Image
 
-from signing.seal.picture import (ALPHA_LEVELS, LETTER_MARGIN, RING_WIDTH, round_rings,
-                                  render_round_seal, round_seal_mask)
+from signing.seal.picture import (ALPHA_LEVELS, LETTER_MARGIN, RING_WIDTH, oval_rings,
+                                  oval_seal_mask, render_round_seal, round_rings, round_seal_mask)
 from tests.support.seal import ROOT
 
 PX = 10  # px per mm: a 42 mm seal is 420 px, 0.84 mm of margin is 8 px
@@ -36,7 +36,7 @@ def dev_names() -> list[str]:
     names = {i["org_name"] for i in manifest["items"]}
     for org in manifest["organisations"]:
         names.add(org["name"])
-        names.update(o["name"] for o in org.get("offices", []))
+        names.update(org.get("offices", {}).values())
     return sorted(names)
 
 
@@ -100,3 +100,27 @@ def test_too_long_for_the_seal_is_refused():
     with pytest.raises(SealPictureError) as exc:
         render_round_seal("国" * 40, px_per_mm=PX)
     assert "过长" in exc.value.message_zh
+
+
+def outside_ellipse(mask: Image.Image, axes: tuple[float, float]) -> int:
+    """How many ink pixels have a corner outside the ellipse `axes` (centred on the picture)."""
+    w, h = mask.size
+    data = mask.tobytes()
+    a, b = axes
+    count = 0
+    for i, v in enumerate(data):
+        if v >= INK:
+            x, y = abs(i % w + 0.5 - w / 2) + 0.5, abs(i // w + 0.5 - h / 2) + 0.5
+            count += (x / a) ** 2 + (y / b) ** 2 > 1
+    return count
+
+
+@pytest.mark.parametrize("name", ["江苏省苏州市财政局", "上海市公安局交通警察总队"] + LONG)
+def test_oval_lettering_inside_the_ring_with_margin(name):
+    outer, inner, limit = oval_rings(45 * PX, 30 * PX)
+    for number in ("", "91320500MA1W2X3Y4Z"):
+        mask = oval_seal_mask(name, "发票专用章", number, px_per_mm=PX,
+                              parts=frozenset({"lettering"}))
+        assert outside_ellipse(mask, limit) == 0, (name, number)
+    ring = oval_seal_mask(name, "发票专用章", px_per_mm=PX, parts=frozenset({"ring"}))
+    assert outside_ellipse(ring, limit) > 0 and outside_ellipse(ring, (outer[0] + 3, outer[1] + 3)) == 0
