@@ -38,9 +38,11 @@ RING_INSET = 0.015
 RING_WIDTH = 0.03
 LETTER_MARGIN = 0.02
 OVAL_RING = 0.035  # of an oval seal's height (1.05 mm at 30 mm)
-# Some characters reach past the reference cell (国) by up to 5 % of its height (合, 察, 管).
+# Some characters reach past the reference cell (国) by up to 5 % of its height (合, 察, 管),
+# and resampling and rounding a turned character's tile by up to a couple of pixels.
 OVERSHOOT = 0.05
-ROUND_PARTS = frozenset({"ring", "star", "lettering"})
+RESAMPLING_PX = 2.5
+SEAL_PARTS = frozenset({"ring", "star", "lettering"})
 
 _FONT_CANDIDATES = (
     Path(__file__).resolve().parent.parent / "render" / "fonts" / "DroidSansFallbackFull.ttf",
@@ -109,7 +111,7 @@ def render_round_seal(org_name: str, seal_name: str = "", number: str = "", *,
 
 def round_seal_mask(org_name: str, seal_name: str = "", number: str = "", *,
                     diameter_mm: int = 42, px_per_mm: int = DEFAULT_PX_PER_MM,
-                    parts: frozenset[str] = ROUND_PARTS) -> Image.Image:
+                    parts: frozenset[str] = SEAL_PARTS) -> Image.Image:
     """The ink mask of a round seal, or of some of its parts ("ring", "star", "lettering"):
     drawn apart, the lettering can be checked to stay clear of the ring pixel by pixel.
 
@@ -153,7 +155,7 @@ def round_seal_mask(org_name: str, seal_name: str = "", number: str = "", *,
 def _radius_for(limit: float, w: float, h: float) -> float:
     """The radius of the centre of a w × h character cell set radially whose outer corners,
     with what some characters draw past the cell and pixels of resampling, touch `limit`."""
-    reach = limit - OVERSHOOT * h - 2.5
+    reach = limit - OVERSHOOT * h - RESAMPLING_PX
     return math.sqrt(reach ** 2 - (w / 2) ** 2) - h / 2
 
 
@@ -219,7 +221,7 @@ def oval_rings(width_px: float, height_px: float) -> tuple[tuple[float, float], 
 
 def oval_seal_mask(org_name: str, seal_name: str, number: str = "", *, width_mm: int = 45,
                    height_mm: int = 30, px_per_mm: int = DEFAULT_PX_PER_MM,
-                   parts: frozenset[str] = ROUND_PARTS) -> Image.Image:
+                   parts: frozenset[str] = SEAL_PARTS) -> Image.Image:
     """The ink mask of an oval seal or of some of its parts ("ring", "lettering").  The name
     runs along an ellipse moved inwards until every character's cell, turned as drawn, lies
     within the lettering limit (`oval_rings`): along an ellipse the cells' corners, not their
@@ -267,7 +269,7 @@ def _cell_inside(x: float, y: float, rot_deg: float, w: float, h: float,
                  axes: tuple[float, float]) -> bool:
     """Whether a w × h cell centred (x, y) from the seal's centre, turned rot_deg clockwise,
     with the reach past the cell `_radius_for` allows for, lies within the ellipse `axes`."""
-    a, b = math.radians(rot_deg), 2.5
+    a, b = math.radians(rot_deg), RESAMPLING_PX
     hh, hw = h / 2 + OVERSHOOT * h + b, w / 2 + b
     for dx, dy in ((-hw, -hh), (hw, -hh), (-hw, hh), (hw, hh)):
         px = x + dx * math.cos(a) - dy * math.sin(a)
