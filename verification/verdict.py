@@ -10,7 +10,8 @@ licence question: is this the issuer's genuine licence, and may I accept it toda
 The rule, in order:
 1. a hard failure of any check other than the licence status → `invalid` (forged, tampered,
    untrusted signer, stale or replayed 亮证码): the status of a licence the document only
-   claims to be does not matter;
+   claims to be does not matter — except an EL1 past its exp when the licence itself has
+   ended (an EL1 lapses with its licence), which is the expiry of rule 2;
 2. the issuer's register says revoked / suspended / expired → that verdict, with the reason
    and date the register gave ("原因未公布" when its answer carried none); a licence whose
    end date (`about.valid_until`, from the register or the signed claims) has passed as of
@@ -98,13 +99,17 @@ def verdict_of(report) -> Verdict:
     failed = [c for c in report.checks if not c.passed]
     if not report.checks:
         return Verdict(UNDETERMINED, "无法确定。没有可检查的内容，请确认上传的是电子证照文件或二维码。")
-    hard = [c for c in failed if not c.indeterminate and c.name not in STATUS_CHECKS]
-    if hard:
-        return Verdict(INVALID, _invalid_text(hard))
     status = str(report.licence.get("status") or about.get("status") or "")
     code = _STATUS_VERDICT.get(status)
-    if code is None and _ended(about, getattr(report, "at", None)):
+    if code is None and _ended(about, report.at):
         code = EXPIRED
+    # An EL1 lapses with the licence (its exp is at most the licence's end): when the licence
+    # itself has ended, that failure is the expiry, not a fault of the code.
+    hard = [c for c in failed if not c.indeterminate and c.name not in STATUS_CHECKS
+            and not (code == EXPIRED and c.name == QrCheck.EL1_LICENCE_VALIDITY.value
+                     and c.failure == "EXPIRED")]
+    if hard:
+        return Verdict(INVALID, _invalid_text(hard))
     if code is not None:
         return Verdict(code, _status_text(code, about))
     if failed:
