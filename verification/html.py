@@ -89,8 +89,8 @@ def display(key: str, value: Any) -> str:
     if key == "picture_mm" and isinstance(value, (list, tuple)) and len(value) == 2:
         return f"{value[0]} × {value[1]} 毫米"
     if key == "trust_lists" and isinstance(value, list):
-        return "；".join(f"{REGION_ZH.get(t.get('region'), t.get('region'))}信任列表第 "
-                        f"{t.get('sequence')} 版" for t in value if isinstance(t, dict))
+        return "；".join(f"{display('region', t.get('region'))}信任列表第 {t.get('sequence')} 版"
+                        for t in value if isinstance(t, dict))
     if isinstance(value, dict):
         return "；".join(f"{FIELD_ZH.get(k, k)}：{display(k, v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):

@@ -4,7 +4,6 @@ reason, a genuine driving licence (type, number, masked holder), a 长期 busine
 expired one, and a licence whose status answer carries no reason."""
 
 import json
-from datetime import timedelta
 
 from typer.testing import CliRunner
 
