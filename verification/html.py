@@ -79,6 +79,13 @@ def _e(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
+# asn1crypto's names of the attributes of a certificate's distinguished name.
+DN_ZH = (("Organization Identifier", "机构代码"), ("Organizational Unit", "部门"),
+          ("Organization", "机构"), ("Common Name", "名称"), ("State/Province", "省/市"),
+          ("Locality", "城市"), ("Country", "国家"))
+DN_KEYS = frozenset({"subject", "issuer", "maker"})
+
+
 def display(key: str, value: Any) -> str:
     """A report field's value as a person reads it: booleans, codes and enumerations in
     Chinese, nested objects and lists as text (never a Python repr)."""
@@ -95,6 +102,10 @@ def display(key: str, value: Any) -> str:
         return "；".join(f"{FIELD_ZH.get(k, k)}：{display(k, v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return "、".join(display(key, v) for v in value)
+    if key in DN_KEYS and isinstance(value, str):
+        for en, zh in DN_ZH:
+            value = value.replace(f"{en}: ", f"{zh}：")
+        return value
     words = VALUE_ZH.get(key, {})
     return words.get(str(value), str(value))
 

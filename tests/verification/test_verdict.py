@@ -164,3 +164,9 @@ def test_an_el1_lapsing_with_its_licence_is_expired_not_invalid():
         return verdict_of(r).code
     assert lapsed("2026-05-01") == EXPIRED
     assert lapsed("2031-01-01") == INVALID  # the code ran out, the licence did not
+
+
+def test_certificate_names_in_chinese():
+    shown = display("subject", "Common Name: 上海市市场监督管理局 电子证照签名 SM2, Organization "
+                               "Identifier: 11310000MB0000010A, Organization: 上海市市场监督管理局")
+    assert shown == "名称：上海市市场监督管理局 电子证照签名 SM2, 机构代码：11310000MB0000010A, 机构：上海市市场监督管理局"

@@ -71,6 +71,9 @@ def test_clerk_sees_who_and_what_then_the_suspension_with_its_reason(server, bro
         report = page.inner_text("#report")
         for raw in ("NO_CHANGES", "ETSI.CAdES.detached", "true", "false", "42, 42", "{"):
             assert raw not in report, raw
+        # Certificate names in the signer and seal tables (check details quote them bilingually).
+        assert "Common Name" not in page.inner_text("#sections")
+        assert "名称：上海市公安局交通警察总队" in page.inner_text("#sections")
 
         r = api(server, "POST", f"/api/v1/licences/{ident}/suspend", ISSUER,
                 json={"reason": "年报核查"})

@@ -16,7 +16,7 @@ import json
 from license_svc.config import REGIONS
 from license_svc.grants.grants import STATUS_ZH as GRANT_STATUS_ZH
 from license_svc.licences.lifecycle import STATUS_ZH as LICENCE_STATUS_ZH
-from verification.html import FIELD_ZH, SUBJECT_ZH, VALUE_ZH
+from verification.html import DN_KEYS, DN_ZH, FIELD_ZH, SUBJECT_ZH, VALUE_ZH
 from verification.report import ABOUT_ZH, INDICATION_ZH, SUBINDICATION_ZH
 from verification.verdict import VERDICT_ZH
 
@@ -43,6 +43,7 @@ def as_dict() -> dict:
     return {
         "indication": INDICATION_ZH, "sub_indication": SUBINDICATION_ZH, "subject": SUBJECT_ZH,
         "field": FIELD_ZH, "value": VALUE_ZH, "verdict": VERDICT_ZH, "about": ABOUT_ZH,
+        "dn": {"keys": sorted(DN_KEYS), "names": DN_ZH},
         "action": ACTION_ZH,
         "outcome": OUTCOME_ZH,
         "role": ROLE_ZH, "region": REGION_ZH, "licence_status": LICENCE_STATUS_ZH,

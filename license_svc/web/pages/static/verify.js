@@ -33,6 +33,9 @@
     if (typeof v === "object") {
       return Object.entries(v).map(([kk, x]) => `${L.field[kk] || kk}：${valueText(kk, x)}`).join("；");
     }
+    if (L.dn.keys.includes(k) && typeof v === "string") {
+      return L.dn.names.reduce((text, [en, zh]) => text.split(`${en}: `).join(`${zh}：`), v);
+    }
     const words = L.value[k] || {};
     return words[String(v)] || String(v);
   }
