@@ -181,3 +181,14 @@ def test_another_regions_signed_status_gives_reason_and_date_its_list_none(ctx, 
                            trust=trust)
     assert again.about["status_source"].startswith("status list")
     assert again.verdict.code == "suspended" and "原因未公布" in again.verdict.text
+
+
+def test_both_spouses_masked_on_a_marriage_certificate(ctx, client, issuers, auth_headers):
+    _ident, pdf, _el1 = _issue(ctx, issuers, "marriage_certificate")
+    body = _verify(client, auth_headers["relying"], pdf=pdf)
+    holders = example("marriage_certificate")["holders"]
+    assert body["verdict"] == "valid" and body["about"]["type_name"] == "结婚证"
+    assert body["about"]["holder"].count("、") == 1 and "*" in body["about"]["holder"]
+    for h in holders:
+        assert h["name"] not in body["about"]["holder"] or len(h["name"]) == 1
+        assert h["code"] not in json.dumps(body, ensure_ascii=False)
