@@ -60,13 +60,14 @@ def identifier_of(report: Report) -> str | None:
 
 
 def describe(report: Report, *, ks, session: Session | None, status: dict | None,
-             at: datetime) -> None:
+             at: datetime) -> dict | None:
     """Fill `report.about` (and `report.at`) for people; a report of no licence (a seal, a
-    department's stamped document, an audit export) gets no `about`."""
+    department's stamped document, an audit export) gets no `about`.  Returns the register's
+    record it read (the audit needs the holder), or None."""
     report.at = at
     ident = identifier_of(report)
     if ident is None:
-        return
+        return None
     claims = report.licence if "t" in report.licence else {}
     record = register_record(session, ident)
     try:
@@ -90,6 +91,7 @@ def describe(report: Report, *, ks, session: Session | None, status: dict | None
     about["validity"] = _validity(about)
     _status(about, report, status)
     report.about = mask_in({k: v for k, v in about.items() if v is not None})
+    return record
 
 
 def _template(type_code: str | None):

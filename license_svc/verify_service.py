@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from formats.qr_claims import LazyRegisterFacts
 from license_svc import audit
 from license_svc.federation.peer_client import PeerClient
-from license_svc.verdict_context import PROVINCE_REGION, describe, identifier_of, register_record
+from license_svc.verdict_context import PROVINCE_REGION, describe, identifier_of
 from license_svc.verify_models import SeenPresentation
 from verification import dispatch
 from verification.checks import QrCheck, ServiceCheck
@@ -294,9 +294,10 @@ def verify_offline(ks, data: bytes | None = None, *, text: str | None = None, at
     return report
 
 
-def _describe(report: Report, ks, session, lookup: "RecordedLookup | None", at: datetime) -> None:
+def _describe(report: Report, ks, session, lookup: "RecordedLookup | None",
+              at: datetime) -> dict | None:
     answers = lookup.answers if lookup is not None else {}
-    describe(report, ks=ks, session=session, status=answers.get(identifier_of(report) or ""),
+    return describe(report, ks=ks, session=session, status=answers.get(identifier_of(report) or ""),
              at=at)
 
 
@@ -348,8 +349,8 @@ def _verify_in(ctx, session: Session, client, kind: str, data, text, moment: dat
     presentation = report.licence.get("presentation") if report.subject == "qr-ep1" else None
     if presentation is not None:
         _check_replay(session, report, presentation, client, now)
-    _describe(report, ks, session, lookup, moment)
-    _audit(ctx, session, client, kind, report, channel, presentation)
+    record = _describe(report, ks, session, lookup, moment)
+    _audit(ctx, session, client, kind, report, channel, presentation, record)
     return report
 
 
@@ -383,9 +384,8 @@ def _licence_id(report: Report) -> str | None:
     return ident if isinstance(ident, str) and _IDENTIFIER.match(ident) else None
 
 
-def _holder_code(session: Session, identifier: str | None) -> str | None:
-    """The holder code of a licence in the local register, for the keyed holder reference."""
-    record = register_record(session, identifier)
+def _holder_code(record: dict | None) -> str | None:
+    """The (first) holder code of a licence record, for the keyed holder reference."""
     if record is None:
         return None
     holders = record.get("holders") or [{}]
@@ -393,9 +393,11 @@ def _holder_code(session: Session, identifier: str | None) -> str | None:
 
 
 def _audit(ctx, session: Session, client, kind: str, report: Report, channel: str,
-           presentation: dict | None) -> None:
+           presentation: dict | None, record: dict | None) -> None:
+    """`record`: the licence's record in this node's register (verdict_context.describe read
+    it), None when this node did not issue it."""
     ident = _licence_id(report)
-    holder = _holder_code(session, ident)
+    holder = _holder_code(record) if ident is not None else None
     outcome = "success" if report.indication == TOTAL_PASSED else "invalid"
     detail = {"kind": kind, "subject": report.subject, "indication": report.indication,
               "sub_indication": report.sub_indication}
