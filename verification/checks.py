@@ -120,7 +120,7 @@ class QrCheck(CheckName):
     EL1_ATTESTED = "el1.attested", "证照内容由亮证节点签名担保"
     EL1_ISSUER_BINDING = "el1.issuer_binding", "签发机构与签名者一致"
     EL1_SIGNER_VALIDITY = "el1.signer_validity", "签名证书有效期"
-    EL1_LICENCE_VALIDITY = "el1.licence_validity", "证照有效期"
+    EL1_LICENCE_VALIDITY = "el1.licence_validity", "证照码有效期与证照生效日期"
     EP1_FORMAT = "ep1.format", "亮证码格式"
     EP1_SIGNER_KNOWN = "ep1.signer_known", "亮证节点在信任列表中"
     EP1_SIGNATURE = "ep1.signature", "亮证码签名值"

@@ -33,6 +33,10 @@ router = APIRouter(prefix="/api/v1", tags=["验证 verification"])
 VERIFY_ROLES = ("relying", "auditor", "admin", "citizen")
 
 _REPORT_EXAMPLE = {
+    "verdict": "valid", "verdict_text": "有效。电子证照真实、未被篡改，状态有效，可以受理。",
+    "about": {"type_name": "营业执照", "number": "SH2026…", "holder": "上海示例科技有限公司",
+              "issuer_name": "上海市市场监督管理局", "region": "sh", "region_name": "上海",
+              "validity": "2026-01-15 至 长期", "status": "active", "status_name": "有效"},
     "indication": "TOTAL_PASSED", "sub_indication": None, "subject": "qr-el1",
     "checks": [{"name": c.value, "title_zh": c.zh, "passed": True, "detail": detail} for c, detail in (
         (QrCheck.EL1_FORMAT, "EL1 COSE_Sign1"), (QrCheck.EL1_SIGNATURE, "SM2-SM3"),
