@@ -143,9 +143,10 @@ def record(ctx, session: Session, *, action: str, client=None, org_code: str | N
     entry, and with it the action, fail (issue 14 item 5)."""
     if request_id is None:
         request_id = current_request_id()
-    if operator is None and client is not None:
-        # A clerk signed in on the pages: the person is the operator (license_svc.request_context).
-        operator = operator_for(client.client_id)
+    if client is not None:
+        # A clerk signed in on the pages: the person the identity provider vouched for is the
+        # operator, whatever a request body claims (license_svc.request_context).
+        operator = operator_for(client.client_id) or operator
     # A citizen's client has no organisation; its entries still need an actor org (the schema).
     actor = Actor(org_code=org_code or ((client.org_code or "citizen") if client
                                         else f"license-svc/{ctx.region}"),

@@ -156,3 +156,23 @@ def test_session_ends_at_the_configured_maximum(make_stack):
         time.sleep(3.5)
         ended = http.get(capped.url + "/api/v1/me", headers=SESSION)
         assert ended.status_code == 401 and ended.json()["type"].endswith(":session-expired")
+
+
+def test_clerk_retrieval_records_the_clerk_not_what_the_body_claims(stack):
+    """免证办 retrieval from a page session: the operator is the signed-in person, even when the
+    request body names someone else."""
+    with browser_client() as citizen:
+        sign_in(citizen, stack.url, CITIZEN, "/wallet")
+        licence = next(lic for lic in _my_licences(citizen, stack.url)
+                       if lic["status"] == "active" and lic["type_name"] == "机动车驾驶证")
+        with browser_client() as clerk:
+            sign_in(clerk, stack.url, CLERK)
+            resp = clerk.post(stack.url + "/api/v1/retrievals", headers=SESSION, json={
+                "holder_code": "310101199003071230", "holder_code_type": "111",
+                "licence_type": "driving_licence", "matter_code": "YRD000-003-0001", "want": "data",
+                "licence_id": licence["identifier"],
+                "legal_basis": "《中华人民共和国行政许可法》第三十四条", "operator": "冒名者"})
+            assert resp.status_code == 200, resp.text
+        entry = next(e for e in _access_log(citizen, stack.url) if e["action"] == "licence.retrieve")
+        assert entry["department"]["client_id"] == "js-relying"
+        assert entry["department"]["operator"] == CLERK_NAME
