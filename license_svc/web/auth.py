@@ -56,8 +56,9 @@ async def current_client(request: Request,
         raise ProblemError.core("unauthorized", "send exactly one Authorization header",
                                 headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
     operator = None
-    if credentials is None and session_token(request) and request.headers.get(SESSION_HEADER):
-        client, operator = await run_in_threadpool(_session_client, ctx, session_token(request))
+    token = session_token(request)
+    if credentials is None and token and request.headers.get(SESSION_HEADER):
+        client, operator = await run_in_threadpool(_session_client, ctx, token)
     else:
         client = await run_in_threadpool(_key_client, ctx, credentials)
     set_operator(client.client_id, operator)

@@ -85,3 +85,20 @@ def sign_in(http: httpx.Client, base: str, account: str,
 
 
 SESSION = {"X-License-Svc-Session": "1"}
+
+
+def login_until_callback(http: httpx.Client, start: str, callback_prefix: str,
+                         account: str = CLERK) -> str:
+    """With `http` not following redirects: walk the provider's redirects and login form, and
+    stop before our callback; the callback URL the provider sends the browser to."""
+    r = http.get(start)
+    while r.is_redirect:
+        r = http.get(urljoin(str(r.url), r.headers["location"]))
+    action = re.search(r'<form[^>]*action="([^"]+)"', r.text).group(1)
+    r = http.post(urljoin(str(r.url), action), data={"prompt": "login", "login": account, "password": "x"})
+    while r.is_redirect:
+        location = urljoin(str(r.url), r.headers["location"])
+        if location.startswith(callback_prefix):
+            return location
+        r = http.get(location)
+    raise AssertionError(f"the provider did not send us back: {r.status_code} {r.text[:300]}")

@@ -17,6 +17,8 @@ const ACCOUNTS = {
   citizen: { name: '张三（测试市民）', id_number: '310101199003071230' },
   'clerk-js': { name: '王芳（江苏人社窗口）', org_code: '11320000MB0000300E', roles: ['relying'] },
   'officer-js': { name: '赵强（江苏市场监管发证员）', org_code: '11320000MB0000010E', roles: ['issuer'] },
+  // A real person of a department this node has registered no client for: refused.
+  'visitor-js': { name: '钱七（未登记部门）', org_code: '91320000MA0000099X', roles: ['relying'] },
 };
 
 const configuration = {

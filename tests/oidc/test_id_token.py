@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
-from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -16,25 +14,9 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from license_svc.auth import oidc
-from tests.oidc.conftest import CLERK, browser_client, skip_unless_node
+from tests.oidc.conftest import CLERK, browser_client, login_until_callback, skip_unless_node
 
 skip_unless_node()
-
-
-def _login_until_callback(http: httpx.Client, start: str, callback_prefix: str) -> str:
-    """Walk the provider's redirects and login form without following into our callback;
-    the callback URL the provider sends the browser to."""
-    r = http.get(start)
-    while r.is_redirect:
-        r = http.get(urljoin(str(r.url), r.headers["location"]))
-    action = re.search(r'<form[^>]*action="([^"]+)"', r.text).group(1)
-    r = http.post(urljoin(str(r.url), action), data={"prompt": "login", "login": CLERK, "password": "x"})
-    while r.is_redirect:
-        location = urljoin(str(r.url), r.headers["location"])
-        if location.startswith(callback_prefix):
-            return location
-        r = http.get(location)
-    raise AssertionError(f"the provider did not send us back: {r.status_code} {r.text[:300]}")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +25,7 @@ def genuine(stack):
     rp = oidc.Provider(stack.srv.ctx.settings)
     login = rp.begin()
     with httpx.Client(follow_redirects=False, timeout=30) as http:
-        callback = _login_until_callback(http, login.url, stack.url + "/auth/callback")
+        callback = login_until_callback(http, login.url, stack.url + "/auth/callback")
     claims, id_token = rp.finish(dict(httpx.URL(callback).params), state=login.state,
                                  nonce=login.nonce, code_verifier=login.code_verifier)
     assert claims["sub"] == CLERK and claims["nonce"] == login.nonce
@@ -130,7 +112,7 @@ def test_callback_with_a_changed_state_is_refused(stack):
     """The whole route: a callback whose state is not the one this browser's login sent."""
     with browser_client() as http:
         http.follow_redirects = False
-        callback = _login_until_callback(http, stack.url + "/auth/login?next=/verify",
+        callback = login_until_callback(http, stack.url + "/auth/login?next=/verify",
                                          stack.url + "/auth/callback")
         url = httpx.URL(callback)
         changed = url.copy_set_param("state", url.params["state"][::-1])

@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 import httpx
 
 from tests.oidc.conftest import (CITIZEN, CLERK, CLERK_NAME, OFFICER, SESSION, browser_client,
-                                 sign_in, skip_unless_node)
+                                 login_until_callback, sign_in, skip_unless_node)
 
 skip_unless_node()
 
@@ -176,3 +176,29 @@ def test_clerk_retrieval_records_the_clerk_not_what_the_body_claims(stack):
         entry = next(e for e in _access_log(citizen, stack.url) if e["action"] == "licence.retrieve")
         assert entry["department"]["client_id"] == "js-relying"
         assert entry["department"]["operator"] == CLERK_NAME
+
+
+def test_a_person_of_an_unregistered_department_is_refused(stack):
+    with browser_client() as http:
+        page, _ = sign_in(http, stack.url, "visitor-js")
+        assert page.status_code == 403
+        assert "91320000MA0000099X" in page.text and "请联系管理员登记" in page.text
+        assert http.get(stack.url + "/api/v1/me", headers=SESSION).status_code == 401
+
+
+def test_behind_https_the_cookies_are_secure(stack):
+    """Behind a TLS proxy (X-Forwarded-Proto from 127.0.0.1, which uvicorn trusts): the login
+    cookie is Secure and the session cookie is `__Host-` prefixed and Secure."""
+    https = {"X-Forwarded-Proto": "https"}
+    with httpx.Client(follow_redirects=False, timeout=30) as http:
+        start = http.get(stack.url + "/auth/login?next=/verify", headers=https)
+        assert start.status_code == 303 and "Secure" in start.headers["set-cookie"]
+        http.cookies.clear()
+        callback = login_until_callback(http, stack.url + "/auth/login?next=/verify",
+                                        stack.url + "/auth/callback")
+        done = http.get(callback, headers=https)
+        assert done.status_code == 303 and done.headers["location"] == "/verify"
+        session_cookie = next(c for c in done.headers.get_list("set-cookie")
+                              if c.startswith("__Host-license_svc_session="))
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+        assert "SameSite=strict" in session_cookie and "Path=/" in session_cookie
