@@ -33,6 +33,7 @@ ROUTE_MODULES = [
     "license_svc.web.routes.pki",
     "license_svc.web.routes.scenarios",
     "license_svc.web.routes.seals",
+    "license_svc.web.routes.signin",
     "license_svc.web.routes.tsa",
     "license_svc.web.routes.verify",
 ]

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from license_svc.auth.clients import Client
-from license_svc.web.auth import current_client, get_ctx, require_role
+from license_svc.request_context import operator_for
+from license_svc.web.auth import current_client, get_ctx, require_role, session_expiry
 from license_svc.context import AppContext
 from license_svc.grants.errors import GrantError
 from license_svc.web.pages import listing, presentation
@@ -28,9 +29,14 @@ def refresh_seconds(request: Request) -> int:
                        presentation.DEFAULT_REFRESH_SECONDS))
 
 
-@router.get("/me", summary="当前客户端 / who the API key belongs to (for the pages)")
-def get_me(client: Client = Depends(current_client)):
-    return JSONResponse(listing.whoami(client), headers=NO_STORE)
+@router.get("/me", summary="当前客户端 / who the API key or page session belongs to (for the pages)")
+def get_me(request: Request, client: Client = Depends(current_client)):
+    body = listing.whoami(client)
+    # A page session (sign-in through the identity provider): the person and when it ends.
+    ends = session_expiry(request)
+    body["session_expires_at"] = None if ends is None else ends.isoformat()
+    body["operator"] = operator_for(client.client_id)
+    return JSONResponse(body, headers=NO_STORE)
 
 
 @router.get("/holders/me/licences", summary="我的证照 / the calling holder's licences in this region")
