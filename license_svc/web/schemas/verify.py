@@ -1,0 +1,44 @@
+"""`POST /api/v1/verify`: three ways to send what is to be verified, one report back."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from license_svc.web.schemas.common import Open, Report
+from license_svc.web.schemas.openapi import BINARY, body, ok
+from verification.checks import QrCheck, StatusCheck
+
+
+class VerifyText(Open):
+    """Exactly one of `qr` and `ses`."""
+
+    qr: str | None = Field(None, max_length=16384, examples=["EL1:NCFOXNMG2FDH…"],
+                           description="a scanned QR text (EL1:… or EP1:…)")
+    ses: str | None = Field(None, description="base64 of an .esl (SESeal) or .dat (SES_Signature)")
+
+
+class VerifyUpload(Open):
+    file: bytes = Field(..., json_schema_extra={"format": "binary"},
+                        description="PDF, OFD, .esl/.dat, or a PNG/JPEG/GIF/BMP/WebP with a QR")
+
+
+REQUEST = body({"multipart/form-data": VerifyUpload, "application/json": VerifyText,
+                "application/octet-stream": BINARY},
+               description="the input's kind is detected from its content, never from a name "
+                           "or a content type; any other content type: the raw file bytes",
+               examples={"application/json": {"qr": "EL1:…"}})
+
+EXAMPLE = {
+    "indication": "TOTAL_PASSED", "sub_indication": None, "subject": "qr-el1",
+    "checks": [{"name": c.value, "title_zh": c.zh, "passed": True, "detail": detail} for c, detail in (
+        (QrCheck.EL1_FORMAT, "EL1 COSE_Sign1"), (QrCheck.EL1_SIGNATURE, "SM2-SM3"),
+        (StatusCheck.LICENCE, "证照状态：有效 / licence status: active"))],
+    "licence": {"id": "1.2.156.3005.2.…", "t": "…", "status": "active"},
+    "signer": {"org_name": "上海市市场监督管理局", "region": "sh"}, "seal": {}, "notes": [],
+}
+
+RESPONSES = {**ok(Report, example=EXAMPLE,
+                  description="the report, for every verdict (TOTAL_FAILED too); "
+                              "`Accept: text/html`: a Chinese HTML page"),
+             }
+RESPONSES[200]["content"]["text/html"] = {"schema": {"type": "string"}}
