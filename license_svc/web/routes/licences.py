@@ -21,6 +21,7 @@ from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.licences import issue as issuing
 from license_svc.licences import amend, artefacts, lifecycle, retrieve, status
+from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
 from license_svc.web.schemas import licences as schemas
 from license_svc.web.schemas.common import PROBLEMS, SignedEnvelope
@@ -42,6 +43,7 @@ def _json(raw: bytes) -> Any:
 
 def _issued(ctx: AppContext, result: issuing.IssueResult, single: bool) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    outcome_metrics(ctx).issuance(single, len(result.identifiers), result.replayed)
     if single:
         ident = result.identifiers[0]
         headers["Location"] = f"/api/v1/licences/{ident}"

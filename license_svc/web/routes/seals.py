@@ -28,6 +28,7 @@ from license_svc.auth.clients import Client
 from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.seals import registry, stamping
+from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
 from license_svc.web.schemas.common import PROBLEMS, Report
 from license_svc.web.schemas.openapi import BINARY, binary, body, ok
@@ -175,7 +176,9 @@ async def verify(request: Request, at: datetime | None = Query(None),
 def _verify(ctx: AppContext, client: Client, blob: bytes, at: datetime | None,
             document: bytes | None) -> dict:
     with ctx.unit_of_work() as session:
-        return registry.verify(ctx, session, client, blob, at=at, data=document).as_dict()
+        report = registry.verify(ctx, session, client, blob, at=at, data=document)
+    outcome_metrics(ctx).verification(report)
+    return report.as_dict()
 
 
 STAMPED_MEDIA = {"pdf": "application/pdf", "ofd": "application/ofd"}

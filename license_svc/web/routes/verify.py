@@ -24,6 +24,7 @@ from license_svc.auth.clients import Client
 from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.verify_service import verify_online
+from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
 from license_svc.web.schemas import verify as schemas
 from license_svc.web.schemas.common import PROBLEMS
@@ -91,6 +92,7 @@ def _verify(ctx: AppContext, client: Client, is_json: bool, body: bytes, at: dat
     if text is None and not data:
         raise _bad("nothing to verify: empty body / 请求体为空")
     report = verify_online(ctx, client, data, text=text, at=at)
+    outcome_metrics(ctx).verification(report)
     if html:
         return HTMLResponse(to_html(report, generated_at=ctx.now()))
     return JSONResponse(report.as_dict())
