@@ -19,7 +19,7 @@ from license_svc.web.auth import get_ctx
 from license_svc.web.problems import ProblemError
 from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.federation import Scenario
-from license_svc.web.schemas.openapi import ok
+from license_svc.web.schemas.openapi import array_of, ok
 from license_svc.web.routes.federation import _SIGNED, _conditional
 
 router = APIRouter(prefix="/api/v1", tags=["信任列表 trust lists"], responses=PROBLEMS)
@@ -33,7 +33,7 @@ def _unavailable(status: int) -> ProblemError:
 
 
 @router.get("/scenarios", summary="应用场景清单 / the verified scenario list: matters, licence types, regions",
-            responses={**ok({"type": "array", "items": {"$ref": "#/components/schemas/Scenario"}}),
+            responses={**ok(array_of(Scenario)),
                        503: {"description": "`scenario-list-unavailable`: no list that verifies now"}})
 def get_scenarios(ctx: AppContext = Depends(get_ctx)):
     if can_sign_federation(ctx.keystore):

@@ -31,7 +31,7 @@ from license_svc.seals import registry, stamping
 from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
 from license_svc.web.schemas.common import PROBLEMS, Report
-from license_svc.web.schemas.openapi import BINARY, binary, body, ok
+from license_svc.web.schemas.openapi import BINARY, array_of, binary, body, ok
 from license_svc.web.schemas.seals import Seal, SealIn, SealUpload, SignHash, StatusIn
 from signing.placement import Placement
 from verification.seal import parse_seal
@@ -57,7 +57,7 @@ def create(body: SealIn, ctx: AppContext = Depends(get_ctx),
 
 
 @router.get("/seals", summary="印章列表 / list seals", response_model=None,
-            responses=ok({"type": "array", "items": {"$ref": "#/components/schemas/Seal"}}))
+            responses=ok(array_of(Seal)))
 def list_(org_code: str | None = Query(None, max_length=32),
           status: str | None = Query(None, pattern="^(active|suspended|revoked)$"),
           ctx: AppContext = Depends(get_ctx),

@@ -27,6 +27,10 @@ def ref(model: type[BaseModel]) -> dict:
     return {"$ref": REF.format(model=model.__name__)}
 
 
+def array_of(model: type[BaseModel]) -> dict:
+    return {"type": "array", "items": ref(model)}
+
+
 def add_components(provider: Callable[[], dict[str, dict]]) -> None:
     """Register a function giving extra component schemas by name (called once per document)."""
     _providers.append(provider)
