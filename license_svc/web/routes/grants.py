@@ -24,7 +24,7 @@ from license_svc.grants.errors import GrantError
 from license_svc.web.problems import ProblemError, status_of
 from license_svc.web.schemas import grants as schemas
 from license_svc.web.schemas.common import PROBLEMS
-from license_svc.web.schemas.openapi import binary, body, ok
+from license_svc.web.schemas.openapi import body, ok
 
 router = APIRouter(prefix="/api/v1", tags=["授权与调取 grants and retrieval"], responses=PROBLEMS)
 GRANT_ID = Path(..., min_length=1, max_length=40, description="授权编号 grant id (grt_…)")
@@ -110,8 +110,7 @@ def post_revoke(grant_id: str = GRANT_ID, ctx: AppContext = Depends(get_ctx),
 
 @router.post("/retrievals", summary="免证办调取 / retrieve a holder's licence under a grant or legal basis",
              openapi_extra=body({"application/json": schemas.RetrievalRequest}),
-             responses={200: {**ok(schemas.Retrieval)[200], "content": {
-                            **ok(schemas.Retrieval)[200]["content"], **binary(PDF_MEDIA)[200]["content"]}},
+             responses={**schemas.RETRIEVED,
                         403: {"description": "refused (`retrieval-refused`, `reason`); the refusal is audited"},
                         503: {"description": "`audit-unavailable`: the audit entry could not be "
                               "written; `peer-unavailable`: the issuing region's node cannot be "

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from license_svc.web.schemas.common import Open
+from license_svc.web.schemas.openapi import binary, ok
 
 
 class GrantRequest(Open):
@@ -66,6 +67,12 @@ class Retrieval(Open):
     legal_basis: str | None
     licences: list[dict[str, Any]]
     valid: bool | None
+
+
+RETRIEVED = {200: {"description": "`want: data | verify`: JSON; `want: pdf`: the PDF "
+                                  "(header `X-Licence-Id`)",
+                   "content": {**ok(Retrieval)[200]["content"],
+                               **binary("application/pdf")[200]["content"]}}}
 
 
 class NodeRetrievalRequest(Open):
