@@ -132,7 +132,7 @@ def _from_node(ctx, request_path: str, raw: bytes, header: str | None, work):
 @router.post("/federation/disputes", include_in_schema=True,
              summary="节点间：接收异议 / node to node: a dispute about this region's licence",
              responses=ok(schemas.Dispute),
-             openapi_extra=body({"application/json": schemas.NodeMessage}))
+             openapi_extra=body({"application/json": schemas.NodeDispute}))
 async def post_federation_dispute(request: Request):
     raw = await request.body()
     ctx = request.app.state.ctx
@@ -144,7 +144,7 @@ async def post_federation_dispute(request: Request):
 @router.post("/federation/disputes/{dispute_id}/outcome",
              summary="节点间：异议处理结果 / node to node: the outcome of a dispute filed here",
              responses=ok(schemas.Dispute),
-             openapi_extra=body({"application/json": schemas.NodeMessage}))
+             openapi_extra=body({"application/json": schemas.NodeOutcome}))
 async def post_federation_outcome(request: Request, dispute_id: str = DISPUTE_ID):
     raw = await request.body()
     ctx = request.app.state.ctx

@@ -58,6 +58,21 @@ class DisputeList(Open):
     disputes: list[Dispute]
 
 
-class NodeMessage(Open):
-    """A dispute or its outcome as one node sends it to another, signed over these bytes
+class NodeDispute(DisputeRequest):
+    """A dispute as the filing node sends it to the issuing node, signed over these bytes
     (header `Licence-Node-Request`, docs/federation.md "Disputes between nodes")."""
+
+    id: str = Field(..., description="the dispute's UUID, chosen by the filing node")
+    filed_region: str = Field(..., description="the calling node's region")
+    filer_org: str = Field(..., max_length=32)
+    filer_client: str = Field(..., max_length=64)
+    filed_at: str = Field(..., description="RFC 3339 with zone")
+
+
+class NodeOutcome(Open):
+    """The issuing node's answer to a dispute filed at the called node (signed, as above)."""
+
+    outcome: str = Field(..., pattern="^(corrected|rejected)$")
+    new_identifier: str | None = None
+    reason: str | None = Field(None, max_length=500)
+    resolved_at: str | None = None
