@@ -174,7 +174,8 @@ def post_reinstate(identifier: str = ID_PATH, body: dict | None = Body(None),
 
 
 @router.post("/licences/{identifier}/revoke", summary="撤销 / revoke (reason required)",
-             responses=ok(schemas.StatusChange))
+             responses=ok(schemas.StatusChange),
+             openapi_extra=body({"application/json": schemas.RevokeRequest}))
 def post_revoke(identifier: str = ID_PATH, body: dict = Body(..., examples=[{"reason": "依法吊销"}]),
                 ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
     return _change("revoked", ctx, identifier, client, body)

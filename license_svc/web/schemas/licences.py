@@ -125,8 +125,8 @@ class StatusChange(Open):
     event: dict[str, Any] = Field(..., description="the signed lifecycle event (canonical form)")
 
 
-class ReasonBody(Open):
-    reason: str | None = Field(None, max_length=500, description="原因 / why (recorded, signed)")
+class RevokeRequest(Open):
+    reason: str = Field(..., max_length=500, description="原因 / why (recorded in the signed event)")
 
 
 class AmendRequest(Open):

@@ -16,6 +16,7 @@ REF = "#/components/schemas/{model}"
 JSON = "application/json"
 PROBLEM_MEDIA = "application/problem+json"
 BINARY = {"type": "string", "format": "binary"}
+PROBLEM = {"$ref": REF.format(model="Problem")}  # common.Problem, on every router
 
 _models: dict[str, type[BaseModel]] = {}
 _providers: list[Callable[[], dict[str, dict]]] = []
@@ -46,7 +47,9 @@ def component_schemas() -> dict[str, dict]:
 
 
 def install(app) -> None:
-    """Add the registered components to the app's OpenAPI document (built once, then cached)."""
+    """Add the registered components to the app's OpenAPI document (built once, then cached),
+    and give every error response a route describes only in words (`403: {"description": …}`)
+    the problem+json body every error has."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -55,6 +58,11 @@ def install(app) -> None:
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in component_schemas().items():
                 schemas.setdefault(name, schema)
+            for item in document.get("paths", {}).values():
+                for op in item.values():
+                    for code, response in op.get("responses", {}).items():
+                        if code[0] in "45" and not response.get("content"):
+                            response["content"] = {PROBLEM_MEDIA: {"schema": PROBLEM}}
         return app.openapi_schema
 
     app.openapi = openapi
