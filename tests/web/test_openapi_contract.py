@@ -89,6 +89,9 @@ def test_issue_request_follows_the_templates(document):
         assert example["type"] == folder and example["holders"] == template.example["holders"]
         # The example passes the template's own validation, as a real request would.
         jsonschema.validate(example["fields"], template.schema)
+    shown = document["paths"]["/api/v1/licences"]["post"]["requestBody"]["content"][
+        "application/json"]["examples"]
+    assert set(shown) == set(known)
 
 
 def test_the_problem_answers_match_the_documented_shape(client, document):

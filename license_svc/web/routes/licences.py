@@ -58,7 +58,8 @@ def _issued(ctx: AppContext, result: issuing.IssueResult, single: bool) -> JSONR
 @router.post("/licences", status_code=201,
              summary="签发证照 / issue a licence (Idempotency-Key supported)",
              responses=ok(schemas.LicenceView, 201),
-             openapi_extra=body({"application/json": schemas.ISSUE_REQUEST}))
+             openapi_extra=body({"application/json": schemas.ISSUE_REQUEST},
+                                named_examples={"application/json": schemas.issue_examples()}))
 async def post_licence(request: Request, ctx: AppContext = Depends(get_ctx),
                        client: Client = Depends(require_role("issuer")),
                        idempotency_key: str | None = Header(None, alias="Idempotency-Key")):

@@ -81,6 +81,12 @@ def _issue_components() -> dict[str, dict]:
 
 add_components(_issue_components)
 
+
+def issue_examples() -> dict[str, dict]:
+    """Each licence type's example.json, by type, for the request body's example list."""
+    return {folder: {"summary": f"{t.name} / {folder}", "value": _example(t)}
+            for folder, t in sorted(templates.load_templates().items())}
+
 BATCH_REQUEST = {"oneOf": [
     {"type": "array", "minItems": 1, "maxItems": 100, "items": ISSUE_REQUEST},
     {"type": "object", "required": ["licences"], "properties": {

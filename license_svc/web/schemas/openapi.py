@@ -89,14 +89,18 @@ def binary(*media: str, status: int = 200, description: str | None = None) -> di
 
 
 def body(content: dict[str, dict | type[BaseModel]], *, required: bool = True,
-         description: str | None = None, examples: dict[str, Any] | None = None) -> dict:
+         description: str | None = None, examples: dict[str, Any] | None = None,
+         named_examples: dict[str, dict[str, dict]] | None = None) -> dict:
     """`openapi_extra=` for a route that reads its body itself: media type → model or schema.
-    `examples` (media type → example) are shown by /docs and sent by schemathesis."""
+    `examples` (media type → example) or `named_examples` (media type → name → {"summary",
+    "value"}) are shown by /docs and sent by schemathesis."""
     request: dict[str, Any] = {"required": required, "content": {}}
     for media, schema in content.items():
         entry = {"schema": ref(schema) if isinstance(schema, type) else schema}
         if examples and media in examples:
             entry["example"] = examples[media]
+        if named_examples and media in named_examples:
+            entry["examples"] = named_examples[media]
         request["content"][media] = entry
     if description:
         request["description"] = description
