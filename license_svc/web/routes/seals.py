@@ -40,8 +40,6 @@ router = APIRouter(prefix="/api/v1", tags=["电子印章 seals"], responses=PROB
 DER = "application/octet-stream"
 
 
-
-
 @router.post("/seals", status_code=201, summary="制作印章 / make a seal (admin)",
              response_model=None, responses=ok(Seal, 201))
 def create(body: SealIn, ctx: AppContext = Depends(get_ctx),

@@ -37,8 +37,7 @@ EXAMPLE = {
     "signer": {"org_name": "上海市市场监督管理局", "region": "sh"}, "seal": {}, "notes": [],
 }
 
-RESPONSES = {**ok(Report, example=EXAMPLE,
-                  description="the report, for every verdict (TOTAL_FAILED too); "
-                              "`Accept: text/html`: a Chinese HTML page"),
-             }
-RESPONSES[200]["content"]["text/html"] = {"schema": {"type": "string"}}
+_JSON = ok(Report, example=EXAMPLE)[200]["content"]
+RESPONSES = {200: {"description": "the report, for every verdict (TOTAL_FAILED too); "
+                                  "`Accept: text/html`: a Chinese HTML page",
+                   "content": {**_JSON, "text/html": {"schema": {"type": "string"}}}}}
