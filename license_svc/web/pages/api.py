@@ -18,10 +18,9 @@ from license_svc.grants.errors import GrantError
 from license_svc.web.pages import listing, presentation
 from license_svc.web.problems import ProblemError, status_of
 from license_svc.web.schemas import pages as schemas
-from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.openapi import ok
 
-router = APIRouter(prefix="/api/v1", tags=["页面 pages"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["页面 pages"])
 ID_PATH = Path(..., max_length=200, description="GB/T 36904 证照标识")
 NO_STORE = {"Cache-Control": "no-store"}
 

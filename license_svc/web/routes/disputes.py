@@ -28,10 +28,9 @@ from license_svc.grants.auditing import audited_transaction
 from license_svc.web.auth import get_ctx, require_role
 from license_svc.web.problems import ProblemError, status_of
 from license_svc.web.schemas import disputes as schemas
-from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.openapi import binary, body, ok
 
-router = APIRouter(prefix="/api/v1", tags=["异议处理 disputes"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["异议处理 disputes"])
 DISPUTE_ID = Path(..., min_length=36, max_length=36, description="异议编号 dispute id (UUID)")
 READERS = ("relying", "issuer", "admin", "auditor")
 _EXAMPLE = {"licence_id": "1.2.156.3005.2.11100000000013338W011.11320000MB0000010E.ABC123.001.X",

@@ -20,10 +20,9 @@ from license_svc.federation.publish import (FEDERATION_REGION, FederationError, 
 from license_svc.federation.sync import sync, sync_status, trust_state
 from license_svc.web.problems import ProblemError
 from license_svc.web.schemas import federation as schemas
-from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.openapi import ok
 
-router = APIRouter(prefix="/api/v1", tags=["信任列表 trust lists"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["信任列表 trust lists"])
 _SIGNED = schemas.signed("the signed list (ETag)")
 
 

@@ -16,11 +16,10 @@ from license_svc.federation.node_request import HEADER
 from license_svc.grants import federated
 from license_svc.web.auth import get_ctx
 from license_svc.web.schemas import grants as schemas
-from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.openapi import body, ok
 from license_svc.web.routes.grants import _problem
 
-router = APIRouter(prefix="/api/v1", tags=["跨省调取 cross-region retrieval"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["跨省调取 cross-region retrieval"])
 
 
 @router.post(federated.PATH.removeprefix("/api/v1"),

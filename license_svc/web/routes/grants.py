@@ -23,10 +23,9 @@ from license_svc.grants.auditing import audited_transaction
 from license_svc.grants.errors import GrantError
 from license_svc.web.problems import ProblemError, status_of
 from license_svc.web.schemas import grants as schemas
-from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.openapi import body, ok
 
-router = APIRouter(prefix="/api/v1", tags=["授权与调取 grants and retrieval"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["授权与调取 grants and retrieval"])
 GRANT_ID = Path(..., min_length=1, max_length=40, description="授权编号 grant id (grt_…)")
 PDF_MEDIA = "application/pdf"
 

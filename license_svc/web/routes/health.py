@@ -13,11 +13,10 @@ from sqlalchemy import text
 from license_svc.web.auth import get_ctx
 from license_svc.context import AppContext
 from license_svc.web.problems import ProblemError, problem_response
-from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.health import Alive, Ready
 from license_svc.web.schemas.openapi import ok
 
-router = APIRouter(tags=["运维 operations"], responses=PROBLEMS)
+router = APIRouter(tags=["运维 operations"])
 log = logging.getLogger(__name__)
 
 

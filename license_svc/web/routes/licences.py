@@ -24,11 +24,11 @@ from license_svc.licences import amend, artefacts, lifecycle, retrieve, status
 from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
 from license_svc.web.schemas import licences as schemas
-from license_svc.web.schemas.common import PROBLEMS, SignedEnvelope
+from license_svc.web.schemas.common import SignedEnvelope
 from license_svc.web.schemas.openapi import binary, body, ok
 from signing.qr import image as qr_image
 
-router = APIRouter(prefix="/api/v1", tags=["证照 licences"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["证照 licences"])
 ID_PATH = Path(..., max_length=200, description="GB/T 36904 证照标识")
 PDF_MEDIA = "application/pdf"
 OFD_MEDIA = "application/ofd"

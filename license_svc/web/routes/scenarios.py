@@ -17,12 +17,11 @@ from license_svc.federation.publish import (Published, can_sign_federation, curr
 from license_svc.federation.scenarios import held_scenarios, signed_body
 from license_svc.web.auth import get_ctx
 from license_svc.web.problems import ProblemError
-from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.federation import Scenario
 from license_svc.web.schemas.openapi import array_of, ok
 from license_svc.web.routes.federation import _SIGNED, _conditional
 
-router = APIRouter(prefix="/api/v1", tags=["信任列表 trust lists"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["信任列表 trust lists"])
 UNAVAILABLE = ("暂无有效的应用场景清单", "No valid scenario list on this node")
 
 

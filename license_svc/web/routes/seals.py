@@ -30,13 +30,13 @@ from license_svc.context import AppContext
 from license_svc.seals import registry, stamping
 from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
-from license_svc.web.schemas.common import PROBLEMS, Report
+from license_svc.web.schemas.common import Report
 from license_svc.web.schemas.openapi import BINARY, array_of, binary, body, ok
 from license_svc.web.schemas.seals import Seal, SealIn, SealUpload, SignHash, StatusIn
 from signing.placement import Placement
 from verification.seal import parse_seal
 
-router = APIRouter(prefix="/api/v1", tags=["电子印章 seals"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["电子印章 seals"])
 DER = "application/octet-stream"
 
 

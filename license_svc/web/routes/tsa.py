@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from license_svc.web.auth import get_ctx
-from license_svc.web.schemas.common import PROBLEMS
 from license_svc.web.schemas.openapi import BINARY, binary, body
 from license_svc.context import AppContext
 from license_svc.licences.resources import timestamper
@@ -21,7 +20,7 @@ from formats import oids
 from formats.algorithms import registry
 from signing.tsa import MAX_REQUEST_BYTES, handle_timestamp_query
 
-router = APIRouter(prefix="/api/v1", tags=["时间戳 timestamps"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["时间戳 timestamps"])
 
 
 # The TSA key that answers a request whose imprint no registered algorithm uses (it rejects

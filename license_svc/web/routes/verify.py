@@ -27,11 +27,10 @@ from license_svc.verify_service import verify_online
 from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
 from license_svc.web.schemas import verify as schemas
-from license_svc.web.schemas.common import PROBLEMS
 from verification.dispatch import MAX_TEXT
 from verification.html import to_html
 
-router = APIRouter(prefix="/api/v1", tags=["验证 verification"], responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", tags=["验证 verification"])
 VERIFY_ROLES = ("relying", "auditor", "admin", "citizen")
 
 

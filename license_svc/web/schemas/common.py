@@ -7,8 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from license_svc.web.schemas.openapi import PROBLEM_MEDIA, ref
-
 
 class Open(BaseModel):
     """Extra members allowed: the documented ones are the contract, and work in progress elsewhere
@@ -29,18 +27,6 @@ class Problem(Open):
     detail: str | None = Field(None, description="this occurrence (English or bilingual)")
     detail_zh: str | None = None
     request_id: str | None = None
-
-
-def _problem(description: str) -> dict:
-    return {"description": description, "content": {PROBLEM_MEDIA: {"schema": ref(Problem)}}}
-
-
-# On every router: whatever the route, an error is a problem body.  Declaring "4XX" also keeps
-# FastAPI from documenting its own 422 shape, which this service never sends.
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    "4XX": _problem("请求有误 / client error (problem+json; `type` says which)"),
-    "5XX": _problem("服务端暂不可用 / server error or unavailable (problem+json)"),
-}
 
 
 class Signature(Open):

@@ -7,16 +7,18 @@ the licence types' field schemas come from their templates."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from license_svc.web.schemas.common import Problem
+
 REF = "#/components/schemas/{model}"
 JSON = "application/json"
 PROBLEM_MEDIA = "application/problem+json"
 BINARY = {"type": "string", "format": "binary"}
-PROBLEM = {"$ref": REF.format(model="Problem")}  # common.Problem, on every router
 
 _models: dict[str, type[BaseModel]] = {}
 _providers: list[Callable[[], dict[str, dict]]] = []
@@ -48,8 +50,7 @@ def component_schemas() -> dict[str, dict]:
 
 def install(app) -> None:
     """Add the registered components to the app's OpenAPI document (built once, then cached),
-    and give every error response a route describes only in words (`403: {"description": …}`)
-    the problem+json body every error has."""
+    and the errors (`_problems`)."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -58,14 +59,40 @@ def install(app) -> None:
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in component_schemas().items():
                 schemas.setdefault(name, schema)
-            for item in document.get("paths", {}).values():
-                for op in item.values():
-                    for code, response in op.get("responses", {}).items():
-                        if code[0] in "45" and not response.get("content"):
-                            response["content"] = {PROBLEM_MEDIA: {"schema": PROBLEM}}
+            _problems(document)
         return app.openapi_schema
 
     app.openapi = openapi
+
+
+def _problem(description: str) -> dict:
+    return {"description": description, "content": {PROBLEM_MEDIA: {"schema": PROBLEM}}}
+
+
+PROBLEM = ref(Problem)
+PROBLEMS = {"4XX": _problem("请求有误 / client error (problem+json; `type` says which)"),
+            "5XX": _problem("服务端暂不可用 / server error or unavailable (problem+json)")}
+_FASTAPI_422 = {"$ref": REF.format(model="HTTPValidationError")}
+
+
+def _problems(document: dict) -> None:
+    """Every operation, whichever module added it, answers errors as problem+json
+    (web/problems.py): `4XX`/`5XX` on each, a problem body on any error a route describes only in
+    words (`403: {"description": …}`), and FastAPI's own 422 shape — never sent here — removed."""
+    for item in document.get("paths", {}).values():
+        for op in item.values():
+            responses = op.setdefault("responses", {})
+            fastapi_422 = responses.get("422", {}).get("content", {}).get(JSON, {}).get("schema")
+            if fastapi_422 == _FASTAPI_422:
+                del responses["422"]
+            for code, response in PROBLEMS.items():
+                responses.setdefault(code, copy.deepcopy(response))
+            for code, response in responses.items():
+                if code[0] in "45" and not response.get("content"):
+                    response["content"] = {PROBLEM_MEDIA: {"schema": PROBLEM}}
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
 
 
 def ok(model: type[BaseModel] | dict, status: int = 200, *, description: str | None = None,
