@@ -46,7 +46,8 @@ def test_every_operation_declares_its_success_body(document):
     missing = [name for name, op in _operations(document)
                if not any(code.startswith("2") and _has_schema(r.get("content", {}))
                           for code, r in op["responses"].items())]
-    assert not missing, missing
+    assert not missing, (f"{missing}: declare the answer, e.g. responses=ok(Model) with the model in "
+                         "license_svc/web/schemas/ (docs/api.md \"For route authors\")")
 
 
 def test_every_body_has_a_schema_and_errors_are_problems(document):
