@@ -27,6 +27,8 @@ from license_svc.context import AppContext
 from license_svc.web.auth import (SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_HEADER, get_ctx,
                                   session_token)
 from license_svc.web.problems import ProblemError
+from license_svc.web.schemas.openapi import ok
+from license_svc.web.schemas.pages import SignedOut
 
 router = APIRouter(prefix="/auth", tags=["登录 sign-in"], include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ def _next_page(value: str | None) -> str:
     return value if value in PAGES else "/"
 
 
-@router.get("/login")
+@router.get("/login", include_in_schema=False)  # browser navigation, not an API
 def login(request: Request, next: str | None = Query(None, max_length=32),
           ctx: AppContext = Depends(get_ctx)) -> Response:
     begun = _oidc(ctx).begin()
@@ -67,7 +69,7 @@ def login(request: Request, next: str | None = Query(None, max_length=32),
     return response
 
 
-@router.get("/callback")
+@router.get("/callback", include_in_schema=False)  # the provider's redirect
 def callback(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
     provider = _oidc(ctx)
     now = ctx.now()
@@ -113,7 +115,8 @@ def _failed(exc: ServiceError) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-@router.post("/logout")
+@router.post("/logout", summary="退出登录 / end the page session",
+             responses=ok(SignedOut))
 def logout(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
     """End the page session here and tell the page where the provider ends its own."""
     if not request.headers.get(SESSION_HEADER):
