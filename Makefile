@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install bench clean lint
+.PHONY: run test install bench clean lint oidc-provider
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/license-svc serve --host $(HOST) --port $(PORT)
 
-test: install lint
+test: install lint oidc-provider
 	$(BIN)/python -m pytest -n 2
 
 # ruff and mypy over the packages configured in pyproject.toml (docs/security.md "Static checks").
@@ -34,3 +34,10 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+
+# The local OpenID provider of the sign-in tests (tests/oidc/: panva's oidc-provider on Node),
+# installed from its lock file; without Node the sign-in tests skip.
+oidc-provider: tests/oidc/node_modules/.package-lock.json
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/oidc --no-audit --no-fund; \
+	else echo "node/npm not installed: the sign-in tests (tests/oidc) will skip"; fi

@@ -75,7 +75,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
 
     from formats import algorithms as alg
-    from signing.qr.credentials import make_ep1
+    from signing.qr.credentials import make_ep1, make_ep2
     from license_svc.verify_service import status_lookup, verifier_trust
     from verification import dispatch
     from verification.report import TOTAL_PASSED
@@ -88,6 +88,7 @@ def main() -> None:
         trust = dispatch.Trust(qr=vt.qr, seal=vt.seal)
         node = ks.credential("sh", "node")
         ep1, _ = make_ep1(node.key, node.cert.dump(), region="sh", el1=lic["sm2"][1], now=at)
+        ep2, _ = make_ep2(node.key, node.cert.dump(), region="sh", el1=lic["rsa"][1], now=at)
 
         def check(report):
             assert report.indication == TOTAL_PASSED, report.to_text()
@@ -112,6 +113,9 @@ def main() -> None:
         check(dispatch.verify_text(ep1, trust, at))
         rows.append(("EP1 SM2 (node + EL1)", "qr",
                      rate(lambda: dispatch.verify_text(ep1, trust, at), args.seconds)))
+        check(dispatch.verify_text(ep2, trust, at))
+        rows.append(("EP2 of an RSA licence (node)", "qr",
+                     rate(lambda: dispatch.verify_text(ep2, trust, at), args.seconds)))
         for algorithm in ("sm2", "rsa"):
             pdf = lic[algorithm][2]
             check(dispatch.verify_bytes(pdf, trust, at))

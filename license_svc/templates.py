@@ -18,7 +18,9 @@ Adding a licence type is adding a folder with five files, no code (docs/formats.
 
 Each folder is checked when loaded, so a broken template fails at start-up, not at the first
 issuance.  Request checks raise `TemplateError` with a Chinese and an English message naming the
-offending field.
+offending field — by its Chinese title (`Template.title_of`: the schema's `title`s, the request's
+own names) and its path, 「“法定代表人”（fields.legal_representative）为必填项」 — and a JSON
+pointer to it (`pointer`, problem+json member), so the console puts the message by the input.
 """
 
 from __future__ import annotations
@@ -56,13 +58,35 @@ MAX_HOLDER_NAME = 100
 
 
 class TemplateError(ServiceError):
-    """A template folder is broken, or a request does not fit its template."""
+    """A template folder is broken, or a request does not fit its template (`pointer`: the RFC
+    6901 pointer into the request of the offending value, when one is to blame)."""
 
     code = "template-invalid"
 
+    def __init__(self, message_en: str, message_zh: str | None = None, *, pointer: str | None = None):
+        super().__init__(message_en, message_zh)
+        self.pointer = pointer
 
-def _err(en: str, zh: str) -> TemplateError:
-    return TemplateError(en, zh)
+
+def _err(en: str, zh: str, path: list | None = None) -> TemplateError:
+    return TemplateError(en, zh, pointer=None if path is None else pointer_of(path))
+
+
+def pointer_of(path: list) -> str:
+    """RFC 6901: ['fields', 'parties', 0, 'sex'] → '/fields/parties/0/sex'."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _dotted(path: list) -> str:
+    return ".".join(str(p) for p in path)
+
+
+# The request's own members (the fields' names come from each type's schema.json titles).
+REQUEST_TITLES = {"type": "证照类型", "issuer_code": "颁发机构代码", "holders": "持证主体",
+                  "valid_from": "有效期起始日期", "valid_until": "有效期截止日期",
+                  "number": "证照编号", "fields": "证照信息"}
+_TYPE_ZH = {"string": "文本", "integer": "整数", "number": "数字", "array": "列表",
+            "object": "对象", "boolean": "是或否", "null": "空值"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,42 @@ class Template:
         duplicates")."""
         return tuple(self.meta["unique"])
 
+    # -- names a person reads ---------------------------------------------------------------------
+    def holder_titles(self, i: int = 0) -> dict[str, str]:
+        """What the i-th holder's name and code are called for this type: 持证人姓名 and 公民身份号码
+        for a person, 持证主体名称 and 统一社会信用代码 for an organisation; numbered when a type
+        has several holders (a marriage certificate's two parties)."""
+        person = self.meta["holders"].get("kind") == "natural_person"
+        who = "持证人" if person else "持证主体"
+        if self.meta["holders"].get("max", 1) > 1:
+            who += f" {i + 1} "
+        return {"name": who + ("姓名" if person else "名称"),
+                "code": who + ids.CODE_TYPE_NAMES[self.holder_code_type][0],
+                "code_type": who + "代码类型"}
+
+    def title_of(self, path: list) -> str:
+        """The Chinese name of a request path, for messages and the console's labels:
+        ['fields', 'parties', 1, 'sex'] → 「双方信息第 2 项 · 性别」."""
+        if not path:
+            return "申请内容"
+        if path[0] == "holders" and len(path) >= 3 and isinstance(path[1], int):
+            return self.holder_titles(path[1]).get(str(path[2]), _dotted(path))
+        if path[0] != "fields" or len(path) == 1:
+            return REQUEST_TITLES.get(str(path[0]), _dotted(path))
+        parts, node = [], self.schema
+        for p in path[1:]:
+            if isinstance(p, int):
+                node = node.get("items", {})
+                parts[-1:] = [f"{parts[-1] if parts else ''}第 {p + 1} 项"]
+                continue
+            node = node.get("properties", {}).get(p, {})
+            parts.append(node.get("title", str(p)))
+        return " · ".join(parts)
+
+    def _named(self, path: list) -> tuple[str, str]:
+        """(中文, English) of a field as messages name it: 「“法定代表人”（fields.legal_representative）」."""
+        return f"“{self.title_of(path)}”（{_dotted(path)}）", _dotted(path)
+
     # -- requests -----------------------------------------------------------------------------
     def validate_request(self, request: Any, *, legacy: bool = False) -> list[str]:
         """Check an issuance request against this type; returns warnings, raises TemplateError
@@ -116,16 +176,17 @@ class Template:
             raise _err("the request must be a JSON object", "申请内容必须是 JSON 对象")
         unknown = set(request) - REQUEST_KEYS
         if unknown:
-            raise _err(f"unknown request keys {sorted(unknown)}", f"申请中有未知字段 {sorted(unknown)}")
+            raise _err(f"unknown request keys {sorted(unknown)}", f"申请中有未知字段 {sorted(unknown)}",
+                       [sorted(unknown)[0]])
         if request.get("type", self.folder) != self.folder:
             raise _err(f"request is for type {request.get('type')!r}, not {self.folder!r}",
-                       f"申请的证照类型 {request.get('type')!r} 与模板 {self.folder!r} 不符")
+                       f"申请的证照类型 {request.get('type')!r} 与模板 {self.folder!r} 不符", ["type"])
         warnings: list[str] = []
         issuer = request.get("issuer_code")
         if not isinstance(issuer, str):
             raise _err("issuer_code (USCC of the issuing organisation) is required",
-                       "缺少颁发机构代码（统一社会信用代码）issuer_code")
-        ids.check_uscc(issuer)
+                       "“颁发机构代码”（issuer_code，统一社会信用代码）为必填项", ["issuer_code"])
+        self._check_code(["issuer_code"], ids.check_uscc, issuer)
         warnings += self._check_holders(request.get("holders"), legacy)
         self._check_validity(request.get("valid_from"), request.get("valid_until"))
         self._check_fields(request.get("fields"))
@@ -134,57 +195,72 @@ class Template:
         if number is not None:
             if not legacy:
                 raise _err("a licence number may only be given when importing legacy licences",
-                           "仅在导入存量证照时可以指定证照编号")
+                           "仅在导入存量证照时可以指定证照编号", ["number"])
             if not isinstance(number, str) or not 1 <= len(number) <= 64:
-                raise _err("licence number must be 1..64 characters", "证照编号长度必须为 1 到 64 个字符")
+                raise _err("licence number must be 1..64 characters",
+                           "“证照编号”（number）长度必须为 1 到 64 个字符", ["number"])
         return warnings
+
+    def _check_code(self, path: list, check, *args, **kwargs):
+        """Run an identifier check; its error (IdentifierError, slug kept) names the field and
+        carries its pointer."""
+        try:
+            return check(*args, **kwargs)
+        except IdentifierError as exc:
+            zh, en = self._named(path)
+            named = IdentifierError(f"{en}: {exc.message_en}", f"{zh}：{exc.message_zh}")
+            named.pointer = pointer_of(path)
+            raise named from None
 
     def _check_holders(self, holders: Any, legacy: bool) -> list[str]:
         rule = self.meta["holders"]
         lo, hi = rule.get("min", 1), rule.get("max", 1)
         if not isinstance(holders, list) or not lo <= len(holders) <= hi:
             n = f"{lo}" if lo == hi else f"{lo}–{hi}"
-            raise _err(f"{self.name} needs {n} holder(s)", f"{self.name}需要 {n} 个持证主体")
+            raise _err(f"{self.name} needs {n} holder(s)", f"{self.name}需要 {n} 个持证主体", ["holders"])
         warnings, seen = [], set()
         for i, h in enumerate(holders):
             if not isinstance(h, dict) or set(h) - {"name", "code", "code_type"}:
                 raise _err(f"holder {i + 1} must be an object with name, code, code_type",
-                           f"第 {i + 1} 个持证主体必须包含 name、code、code_type")
+                           f"第 {i + 1} 个持证主体必须包含 name、code、code_type", ["holders", i])
             name = h.get("name")
-            if not isinstance(name, str) or not name.strip() or len(name) > MAX_HOLDER_NAME \
-                    or not name.isprintable():
-                raise _err(f"holder {i + 1} name must be 1..{MAX_HOLDER_NAME} printable characters",
-                           f"第 {i + 1} 个持证主体名称必须为 1 到 {MAX_HOLDER_NAME} 个可打印字符")
+            zh, en = self._named(["holders", i, "name"])
+            if not isinstance(name, str) or not name.strip():
+                raise _err(f"{en} is required", f"{zh}为必填项", ["holders", i, "name"])
+            if len(name) > MAX_HOLDER_NAME or not name.isprintable():
+                raise _err(f"{en} must be 1..{MAX_HOLDER_NAME} printable characters",
+                           f"{zh}必须为 1 到 {MAX_HOLDER_NAME} 个可打印字符", ["holders", i, "name"])
             if h.get("code_type") != rule["code_type"]:
                 want = ids.CODE_TYPE_NAMES[rule["code_type"]]
                 raise _err(f"holder {i + 1} code type must be {rule['code_type']} ({want[1]})",
-                           f"第 {i + 1} 个持证主体代码类型必须为 {rule['code_type']}（{want[0]}）")
-            warnings += ids.check_holder_code(h["code_type"], h.get("code"), legacy=legacy)
+                           f"第 {i + 1} 个持证主体代码类型必须为 {rule['code_type']}（{want[0]}）",
+                           ["holders", i, "code_type"])
+            if not h.get("code"):
+                zh, en = self._named(["holders", i, "code"])
+                raise _err(f"{en} is required", f"{zh}为必填项", ["holders", i, "code"])
+            warnings += self._check_code(["holders", i, "code"], ids.check_holder_code,
+                                         h["code_type"], h["code"], legacy=legacy)
             if h["code"] in seen:
-                raise _err("the same holder appears twice", "同一持证主体出现了两次")
+                raise _err("the same holder appears twice", "同一持证主体出现了两次", ["holders", i, "code"])
             seen.add(h["code"])
         return warnings
 
     def _check_validity(self, valid_from: Any, valid_until: Any) -> None:
         rule = self.meta["validity"]
-        try:
-            start = date.fromisoformat(valid_from)
-            end = None if valid_until is None else date.fromisoformat(valid_until)
-            if not re.match(r"^\d{4}-\d{2}-\d{2}$", valid_from) or \
-                    (valid_until is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", valid_until)):
-                raise ValueError
-        except (TypeError, ValueError):
-            raise _err("valid_from / valid_until must be YYYY-MM-DD dates (valid_until may be null)",
-                       "有效期起止日期必须为 YYYY-MM-DD 格式（截止日期可为 null 表示长期）") from None
+        start = self._date("valid_from", valid_from)
+        end = None if valid_until is None else self._date("valid_until", valid_until)
         if end is None:
             if not rule.get("open_end", False):
-                raise _err(f"{self.name} must have an end date", f"{self.name}必须有有效期截止日期")
+                raise _err(f"{self.name} must have an end date (valid_until is required)",
+                           f"{self.name}必须有有效期截止日期：“有效期截止日期”（valid_until）为必填项",
+                           ["valid_until"])
             return
         if rule.get("open_end_only"):
             raise _err(f"{self.name} has no end date (valid_until must be null)",
-                       f"{self.name}长期有效，截止日期必须为 null")
+                       f"{self.name}长期有效，“有效期截止日期”（valid_until）必须为 null", ["valid_until"])
         if end < start:
-            raise _err("valid_until is before valid_from", "有效期截止日期早于起始日期")
+            raise _err("valid_until is before valid_from",
+                       "“有效期截止日期”（valid_until）早于有效期起始日期", ["valid_until"])
         years = rule.get("max_years")
         if years is not None:
             try:
@@ -192,18 +268,66 @@ class Template:
             except ValueError:  # 29 February
                 limit = date(start.year + years, 3, 1)
             if end >= limit:
-                raise _err(f"{self.name} is valid at most {years} years",
-                           f"{self.name}有效期最长 {years} 年")
+                raise _err(f"valid_until: {self.name} is valid at most {years} years",
+                           f"“有效期截止日期”（valid_until）超出期限：{self.name}有效期最长 {years} 年",
+                           ["valid_until"])
+
+    def _date(self, key: str, value: Any) -> date:
+        zh, en = self._named([key])
+        if value is None or value == "":
+            raise _err(f"{en} is required", f"{zh}为必填项", [key])
+        try:
+            if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            raise _err(f"{en} must be a YYYY-MM-DD date" + (" (valid_until may be null)"
+                                                            if key == "valid_until" else ""),
+                       f"{zh}必须为 YYYY-MM-DD 格式的日期" + ("（截止日期可为 null 表示长期）"
+                                                          if key == "valid_until" else ""),
+                       [key]) from None
 
     def _check_fields(self, fields: Any) -> None:
         validator = _validator(self.folder, json.dumps(self.schema, sort_keys=True))
         errors = sorted(validator.iter_errors(fields if fields is not None else {}),
                         key=lambda e: list(e.absolute_path))
         if errors:
-            e = errors[0]
-            path = ".".join(str(p) for p in e.absolute_path) or "fields"
-            title = _title(self.schema, list(e.absolute_path)) or path
-            raise _err(f"field {path}: {e.message}", f"字段“{title}”（{path}）不符合要求")
+            self._raise_schema_error(errors[0])
+
+    def _raise_schema_error(self, e) -> None:
+        """One jsonschema error as a sentence an officer can act on, naming the field."""
+        path, v, value = ["fields", *e.absolute_path], e.validator, e.validator_value
+        if v == "required":
+            path.append(next(p for p in value if p not in e.instance))
+        elif v == "additionalProperties":
+            allowed = set(e.schema.get("properties", {}))
+            path.append(sorted(k for k in e.instance if k not in allowed)[0])
+        zh, en = self._named(path)
+        if v == "required" or (v == "minLength" and e.instance == ""):
+            zh_why, en_why = "为必填项", "is required"
+        elif v == "additionalProperties":
+            zh_why, en_why = f"不是{self.name}的字段", f"is not a field of {self.folder}"
+        elif v == "type":
+            want = value if isinstance(value, list) else [value]
+            zh_why = "应为" + "或".join(_TYPE_ZH.get(t, t) for t in want)
+            en_why = f"must be of type {' or '.join(want)}"
+        elif v == "enum":
+            zh_why = "只能是以下之一：" + "、".join(str(x) for x in value)
+            en_why = f"must be one of {', '.join(str(x) for x in value)}"
+        elif v == "format" and value == "date":
+            zh_why, en_why = "必须为 YYYY-MM-DD 格式的有效日期", "must be a valid YYYY-MM-DD date"
+        elif v in ("minLength", "maxLength", "minItems", "maxItems"):
+            n = "个字符" if v.endswith("Length") else "项"
+            zh_why = f"{'至少' if v.startswith('min') else '最多'} {value} {n}"
+            en_why = f"must have {'at least' if v.startswith('min') else 'at most'} {value} " \
+                     f"{'characters' if v.endswith('Length') else 'items'}"
+        elif v == "uniqueItems":
+            zh_why, en_why = "不能有重复项", "must not repeat an item"
+        elif v == "pattern":
+            zh_why, en_why = "格式不正确", "does not have the required format"
+        else:
+            zh_why, en_why = "不符合要求", f"does not fit the schema ({v})"
+        raise _err(f"field {en} {en_why}", f"字段{zh}{zh_why}", path)
 
     def _check_id_card_fields(self, request: dict) -> None:
         """Fields that repeat what an identity number encodes (birth date, sex: odd 17th digit
@@ -218,10 +342,10 @@ class Template:
             for what, path in rule.items():
                 value = _get(request, path.replace("{i}", str(i)))
                 if value is not None and value != derived[what]:
-                    zh = {"birth_date": "出生日期", "sex": "性别"}[what]
-                    raise _err(f"{path.replace('{i}', str(i))} ({value}) does not match holder "
-                               f"{i + 1}'s identity number",
-                               f"{zh}（{value}）与第 {i + 1} 个持证主体的公民身份号码不一致")
+                    where = [int(p) if p.isdigit() else p for p in path.replace("{i}", str(i)).split(".")]
+                    zh, en = self._named(where)
+                    raise _err(f"{en} ({value}) does not match holder {i + 1}'s identity number",
+                               f"{zh}（{value}）与第 {i + 1} 个持证主体的公民身份号码不一致", where)
 
     # -- records ------------------------------------------------------------------------------
     def licence_number(self, request: dict, *, region: str, issued: date) -> str:
@@ -264,17 +388,6 @@ def _get(data: Any, path: str) -> Any:
         else:
             return None
     return data
-
-
-def _title(schema: dict, path: list) -> str | None:
-    node, title = schema, None
-    for p in path:
-        if isinstance(p, int):
-            node = node.get("items", {})
-        else:
-            node = node.get("properties", {}).get(p, {})
-        title = node.get("title", title)
-    return title
 
 
 @lru_cache(maxsize=64)

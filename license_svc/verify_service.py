@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import threading
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 from formats.qr_claims import LazyRegisterFacts
 from license_svc import audit
 from license_svc.federation.peer_client import PeerClient
+from license_svc.verdict_context import PROVINCE_REGION, describe, identifier_of
 from license_svc.verify_models import SeenPresentation
 from verification import dispatch
 from verification.checks import QrCheck, ServiceCheck
@@ -42,8 +42,6 @@ from verification.seal import SealTrust
 from verification.status import StatusCache, StatusError, StatusTrust, TRY_LATER
 
 PEER_TIMEOUT = 3.0
-# USCC characters 3-4 are the province of the registering authority (GB 32100).
-_PROVINCE_REGION = {"31": "sh", "32": "js", "33": "zj", "34": "ah"}
 _IDENTIFIER = re.compile(r"^1\.2\.156\.3005\.[0-9A-Za-z.]{1,180}$")
 _RETRIES = 2
 
@@ -164,7 +162,7 @@ def issuing_region(ks, identifier: str) -> str | None:
     except IdentifierError:
         return None
     org = next((o for o in ks.organisations() if o.code == issuer), None)
-    return org.region if org is not None else _PROVINCE_REGION.get(issuer[2:4])
+    return org.region if org is not None else PROVINCE_REGION.get(issuer[2:4])
 
 
 def http_fetchers(client: PeerClient, peers: dict[str, str], timeout: float = PEER_TIMEOUT):
@@ -206,11 +204,12 @@ def local_status(session: Session, identifier: str, at: datetime) -> dict | None
     from license_svc.licences import lifecycle
     from license_svc.licences.models import LicenceEvent, LicenceVersion
 
-    last = (select(LicenceEvent.status, LicenceEvent.reason)
+    last = (select(LicenceEvent.status, LicenceEvent.reason, LicenceEvent.at)
             .where(LicenceEvent.identifier == identifier)
             .order_by(LicenceEvent.seq.desc()).limit(1).subquery())
     row = session.execute(select(LicenceVersion.valid_until, LicenceVersion.family,
-                                 LicenceVersion.version, last.c.status, last.c.reason)
+                                 LicenceVersion.version, last.c.status, last.c.reason,
+                                 last.c.at)
                           .where(LicenceVersion.identifier == identifier)
                           .join(last, literal_true())).first()
     if row is None:
@@ -220,6 +219,8 @@ def local_status(session: Session, identifier: str, at: datetime) -> dict | None
            "register": LazyRegisterFacts(lambda: _register_row(session, identifier))}
     if row.reason and status in ("suspended", "revoked"):
         out["reason"] = row.reason
+    if status in ("suspended", "revoked"):
+        out["since"] = row.at.isoformat()
     if status == "superseded":
         out["superseded_by"] = session.scalar(select(LicenceVersion.identifier).where(
             LicenceVersion.family == row.family, LicenceVersion.version == row.version + 1))
@@ -233,6 +234,20 @@ def _register_row(session: Session, identifier: str) -> dict:
                                  LicenceVersion.el1)
                           .where(LicenceVersion.identifier == identifier)).one()
     return {"issued_at": row.issued_at, "data_hash": row.data_hash, "el1": row.el1}
+
+
+class RecordedLookup:
+    """A status lookup that keeps the answers it gave, so the report's `about` can quote the
+    reason and date the status source gave (the verifiers keep only the status itself)."""
+
+    def __init__(self, lookup):
+        self._lookup = lookup
+        self.answers: dict[str, dict] = {}
+
+    def __call__(self, identifier: str) -> dict:
+        answer = self._lookup(identifier)
+        self.answers[identifier] = answer
+        return answer
 
 
 def status_lookup(ks, region: str, session: Session | None, at: datetime,
@@ -270,12 +285,20 @@ def verify_offline(ks, data: bytes | None = None, *, text: str | None = None, at
     Without either, the status is not checked (a note says so).  Trust from the key store unless
     `trust` is given (e.g. `verifier_trust_from_lists`).  Raises UnreadableInput."""
     trust = trust or verifier_trust(ks)
-    lookup = status_lookup(ks, region, session, at, remote) \
+    lookup = RecordedLookup(status_lookup(ks, region, session, at, remote)) \
         if session is not None or remote is not None else None
     t = _trust(trust, None, lookup)
-    if text is not None:
-        return dispatch.verify_text(text, t, at)
-    return dispatch.verify_bytes(data, t, at)
+    report = dispatch.verify_text(text, t, at) if text is not None \
+        else dispatch.verify_bytes(data, t, at)
+    _describe(report, ks, session, lookup, at)
+    return report
+
+
+def _describe(report: Report, ks, session, lookup: "RecordedLookup | None",
+              at: datetime) -> dict | None:
+    answers = lookup.answers if lookup is not None else {}
+    return describe(report, ks=ks, session=session, status=answers.get(identifier_of(report) or ""),
+             at=at)
 
 
 def verify_online(ctx, client, data: bytes | None = None, *, text: str | None = None,
@@ -316,7 +339,7 @@ def _verify_in(ctx, session: Session, client, kind: str, data, text, moment: dat
     from license_svc.seals.status import seal_status
 
     ks = ctx.keystore
-    lookup = status_lookup(ks, ctx.region, session, moment, status_cache(ctx))
+    lookup = RecordedLookup(status_lookup(ks, ctx.region, session, moment, status_cache(ctx)))
     # The seal registry answers for the seals this region's maker made.
     trust = service_trust(ctx)
     seal = dataclasses.replace(trust.seal, seal_status=seal_status(ctx, session))
@@ -326,7 +349,8 @@ def _verify_in(ctx, session: Session, client, kind: str, data, text, moment: dat
     presentation = report.licence.get("presentation") if report.subject == "qr-ep1" else None
     if presentation is not None:
         _check_replay(session, report, presentation, client, now)
-    _audit(ctx, session, client, kind, report, channel, presentation)
+    record = _describe(report, ks, session, lookup, moment)
+    _audit(ctx, session, client, kind, report, channel, presentation, record)
     return report
 
 
@@ -360,24 +384,20 @@ def _licence_id(report: Report) -> str | None:
     return ident if isinstance(ident, str) and _IDENTIFIER.match(ident) else None
 
 
-def _holder_code(session: Session, identifier: str | None) -> str | None:
-    """The holder code of a licence in the local register, for the keyed holder reference."""
-    if identifier is None:
-        return None
-    from license_svc.licences.models import LicenceVersion
-
-    record = session.scalar(select(LicenceVersion.record).where(
-        LicenceVersion.identifier == identifier))
+def _holder_code(record: dict | None) -> str | None:
+    """The (first) holder code of a licence record, for the keyed holder reference."""
     if record is None:
         return None
-    holders = json.loads(record).get("holders") or [{}]
+    holders = record.get("holders") or [{}]
     return holders[0].get("code")
 
 
 def _audit(ctx, session: Session, client, kind: str, report: Report, channel: str,
-           presentation: dict | None) -> None:
+           presentation: dict | None, record: dict | None) -> None:
+    """`record`: the licence's record in this node's register (verdict_context.describe read
+    it), None when this node did not issue it."""
     ident = _licence_id(report)
-    holder = _holder_code(session, ident)
+    holder = _holder_code(record) if ident is not None else None
     outcome = "success" if report.indication == TOTAL_PASSED else "invalid"
     detail = {"kind": kind, "subject": report.subject, "indication": report.indication,
               "sub_indication": report.sub_indication}
@@ -394,4 +414,4 @@ def _audit(ctx, session: Session, client, kind: str, report: Report, channel: st
 
 def _region(presentation: dict) -> str | None:
     region = presentation.get("region")
-    return region if region in _PROVINCE_REGION.values() else None
+    return region if region in PROVINCE_REGION.values() else None

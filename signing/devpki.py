@@ -45,7 +45,29 @@ ORG_KINDS = {
     "amr": {"licence_types": ["business_licence", "food_business_licence"],
             "seal_name": "电子证照专用章"},
     "traffic": {"licence_types": ["driving_licence"], "seal_name": "电子证照专用章"},
-    "civil_affairs": {"licence_types": ["marriage_certificate"], "seal_name": "婚姻登记专用章"},
+    "civil_affairs": {"licence_types": ["marriage_certificate"], "seal_name": "婚姻登记专用章",
+                      "office": "{place}民政局"},
+}
+# Marriages are registered by district and county civil-affairs bureaus (婚姻登记机关), each
+# sealing with its own 婚姻登记专用章; the city or provincial bureau runs the licence system and
+# signs for them.  Keyed by GB/T 2260 code: all of Shanghai's districts, the capitals' elsewhere.
+REGISTRY_OFFICES = {
+    "sh": {"310101": "上海市黄浦区", "310104": "上海市徐汇区", "310105": "上海市长宁区",
+           "310106": "上海市静安区", "310107": "上海市普陀区", "310109": "上海市虹口区",
+           "310110": "上海市杨浦区", "310112": "上海市闵行区", "310113": "上海市宝山区",
+           "310114": "上海市嘉定区", "310115": "上海市浦东新区", "310116": "上海市金山区",
+           "310117": "上海市松江区", "310118": "上海市青浦区", "310120": "上海市奉贤区",
+           "310151": "上海市崇明区"},
+    "js": {"320102": "南京市玄武区", "320104": "南京市秦淮区", "320105": "南京市建邺区",
+           "320106": "南京市鼓楼区", "320111": "南京市浦口区", "320113": "南京市栖霞区",
+           "320114": "南京市雨花台区", "320115": "南京市江宁区", "320116": "南京市六合区",
+           "320117": "南京市溧水区", "320118": "南京市高淳区"},
+    "zj": {"330102": "杭州市上城区", "330105": "杭州市拱墅区", "330106": "杭州市西湖区",
+           "330108": "杭州市滨江区", "330109": "杭州市萧山区", "330110": "杭州市余杭区",
+           "330111": "杭州市富阳区", "330112": "杭州市临安区", "330113": "杭州市临平区",
+           "330114": "杭州市钱塘区"},
+    "ah": {"340102": "合肥市瑶海区", "340103": "合肥市庐阳区", "340104": "合肥市蜀山区",
+           "340111": "合肥市包河区"},
 }
 CITIZENS = {"sh": ("张三", "310101", "19900307"), "js": ("李四", "320102", "19850612"),
             "zj": ("王五", "330102", "19921120"), "ah": ("赵六", "340102", "19780201")}
@@ -165,6 +187,9 @@ def _region(g: _Generator, region: str) -> tuple[list[dict], list[dict]]:
             "seal": {"name": f"{org_name}{ORG_KINDS[kind]['seal_name']}", "type": 1,
                      "esid": f"{rcode[:2]}{seq:02d}{10000000 + seq:010d}"},
         })
+        if "office" in ORG_KINDS[kind]:
+            orgs[-1]["offices"] = {area: ORG_KINDS[kind]["office"].format(place=place)
+                                   for area, place in REGISTRY_OFFICES[region].items()}
 
     amr_code = orgs[0]["code"]
     seal_org = SEAL_MAKER.format(province=province)

@@ -40,6 +40,9 @@ class Organisation:
     code: str  # USCC
     licence_types: tuple[str, ...]
     seal: dict = field(default_factory=dict, hash=False, compare=False)
+    # Offices it issues for, by GB/T 2260 area code (district marriage registries): a template
+    # may seal with the office's seal (license_svc.licences.seals, docs/seals.md).
+    offices: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ class KeyStore:
             if item.get("crl"):
                 self._crls[item_id] = load_crl(self._read(item["crl"]))
         self._orgs = [Organisation(o["region"], o["kind"], o["name"], o["code"],
-                                   tuple(o.get("licence_types", ())), o.get("seal", {}))
+                                   tuple(o.get("licence_types", ())), o.get("seal", {}),
+                                   o.get("offices", {}))
                       for o in manifest.get("organisations", [])]
 
     # -- loading -------------------------------------------------------------------------

@@ -38,6 +38,11 @@ def test_the_readme_tour_is_marked_runnable():
     assert any(p.id.startswith("README.md") for p in BLOCKS)
 
 
+def test_the_api_walkthroughs_are_marked_runnable():
+    """docs/api.md's key, grant-and-retrieve and 亮证-and-verify rounds run like the README tour."""
+    assert sum(p.id.startswith("api.md") for p in BLOCKS) >= 4
+
+
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     import httpx

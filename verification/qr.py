@@ -1,4 +1,4 @@
-"""Offline verification of scanned QR codes: EL1 licence credentials and EP1 presentations.
+"""Offline verification of scanned QR codes: EL1 licence credentials and EP1/EP2 presentations.
 
 Three outcomes a clerk must be able to tell apart (docs/formats.md):
 - "not a licence code" (a URL, a payment code): subject ``not-a-licence``, INDETERMINATE with
@@ -15,6 +15,11 @@ belong to the caller; the report exposes the cti for that.
 
 The COSE structure and the claim keys are `formats.cose`'s and `formats.qr_claims`', shared with
 the producer; each algorithm's COSE signature form is its registry entry's.
+
+An EP2 (the compact presentation) is reported like an EP1 — subject ``qr-ep1``, the same `ep1.*`
+checks, so replay and status checks online treat both alike — but its licence part carries no
+signature of its own: `el1.attested` says the node's signature covers it instead of
+`el1.signature`, and the licence signer is still looked up, bound and dated by its kid.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from formats.cose import (COSE_SIGN1_TAG, HDR_ALG, HDR_KID, KID_LENGTH, is_cbor_
 from formats.errors import SigningError
 from formats.privacy import mask_id_numbers
 from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
-                                CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX)
+                                CLAIM_LICENCE, CLAIM_PRESENTED, EL1_PREFIX, EP1_MAX_LIFETIME,
+                                EP1_PREFIX, EP2_PREFIX, PresentedClaimsError, expand_presented)
 from verification.checks import QrCheck
 from verification.report import Report, Signed
 
@@ -192,6 +198,12 @@ def verify_qr_text(text: str | bytes, trust: QrTrust, at: datetime, *,
         if cose is not None:
             _verify_ep1(report, cose, trust, at, skew)
         return report
+    if text.startswith(EP2_PREFIX):
+        report.subject = "qr-ep1"  # a presentation, whichever its form (see the module's doc)
+        cose = _unpack(report, text, EP2_PREFIX, QrCheck.EP1_FORMAT, compressed=False)
+        if cose is not None:
+            _verify_ep2(report, cose, trust, at, skew)
+        return report
     # Shown so a clerk sees what was scanned, but an ID card's or a health code's QR carries an
     # ID number: masked, as everywhere a report may be stored or printed.
     masked = mask_id_numbers(text[:217], "[ID]")  # before cutting, so no part of one remains
@@ -210,7 +222,7 @@ def verify_qr_image(image: bytes, trust: QrTrust, at: datetime, *,
         return report
     if not texts:
         return _not_a_licence(report, "图片中未找到二维码 / no QR code found in the image")
-    ours = [t for t in texts if t.strip().startswith((EL1_PREFIX, EP1_PREFIX))]
+    ours = [t for t in texts if t.strip().startswith((EL1_PREFIX, EP1_PREFIX, EP2_PREFIX))]
     result = verify_qr_text((ours or texts)[0], trust, at, skew=skew)
     if len(texts) > 1:
         result.notes.append(f"图片中有 {len(texts)} 个二维码，已验证第一个证照码 / "
@@ -256,7 +268,8 @@ class _Sign1:
     claims: Mapping
 
 
-def _unpack(report: Report, text: str, prefix: str, check: str) -> bytes | None:
+def _unpack(report: Report, text: str, prefix: str, check: str, *,
+            compressed: bool = True) -> bytes | None:
     body = text[len(prefix):]
     if len(text) > MAX_TEXT:
         report.fail_format(check, f"内容过长（{len(text)} 字符）/ text too long ({len(text)} characters)")
@@ -266,6 +279,8 @@ def _unpack(report: Report, text: str, prefix: str, check: str) -> bytes | None:
         return None
     try:
         packed = base45.b45decode(body)
+        if not compressed:
+            return packed
         d = zlib.decompressobj()
         cose = d.decompress(packed, MAX_COSE)
         if d.unconsumed_tail:
@@ -437,23 +452,33 @@ def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
         return
     iat, exp = times
     report.add(fmt, True, "EL1 COSE_Sign1")
-    report.licence.update(claims)
-    report.licence.update({"issuer_code": s.claims[CLAIM_ISS], "qr_issued_at": iat.isoformat(),
-                           "qr_expires_at": exp.isoformat()})
+    _record_licence(report, claims, s.claims[CLAIM_ISS], iat, exp)
     signer = _check_signature(report, s, trust, ROLE_LICENCE_SIGNER, _EL1)
-    if signer is None:
-        return
-    report.signer.update({"kid": s.kid.hex(), "role": signer.role, "region": signer.region,
+    if signer is not None:
+        _check_licence(report, signer, s.kid, claims, s.claims[CLAIM_LICENCE], s.claims[CLAIM_ISS],
+                       iat, exp, at, skew)
+
+
+def _record_licence(report: Report, claims: dict, iss: str, iat: datetime, exp: datetime) -> None:
+    report.licence.update(claims)
+    report.licence.update({"issuer_code": iss, "qr_issued_at": iat.isoformat(),
+                           "qr_expires_at": exp.isoformat()})
+
+
+def _check_licence(report: Report, signer: QrSigner, kid: bytes, claims: dict, signed_claims,
+                   iss: str, iat: datetime, exp: datetime, at: datetime, skew: timedelta) -> None:
+    """What follows a trusted licence signer, for an EL1 and for the EL1 an EP2 presents: who
+    signed, the issuer binding, the signer's validity when the EL1 was made, the licence's."""
+    report.signer.update({"kid": kid.hex(), "role": signer.role, "region": signer.region,
                           "org_code": signer.org_code, "org_name": signer.org_name,
                           "subject": signer.subject,
                           "algorithm": signer.public_key.algorithm})
     report.signatures.append(Signed(ROLE_LICENCE_SIGNER, signer.cert_der, claimed_at=iat,
-                                    region=claims["r"],
-                                    claims=s.claims[CLAIM_LICENCE]))
-    binding_ok = signer.org_code == s.claims[CLAIM_ISS] and signer.region == claims["r"]
+                                    region=claims["r"], claims=signed_claims))
+    binding_ok = signer.org_code == iss and signer.region == claims["r"]
     report.add(QrCheck.EL1_ISSUER_BINDING, binding_ok,
                "签发机构代码和地区与签名证书一致 / issuer code and region match the signer" if binding_ok
-               else f"声明的签发机构 {s.claims[CLAIM_ISS]}/{claims['r']} 与签名证书 "
+               else f"声明的签发机构 {iss}/{claims['r']} 与签名证书 "
                     f"{signer.org_code}/{signer.region} 不符 / claimed issuer does not match the signer",
                failure="SIG_CONSTRAINTS_FAILURE")
     _check_signer_at(report, signer, iat, _EL1)
@@ -467,31 +492,87 @@ def _verify_el1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
         report.add(QrCheck.EL1_LICENCE_VALIDITY, False, f"证照自 {claims['vf']} 起生效，尚未生效 / "
                    f"licence valid from {claims['vf']}, not yet in force", failure="NOT_YET_VALID")
     else:
-        report.add(QrCheck.EL1_LICENCE_VALIDITY, True, f"有效至 / valid until {exp.isoformat()}")
+        until = (f"证照有效期至 {claims['vu']} / licence valid until {claims['vu']}" if "vu" in claims
+                 else "证照长期有效 / licence without an end date (长期)")
+        report.add(QrCheck.EL1_LICENCE_VALIDITY, True,
+                   f"{until}；证照码有效至 / code valid until {exp.isoformat()}")
 
 
 # -- EP1 --------------------------------------------------------------------------------------
 
 def _verify_ep1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
                 skew: timedelta) -> None:
-    fmt = QrCheck.EP1_FORMAT
-    s = _decode_sign1(report, cose, fmt)
+    s = _decode_sign1(report, cose, QrCheck.EP1_FORMAT)
     if s is None:
         return
-    region, cti, inner = s.claims.get(CLAIM_ISS), s.claims.get(CLAIM_CTI), s.claims.get(CLAIM_EL1)
-    if not isinstance(region, str) or not isinstance(cti, bytes) or len(cti) != 16 \
-            or not isinstance(inner, bytes):
-        report.fail_format(fmt, "亮证码缺少地区、16 字节 cti 或证照码 / presentation needs region, "
-                                "a 16-byte cti and the EL1")
+    inner = s.claims.get(CLAIM_EL1)
+    if not isinstance(inner, bytes):
+        report.fail_format(QrCheck.EP1_FORMAT, "亮证码缺少证照码 / presentation needs the EL1")
         return
-    times = _times(report, s.claims, fmt)
-    if times is None:
+    if _check_presentation(report, s, trust, at, skew, "EP1")[0]:
+        _verify_el1(report, inner, trust, at, skew)
+
+
+def _verify_ep2(report: Report, cose: bytes, trust: QrTrust, at: datetime,
+                skew: timedelta) -> None:
+    s = _decode_sign1(report, cose, QrCheck.EP1_FORMAT)
+    if s is None:
+        return
+    well_formed, node = _check_presentation(report, s, trust, at, skew, "EP2")
+    if not well_formed:
+        return
+    fmt = QrCheck.EL1_FORMAT
+    try:
+        claims, iss, kid, el1_iat, el1_exp = expand_presented(s.claims.get(CLAIM_PRESENTED),
+                                                              report.licence["presentation"]["region"])
+    except PresentedClaimsError as exc:
+        report.fail_format(fmt, f"亮证码中的证照内容不完整或有误 / the presented licence is malformed: {exc}")
+        return
+    checked = _licence_claims(report, {CLAIM_LICENCE: claims, CLAIM_ISS: iss}, fmt)
+    times = _times(report, {CLAIM_IAT: el1_iat, CLAIM_EXP: el1_exp}, fmt) if checked else None
+    if checked is None or times is None:
+        return
+    if len(kid) != KID_LENGTH:
+        report.fail_format(fmt, "证照签名者 kid 不是 8 字节 / the licence signer's kid is not 8 bytes")
         return
     iat, exp = times
-    report.add(fmt, True, "EP1 COSE_Sign1")
+    report.add(fmt, True, "EP2")
+    _record_licence(report, checked, iss, iat, exp)
+    if node is None:  # the node's signature did not hold: the content is nobody's word
+        return
+    signer = trust.lookup(kid, ROLE_LICENCE_SIGNER)
+    if signer is None:
+        report.add(QrCheck.EL1_SIGNER_KNOWN, False,
+                   f"签名者（kid {kid.hex()}）不在信任列表的证照签发机构中 / kid {kid.hex()} is not a "
+                   "trusted licence signer", failure="NO_CERTIFICATE_CHAIN_FOUND", indeterminate=True)
+        return
+    report.add(QrCheck.EL1_SIGNER_KNOWN, True, f"{signer.org_name or signer.region} ({kid.hex()})")
+    report.add(QrCheck.EL1_ATTESTED, True,
+               f"证照内容由 {node.region} 节点签名担保，与其登记的证照码一致（EP2 不携带签发机构签名）/ "
+               f"the {node.region} node's signature covers the licence of its register (an EP2 "
+               "carries no issuer signature)")
+    _check_licence(report, signer, kid, checked, claims, iss, iat, exp, at, skew)
+
+
+def _check_presentation(report: Report, s: _Sign1, trust: QrTrust, at: datetime,
+                        skew: timedelta, form: str) -> tuple[bool, QrSigner | None]:
+    """The presentation's own checks, EP1 and EP2 alike: region, cti, times, the node's
+    signature, region and validity, freshness.  (whether its format held, the node when its
+    signature held)."""
+    fmt = QrCheck.EP1_FORMAT
+    region, cti = s.claims.get(CLAIM_ISS), s.claims.get(CLAIM_CTI)
+    if not isinstance(region, str) or not isinstance(cti, bytes) or len(cti) != 16:
+        report.fail_format(fmt, "亮证码缺少地区或 16 字节 cti / presentation needs region and "
+                                "a 16-byte cti")
+        return False, None
+    times = _times(report, s.claims, fmt)
+    if times is None:
+        return False, None
+    iat, exp = times
+    report.add(fmt, True, f"{form} COSE_Sign1")
     report.licence["presentation"] = {"region": region, "cti": cti.hex(),
                                       "issued_at": iat.isoformat(), "expires_at": exp.isoformat(),
-                                      "node_kid": s.kid.hex()}
+                                      "node_kid": s.kid.hex(), "format": form}
     node = _check_signature(report, s, trust, ROLE_NODE, _EP1)
     if node is not None:
         report.signatures.append(Signed(ROLE_NODE, node.cert_der, claimed_at=iat, region=region))
@@ -515,4 +596,4 @@ def _verify_ep1(report: Report, cose: bytes, trust: QrTrust, at: datetime,
     else:
         report.add(QrCheck.EP1_FRESHNESS, True, f"生成于 {(at - iat).total_seconds():.0f} 秒前 / "
                    "fresh")
-    _verify_el1(report, inner, trust, at, skew)
+    return True, node

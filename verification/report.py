@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from verification.checks import chinese
+from verification.verdict import SUBINDICATION_ZH, Verdict, day, verdict_of
+from verification.verdict import exit_code as _verdict_exit
 
 TOTAL_PASSED = "TOTAL_PASSED"
 TOTAL_FAILED = "TOTAL_FAILED"
@@ -30,18 +32,6 @@ INDETERMINATE_SUBINDICATIONS = {
 }
 
 INDICATION_ZH = {TOTAL_PASSED: "验证通过", TOTAL_FAILED: "验证失败", INDETERMINATE: "无法确定"}
-SUBINDICATION_ZH = {
-    "FORMAT_FAILURE": "格式错误", "HASH_FAILURE": "内容已被篡改（摘要不符）",
-    "SIG_CRYPTO_FAILURE": "签名值无效", "REVOKED": "已撤销", "EXPIRED": "已过期",
-    "NOT_YET_VALID": "尚未生效", "SIG_CONSTRAINTS_FAILURE": "不符合签名策略",
-    "CHAIN_CONSTRAINTS_FAILURE": "证书链不符合约束",
-    "NO_CERTIFICATE_CHAIN_FOUND": "未找到可信证书链", "TRY_LATER": "请稍后重试",
-    "OUT_OF_BOUNDS_NO_POE": "证书已过期且无存在性证明", "SIGNED_DATA_NOT_FOUND": "未找到被签名数据",
-    "GENERIC": "其他原因", "CERTIFICATE_CHAIN_GENERAL_FAILURE": "证书链验证出错",
-    "SUSPENDED": "已暂停", "SUPERSEDED": "已被新版本取代",
-    "CRYPTO_CONSTRAINTS_FAILURE": "所用算法在签名时已不被接受",
-    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "所用算法已不被接受，且无证据表明签名早于停用日期",
-}
 
 
 @dataclass
@@ -90,6 +80,11 @@ class Report:
     signer: dict[str, Any] = field(default_factory=dict)
     seal: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # e.g. leniencies applied while parsing
+    # Who and what, for people (license_svc.verdict_context): type name, number, masked holder,
+    # issuer and region names, validity from the licence record, status reason and date.
+    about: dict[str, Any] = field(default_factory=dict)
+    # The moment the report judges (an expired licence is judged against it; not serialised).
+    at: datetime | None = field(default=None, repr=False)
     # The signatures the checks above verified, for verification.listing (not serialised).
     signatures: list[Signed] = field(default_factory=list, repr=False)
 
@@ -126,8 +121,18 @@ class Report:
             return c.failure or ("GENERIC" if c.indeterminate else "FORMAT_FAILURE")
         return None
 
+    @property
+    def verdict(self) -> Verdict:
+        """What a clerk acts on (verification.verdict); the indication stays for programs."""
+        return verdict_of(self)
+
     def as_dict(self) -> dict[str, Any]:
+        """DESIGN §10's keys, after the verdict and `about` a person reads first."""
+        verdict = self.verdict
         return {
+            "verdict": verdict.code,
+            "verdict_text": verdict.text,
+            "about": self.about,
             "indication": self.indication,
             "sub_indication": self.sub_indication,
             "subject": self.subject,
@@ -142,12 +147,16 @@ class Report:
         return json.dumps(self.as_dict(), ensure_ascii=False, indent=2, default=str)
 
     def to_text(self) -> str:
-        """Plain Chinese for a clerk at a terminal."""
+        """Plain Chinese for a clerk at a terminal: the verdict, who and what, then the ETSI
+        indication and every check."""
         ind = self.indication
-        lines = [f"结论：{INDICATION_ZH[ind]}（{ind}）"]
+        lines = [f"结论：{self.verdict.text}"]
+        lines += [f"{label}：{value}" for label, value in about_lines(self.about)]
+        etsi = f"ETSI 结论：{INDICATION_ZH[ind]}（{ind}）"
         if self.sub_indication:
-            lines[0] += f"，原因：{SUBINDICATION_ZH.get(self.sub_indication, self.sub_indication)}" \
-                        f"（{self.sub_indication}）"
+            etsi += f"，原因：{SUBINDICATION_ZH.get(self.sub_indication, self.sub_indication)}" \
+                    f"（{self.sub_indication}）"
+        lines.append(etsi)
         for c in self.checks:
             title = f"{c.title_zh} " if c.title_zh else ""
             lines.append(f"  [{'通过' if c.passed else '未通过'}] {title}{c.name}"
@@ -157,8 +166,30 @@ class Report:
         return "\n".join(lines)
 
 
+# The `about` rows people read, in order: (key, Chinese label).
+ABOUT_ZH = (("type_name", "证照类型"), ("number", "证照编号"), ("holder", "持证主体"),
+            ("holder_code", "持证主体代码"), ("issuer_name", "签发机构"), ("region_name", "签发地区"),
+            ("validity", "有效期"), ("status_name", "证照状态"), ("status_reason", "状态原因"),
+            ("status_since", "状态变更时间"), ("version", "版本"))
+
+
+def about_lines(about: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) for each known `about` fact, in reading order (text and HTML reports)."""
+    out = []
+    for key, label in ABOUT_ZH:
+        value = about.get(key)
+        if value in (None, ""):
+            continue
+        if key == "version":
+            value = f"第 {value} 版"
+        elif key == "status_since":
+            value = day(value) or value
+        out.append((label, str(value)))
+    return out
+
+
 def exit_code(report: Report) -> int:
-    """docs/api.md: 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE (3 is for unreadable input)."""
-    return {TOTAL_PASSED: 0, TOTAL_FAILED: 1, INDETERMINATE: 2}[report.indication]
-
-
+    """0 valid, 1 must not be accepted (invalid, revoked, expired, suspended), 2 cannot tell;
+    3 (unreadable input) is the CLI's own.  docs/verification.md "Exit codes" says how this
+    departs from DESIGN's indication-based codes."""
+    return _verdict_exit(report.verdict)

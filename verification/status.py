@@ -146,6 +146,7 @@ class StatusResponse:
     produced_at: datetime
     next_update: datetime
     register: dict | None = None  # the issuing register's facts (formats.qr_claims.register_facts)
+    since: str | None = None      # when the status took effect, as the issuer signed it
 
 
 def _register_facts(value) -> dict | None:
@@ -280,7 +281,8 @@ def verify_status_response(envelope, trust: StatusTrust, at: datetime) -> Status
     return StatusResponse(signer.region, ident, version, status,
                           reason if isinstance(reason, str) else None,
                           newer if isinstance(newer, str) else None, list_id, index,
-                          produced, next_update, _register_facts(payload.get("register")))
+                          produced, next_update, _register_facts(payload.get("register")),
+                          payload["since"] if isinstance(payload.get("since"), str) else None)
 
 
 # -- the cache ---------------------------------------------------------------------------------
@@ -348,6 +350,8 @@ class StatusCache:
             out["reason"] = resp.reason
         if resp.superseded_by:
             out["superseded_by"] = resp.superseded_by
+        if resp.since:
+            out["since"] = resp.since
         if resp.register is not None:
             out["register"] = resp.register
         return out

@@ -34,7 +34,7 @@ from license_svc.audit.checkpoint import NoteSigner, log_signer, sign_checkpoint
 from license_svc.audit.entries import Actor, AuditEntry, AuditError, AuditUnavailable
 from license_svc.audit.holder import HolderKey, load_holder_key
 from license_svc.audit.models import AuditCheckpoint, AuditEntryRow
-from license_svc.request_context import current_request_id
+from license_svc.request_context import current_request_id, operator_for
 from verification.tlog import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,10 @@ def record(ctx, session: Session, *, action: str, client=None, org_code: str | N
     entry, and with it the action, fail (issue 14 item 5)."""
     if request_id is None:
         request_id = current_request_id()
+    if client is not None:
+        # A clerk signed in on the pages: the person the identity provider vouched for is the
+        # operator, whatever a request body claims (license_svc.request_context).
+        operator = operator_for(client.client_id) or operator
     # A citizen's client has no organisation; its entries still need an actor org (the schema).
     actor = Actor(org_code=org_code or ((client.org_code or "citizen") if client
                                         else f"license-svc/{ctx.region}"),

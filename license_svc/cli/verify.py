@@ -9,8 +9,9 @@ the local database when it exists (never created or migrated by this command, an
 written to it), and from peer nodes' signed status when LICENSE_SVC_PEERS names them.  Without
 any status source the report says the status was not checked.
 
-Exit codes (docs/api.md): 0 TOTAL_PASSED, 1 TOTAL_FAILED, 2 INDETERMINATE (including "not a
-licence code"), 3 unreadable input or usage.
+Exit codes follow the verdict (docs/verification.md "Exit codes"): 0 only for a valid licence,
+1 for one that must not be accepted (invalid, revoked, expired or suspended), 2 when it cannot
+be told (including "not a licence code"), 3 unreadable input or usage.
 """
 
 from __future__ import annotations

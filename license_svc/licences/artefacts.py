@@ -37,19 +37,20 @@ def produce(template, record: dict, data_hash: str, signing, at: datetime) -> tu
 
 def stored_ofd(ctx, session: Session, version: LicenceVersion) -> bytes:
     """The sealed OFD of `version`, made and stored (in the caller's transaction) on first use.
-    Sealed now, with the organisation's current licence seal and SM2 key: refused (as issuance
-    is) while the seal is suspended or revoked or the key withdrawn."""
+    Sealed now, with the issuing office's current licence seal and the organisation's SM2 key:
+    refused (as issuance is) while the seal is suspended or revoked or the key withdrawn."""
     row = session.get(LicenceOfd, version.identifier)
     if row is not None:
         return row.ofd
     template = next(t for t in templates.load_templates().values()
                     if t.type_code == version.type_code)
     org = next(o for o in ctx.keystore.organisations(ctx.region) if o.code == version.issuer_code)
-    es_id = licence_seal(ctx, session, org)
+    record = json.loads(version.record)
+    es_id = licence_seal(ctx, session, org, template, record)
     cred = usable_signer(ctx, session, org.code, "sm2")
     signer = ofd_signer(ctx, cred, es_id, lambda: seal_der(session, es_id))
     at = ctx.now()
-    data = licence_ofd(template.layout, template.qr, json.loads(version.record), version.el1,
+    data = licence_ofd(template.layout, template.qr, record, version.el1,
                        version.data_hash, signer, at)
     session.add(LicenceOfd(identifier=version.identifier, ofd=data, made_at=at))
     session.flush()

@@ -149,7 +149,7 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
                      replacing=previous.identifier if previous is not None else None)
     body_bytes = canonical_json(record)
     digest = alg.sm3(body_bytes).hex()
-    es_id = licence_seal(ctx, session, org)
+    es_id = licence_seal(ctx, session, org, template, record)
     signing = org_signing(ctx, org.code, algorithm, template, es_id,
                           lambda: seal_der(session, es_id))
     cred = signing.credential

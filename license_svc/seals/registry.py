@@ -69,6 +69,9 @@ class SealRequest:
     number: str = ""
     valid_start: datetime | None = None
     valid_end: datetime | None = None
+    # The office whose seal this is, drawn along the ring instead of the organisation's name
+    # (a district marriage registry of a city bureau: license_svc.licences.seals).
+    office: str | None = None
 
 
 def audit_hook(ctx, session: Session, *, action: str, client, seal_id: str,
@@ -122,14 +125,17 @@ def create_seal(ctx, session: Session, client, request: SealRequest) -> SealRow:
 
 
 def _picture(request: SealRequest, org_name: str):
+    """The ring carries the holder's name (organisation or office), the centre what the seal
+    is for: a special seal's name less the holder's (上海市黄浦区民政局婚姻登记专用章 → 婚姻登记专用章)."""
     shape = request.shape or {1: "round", 2: "square", 3: "oval"}[request.seal_type]
     if shape not in SHAPES:
         raise SealRegistryError(f"shape must be one of {SHAPES}", f"印章形状须为 {SHAPES} 之一")
+    ring = request.office or org_name
+    label = request.name.removeprefix(ring) or request.name
     if shape == "round":
-        return render_round_seal(org_name, request.name if request.seal_type != 1 else "",
-                                 request.number)
+        return render_round_seal(ring, label if request.seal_type != 1 else "", request.number)
     if shape == "oval":
-        return render_oval_seal(org_name, request.name, request.number)
+        return render_oval_seal(ring, label, request.number)
     return render_square_seal(request.name)
 
 

@@ -18,6 +18,7 @@ from license_svc.context import AppContext
 from license_svc.web.metrics import http_metrics, operations_metrics, trust_list_metrics
 from license_svc.web.middleware import BodyLimitMiddleware, RequestMiddleware
 from license_svc.web.problems import install_problem_handlers
+from license_svc.web.schemas.openapi import install as install_openapi_components
 
 # One line per route module; keep sorted by area.
 ROUTE_MODULES = [
@@ -33,6 +34,7 @@ ROUTE_MODULES = [
     "license_svc.web.routes.pki",
     "license_svc.web.routes.scenarios",
     "license_svc.web.routes.seals",
+    "license_svc.web.routes.signin",
     "license_svc.web.routes.tsa",
     "license_svc.web.routes.verify",
 ]
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             app.include_router(module.router)
         if hasattr(module, "install"):
             module.install(app, ctx)
+    install_openapi_components(app)  # the models routes declare but do not validate with
     trust_list_metrics(ctx)
     operations_metrics(ctx)
     # The background trust-list sync (settings.sync_interval_minutes; 0: only when asked).

@@ -1,6 +1,7 @@
 """Prometheus metrics for HTTP traffic, labelled by route template (never by raw path,
-which would both explode cardinality and put identifiers into the metrics store); and the
-state of the synced trust lists, read from the database when /metrics is scraped."""
+which would both explode cardinality and put identifiers into the metrics store); errors by
+problem type, issuance and verification by outcome; and the state of the synced trust lists,
+read from the database when /metrics is scraped."""
 
 from __future__ import annotations
 
@@ -30,6 +31,48 @@ class HttpMetrics:
 def http_metrics(ctx) -> HttpMetrics:
     """One set per context: creating the app twice on one context must not register twice."""
     return ctx.caches.get(HttpMetrics, lambda: HttpMetrics(ctx.metrics))
+
+
+class OutcomeMetrics:
+    """What the requests came to, beyond their HTTP status (docs/operations.md "Metrics"):
+
+    - `license_svc_problems_total{type,route,status}`: every problem+json answer by its type
+      slug — a 503 `signing-key-withdrawn` and a 503 `database-unwritable` page different people;
+    - `license_svc_licences_issued_total{kind,outcome}`: licences issued (`issued`) or handed back
+      to an idempotent retry (`replayed`), single or batch; refusals are problems of the route;
+    - `license_svc_verifications_total{subject,indication}`: reports by what was verified and
+      the ETSI indication (a sudden rise of TOTAL_FAILED is forgery or a broken trust list)."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self.problems = Counter("license_svc_problems", "problem+json responses by type",
+                                ("type", "route", "status"), registry=registry)
+        self.issued = Counter("license_svc_licences_issued", "Licences issued or replayed",
+                              ("kind", "outcome"), registry=registry)
+        self.verifications = Counter("license_svc_verifications", "Verification reports",
+                                     ("subject", "indication"), registry=registry)
+
+    def problem(self, slug: str, route: str, status: int) -> None:
+        self.problems.labels(slug, route, str(status)).inc()
+
+    def issuance(self, single: bool, count: int, replayed: bool) -> None:
+        self.issued.labels("single" if single else "batch",
+                           "replayed" if replayed else "issued").inc(count)
+
+    def verification(self, report) -> None:
+        """`report`: a verification.report.Report."""
+        self.verifications.labels(str(report.subject), str(report.indication)).inc()
+
+
+def outcome_metrics(ctx) -> OutcomeMetrics:
+    return ctx.caches.get(OutcomeMetrics, lambda: OutcomeMetrics(ctx.metrics))
+
+
+def count_problem(scope, slug: str, status: int) -> None:
+    """Count a problem answer being sent within `scope` (the app's context is on app.state)."""
+    ctx = getattr(getattr(scope.get("app"), "state", None), "ctx", None)
+    if ctx is not None:
+        route = getattr(scope.get("route"), "path", None) or "<unmatched>"
+        outcome_metrics(ctx).problem(slug, route, status)
 
 
 class TrustListCollector:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from formats.privacy import mask_id_numbers
 from license_svc.request_context import current_request_id
+from license_svc.web.metrics import count_problem
 
 PROBLEM_TYPE_PREFIX = "urn:license-svc:problem:"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -94,9 +95,23 @@ def _redacted(value: Any) -> Any:
     return value
 
 
+class ProblemResponse(JSONResponse):
+    """A problem body that counts itself by type when sent (`license_svc_problems_total`):
+    every problem — a handler's, a route's own, the middleware's 413 and 500 — goes out here."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+    def __init__(self, problem: ProblemError):
+        super().__init__(problem.body(), status_code=problem.status, headers=problem.headers)
+        self.slug = problem.type_slug
+
+    async def __call__(self, scope, receive, send) -> None:
+        count_problem(scope, self.slug, self.status_code)
+        await super().__call__(scope, receive, send)
+
+
 def problem_response(problem: ProblemError) -> JSONResponse:
-    return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers,
-                        media_type=PROBLEM_MEDIA_TYPE)
+    return ProblemResponse(problem)
 
 
 async def _problem_handler(_request: Request, exc: ProblemError):
@@ -150,6 +165,10 @@ async def _service_error_handler(_request: Request, exc):
                                detail_zh=exc.message_zh)
     else:
         problem = ProblemError(status, exc.code, exc.message_zh, exc.message_en)
+    # Where in the request body the error is (RFC 6901), when the error knows: the console
+    # shows the message next to that input (templates.TemplateError).
+    if getattr(exc, "pointer", None):
+        problem.extra["pointer"] = exc.pointer
     problem.extra.update(getattr(exc, "problem_members", {}))  # e.g. existing_identifier
     return problem_response(problem)
 

@@ -16,11 +16,12 @@ from datetime import date, datetime, time
 import base45
 
 from formats.errors import SigningError
+from formats.cose import HDR_KID
 from formats.qr_claims import (CHINA_TZ, CLAIM_CTI, CLAIM_EL1, CLAIM_EXP, CLAIM_IAT, CLAIM_ISS,
-                                CLAIM_LICENCE, EL1_PREFIX, EP1_MAX_LIFETIME, EP1_PREFIX,
-                                LICENCE_CLAIM_KEYS)
+                                CLAIM_LICENCE, CLAIM_PRESENTED, EL1_PREFIX, EP1_MAX_LIFETIME,
+                                EP1_PREFIX, EP2_PREFIX, LICENCE_CLAIM_KEYS, PresentedClaimsError,
+                                presented_claims)
 from signing.qr.cose import sign1
-
 
 
 class QRError(SigningError):
@@ -144,6 +145,14 @@ def el1_for_record(record: dict, qr_rules: dict, key, cert_der: bytes, *, now: d
 
 # -- EP1 -------------------------------------------------------------------------------------
 
+def _presentation_times(now: datetime, lifetime: int) -> tuple[int, int]:
+    if not 1 <= lifetime <= EP1_MAX_LIFETIME:
+        raise QRError(f"EP1 lifetime must be 1..{EP1_MAX_LIFETIME} s",
+                      f"亮证码有效期必须在 1 到 {EP1_MAX_LIFETIME} 秒之间")
+    iat = _epoch(now)
+    return iat, iat + lifetime
+
+
 def make_ep1(node_key, node_cert_der: bytes, *, region: str, el1: str | bytes, now: datetime,
              lifetime: int = EP1_MAX_LIFETIME) -> tuple[str, bytes]:
     """A 亮证 presentation wrapping an EL1 (text or COSE bytes); returns (text, cti).
@@ -151,12 +160,40 @@ def make_ep1(node_key, node_cert_der: bytes, *, region: str, el1: str | bytes, n
     The short lifetime and the random cti let an online verifier reject screenshots replayed
     later; offline verifiers at least reject codes older than a minute.
     """
-    if not 1 <= lifetime <= EP1_MAX_LIFETIME:
-        raise QRError(f"EP1 lifetime must be 1..{EP1_MAX_LIFETIME} s",
-                      f"亮证码有效期必须在 1 到 {EP1_MAX_LIFETIME} 秒之间")
+    iat, exp = _presentation_times(now, lifetime)
     el1_cose = cose_from_text(el1) if isinstance(el1, str) else bytes(el1)
     cti = secrets.token_bytes(16)
-    iat = _epoch(now)
-    payload = {CLAIM_ISS: region, CLAIM_IAT: iat, CLAIM_EXP: iat + lifetime, CLAIM_CTI: cti,
+    payload = {CLAIM_ISS: region, CLAIM_IAT: iat, CLAIM_EXP: exp, CLAIM_CTI: cti,
                CLAIM_EL1: el1_cose}
     return encode_text(EP1_PREFIX, sign1(node_key, node_cert_der, payload)), cti
+
+
+def make_ep2(node_key, node_cert_der: bytes, *, region: str, el1: str | bytes, now: datetime,
+             lifetime: int = EP1_MAX_LIFETIME) -> tuple[str, bytes]:
+    """The compact 亮证 presentation of an EL1 from this node's own register; returns (text, cti).
+
+    An EP1 carries the whole EL1, and an RSA licence signer's 256-byte signature alone puts it
+    past QR version 20.  An EP2 carries the EL1's claims less what its identifier and the node
+    already say, plus the licence signer's kid and the EL1's times, under the node's signature:
+    the node vouches that its register holds that EL1, the verifier rebuilds the EL1's claims
+    exactly (and so the digest the issuing register signs in its status answers) and checks the
+    licence signer against the trust list.  No zlib: signatures and short text do not compress.
+    """
+    import cbor2
+
+    iat, exp = _presentation_times(now, lifetime)
+    el1_cose = cose_from_text(el1) if isinstance(el1, str) else bytes(el1)
+    try:
+        protected, _unprotected, body, _signature = cbor2.loads(el1_cose).value
+        inner = cbor2.loads(body)
+        presented = presented_claims(
+            issuer_code=inner[CLAIM_ISS], kid=cbor2.loads(protected)[HDR_KID],
+            iat=inner[CLAIM_IAT], exp=inner[CLAIM_EXP], claims=inner[CLAIM_LICENCE], region=region)
+    except (PresentedClaimsError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise QRError(f"this EL1 cannot be presented as an EP2: {exc}",
+                      "该证照码无法生成紧凑亮证码（EP2）") from None
+    cti = secrets.token_bytes(16)
+    payload = {CLAIM_ISS: region, CLAIM_IAT: iat, CLAIM_EXP: exp, CLAIM_CTI: cti,
+               CLAIM_PRESENTED: presented}
+    text = EP2_PREFIX + base45.b45encode(sign1(node_key, node_cert_der, payload)).decode("ascii")
+    return text, cti

@@ -1,4 +1,6 @@
-"""QR symbols for EL1/EP1 text: error correction Q, alphanumeric mode, encoded by zxing-cpp.
+"""QR symbols for EL1/EP1/EP2 text: alphanumeric mode, encoded by zxing-cpp; error correction Q
+for the printed EL1 (paper gets creased and dirty), M for the 亮证 code on a clean phone screen
+(`EC_SCREEN`: four versions smaller for the same text, so bigger modules at the same width).
 
 zxing-cpp (C++) encodes a ~400-character EL1 much faster than the pure-Python encoders
 (docs/dependencies.md), which matters on the issuance hot path.  Its encoder picks the alphanumeric mode by
@@ -35,6 +37,7 @@ _FROM_DIGIT = bytes.maketrans(b"01", b"\x00\x01")
 # ISO/IEC 18004 §7.8.3.1 weights, and the 1:1:3:1:1 finder-like pattern with 4 light modules.
 N1, N2, N3, N4 = 3, 3, 40, 10
 _FINDER_LIKE = ("10111010000", "00001011101")
+EC_PRINT, EC_SCREEN = "Q", "M"
 
 
 class QRImageError(FormatError):
@@ -50,9 +53,9 @@ def _check(text: str) -> None:
                            f"二维码内容 {len(text)} 个字符，超过上限 {MAX_ALPHANUMERIC_Q}")
 
 
-def _rows(text: str, mask: int) -> list[bytes]:
+def _rows(text: str, mask: int, ec_level: str = EC_PRINT) -> list[bytes]:
     """zxing-cpp's symbol with data mask `mask` as rows of 0/1 bytes (1 = dark)."""
-    img = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="Q",
+    img = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=ec_level,
                                   data_mask=mask).to_image(scale=1, add_quiet_zones=False)
     n = img.shape[1]
     dark = bytes(memoryview(img)).translate(_TO_DARK)
@@ -105,36 +108,41 @@ def penalty(x: int, n: int) -> int:
     return score + N4 * (abs(100 * dark - 50 * total) // (5 * total))
 
 
-_DELTAS: dict[int, tuple[int, ...]] = {}
+_DELTAS: dict[tuple[int, str], tuple[int, ...]] = {}
 
 
-def _mask_deltas(text: str, base: int, n: int) -> tuple[int, ...]:
-    """Per mask m, the packed XOR between the symbols with mask m and mask 0 of this version."""
-    deltas = _DELTAS.get(n)
+def _mask_deltas(text: str, base: int, n: int, ec_level: str) -> tuple[int, ...]:
+    """Per mask m, the packed XOR between the symbols with mask m and mask 0 of this version
+    and error correction level (the format information differs per level)."""
+    deltas = _DELTAS.get((n, ec_level))
     if deltas is None:
-        deltas = _DELTAS[n] = (0, *(_pack(_rows(text, m)) ^ base for m in range(1, 8)))
+        deltas = _DELTAS[(n, ec_level)] = (
+            0, *(_pack(_rows(text, m, ec_level)) ^ base for m in range(1, 8)))
     return deltas
 
 
-def modules(text: str) -> list[bytes]:
+def modules(text: str, ec_level: str = EC_PRINT) -> list[bytes]:
     """The symbol as rows of 0/1 bytes (1 = dark), without quiet zone: for vector drawing."""
     _check(text)
-    rows = _rows(text, 0)
+    if ec_level not in (EC_PRINT, EC_SCREEN):
+        raise QRImageError(f"unsupported error correction level {ec_level!r}",
+                           f"不支持的纠错等级 {ec_level!r}")
+    rows = _rows(text, 0, ec_level)
     n = len(rows)
     base = _pack(rows)
-    candidates = [base ^ d for d in _mask_deltas(text, base, n)]
+    candidates = [base ^ d for d in _mask_deltas(text, base, n, ec_level)]
     best = min(range(8), key=lambda m: (penalty(candidates[m], n), m))
     return rows if best == 0 else _unpack(candidates[best], n)
 
 
-def png(text: str, scale: int = 6) -> bytes:
+def png(text: str, scale: int = 6, ec_level: str = EC_PRINT) -> bytes:
     """A black-on-white PNG of the same symbol, with the 4-module quiet zone the standard
     requires."""
     from PIL import Image
 
     if not 1 <= scale <= 40:
         raise QRImageError("QR scale must be 1..40 pixels per module", "二维码缩放倍数必须在 1 到 40 之间")
-    rows = modules(text)
+    rows = modules(text, ec_level)
     n = len(rows)
     img = Image.frombytes("L", (n, n), b"".join(rows).translate(bytes([255, 0] + [0] * 254)))
     side = (n + 8) * scale

@@ -66,7 +66,8 @@ def test_every_template_passes_offline(ctx, issuers, run, tmp_path, algorithm):
         assert body["licence"]["identifier"] == ident and body["licence"]["status"] == "active"
         r = run("--qr", el1)
         assert r.exit_code == 0, r.output
-        assert r.output.startswith("结论：验证通过（TOTAL_PASSED）") and "status.licence" in r.output
+        assert r.output.startswith("结论：有效。") and "status.licence" in r.output
+        assert "ETSI 结论：验证通过（TOTAL_PASSED）" in r.output
 
 
 def test_revoked_and_suspended(ctx, issuers, amr, run, tmp_path):
@@ -74,13 +75,19 @@ def test_revoked_and_suspended(ctx, issuers, amr, run, tmp_path):
     path = _file(tmp_path, "l.pdf", pdf)
     with ctx.unit_of_work() as s:
         lifecycle.suspend(ctx, s, ident, amr, "核查中")
-    assert run(path).exit_code == 2 and run("--qr", el1).exit_code == 2
+    # Genuine but suspended: not acceptable today (1), not "try later" (2) — the ETSI
+    # indication stays INDETERMINATE in the JSON.
+    r = run(path)
+    assert r.exit_code == 1 and r.output.startswith("结论：已暂停。") and "核查中" in r.output.splitlines()[0]
+    r = run("--qr", el1, "--json")
+    assert r.exit_code == 1 and json.loads(r.output)["verdict"] == "suspended"
+    assert json.loads(r.output)["indication"] == "INDETERMINATE"
     with ctx.unit_of_work() as s:
         lifecycle.revoke(ctx, s, ident, amr, "依法吊销")
     r = run("--qr", el1, "--json")
     assert r.exit_code == 1 and json.loads(r.output)["sub_indication"] == "REVOKED"
     r = run(path)
-    assert r.exit_code == 1 and "已撤销" in r.output
+    assert r.exit_code == 1 and r.output.startswith("结论：已撤销。") and "依法吊销" in r.output.splitlines()[0]
 
 
 def test_forged_foreign_and_stale_codes(ctx, issuers, run):

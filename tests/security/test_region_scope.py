@@ -40,6 +40,9 @@ PUBLIC = {
     ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
     # node to node, authenticated by a signed node request instead of a key (disputes)
     ("POST", "/api/v1/federation/disputes"), ("POST", "/api/v1/federation/disputes/{dispute_id}/outcome"),
+    # sign-in through the identity provider: before there is anyone to authenticate (logout
+    # ends only the session of the cookie it is sent with)
+    ("GET", "/auth/login"), ("GET", "/auth/callback"), ("POST", "/auth/logout"),
 }
 
 

@@ -14,8 +14,8 @@ from signing.qr import image
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
 
-def _zxing(text: str, mask: int) -> list[bytes]:
-    img = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="Q",
+def _zxing(text: str, mask: int, ec_level: str = "Q") -> list[bytes]:
+    img = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=ec_level,
                                   data_mask=mask).to_image(scale=1, add_quiet_zones=False)
     n = img.shape[1]
     raw = bytes(memoryview(img))
@@ -66,6 +66,18 @@ def test_mask_is_zxings_symbol_with_the_lowest_penalty(text):
     assert [image.penalty(image._pack(s), n) for s in symbols] == scores
 
 
+def test_screen_symbols_at_level_m_choose_zxings_lowest_penalty_mask():
+    """The 亮证 code is drawn at level M: its deltas are learnt per level, not shared with Q."""
+    text, same_version_at_q = "EP2:" + "K3" * 220, "EL1:" + "A" * 320
+    assert len(_zxing(text, 0, "M")) == len(_zxing(same_version_at_q, 0, "Q"))
+    image._DELTAS.clear()
+    image.modules(same_version_at_q)  # learns level Q's deltas of this version first
+    symbols = [_zxing(text, m, "M") for m in range(8)]
+    scores = [_reference_penalty(s) for s in symbols]
+    assert image.modules(text, image.EC_SCREEN) == symbols[min(range(8), key=lambda m: (scores[m], m))]
+    assert len(symbols[0]) < len(_zxing(text, 0, "Q"))
+
+
 def test_mask_deltas_learnt_from_one_text_fit_another_of_the_same_version():
     image._DELTAS.clear()
     a, b = "EL1:" + "A" * 380, "EL1:" + "7Z" * 190
@@ -73,7 +85,7 @@ def test_mask_deltas_learnt_from_one_text_fit_another_of_the_same_version():
     image.modules(a)  # learns this version's deltas from `a`
     base = image._pack(_zxing(b, 0))
     n = len(_zxing(b, 0))
-    for m, delta in enumerate(image._DELTAS[n]):
+    for m, delta in enumerate(image._DELTAS[(n, "Q")]):
         assert image._unpack(base ^ delta, n) == _zxing(b, m)
 
 

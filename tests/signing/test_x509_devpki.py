@@ -74,6 +74,12 @@ def test_organisations_per_region(manifest):
                        if i["role"] == "licence_signer" and i["org_code"] == code]
             assert {i["algorithm"] for i in signers} == {"sm2", "rsa"}
             assert o["licence_types"] and o["seal"]["name"].startswith(o["name"])
+        # District marriage registries of the civil-affairs bureau, by GB/T 2260 code.
+        civil = next(o for o in orgs if o["kind"] == "civil_affairs")
+        assert civil["offices"] and all(
+            a.startswith(manifest["regions"][r]["code"][:2]) and n.endswith("区民政局")
+            for a, n in civil["offices"].items())
+        assert [o for o in orgs if o.get("offices")] == [civil]
 
 
 def test_profiles(manifest):
@@ -133,6 +139,7 @@ def test_generator_is_fast_and_reproducible_in_structure(tmp_path, manifest):
     shape = lambda m: sorted((i["id"], i["role"], i["algorithm"], i["org_code"], i["not_after"])
                              for i in m["items"])
     assert shape(fresh) == shape(manifest)
+    assert fresh["organisations"] == manifest["organisations"]  # offices and seals included
     assert {i["serial"] for i in fresh["items"]}.isdisjoint({i["serial"] for i in manifest["items"]})
     # Regenerating over an existing folder replaces it cleanly.
     again = devpki.generate(tmp_path / "kd", at=datetime(2027, 1, 1, tzinfo=timezone.utc))

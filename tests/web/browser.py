@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.web.live_server import CHROMIUM, CHROMIUM_ARGS
 
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}   # the phone width the pages are laid out for
 MATTER = "310000-000-0001"
 
 
@@ -43,8 +44,8 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
-def new_page(browser):
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
+def new_page(browser, viewport=VIEWPORT):
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
                                   device_scale_factor=1)
     return context, context.new_page()
 

@@ -48,12 +48,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(data_dir: Path, *, region: str = "sh", refresh_seconds: int = 30):
-    settings = Settings(region=region, env="development", data_dir=data_dir, keys_dir=DEV_KEYS_DIR)
+def live_server(data_dir: Path, *, region: str = "sh", refresh_seconds: int = 30,
+                port: int | None = None, **settings_overrides):
+    """`port`: one chosen beforehand (the sign-in tests register its callback URL with their
+    identity provider first); `settings_overrides`: more Settings fields (oidc_*)."""
+    settings = Settings(region=region, env="development", data_dir=data_dir, keys_dir=DEV_KEYS_DIR,
+                        **settings_overrides)
     ctx = bootstrap(settings)
     app = create_app(ctx=ctx)
     app.state.wallet_refresh_seconds = refresh_seconds
-    port = _free_port()
+    port = port or _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
                                            access_log=False, log_level="warning"))
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)

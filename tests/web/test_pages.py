@@ -185,7 +185,7 @@ def test_holder_gets_fresh_verifiable_presentations(ctx, app, client, world):
     assert first.status_code == 201, first.text
     assert first.headers["cache-control"] == "no-store"
     p1 = first.json()
-    assert p1["text"].startswith("EP1:") and p1["refresh_after"] == 30
+    assert p1["text"].startswith("EP2:") and p1["refresh_after"] == 30
     # the PNG holds exactly the text (read by an independent decoder)
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(p1["png"]))),
                                      formats=zxingcpp.BarcodeFormat.QRCode)

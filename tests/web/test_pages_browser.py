@@ -2,8 +2,8 @@
 against a real `license-svc serve`-style uvicorn on 127.0.0.1 with its own SQLite database,
 the development PKI and the demo data seeded at start-up.
 
-- a clerk uploads a genuine licence PDF and reads "验证通过", a tampered one and reads
-  "验证失败" with the reason;
+- a clerk uploads a genuine licence PDF and reads "有效", a tampered one and reads "无效"
+  with the reason (the verdict; test_verdict_browser.py: suspended, who and what);
 - a holder's wallet shows a 亮证 QR code which, read off the screen by zxing-cpp, is an EP1 that
   verifies; after the (shortened) refresh interval it shows a different EP1 that verifies too;
 - the holder's access log lists a department's retrieval with the department and the clerk;
@@ -109,8 +109,9 @@ def test_clerk_verifies_genuine_and_tampered_pdf(server, page, tmp_path):
     page.set_input_files("#file", str(genuine))
     page.click("#file-form button[type=submit]")
     page.wait_for_selector("#report:not([hidden])")
-    assert page.inner_text("#verdict-text") == "验证通过"
+    assert page.inner_text("#verdict-text") == "有效"
     assert "passed" in page.get_attribute("#verdict", "class")
+    assert page.inner_text("#verdict-etsi").startswith("ETSI 结论：验证通过")
     assert page.is_hidden("#reasons-box")
     checks = page.inner_text("#checks")
     assert "签名值" in checks and "✘" not in checks
@@ -118,9 +119,10 @@ def test_clerk_verifies_genuine_and_tampered_pdf(server, page, tmp_path):
 
     page.set_input_files("#file", str(forged))
     page.click("#file-form button[type=submit]")
-    expect(page.locator("#verdict-text")).to_have_text("验证失败")
+    expect(page.locator("#verdict-text")).to_have_text("无效")
     assert "failed" in page.get_attribute("#verdict", "class")
-    assert page.inner_text("#verdict-sub").startswith("原因：")
+    assert "未通过" in page.inner_text("#verdict-sub")
+    assert page.inner_text("#verdict-etsi").startswith("ETSI 结论：验证失败，原因：")
     reasons = page.locator("#reasons li")
     assert reasons.count() >= 1 and page.is_visible("#reasons-box")
     assert all(len(t.strip()) > 4 for t in reasons.all_inner_texts())
@@ -181,7 +183,7 @@ def test_wallet_shows_a_refreshing_ep1_that_verifies(server, page):
 
     trust = QrTrust.from_keystore(server.ctx.keystore)
     first, cti1 = _shown_qr(page)
-    assert first.startswith("EP1:")
+    assert first.startswith("EP2:")
     report = verify_qr_text(first, trust, datetime.now(timezone.utc))
     assert report.indication == TOTAL_PASSED, report.to_text()
     assert report.licence["id"] == licence["identifier"]

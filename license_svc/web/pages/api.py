@@ -12,11 +12,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from license_svc.auth.clients import Client
-from license_svc.web.auth import current_client, get_ctx, require_role
+from license_svc.request_context import operator_for
+from license_svc.web.auth import current_client, get_ctx, require_role, session_expiry
 from license_svc.context import AppContext
 from license_svc.grants.errors import GrantError
 from license_svc.web.pages import listing, presentation
 from license_svc.web.problems import ProblemError, status_of
+from license_svc.web.schemas import pages as schemas
+from license_svc.web.schemas.openapi import ok
 
 router = APIRouter(prefix="/api/v1", tags=["页面 pages"])
 ID_PATH = Path(..., max_length=200, description="GB/T 36904 证照标识")
@@ -28,12 +31,19 @@ def refresh_seconds(request: Request) -> int:
                        presentation.DEFAULT_REFRESH_SECONDS))
 
 
-@router.get("/me", summary="当前客户端 / who the API key belongs to (for the pages)")
-def get_me(client: Client = Depends(current_client)):
-    return JSONResponse(listing.whoami(client), headers=NO_STORE)
+@router.get("/me", summary="当前客户端 / who the API key or page session belongs to (for the pages)",
+            responses=ok(schemas.Me))
+def get_me(request: Request, client: Client = Depends(current_client)):
+    body = listing.whoami(client)
+    # A page session (sign-in through the identity provider): the person and when it ends.
+    ends = session_expiry(request)
+    body["session_expires_at"] = None if ends is None else ends.isoformat()
+    body["operator"] = operator_for(client.client_id)
+    return JSONResponse(body, headers=NO_STORE)
 
 
-@router.get("/holders/me/licences", summary="我的证照 / the calling holder's licences in this region")
+@router.get("/holders/me/licences", summary="我的证照 / the calling holder's licences in this region",
+            responses=ok(schemas.Licences))
 def get_my_licences(limit: int = Query(100, ge=1, le=listing.MAX_LIST),
                     ctx: AppContext = Depends(get_ctx),
                     client: Client = Depends(require_role("citizen"))):
@@ -47,7 +57,8 @@ def get_my_licences(limit: int = Query(100, ge=1, le=listing.MAX_LIST),
 
 
 @router.post("/licences/{identifier}/presentations", status_code=201,
-             summary="亮证 / a fresh EP1 presentation of my own active licence (holder, ≤60 s)")
+             summary="亮证 / a fresh EP1 presentation of my own active licence (holder, ≤60 s)",
+             responses=ok(schemas.Presentation, 201))
 def post_presentation(request: Request, identifier: str = ID_PATH,
                       ctx: AppContext = Depends(get_ctx),
                       client: Client = Depends(require_role("citizen"))):
@@ -58,7 +69,8 @@ def post_presentation(request: Request, identifier: str = ID_PATH,
 
 
 @router.get("/issuers/me/licences",
-            summary="本机构最近签发的证照 / the caller's organisation's recent licences (issuer; admin: all)")
+            summary="本机构最近签发的证照 / the caller's organisation's recent licences (issuer; admin: all)",
+            responses=ok(schemas.Licences))
 def get_issued(limit: int = Query(20, ge=1, le=listing.MAX_LIST), ctx: AppContext = Depends(get_ctx),
                client: Client = Depends(require_role("issuer", "admin"))):
     with ctx.unit_of_work() as session:
@@ -67,7 +79,8 @@ def get_issued(limit: int = Query(20, ge=1, le=listing.MAX_LIST), ctx: AppContex
 
 
 @router.get("/issuers/me/templates",
-            summary="可签发的证照类型及示例 / licence types the caller may issue, with examples")
+            summary="可签发的证照类型及示例 / licence types the caller may issue, with examples",
+            responses=ok(schemas.Templates))
 def get_templates(ctx: AppContext = Depends(get_ctx),
                   client: Client = Depends(require_role("issuer", "admin"))):
     return {"templates": listing.issuable_templates(ctx, client)}

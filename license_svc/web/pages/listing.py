@@ -26,6 +26,7 @@ from license_svc.licences.lifecycle import STATUS_ZH, latest_event, status_at
 from license_svc.licences.models import LicenceVersion
 from license_svc.licences.record import iso_time
 from license_svc.templates import load_templates
+from license_svc.web.pages import forms
 
 LIST_ACTION = "licence.read.list"
 MAX_LIST = 100
@@ -88,7 +89,8 @@ def issuer_licences(ctx, session: Session, client, *, limit: int = 20) -> list[d
 def issuable_templates(ctx, client) -> list[dict]:
     """The licence types `client` may issue (its organisation's types, narrowed by the client's
     own list, as issuance checks them), each with its template's example request in the
-    organisation's name: the console's starting point for a new licence."""
+    organisation's name and the form drawn from its schema (`forms.describe`): the console's
+    starting point for a new licence."""
     org = next((o for o in ctx.keystore.organisations(ctx.region) if o.code == client.org_code), None)
     if org is None or not client.has_role("issuer") or client.region != ctx.region:
         return []
@@ -102,7 +104,7 @@ def issuable_templates(ctx, client) -> list[dict]:
         example = copy.deepcopy(template.example)
         example["issuer_code"] = client.org_code
         items.append({"type": folder, "name": template.name, "type_code": template.type_code,
-                      "example": example})
+                      "example": example, "form": forms.describe(template)})
     return items
 
 

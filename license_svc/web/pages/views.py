@@ -63,7 +63,8 @@ def _render(request: Request, page: str, template: str, title: str, roles=()) ->
         page=page, title=title, roles=roles, region=settings.region,
         region_name=REGIONS[settings.region], production=settings.production,
         version=__version__, asset=asset_url, labels_json=labels.as_json(),
-        role_names=labels.ROLE_ZH, refresh_seconds=refresh_seconds(request))
+        role_names=labels.ROLE_ZH, refresh_seconds=refresh_seconds(request),
+        oidc_enabled=settings.oidc_enabled, demo_sign_in=settings.demo_sign_in_enabled)
     return HTMLResponse(html, headers=SECURITY_HEADERS)
 
 

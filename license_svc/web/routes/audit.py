@@ -24,6 +24,8 @@ from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.grants.access_log import concerns_holder
 from license_svc.web.problems import ProblemError
+from license_svc.web.schemas import audit as schemas
+from license_svc.web.schemas.openapi import body, ok
 
 router = APIRouter(prefix="/api/v1/audit", tags=["审计日志 audit log"])
 CHECKPOINT_INTERVAL_SECONDS = 5.0
@@ -43,7 +45,7 @@ def _problem(exc: audit.AuditError) -> ProblemError:
 
 @router.get("/checkpoint", response_class=PlainTextResponse,
             summary="最新签名检查点 / latest signed checkpoint (C2SP tlog-checkpoint note)",
-            responses={200: {"content": {"text/plain": {}}}, 404: {"description": "none yet"}})
+            responses={200: {"content": schemas.NOTE}, 404: {"description": "none yet"}})
 def get_checkpoint(ctx: AppContext = Depends(get_ctx)):
     try:
         with ctx.unit_of_work() as session:
@@ -55,7 +57,8 @@ def get_checkpoint(ctx: AppContext = Depends(get_ctx)):
 
 
 @router.post("/checkpoint", response_class=PlainTextResponse,
-             summary="立即签发检查点 / sign a checkpoint now (admin)")
+             summary="立即签发检查点 / sign a checkpoint now (admin)",
+             responses={200: {"content": schemas.NOTE}})
 def post_checkpoint(ctx: AppContext = Depends(get_ctx),
                     _client: Client = Depends(require_role("admin"))):
     audit.publish(ctx)
@@ -66,7 +69,10 @@ MAX_NOTE_BODY = 64 * 1024
 
 
 @router.post("/cosignature", summary="交付见证签名 / deliver a witness cosignature on one of this "
-             "log's checkpoints (public; checked against the witness region's trust list)")
+             "log's checkpoints (public; checked against the witness region's trust list)",
+             response_model=None, responses=ok(schemas.Cosignatures),
+             openapi_extra=body(schemas.NOTE, description="the checkpoint note with the "
+                                "witnesses' signature lines (C2SP tlog-cosignature)"))
 async def post_cosignature(request: Request, ctx: AppContext = Depends(get_ctx)) -> dict:
     body = await request.body()
     return await run_in_threadpool(_accept_cosignatures, ctx, body)
@@ -87,7 +93,8 @@ def _accept_cosignatures(ctx: AppContext, body: bytes) -> dict:
     return {"accepted": kept}
 
 
-@router.get("/entries/{index}", summary="审计条目 / one entry with its exact leaf bytes")
+@router.get("/entries/{index}", summary="审计条目 / one entry with its exact leaf bytes",
+            response_model=None, responses=ok(schemas.Entry))
 def get_entry(index: int = Path(..., ge=0, le=MAX_INDEX), ctx: AppContext = Depends(get_ctx),
               client: Client = Depends(current_client)) -> dict:
     try:
@@ -108,7 +115,8 @@ def get_entry(index: int = Path(..., ge=0, le=MAX_INDEX), ctx: AppContext = Depe
     return {"index": stored.index, "entry": entry, "leaf": _b64(stored.leaf)}
 
 
-@router.get("/proof/inclusion", summary="包含证明 / inclusion proof (RFC 9162 §2.1.3, SM3)")
+@router.get("/proof/inclusion", summary="包含证明 / inclusion proof (RFC 9162 §2.1.3, SM3)",
+            response_model=None, responses=ok(schemas.InclusionProof))
 def get_inclusion(index: int = Query(..., ge=0, le=MAX_INDEX),
                   size: int = Query(..., ge=1, le=MAX_INDEX),
                   ctx: AppContext = Depends(get_ctx)) -> dict:
@@ -120,7 +128,8 @@ def get_inclusion(index: int = Query(..., ge=0, le=MAX_INDEX),
     return {"index": index, "size": size, "hashes": [_b64(h) for h in hashes]}
 
 
-@router.get("/proof/consistency", summary="一致性证明 / consistency proof (RFC 9162 §2.1.4, SM3)")
+@router.get("/proof/consistency", summary="一致性证明 / consistency proof (RFC 9162 §2.1.4, SM3)",
+            response_model=None, responses=ok(schemas.ConsistencyProof))
 def get_consistency(from_: int = Query(..., alias="from", ge=0, le=MAX_INDEX),
                     to: int = Query(..., ge=0, le=MAX_INDEX),
                     ctx: AppContext = Depends(get_ctx)) -> dict:

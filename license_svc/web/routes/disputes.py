@@ -27,6 +27,8 @@ from license_svc.federation import node_request
 from license_svc.grants.auditing import audited_transaction
 from license_svc.web.auth import get_ctx, require_role
 from license_svc.web.problems import ProblemError, status_of
+from license_svc.web.schemas import disputes as schemas
+from license_svc.web.schemas.openapi import binary, body, ok
 
 router = APIRouter(prefix="/api/v1", tags=["异议处理 disputes"])
 DISPUTE_ID = Path(..., min_length=36, max_length=36, description="异议编号 dispute id (UUID)")
@@ -42,7 +44,9 @@ def _problem(exc: node_request.NodeRequestRefused) -> ProblemError:
 
 
 @router.post("/disputes", status_code=201,
-             summary="提出异议 / dispute a licence of any region (relying department)")
+             summary="提出异议 / dispute a licence of any region (relying department)",
+             responses=ok(schemas.Dispute, 201),
+             openapi_extra=body({"application/json": schemas.DisputeRequest}))
 def post_dispute(body: Any = Body(..., examples=[_EXAMPLE]), ctx: AppContext = Depends(get_ctx),
                  client: Client = Depends(require_role("relying"))):
     with audited_transaction(ctx) as session:
@@ -53,7 +57,8 @@ def post_dispute(body: Any = Body(..., examples=[_EXAMPLE]), ctx: AppContext = D
                         headers={"Location": f"/api/v1/disputes/{d.id}"})
 
 
-@router.get("/disputes", summary="异议列表 / disputes: the filer's own, or the issuing organisation's")
+@router.get("/disputes", summary="异议列表 / disputes: the filer's own, or the issuing organisation's",
+            responses=ok(schemas.DisputeList))
 def get_disputes(state: str | None = Query(None, pattern="^(open|resolved|overdue|refused)$"),
                  limit: int = Query(100, ge=1, le=service.MAX_LIST),
                  ctx: AppContext = Depends(get_ctx),
@@ -63,7 +68,8 @@ def get_disputes(state: str | None = Query(None, pattern="^(open|resolved|overdu
         return {"disputes": [service.view(ctx, d, client) for d in rows]}
 
 
-@router.get("/disputes/{dispute_id}", summary="异议详情 / one dispute with its outcome")
+@router.get("/disputes/{dispute_id}", summary="异议详情 / one dispute with its outcome",
+            responses=ok(schemas.Dispute))
 def get_dispute(dispute_id: str = DISPUTE_ID, ctx: AppContext = Depends(get_ctx),
                 client: Client = Depends(require_role(*READERS))):
     with ctx.unit_of_work() as session:
@@ -71,7 +77,8 @@ def get_dispute(dispute_id: str = DISPUTE_ID, ctx: AppContext = Depends(get_ctx)
 
 
 @router.get("/disputes/{dispute_id}/evidence", response_class=Response,
-            summary="异议证据 / the dispute's evidence attachment")
+            summary="异议证据 / the dispute's evidence attachment",
+            responses=binary("application/pdf", "image/png", "image/jpeg"))
 def get_evidence(dispute_id: str = DISPUTE_ID, ctx: AppContext = Depends(get_ctx),
                  client: Client = Depends(require_role(*READERS))):
     with ctx.unit_of_work() as session:
@@ -85,7 +92,9 @@ def get_evidence(dispute_id: str = DISPUTE_ID, ctx: AppContext = Depends(get_ctx
 
 
 @router.post("/disputes/{dispute_id}/resolve",
-             summary="处理异议 / resolve: corrected (new version) or rejected (issuing organisation)")
+             summary="处理异议 / resolve: corrected (new version) or rejected (issuing organisation)",
+             responses=ok(schemas.Resolved),
+             openapi_extra=body({"application/json": schemas.ResolveRequest}))
 def post_resolve(dispute_id: str = DISPUTE_ID, body: Any = Body(...),
                  ctx: AppContext = Depends(get_ctx),
                  client: Client = Depends(require_role("issuer", "admin"))):
@@ -120,7 +129,9 @@ def _from_node(ctx, request_path: str, raw: bytes, header: str | None, work):
 
 
 @router.post("/federation/disputes", include_in_schema=True,
-             summary="节点间：接收异议 / node to node: a dispute about this region's licence")
+             summary="节点间：接收异议 / node to node: a dispute about this region's licence",
+             responses=ok(schemas.Dispute),
+             openapi_extra=body({"application/json": schemas.NodeDispute}))
 async def post_federation_dispute(request: Request):
     raw = await request.body()
     ctx = request.app.state.ctx
@@ -130,7 +141,9 @@ async def post_federation_dispute(request: Request):
 
 
 @router.post("/federation/disputes/{dispute_id}/outcome",
-             summary="节点间：异议处理结果 / node to node: the outcome of a dispute filed here")
+             summary="节点间：异议处理结果 / node to node: the outcome of a dispute filed here",
+             responses=ok(schemas.Dispute),
+             openapi_extra=body({"application/json": schemas.NodeOutcome}))
 async def post_federation_outcome(request: Request, dispute_id: str = DISPUTE_ID):
     raw = await request.body()
     ctx = request.app.state.ctx

@@ -19,9 +19,11 @@ from license_svc.federation.publish import (FEDERATION_REGION, FederationError, 
                                             published)
 from license_svc.federation.sync import sync, sync_status, trust_state
 from license_svc.web.problems import ProblemError
+from license_svc.web.schemas import federation as schemas
+from license_svc.web.schemas.openapi import ok
 
 router = APIRouter(prefix="/api/v1", tags=["信任列表 trust lists"])
-_SIGNED = {200: {"content": {"application/json": {}}}, 304: {"description": "unchanged (ETag)"}}
+_SIGNED = schemas.signed("the signed list (ETag)")
 
 
 def _matches(header: str, etag: str) -> bool:
@@ -61,13 +63,15 @@ def get_federation(request: Request, ctx: AppContext = Depends(get_ctx)):
     return _conditional(request, pub)
 
 
-@router.post("/federation/sync", summary="立即同步各地区信任列表 / run one trust-list sync round")
+@router.post("/federation/sync", summary="立即同步各地区信任列表 / run one trust-list sync round",
+             response_model=None, responses=ok(schemas.SyncRound))
 def post_sync(ctx: AppContext = Depends(get_ctx),
               _client: Client = Depends(require_role("admin"))) -> dict:
     return {"outcomes": [o.as_dict() for o in sync(ctx)]}
 
 
-@router.get("/federation/status", summary="已同步的信任列表 / synced lists and their state")
+@router.get("/federation/status", summary="已同步的信任列表 / synced lists and their state",
+            response_model=None, responses=ok(schemas.SyncStatus))
 def get_status(ctx: AppContext = Depends(get_ctx),
                _client: Client = Depends(require_role("admin", "auditor"))) -> dict:
     with ctx.unit_of_work() as session:

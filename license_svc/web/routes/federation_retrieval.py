@@ -15,6 +15,8 @@ from license_svc.context import AppContext
 from license_svc.federation.node_request import HEADER
 from license_svc.grants import federated
 from license_svc.web.auth import get_ctx
+from license_svc.web.schemas import grants as schemas
+from license_svc.web.schemas.openapi import body, ok
 from license_svc.web.routes.grants import _problem
 
 router = APIRouter(prefix="/api/v1", tags=["跨省调取 cross-region retrieval"])
@@ -22,8 +24,10 @@ router = APIRouter(prefix="/api/v1", tags=["跨省调取 cross-region retrieval"
 
 @router.post(federated.PATH.removeprefix("/api/v1"),
              summary="跨省调取（节点间）/ retrieval for a department of another region (node-signed)",
-             responses={403: {"description": "`node-request-refused` (`reason`) or "
-                              "`retrieval-refused` (`reason`); audited"}})
+             responses={**ok(schemas.NodeRetrieval),
+                        403: {"description": "`node-request-refused` (`reason`) or "
+                              "`retrieval-refused` (`reason`); audited"}},
+             openapi_extra=body({"application/json": schemas.NodeRetrievalRequest}))
 async def post_federation_retrieval(request: Request, ctx: AppContext = Depends(get_ctx)):
     body = await request.body()
     # The domain call blocks (database, signatures): off the event loop.

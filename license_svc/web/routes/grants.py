@@ -22,6 +22,8 @@ from license_svc.grants import access_log, federated, grants, retrieval
 from license_svc.grants.auditing import audited_transaction
 from license_svc.grants.errors import GrantError
 from license_svc.web.problems import ProblemError, status_of
+from license_svc.web.schemas import grants as schemas
+from license_svc.web.schemas.openapi import body, ok
 
 router = APIRouter(prefix="/api/v1", tags=["授权与调取 grants and retrieval"])
 GRANT_ID = Path(..., min_length=1, max_length=40, description="授权编号 grant id (grt_…)")
@@ -42,7 +44,9 @@ def _problem(exc: ServiceError) -> ProblemError:
                         detail_zh=exc.message_zh, **extra)
 
 
-@router.post("/grants", status_code=201, summary="授权用证部门 / grant a department the use of a licence (holder)")
+@router.post("/grants", status_code=201, summary="授权用证部门 / grant a department the use of a licence (holder)",
+             responses=ok(schemas.Grant, 201),
+             openapi_extra=body({"application/json": schemas.GrantRequest}))
 def post_grant(body: Any = Body(..., examples=[_GRANT_EXAMPLE]), ctx: AppContext = Depends(get_ctx),
                client: Client = Depends(require_role("citizen"))):
     try:
@@ -54,7 +58,8 @@ def post_grant(body: Any = Body(..., examples=[_GRANT_EXAMPLE]), ctx: AppContext
                         headers={"Location": f"/api/v1/grants/{grant.id}"})
 
 
-@router.get("/grants", summary="授权列表 / a holder's grants, or the grants addressed to a department")
+@router.get("/grants", summary="授权列表 / a holder's grants, or the grants addressed to a department",
+            responses=ok(schemas.GrantList))
 def get_grants(status: str | None = Query(None, pattern="^active$"), limit: int = Query(100, ge=1, le=500),
                ctx: AppContext = Depends(get_ctx),
                client: Client = Depends(require_role("citizen", "relying"))):
@@ -67,7 +72,8 @@ def get_grants(status: str | None = Query(None, pattern="^active$"), limit: int 
     return {"grants": [grants.grant_view(g, now) for g in rows]}
 
 
-@router.get("/grants/{grant_id}", summary="授权详情 / one grant (its holder or its department)")
+@router.get("/grants/{grant_id}", summary="授权详情 / one grant (its holder or its department)",
+            responses=ok(schemas.Grant))
 def get_grant(grant_id: str = GRANT_ID, ctx: AppContext = Depends(get_ctx),
               client: Client = Depends(require_role("citizen", "relying"))):
     try:
@@ -87,20 +93,23 @@ def _revoke(ctx: AppContext, client: Client, grant_id: str) -> dict:
     return grants.grant_view(grant, ctx.now())
 
 
-@router.delete("/grants/{grant_id}", summary="撤回授权 / revoke a grant at once (holder)")
+@router.delete("/grants/{grant_id}", summary="撤回授权 / revoke a grant at once (holder)",
+               responses=ok(schemas.Grant))
 def delete_grant(grant_id: str = GRANT_ID, ctx: AppContext = Depends(get_ctx),
                  client: Client = Depends(require_role("citizen"))):
     return _revoke(ctx, client, grant_id)
 
 
-@router.post("/grants/{grant_id}/revoke", summary="撤回授权 / revoke (same as DELETE)")
+@router.post("/grants/{grant_id}/revoke", summary="撤回授权 / revoke (same as DELETE)",
+             responses=ok(schemas.Grant))
 def post_revoke(grant_id: str = GRANT_ID, ctx: AppContext = Depends(get_ctx),
                 client: Client = Depends(require_role("citizen"))):
     return _revoke(ctx, client, grant_id)
 
 
 @router.post("/retrievals", summary="免证办调取 / retrieve a holder's licence under a grant or legal basis",
-             responses={200: {"content": {"application/json": {}, PDF_MEDIA: {}}},
+             openapi_extra=body({"application/json": schemas.RetrievalRequest}),
+             responses={**schemas.RETRIEVED,
                         403: {"description": "refused (`retrieval-refused`, `reason`); the refusal is audited"},
                         503: {"description": "`audit-unavailable`: the audit entry could not be "
                               "written; `peer-unavailable`: the issuing region's node cannot be "
@@ -123,7 +132,8 @@ def post_retrieval(body: Any = Body(..., examples=[_RETRIEVAL_EXAMPLE]), ctx: Ap
 
 
 @router.get("/holders/me/access-log",
-            summary="用证记录 / who accessed my licences, each entry with its inclusion proof (holder)")
+            summary="用证记录 / who accessed my licences, each entry with its inclusion proof (holder)",
+            responses=ok(schemas.AccessLog))
 def get_access_log(limit: int = Query(50, ge=1, le=access_log.MAX_PAGE),
                    before: int | None = Query(None, ge=0, le=2**62), ctx: AppContext = Depends(get_ctx),
                    client: Client = Depends(require_role("citizen"))):
@@ -140,7 +150,8 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
     return value
 
 
-@router.get("/audit/search", summary="审计检索 / search the audit log (auditor)")
+@router.get("/audit/search", summary="审计检索 / search the audit log (auditor)",
+            responses=ok(schemas.AuditSearch))
 def get_audit_search(department: str | None = Query(None, max_length=32, description="actor org code"),
                      licence: str | None = Query(None, max_length=200, description="licence identifier"),
                      matter: str | None = Query(None, max_length=64, description="matter code 事项编码"),

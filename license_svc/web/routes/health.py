@@ -13,12 +13,14 @@ from sqlalchemy import text
 from license_svc.web.auth import get_ctx
 from license_svc.context import AppContext
 from license_svc.web.problems import ProblemError, problem_response
+from license_svc.web.schemas.health import Alive, Ready
+from license_svc.web.schemas.openapi import ok
 
 router = APIRouter(tags=["运维 operations"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/healthz", summary="存活检查 / liveness")
+@router.get("/healthz", summary="存活检查 / liveness", response_model=None, responses=ok(Alive))
 def healthz() -> dict:
     return {"status": "ok"}
 
@@ -60,7 +62,7 @@ def issuance(ctx: AppContext) -> dict:
 
 
 @router.get("/readyz", summary="就绪检查 / readiness: database reachable, keys loadable",
-            responses={503: {"description": "not ready (problem+json with `checks`)"}})
+            responses={**ok(Ready), 503: {"description": "not ready (problem+json with `checks`)"}})
 def readyz(ctx: AppContext = Depends(get_ctx)):
     checks = readiness(ctx)
     # -- trust lists (license_svc.federation.sync.sync_overview): information, not a gate ------
@@ -78,7 +80,8 @@ def readyz(ctx: AppContext = Depends(get_ctx)):
         trust_lists=trust_lists))
 
 
-@router.get("/metrics", summary="Prometheus 指标 / metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus 指标 / metrics", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
 def metrics(ctx: AppContext = Depends(get_ctx)) -> Response:
     return Response(generate_latest(_registry(ctx)), media_type=CONTENT_TYPE_LATEST)
 

@@ -3,7 +3,8 @@ signed status and status lists.  Thin adapters over `license_svc.licences` (docs
 
 Request bodies are read as raw JSON rather than through a pydantic model: the template's JSON
 Schema is the one definition of a licence type's fields, and its bilingual errors name the
-field; a second, hand-kept model here would drift from it.
+field; a second, hand-kept model here would drift from it.  The OpenAPI document copies those
+schemas (license_svc/web/schemas/licences.py), so it cannot drift either.
 """
 
 from __future__ import annotations
@@ -19,22 +20,18 @@ from license_svc.auth.clients import Client
 from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.licences import issue as issuing
-from license_svc.licences import amend, artefacts, lifecycle, retrieve, status
+from license_svc.licences import amend, artefacts, lifecycle, retrieve, status, trail
+from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
+from license_svc.web.schemas import licences as schemas
+from license_svc.web.schemas.common import SignedEnvelope
+from license_svc.web.schemas.openapi import binary, body, ok
 from signing.qr import image as qr_image
 
 router = APIRouter(prefix="/api/v1", tags=["证照 licences"])
 ID_PATH = Path(..., max_length=200, description="GB/T 36904 证照标识")
 PDF_MEDIA = "application/pdf"
 OFD_MEDIA = "application/ofd"
-_ISSUE_EXAMPLE = {
-    "type": "business_licence", "algorithm": "sm2",
-    "holders": [{"name": "上海示例科技有限公司", "code": "91310000MA00000012", "code_type": "001"}],
-    "valid_from": "2026-01-15", "valid_until": None,
-    "fields": {"enterprise_type": "有限责任公司（自然人投资或控股）", "legal_representative": "张三",
-               "registered_capital_wan": "500", "established_on": "2026-01-15",
-               "address": "上海市浦东新区张江路100号5幢3层301室", "business_scope": "技术服务"},
-}
 
 
 def _json(raw: bytes) -> Any:
@@ -46,6 +43,7 @@ def _json(raw: bytes) -> Any:
 
 def _issued(ctx: AppContext, result: issuing.IssueResult, single: bool) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    outcome_metrics(ctx).issuance(single, len(result.identifiers), result.replayed)
     if single:
         ident = result.identifiers[0]
         headers["Location"] = f"/api/v1/licences/{ident}"
@@ -62,8 +60,9 @@ def _issued(ctx: AppContext, result: issuing.IssueResult, single: bool) -> JSONR
 
 @router.post("/licences", status_code=201,
              summary="签发证照 / issue a licence (Idempotency-Key supported)",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"example": _ISSUE_EXAMPLE}}}})
+             responses=ok(schemas.LicenceView, 201),
+             openapi_extra=body({"application/json": schemas.ISSUE_REQUEST},
+                                named_examples={"application/json": schemas.issue_examples()}))
 async def post_licence(request: Request, ctx: AppContext = Depends(get_ctx),
                        client: Client = Depends(require_role("issuer")),
                        idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
@@ -77,7 +76,9 @@ def _issue_one(ctx: AppContext, client: Client, raw: bytes, idempotency_key: str
 
 
 @router.post("/licences/batch", status_code=201,
-             summary="批量签发 / issue up to 100 licences, all or nothing")
+             summary="批量签发 / issue up to 100 licences, all or nothing",
+             responses=ok(schemas.Issued, 201),
+             openapi_extra=body({"application/json": schemas.BATCH_REQUEST}))
 async def post_batch(request: Request, ctx: AppContext = Depends(get_ctx),
                      client: Client = Depends(require_role("issuer")),
                      idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
@@ -91,7 +92,8 @@ def _issue_batch(ctx: AppContext, client: Client, raw: bytes, idempotency_key: s
     return _issued(ctx, result, False)
 
 
-@router.get("/licences/{identifier}", summary="证照数据 / the signed record, status and history")
+@router.get("/licences/{identifier}", summary="证照数据 / the signed record, status and history",
+            responses=ok(schemas.LicenceView))
 def get_licence(identifier: str = ID_PATH, purpose: str | None = Query(None, max_length=64),
                 ctx: AppContext = Depends(get_ctx), client: Client = Depends(current_client)):
     with ctx.unit_of_work() as session:
@@ -100,7 +102,7 @@ def get_licence(identifier: str = ID_PATH, purpose: str | None = Query(None, max
 
 
 @router.get("/licences/{identifier}/pdf", response_class=Response,
-            responses={200: {"content": {PDF_MEDIA: {}}}}, summary="版式文件 / the signed PDF")
+            responses=binary(PDF_MEDIA), summary="版式文件 / the signed PDF")
 def get_pdf(identifier: str = ID_PATH, purpose: str | None = Query(None, max_length=64),
             ctx: AppContext = Depends(get_ctx), client: Client = Depends(current_client)):
     with ctx.unit_of_work() as session:
@@ -110,7 +112,7 @@ def get_pdf(identifier: str = ID_PATH, purpose: str | None = Query(None, max_len
 
 
 @router.get("/licences/{identifier}/ofd", response_class=Response,
-            responses={200: {"content": {OFD_MEDIA: {}}}},
+            responses=binary(OFD_MEDIA),
             summary="OFD 版式文件 / the sealed OFD (GB/T 33190, made on first request)")
 def get_ofd(identifier: str = ID_PATH, purpose: str | None = Query(None, max_length=64),
             ctx: AppContext = Depends(get_ctx), client: Client = Depends(current_client)):
@@ -122,7 +124,7 @@ def get_ofd(identifier: str = ID_PATH, purpose: str | None = Query(None, max_len
 
 
 @router.get("/licences/{identifier}/qr", response_class=Response,
-            responses={200: {"content": {"image/png": {}, "text/plain": {}}}},
+            responses=binary("image/png", "text/plain"),
             summary="证照二维码 / the printed EL1 QR (PNG, or ?format=text)")
 def get_qr(identifier: str = ID_PATH, format: str = Query("png", pattern="^(png|text)$"),
            scale: int = Query(6, ge=1, le=20), purpose: str | None = Query(None, max_length=64),
@@ -143,7 +145,9 @@ def _reason(body: dict | None) -> str | None:
 
 
 @router.post("/licences/{identifier}/amend", status_code=201,
-             summary="变更 / amend: a new signed version supersedes this one")
+             summary="变更 / amend: a new signed version supersedes this one",
+             responses=ok(schemas.LicenceView, 201),
+             openapi_extra=body({"application/json": schemas.AmendRequest}))
 def post_amend(identifier: str = ID_PATH, body: dict = Body(..., examples=[
                    {"changes": {"fields": {"address": "上海市黄浦区中山东一路1号"}}, "reason": "住所变更"}]),
                ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
@@ -159,26 +163,43 @@ def _change(action: str, ctx: AppContext, identifier: str, client: Client, body:
         return {"identifier": identifier, "status": event.status, "event": lifecycle.canonical_event(event)}
 
 
-@router.post("/licences/{identifier}/suspend", summary="暂停 / suspend")
+@router.post("/licences/{identifier}/suspend", summary="暂停 / suspend",
+             responses=ok(schemas.StatusChange))
 def post_suspend(identifier: str = ID_PATH, body: dict | None = Body(None),
                  ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
     return _change("suspended", ctx, identifier, client, body)
 
 
-@router.post("/licences/{identifier}/reinstate", summary="恢复 / reinstate a suspended licence")
+@router.post("/licences/{identifier}/reinstate", summary="恢复 / reinstate a suspended licence",
+             responses=ok(schemas.StatusChange))
 def post_reinstate(identifier: str = ID_PATH, body: dict | None = Body(None),
                    ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
     return _change("reinstated", ctx, identifier, client, body)
 
 
-@router.post("/licences/{identifier}/revoke", summary="撤销 / revoke (reason required)")
+@router.post("/licences/{identifier}/revoke", summary="撤销 / revoke (reason required)",
+             responses=ok(schemas.StatusChange),
+             openapi_extra=body({"application/json": schemas.RevokeRequest}))
 def post_revoke(identifier: str = ID_PATH, body: dict = Body(..., examples=[{"reason": "依法吊销"}]),
                 ctx: AppContext = Depends(get_ctx), client: Client = Depends(require_role("issuer"))):
     return _change("revoked", ctx, identifier, client, body)
 
 
+@router.get("/licences/{identifier}/audit",
+            summary="证照审计记录 / the audit entries about every version of a licence "
+                    "(issuer, admin, auditor of the issuing organisation)",
+            responses=ok(schemas.Trail))
+def get_trail(identifier: str = ID_PATH, limit: int = Query(100, ge=1, le=trail.MAX_TRAIL),
+              ctx: AppContext = Depends(get_ctx),
+              client: Client = Depends(require_role("issuer", "admin", "auditor"))):
+    with ctx.unit_of_work() as session:
+        return JSONResponse(trail.licence_trail(ctx, session, identifier, client, limit=limit),
+                            headers={"Cache-Control": "no-store"})
+
+
 @router.get("/licences/{identifier}/status",
-            summary="签名状态响应 / signed status response (public, no personal data)")
+            summary="签名状态响应 / signed status response (public, no personal data)",
+            responses=ok(SignedEnvelope))
 def get_status(identifier: str = ID_PATH, ctx: AppContext = Depends(get_ctx)):
     with ctx.unit_of_work() as session:
         envelope = status.signed_status(ctx, session, identifier)
@@ -186,7 +207,8 @@ def get_status(identifier: str = ID_PATH, ctx: AppContext = Depends(get_ctx)):
 
 
 @router.get("/status-lists/{issuer}",
-            summary="签名状态列表 / signed bitstring status list of an issuing organisation")
+            summary="签名状态列表 / signed bitstring status list of an issuing organisation",
+            responses=ok(SignedEnvelope))
 def get_status_list(issuer: str = Path(..., pattern="^[0-9A-Z]{1,32}$"),
                     part: int = Query(1, ge=1, le=9999), ctx: AppContext = Depends(get_ctx)):
     with ctx.unit_of_work() as session:

@@ -17,6 +17,8 @@ from license_svc.federation.publish import (Published, can_sign_federation, curr
 from license_svc.federation.scenarios import held_scenarios, signed_body
 from license_svc.web.auth import get_ctx
 from license_svc.web.problems import ProblemError
+from license_svc.web.schemas.federation import Scenario
+from license_svc.web.schemas.openapi import array_of, ok
 from license_svc.web.routes.federation import _SIGNED, _conditional
 
 router = APIRouter(prefix="/api/v1", tags=["信任列表 trust lists"])
@@ -30,7 +32,8 @@ def _unavailable(status: int) -> ProblemError:
 
 
 @router.get("/scenarios", summary="应用场景清单 / the verified scenario list: matters, licence types, regions",
-            responses={503: {"description": "`scenario-list-unavailable`: no list that verifies now"}})
+            responses={**ok(array_of(Scenario)),
+                       503: {"description": "`scenario-list-unavailable`: no list that verifies now"}})
 def get_scenarios(ctx: AppContext = Depends(get_ctx)):
     if can_sign_federation(ctx.keystore):
         published(ctx, current_scenario_list)  # so what is shown is a signed, verified list

@@ -22,14 +22,17 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, field_validator
 
 from formats.algorithms import registry as algorithms
 from license_svc.auth.clients import Client
 from license_svc.web.auth import current_client, get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.seals import registry, stamping
+from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
+from license_svc.web.schemas.common import Report
+from license_svc.web.schemas.openapi import BINARY, array_of, binary, body, ok
+from license_svc.web.schemas.seals import Seal, SealIn, SealUpload, SignHash, StatusIn
 from signing.placement import Placement
 from verification.seal import parse_seal
 
@@ -37,30 +40,8 @@ router = APIRouter(prefix="/api/v1", tags=["电子印章 seals"])
 DER = "application/octet-stream"
 
 
-class SealIn(BaseModel):
-    org_code: str = Field(..., max_length=32)
-    name: str = Field(..., min_length=1, max_length=40)
-    type: int = Field(1, description="1 单位印章, 2 个人印章, 3 专用章")
-    shape: str | None = Field(None, description="round | oval | square")
-    number: str = Field("", max_length=24)
-    valid_start: datetime | None = None
-    valid_end: datetime | None = None
-
-    @field_validator("name", "number")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        # Drawn on the seal and stored: no control characters (NUL is a PostgreSQL error) and
-        # no bidirectional overrides that would make the picture read otherwise than the record.
-        if not value.isprintable():
-            raise ValueError("must be printable text")
-        return value
-
-
-class StatusIn(BaseModel):
-    reason: str | None = Field(None, max_length=500)
-
-
-@router.post("/seals", status_code=201, summary="制作印章 / make a seal (admin)")
+@router.post("/seals", status_code=201, summary="制作印章 / make a seal (admin)",
+             response_model=None, responses=ok(Seal, 201))
 def create(body: SealIn, ctx: AppContext = Depends(get_ctx),
            client: Client = Depends(require_role("admin"))) -> dict:
     for t in (body.valid_start, body.valid_end):
@@ -73,7 +54,8 @@ def create(body: SealIn, ctx: AppContext = Depends(get_ctx),
         return registry.summary(registry.create_seal(ctx, session, client, request))
 
 
-@router.get("/seals", summary="印章列表 / list seals")
+@router.get("/seals", summary="印章列表 / list seals", response_model=None,
+            responses=ok(array_of(Seal)))
 def list_(org_code: str | None = Query(None, max_length=32),
           status: str | None = Query(None, pattern="^(active|suspended|revoked)$"),
           ctx: AppContext = Depends(get_ctx),
@@ -83,7 +65,8 @@ def list_(org_code: str | None = Query(None, max_length=32),
                                                                     org_code=org_code, status=status)]
 
 
-@router.get("/seals/{es_id}", summary="印章信息 / one seal")
+@router.get("/seals/{es_id}", summary="印章信息 / one seal", response_model=None,
+            responses=ok(Seal))
 def get(es_id: str, ctx: AppContext = Depends(get_ctx),
         _client: Client = Depends(current_client)) -> dict:
     with ctx.unit_of_work() as session:
@@ -91,7 +74,7 @@ def get(es_id: str, ctx: AppContext = Depends(get_ctx),
 
 
 @router.get("/seals/{es_id}/seal.esl", summary="印章文件 / the DER SESeal",
-            response_class=Response, responses={200: {"content": {DER: {}}}})
+            response_class=Response, responses=binary(DER))
 def get_der(es_id: str, ctx: AppContext = Depends(get_ctx),
             _client: Client = Depends(current_client)):
     with ctx.unit_of_work() as session:
@@ -101,7 +84,7 @@ def get_der(es_id: str, ctx: AppContext = Depends(get_ctx),
 
 
 @router.get("/seals/{es_id}/picture.png", summary="印模图片 / the seal picture",
-            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+            response_class=Response, responses=binary("image/png"))
 def get_picture(es_id: str, ctx: AppContext = Depends(get_ctx),
                 _client: Client = Depends(current_client)):
     with ctx.unit_of_work() as session:
@@ -123,11 +106,14 @@ def _status_route(action: str):
 
 for _action in registry.TRANSITIONS:
     router.add_api_route(f"/seals/{{es_id}}/{_action}", _status_route(_action), methods=["POST"],
-                         summary=f"{_action} a seal (admin)")
+                         summary=f"{_action} a seal (admin)", response_model=None,
+                         responses=ok(Seal))
 
 
 @router.post("/seals/{es_id}/sign", summary="用章签章 / sign a document → DER SES_Signature",
-             response_class=Response, responses={200: {"content": {DER: {}}}})
+             response_class=Response, responses=binary(DER),
+             openapi_extra=body({DER: BINARY, "application/json": SignHash},
+                                description="the document's bytes, or JSON with its digest"))
 async def sign(es_id: str, request: Request, algorithm: str = Query("sm2", pattern="^(sm2|rsa)$"),
                property_info: str = Query("document", max_length=200),
                ctx: AppContext = Depends(get_ctx),
@@ -162,7 +148,9 @@ def _sign(ctx: AppContext, client: Client, es_id: str, body: bytes, algorithm: s
     return Response(der, media_type=DER)
 
 
-@router.post("/verify/seal", summary="验证电子印章或签章数据 / verify a SESeal or SES_Signature")
+@router.post("/verify/seal", summary="验证电子印章或签章数据 / verify a SESeal or SES_Signature",
+             response_model=None, responses=ok(Report),
+             openapi_extra=body({DER: BINARY, "multipart/form-data": SealUpload}))
 async def verify(request: Request, at: datetime | None = Query(None),
                  ctx: AppContext = Depends(get_ctx),
                  client: Client = Depends(current_client)) -> dict:
@@ -186,7 +174,9 @@ async def verify(request: Request, at: datetime | None = Query(None),
 def _verify(ctx: AppContext, client: Client, blob: bytes, at: datetime | None,
             document: bytes | None) -> dict:
     with ctx.unit_of_work() as session:
-        return registry.verify(ctx, session, client, blob, at=at, data=document).as_dict()
+        report = registry.verify(ctx, session, client, blob, at=at, data=document)
+    outcome_metrics(ctx).verification(report)
+    return report.as_dict()
 
 
 STAMPED_MEDIA = {"pdf": "application/pdf", "ofd": "application/ofd"}
@@ -194,7 +184,9 @@ STAMPED_MEDIA = {"pdf": "application/pdf", "ofd": "application/ofd"}
 
 @router.post("/seals/{es_id}/stamp", summary="文档签章 / stamp a PDF document with the seal",
              response_class=Response,
-             responses={200: {"content": {"application/pdf": {}, "application/ofd": {}}}})
+             responses=binary(*STAMPED_MEDIA.values()),
+             openapi_extra=body({m: BINARY for m in (*STAMPED_MEDIA.values(), DER)},
+                                description="the document (PDF or OFD, recognised by content)"))
 async def stamp(es_id: str, request: Request,
                 page: int | None = Query(None, ge=1, le=100_000, description="1-based page"),
                 x: float | None = Query(None, ge=0, le=10_000,

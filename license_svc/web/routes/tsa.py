@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from license_svc.web.auth import get_ctx
+from license_svc.web.schemas.openapi import BINARY, binary, body
 from license_svc.context import AppContext
 from license_svc.licences.resources import timestamper
 from formats import oids
@@ -41,7 +42,9 @@ def _algorithm(body: bytes, requested: str | None) -> str:
 
 @router.post("/tsa", summary="RFC 3161 时间戳 / RFC 3161 time-stamping",
              response_class=Response,
-             responses={200: {"content": {"application/timestamp-reply": {}}}})
+             responses=binary("application/timestamp-reply"),
+             openapi_extra=body({"application/timestamp-query": BINARY},
+                                description="a DER TimeStampReq (RFC 3161)"))
 async def tsa(request: Request, alg: str | None = None,
               ctx: AppContext = Depends(get_ctx)) -> Response:
     body = (await request.body())[:MAX_REQUEST_BYTES + 1]

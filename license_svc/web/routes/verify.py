@@ -24,22 +24,15 @@ from license_svc.auth.clients import Client
 from license_svc.web.auth import get_ctx, require_role
 from license_svc.context import AppContext
 from license_svc.verify_service import verify_online
+from license_svc.web.metrics import outcome_metrics
 from license_svc.web.problems import ProblemError
-from verification.checks import QrCheck, StatusCheck
+from license_svc.web.schemas import verify as schemas
 from verification.dispatch import MAX_TEXT
 from verification.html import to_html
 
 router = APIRouter(prefix="/api/v1", tags=["验证 verification"])
 VERIFY_ROLES = ("relying", "auditor", "admin", "citizen")
 
-_REPORT_EXAMPLE = {
-    "indication": "TOTAL_PASSED", "sub_indication": None, "subject": "qr-el1",
-    "checks": [{"name": c.value, "title_zh": c.zh, "passed": True, "detail": detail} for c, detail in (
-        (QrCheck.EL1_FORMAT, "EL1 COSE_Sign1"), (QrCheck.EL1_SIGNATURE, "SM2-SM3"),
-        (StatusCheck.LICENCE, "证照状态：有效 / licence status: active"))],
-    "licence": {"id": "1.2.156.3005.2.…", "t": "…", "status": "active"},
-    "signer": {"org_name": "上海市市场监督管理局", "region": "sh"}, "seal": {}, "notes": [],
-}
 
 
 def _bad(detail: str) -> ProblemError:
@@ -79,9 +72,9 @@ def _input(is_json: bool, body: bytes) -> tuple[bytes | None, str | None]:
 
 
 @router.post("/verify", summary="验证电子证照、印章或二维码 / verify a licence PDF, OFD, seal or QR",
-             responses={200: {"content": {"application/json": {"example": _REPORT_EXAMPLE},
-                                          "text/html": {}}},
-                        422: {"description": "unreadable input / 无法识别的输入"}})
+             responses={**schemas.RESPONSES,
+                        422: {"description": "unreadable input / 无法识别的输入"}},
+             openapi_extra=schemas.REQUEST)
 async def verify(request: Request, at: datetime | None = Query(None),
                  ctx: AppContext = Depends(get_ctx),
                  client: Client = Depends(require_role(*VERIFY_ROLES))):
@@ -98,6 +91,7 @@ def _verify(ctx: AppContext, client: Client, is_json: bool, body: bytes, at: dat
     if text is None and not data:
         raise _bad("nothing to verify: empty body / 请求体为空")
     report = verify_online(ctx, client, data, text=text, at=at)
+    outcome_metrics(ctx).verification(report)
     if html:
         return HTMLResponse(to_html(report, generated_at=ctx.now()))
     return JSONResponse(report.as_dict())

@@ -1,6 +1,9 @@
-/* Shared by every page: the API key (sessionStorage only), JSON API calls, problem+json
- * messages in Chinese, and a DOM builder that only ever sets text (never innerHTML), because
- * what the API returns may quote attacker-made input (names in a licence, text in a QR code). */
+/* Shared by every page: sign-in, JSON API calls, problem+json messages in Chinese, and a DOM
+ * builder that only ever sets text (never innerHTML), because what the API returns may quote
+ * attacker-made input (names in a licence, text in a QR code).
+ * Sign-in: through the identity provider (/auth/login; the server keeps the session, the browser
+ * an HttpOnly cookie that the API accepts only with the X-License-Svc-Session header sent here),
+ * or — the demo — an API key pasted into the form and kept in sessionStorage only. */
 "use strict";
 
 const LS = (() => {
@@ -57,12 +60,17 @@ const LS = (() => {
   }
 
   function key() { return sessionStorage.getItem(storeKey); }
+  const SESSION_HEADER = "X-License-Svc-Session";
+  const SESSION_ENDED = "登录已过期或已退出，请重新登录。";
+  let expiryTimer = null;
 
-  /** Call the JSON API with the stored key.  opts: {method, json, body, accept, blob, headers}. */
+  /** Call the JSON API with the demo key if one is stored, else with the page session (the
+   *  cookie goes with the session header).  opts: {method, json, body, accept, blob, headers}. */
   async function api(path, opts = {}) {
     const headers = Object.assign({}, opts.headers || {});
     const k = key();
     if (k) headers.Authorization = `Bearer ${k}`;
+    else headers[SESSION_HEADER] = "1";
     let body = opts.body;
     if (opts.json !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -71,12 +79,13 @@ const LS = (() => {
     headers.Accept = opts.accept || "application/json";
     let resp;
     try {
-      resp = await fetch(path, { method: opts.method || "GET", headers, body, credentials: "omit",
+      resp = await fetch(path, { method: opts.method || "GET", headers, body,
+                                 credentials: k ? "omit" : "same-origin",
                                  cache: "no-store", referrerPolicy: "no-referrer" });
     } catch (e) {
       throw new ApiError(0, null);
     }
-    if (resp.status === 401 && k) { logout(); }
+    if (resp.status === 401 && me) { signedOut(SESSION_ENDED); }
     if (!resp.ok) {
       let data = null;
       try { data = await resp.json(); } catch (e) { /* not JSON */ }
@@ -113,61 +122,97 @@ const LS = (() => {
   function renderIdentity() {
     $("login").hidden = true;
     $("identity").hidden = false;
-    $("me-name").textContent = me.name;
+    // A clerk signed in through the identity provider: the person, then the department.
+    $("me-name").textContent = me.operator ? `${me.operator}（${me.name}）` : me.name;
     const box = $("me-roles");
     box.replaceChildren(...me.roles.map((r) => el("span", { class: "tag" }, labels.role[r] || r)));
     const extra = [];
     if (me.org_code) extra.push(`机构代码 ${me.org_code}`);
     if (me.holder_code_masked) extra.push(`证件号 ${me.holder_code_masked}`);
     extra.push(`${labels.region[me.region] || me.region}`);
+    if (key()) extra.push("演示登录");
+    else if (me.session_expires_at) extra.push(`登录有效至 ${time(me.session_expires_at)}`);
     $("me-extra").textContent = extra.join(" · ");
     $("app").hidden = false;
   }
 
-  function logout() {
+  /** Back to the sign-in form, with `message` (why) if given. */
+  function signedOut(message) {
     sessionStorage.removeItem(storeKey);
     me = null;
+    clearTimeout(expiryTimer);
     if ($("login")) {
       $("login").hidden = false;
       $("identity").hidden = true;
       $("app").hidden = true;
+      show("login-error", message);
     }
     document.dispatchEvent(new CustomEvent("ls:logout"));
   }
 
-  async function signIn() {
+  /** 退出: a demo key is forgotten; a page session ends on the server and then at the identity
+   *  provider (RP-initiated logout), which sends the browser back to the home page. */
+  async function logout() {
+    if (key()) { signedOut(); return; }
+    let next = null;
+    try {
+      const resp = await fetch("/auth/logout", { method: "POST", credentials: "same-origin",
+        headers: { [SESSION_HEADER]: "1", Accept: "application/json" }, cache: "no-store" });
+      if (resp.ok) next = (await resp.json()).logout_url;
+    } catch (e) { /* signed out here anyway */ }
+    signedOut();
+    if (next) window.location.assign(next);
+  }
+
+  async function signIn(silent) {
     show("login-error");
+    const viaKey = Boolean(key());
     try {
       const who = await api("/api/v1/me");
       if (roles.length && !who.roles.some((r) => roles.includes(r))) {
         sessionStorage.removeItem(storeKey);
-        show("login-error", `该密钥的身份（${who.roles.map((r) => labels.role[r] || r).join("、")}）不能使用本页面。`);
+        const how = viaKey ? "该密钥" : "当前登录账号";
+        show("login-error", `${how}的身份（${who.roles.map((r) => labels.role[r] || r).join("、")}）不能使用本页面。`);
         return;
       }
       me = who;
       renderIdentity();
+      if (me.session_expires_at) {
+        // At the session's end ask the server: its 401 brings the sign-in form back.
+        const ms = new Date(me.session_expires_at).getTime() - Date.now() + 1000;
+        clearTimeout(expiryTimer);
+        expiryTimer = setTimeout(() => api("/api/v1/me").catch(() => {}), Math.max(ms, 1000));
+      }
       readyHandlers.forEach((fn) => fn(me));
     } catch (e) {
       sessionStorage.removeItem(storeKey);
-      show("login-error", e.status === 401 ? "API 密钥无效或已停用，请重新输入。" : e.message);
+      if (viaKey) show("login-error", e.status === 401 ? "API 密钥无效或已停用，请重新输入。" : e.message);
+      else if (e.status === 401) {
+        // No session (nothing to say), or one that ended (say so).
+        const ended = e.data && typeof e.data.type === "string" && e.data.type.endsWith(":session-expired");
+        if (ended || !silent) show("login-error", SESSION_ENDED);
+      } else show("login-error", e.message);
     }
   }
 
   function onReady(fn) { readyHandlers.push(fn); if (me) fn(me); }
 
   document.addEventListener("DOMContentLoaded", () => {
+    if (!$("login")) return;
     const form = $("login-form");
-    if (!form) return;
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const value = $("api-key").value.trim();
-      $("api-key").value = "";
-      if (!value) return;
-      sessionStorage.setItem(storeKey, value);
-      signIn();
-    });
+    if (form) {
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        const value = $("api-key").value.trim();
+        $("api-key").value = "";
+        if (!value) return;
+        sessionStorage.setItem(storeKey, value);
+        signIn();
+      });
+    }
     $("logout").addEventListener("click", logout);
     if (key()) signIn();
+    else if ($("login").dataset.oidc) signIn(true);  // back from the identity provider?
   });
 
   return { $, el, show, api, download, time, validity, statusBadge, labels, onReady, problemText,

@@ -1,5 +1,6 @@
 /* 证照核验: send a file or QR text to POST /api/v1/verify and show the report in plain Chinese,
- * with the same words as the HTML report (verification/html.py): verdict, reasons, checks. */
+ * with the same words as the HTML report (verification/html.py): first the verdict sentence
+ * and who and what (`about`), then the ETSI indication, reasons and checks. */
 "use strict";
 
 (() => {
@@ -19,35 +20,62 @@
     return c.title_zh ? [c.title_zh, el("div", { class: "muted small" }, c.name)] : [c.name];
   }
 
-  function valueText(v) {
-    if (v === null || v === undefined) return "—";
-    if (typeof v === "object") {
-      return Object.entries(v).map(([k, x]) => `${L.field[k] || k}: ${typeof x === "object" && x !== null ? JSON.stringify(x) : x}`).join("；");
-    }
+  // The same rules as verification.html.display(): no raw enumeration value, boolean or
+  // object notation reaches the clerk.
+  function valueText(k, v) {
+    if (v === null || v === undefined || v === "") return "—";
     if (typeof v === "boolean") return v ? "是" : "否";
-    return String(v);
+    if (k === "picture_mm" && Array.isArray(v) && v.length === 2) return `${v[0]} × ${v[1]} 毫米`;
+    if (k === "trust_lists" && Array.isArray(v)) {
+      return v.map((t) => `${L.region[t.region] || t.region}信任列表第 ${t.sequence} 版`).join("；");
+    }
+    if (Array.isArray(v)) return v.map((x) => valueText(k, x)).join("、");
+    if (typeof v === "object") {
+      return Object.entries(v).map(([kk, x]) => `${L.field[kk] || kk}：${valueText(kk, x)}`).join("；");
+    }
+    if (L.dn.keys.includes(k) && typeof v === "string") {
+      return L.dn.names.reduce((text, [en, zh]) => text.split(`${en}: `).join(`${zh}：`), v);
+    }
+    const words = L.value[k] || {};
+    return words[String(v)] || String(v);
   }
 
   function fieldTable(title, data) {
     if (!data || !Object.keys(data).length) return null;
-    const rows = Object.entries(data).map(([k, v]) => {
-      let shownValue = valueText(v);
-      if (k === "status" && L.licence_status[v]) shownValue = `${L.licence_status[v]}（${v}）`;
-      if (k === "region" && L.region[v]) shownValue = `${L.region[v]}（${v}）`;
-      return el("tr", {}, el("th", {}, L.field[k] || k), el("td", {}, shownValue));
-    });
+    const rows = Object.entries(data).map(([k, v]) =>
+      el("tr", {}, el("th", {}, L.field[k] || k), el("td", {}, valueText(k, v))));
     return el("div", {}, el("h3", {}, title),
       el("table", { class: "data fields" }, el("tbody", {}, rows)));
+  }
+
+  function aboutRows(about) {
+    const rows = [];
+    for (const [key, label] of L.about) {
+      let v = (about || {})[key];
+      if (v === null || v === undefined || v === "") continue;
+      if (key === "version") v = `第 ${v} 版`;
+      if (key === "status_since") v = time(v);
+      rows.push(el("dt", {}, label), el("dd", { "data-key": key }, String(v)));
+    }
+    return rows;
   }
 
   function render(report, inputName) {
     const ind = report.indication;
     const sub = report.sub_indication;
     const box = $("verdict");
-    box.className = `verdict ${{ TOTAL_PASSED: "passed", TOTAL_FAILED: "failed" }[ind] || "indeterminate"}`;
-    $("verdict-text").textContent = L.indication[ind] || ind;
-    $("verdict-sub").textContent = sub
-      ? `原因：${L.sub_indication[sub] || sub}（${ind} / ${sub}）` : `（${ind}）`;
+    box.className = `verdict ${{ valid: "passed", invalid: "failed", revoked: "failed", expired: "failed" }[report.verdict] || "indeterminate"}`;
+    box.dataset.verdict = report.verdict;
+    // The verdict's name large, then the sentence (which starts with the name: not repeated).
+    const name = L.verdict[report.verdict] || report.verdict;
+    $("verdict-text").textContent = name;
+    $("verdict-sub").textContent = report.verdict_text.startsWith(`${name}。`)
+      ? report.verdict_text.slice(name.length + 1) : report.verdict_text;
+    $("verdict-etsi").textContent = `ETSI 结论：${L.indication[ind] || ind}` +
+      (sub ? `，原因：${L.sub_indication[sub] || sub}（${ind} / ${sub}）` : `（${ind}）`);
+    const about = aboutRows(report.about);
+    $("about").replaceChildren(...about);
+    $("about-box").hidden = about.length === 0;
     $("report-subject").textContent = L.subject[report.subject] || report.subject || "输入";
     $("report-input").textContent = inputName;
     $("report-time").textContent = time(new Date().toISOString());

@@ -1,5 +1,6 @@
-/* 我的证照: the holder's licences, the 亮证 QR (a new EP1 every refresh interval, only while
- * shown and the tab is visible), and the access log ("who looked at my licences"). */
+/* 我的证照: the holder's licences, the 亮证 QR (a new EP2 every refresh interval — 30 s unless
+ * the server says otherwise — only while shown and the tab is visible; each code lives 60 s),
+ * and the access log ("who looked at my licences"). */
 "use strict";
 
 (() => {
@@ -76,7 +77,10 @@
       $("qr").dataset.cti = p.cti;
       $("present-issued").textContent = time(p.issued_at);
       $("present-expires").textContent = time(p.expires_at);
-      dueAt = Date.now() + Math.min(refreshSeconds, p.refresh_after || refreshSeconds) * 1000;
+      const interval = Math.min(refreshSeconds, p.refresh_after || refreshSeconds);
+      dueAt = Date.now() + interval * 1000;
+      $("refresh-interval").textContent = interval;
+      $("code-lifetime").textContent = Math.round((Date.parse(p.expires_at) - Date.parse(p.issued_at)) / 1000);
     } catch (e) {
       show("present-error", e.message);
     } finally {

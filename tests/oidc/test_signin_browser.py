@@ -1,0 +1,110 @@
+"""Acceptance in headless Chromium (Debian's, driven by Playwright): a clerk signs in on /verify
+through the local OpenID provider, verifies a licence, and the holder — signed in on /wallet
+the same way — sees the clerk as 经办人 in the access log; 退出 signs out at the provider and
+comes back to the home page; no script error on our pages, the session cookie HttpOnly and
+SameSite=Strict, nothing in web storage."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.oidc.conftest import CITIZEN, CLERK, CLERK_NAME, SESSION, browser_client, sign_in, skip_unless_node
+from tests.web.browser import skip_module_unless_browser
+
+skip_unless_node()
+skip_module_unless_browser()
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.web.browser import new_page, write  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.browser import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, stack):
+    context, pg = new_page(browser)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert errors == []
+
+
+def signin_through_provider(page, base: str, path: str, account: str) -> None:
+    page.goto(base + path)
+    expect(page.locator("#demo-signin")).to_contain_text("演示登录")
+    page.click("#oidc-login")
+    page.fill("input[name=login]", account)
+    page.fill("input[name=password]", "any")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + path)
+    page.wait_for_selector("#identity:not([hidden])")
+
+
+def test_clerk_verifies_and_the_holder_sees_the_clerk(stack, page, browser, tmp_path):
+    with browser_client() as http:  # the licence file, as the holder downloads it
+        sign_in(http, stack.url, CITIZEN, "/wallet")
+        licence = next(lic for lic in http.get(stack.url + "/api/v1/holders/me/licences",
+                                                headers=SESSION).json()["licences"]
+                       if lic["status"] == "active" and lic["type_name"] == "机动车驾驶证")
+        pdf = http.get(f"{stack.url}/api/v1/licences/{licence['identifier']}/pdf", headers=SESSION).content
+    genuine = write(tmp_path / "驾驶证.pdf", pdf)
+
+    signin_through_provider(page, stack.url, "/verify", CLERK)
+    assert CLERK_NAME in page.inner_text("#me-name")
+    assert "登录有效至" in page.inner_text("#me-extra")
+    cookie = next(c for c in page.context.cookies(stack.url) if c["name"] == "license_svc_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+
+    page.set_input_files("#file", str(genuine))
+    page.click("#file-form button[type=submit]")
+    page.wait_for_selector("#report:not([hidden])")
+    assert "passed" in page.get_attribute("#verdict", "class")
+
+    context, wallet = new_page(browser)
+    try:
+        signin_through_provider(wallet, stack.url, "/wallet", CITIZEN)
+        row = wallet.locator("#access-log tbody tr", has_text=CLERK_NAME).first
+        expect(row).to_contain_text(f"经办人：{CLERK_NAME}")
+        expect(row).to_contain_text("人力资源和社会保障")  # the department, by its registered name
+    finally:
+        context.close()
+
+
+def test_logout_signs_out_at_the_provider(stack, page):
+    signin_through_provider(page, stack.url, "/verify", CLERK)
+    page.click("#logout")
+    page.wait_for_url(stack.idp.issuer + "/session/end**")
+    page.click("button[name=logout]")
+    page.wait_for_url(stack.url + "/")
+    page.goto(stack.url + "/verify")
+    expect(page.locator("#login")).to_be_visible()
+    assert page.is_hidden("#app")
+    # Signed out at the provider too: signing in again asks for the login.
+    page.click("#oidc-login")
+    expect(page.locator("input[name=login]")).to_be_visible()
+
+
+def test_an_ended_session_asks_to_sign_in_again(stack, page):
+    signin_through_provider(page, stack.url, "/verify", CLERK)
+    with stack.srv.ctx.unit_of_work() as session:  # the session ends on the server (expiry, logout elsewhere)
+        from license_svc.auth.models import WebSession
+
+        session.query(WebSession).delete()
+    page.reload()
+    expect(page.locator("#login-error")).to_have_text("登录已过期或已退出，请重新登录。")
+    assert page.is_hidden("#app")

@@ -1,0 +1,119 @@
+"""The 亮证 code scans off a phone: a citizen signs in on a 390 px wide Chromium, shows a
+licence's code, and a screenshot of the screen scaled to half size still decodes (zxing-cpp) to
+an EP2 that the service verifies (POST /api/v1/verify), RSA- and SM2-signed licences alike; the
+code changes after the refresh interval and the new one verifies too; the old one does not
+verify twice."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import pytest
+
+from tests.web.browser import skip_module_unless_browser
+
+skip_module_unless_browser()
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.web.browser import launch, read_qr, sign_in  # noqa: E402
+from verification.report import TOTAL_PASSED  # noqa: E402
+
+pytestmark = pytest.mark.browser
+REFRESH_SECONDS = 3
+PHONE = {"width": 390, "height": 844}
+CITIZEN, RELYING = "sh-citizen", "sh-relying"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from tests.web.live_server import live_server
+
+    with live_server(tmp_path_factory.mktemp("live"), refresh_seconds=REFRESH_SECONDS) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  device_scale_factor=1)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == []
+
+
+def _licences(server) -> list[dict]:
+    resp = httpx.get(server.url + "/api/v1/holders/me/licences", headers=server.auth(CITIZEN), timeout=30)
+    return [lic for lic in resp.json()["licences"] if lic["status"] == "active"]
+
+
+def _half_size_read(page) -> tuple[list[str], str | None]:
+    """What zxing-cpp reads from a screenshot of the phone's screen at half its size, and the
+    cti the page says it shows (taken in the same breath, in case the code was just replaced)."""
+    from PIL import Image
+
+    cti = page.get_attribute("#qr", "data-cti")
+    shot = Image.open(io.BytesIO(page.screenshot(animations="disabled")))
+    assert shot.width == PHONE["width"]
+    half = shot.resize((shot.width // 2, shot.height // 2))
+    out = io.BytesIO()
+    half.save(out, "PNG")
+    return read_qr(out.getvalue()), cti
+
+
+def _shown(page) -> tuple[str, str]:
+    page.wait_for_function("() => { const i = document.getElementById('qr');"
+                           " return i.complete && i.naturalWidth > 0 && !!i.dataset.cti; }")
+    page.locator(".qr-box").scroll_into_view_if_needed()
+    for _ in range(6):
+        texts, cti = _half_size_read(page)
+        if len(texts) == 1 and page.get_attribute("#qr", "data-cti") == cti:
+            return texts[0], cti
+        page.wait_for_timeout(300)
+    raise AssertionError(f"no single QR code read from the half-size screenshot: {texts}")
+
+
+def _verify_online(server, text: str) -> dict:
+    resp = httpx.post(server.url + "/api/v1/verify", json={"qr": text},
+                      headers=server.auth(RELYING), timeout=30)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "sm2"])
+def test_half_size_phone_screenshot_decodes_and_verifies(server, phone, algorithm):
+    licence = next(lic for lic in _licences(server) if lic["algorithm"] == algorithm)
+    sign_in(phone, server.url, "/wallet", server.key(CITIZEN))
+    phone.locator(f'article.licence[data-identifier="{licence["identifier"]}"] .present-btn').click()
+    phone.wait_for_selector("#present:not([hidden])")
+
+    first, cti1 = _shown(phone)
+    assert first.startswith("EP2:")
+    report = _verify_online(server, first)
+    assert report["indication"] == TOTAL_PASSED, report
+    assert report["licence"]["id"] == licence["identifier"]
+    assert report["licence"]["presentation"]["cti"] == cti1
+    assert _verify_online(server, first)["indication"] == "TOTAL_FAILED"  # a replay
+
+    expect(phone.locator("#qr")).not_to_have_attribute("data-cti", cti1,
+                                                       timeout=(REFRESH_SECONDS + 10) * 1000)
+    second, cti2 = _shown(phone)
+    assert second != first and cti2 != cti1
+    assert _verify_online(server, second)["indication"] == TOTAL_PASSED
+    # the page tells the holder the interval it runs on, and the 60 s a code lives
+    said = phone.inner_text("#present .countdown")
+    assert f"每 {REFRESH_SECONDS} 秒一换" in said and "每个码 60 秒内有效" in said, said
