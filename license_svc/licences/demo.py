@@ -7,8 +7,10 @@ with the organisation's own algorithm (`ALGORITHM`: the civil affairs bureau sig
 others with SM2, so both kinds of signature are there to verify) — not a second copy per
 algorithm, which would give a holder two licences in force with the same number.
 
-The example company's 营业执照 is revoked, not suspended: the README tour (and the console's
-form) issue that very example, which would otherwise be a duplicate of a licence in force.  A restart finds the demo
+The example company's 营业执照 is revoked, not suspended: the README tour issues that very
+example, which would otherwise be a duplicate of a licence in force.  Its 食品经营许可证 is
+suspended and reinstated (the history shows both; the console has a licence in force to act
+on), and the 结婚证 — the citizen's RSA licence in the wallet — is amended, in force.  A restart finds the demo
 licences and seeds nothing; an example licence a holder already has in force (issued by hand
 before the first start) is left as it is (`DuplicateLicence`).
 """
@@ -35,7 +37,7 @@ DEMO_CLIENT = "demo-seed"
 ALGORITHM = {"civil_affairs": "rsa"}
 # type -> what happens to its demo licence after issuance (driving licences stay in force: the
 # grant demo, grants/demo.py, retrieves one)
-LIFECYCLE = {"business_licence": "revoke", "food_business_licence": "suspend",
+LIFECYCLE = {"business_licence": "revoke", "food_business_licence": "suspend and reinstate",
              "marriage_certificate": "amend"}
 
 
@@ -65,8 +67,9 @@ def seed_licences(ctx, session) -> None:
 
 def _lifecycle(ctx, session, actor, folder: str, identifier: str) -> None:
     step = LIFECYCLE.get(folder)
-    if step == "suspend":
+    if step == "suspend and reinstate":
         lifecycle.suspend(ctx, session, identifier, actor, "演示：年报核查中")
+        lifecycle.reinstate(ctx, session, identifier, actor, "演示：核查完毕")
     elif step == "revoke":
         lifecycle.revoke(ctx, session, identifier, actor, "演示：依法吊销")
     elif step == "amend":

@@ -27,7 +27,7 @@ def test_demo_licences_seeded_once_per_holder(ctx):
         by_issuer.setdefault(v.issuer_code, set()).add(v.algorithm)
     assert all(len(a) == 1 for a in by_issuer.values())
     assert set().union(*by_issuer.values()) == {"sm2", "rsa"}
-    assert {"issued", "suspended", "revoked", "superseded", "amended"} <= actions
+    assert {"issued", "suspended", "reinstated", "revoked", "superseded", "amended"} <= actions
 
     seed_demo(ctx)  # a restart seeds nothing, not even the revoked licence's holder again
     with ctx.unit_of_work() as s:
