@@ -85,6 +85,19 @@ def test_clerk_verifies_and_the_holder_sees_the_clerk(stack, page, browser, tmp_
         context.close()
 
 
+def test_no_failed_request_before_anyone_signs_in(stack, page):
+    """The silent session check on load answers 200: no 401 in the browser's console."""
+    failed: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and failed.append(msg.text))
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    for path in ("/verify", "/wallet", "/console"):
+        page.goto(stack.url + path)
+        expect(page.locator("#oidc-login")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        assert page.is_hidden("#login-error") and page.is_hidden("#app")
+    assert failed == []
+
+
 def test_logout_signs_out_at_the_provider(stack, page):
     signin_through_provider(page, stack.url, "/verify", CLERK)
     page.click("#logout")

@@ -3,6 +3,7 @@
     GET  /auth/login?next=/verify   → 303 to the provider (code flow, PKCE, state, nonce)
     GET  /auth/callback             → verifies the ID token, starts a server-side session, 303 back
     POST /auth/logout               → ends the session; answers the provider's logout URL
+    GET  /auth/session              → {"signed_in", "ended"}: the pages' probe, never a 401
 
 The login under way is remembered server-side under a short-lived `SameSite=Lax` cookie (the
 provider's redirect back is a cross-site navigation, on which a Strict cookie is not sent); the
@@ -84,7 +85,7 @@ def callback(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
             principal = signin.principal_of(ctx, session, claims)
             ends = min(datetime.fromtimestamp(int(claims["exp"]), timezone.utc),
                        now + timedelta(minutes=ctx.settings.session_max_minutes))
-            token = sessions.create(session, sessions.ACTIVE, signin.as_data(principal),
+            token = sessions.create(session, sessions.ACTIVE, signin.as_data(ctx, principal),
                                     now=now, expires_at=ends)
     except ServiceError as exc:
         log.warning("sign-in refused: %s (%s)", exc.code, exc.message_en)
@@ -111,6 +112,23 @@ def _failed(exc: ServiceError) -> HTMLResponse:
             f"<p>{html.escape(exc.message_zh)}</p><p lang='en'>{html.escape(exc.message_en)}</p>"
             f"<p><a href='/'>返回首页 / Home</a></p></body></html>")
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+@router.get("/session")
+def session_probe(request: Request, ctx: AppContext = Depends(get_ctx)) -> JSONResponse:
+    """Whether this browser has a live page session, answered 200 either way: every page asks
+    on load, and a visitor who has not signed in is no error (a 401 from /api/v1/me would be
+    logged as a failed request in the browser's console).  `ended`: there was a session cookie
+    but the session is over (expiry, logout elsewhere), which the page says.  The API keeps
+    answering 401 to calls without a valid session or key."""
+    token = session_token(request)
+    active = False
+    if token:
+        with ctx.unit_of_work() as session:
+            row = sessions.find(session, token, sessions.ACTIVE)
+            active = row is not None and row.expires_at > ctx.now()
+    return JSONResponse({"signed_in": active, "ended": bool(token) and not active},
+                        headers={"Cache-Control": "no-store"})
 
 
 @router.post("/logout")
