@@ -102,3 +102,18 @@ def login_until_callback(http: httpx.Client, start: str, callback_prefix: str,
             return location
         r = http.get(location)
     raise AssertionError(f"the provider did not send us back: {r.status_code} {r.text[:300]}")
+
+
+def signin_through_provider(page, base: str, path: str, account: str) -> None:
+    """In a Playwright page: open `path`, press the provider's button, log in as `account` on the
+    provider's form, and wait until the page shows who signed in."""
+    from playwright.sync_api import expect
+
+    page.goto(base + path)
+    expect(page.locator("#demo-signin")).to_contain_text("演示登录")
+    page.click("#oidc-login")
+    page.fill("input[name=login]", account)
+    page.fill("input[name=password]", "any")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + path)
+    page.wait_for_selector("#identity:not([hidden])")

@@ -1,6 +1,6 @@
 """What the browser tests and the docs' screenshot script share: launching Debian's Chromium
-through Playwright, signing in on a page, reading a QR code off the screen, and a tampered
-copy of a licence PDF."""
+through Playwright, signing in on a page, reading a QR code off the screen, a tampered copy
+of a licence PDF, and whether a page fits a phone's width."""
 
 from __future__ import annotations
 
@@ -79,3 +79,28 @@ def tampered(pdf: bytes) -> bytes:
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+# Every visible element whose box reaches outside [0, viewport width], as "tag#id.class: left–right".
+# A function, not an expression: the pages' CSP forbids eval.
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  for (const node of document.querySelectorAll("body *")) {
+    const r = node.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.right > width + 0.5 || r.left < -0.5) {
+      const name = node.tagName.toLowerCase() + (node.id ? "#" + node.id : "")
+        + (typeof node.className === "string" && node.className ? "." + node.className.split(" ").join(".") : "");
+      out.push(`${name}: ${Math.round(r.left)}–${Math.round(r.right)}`);
+    }
+  }
+  return out;
+}"""
+
+
+def assert_fits(page, what: str) -> None:
+    page.wait_for_timeout(100)   # let a MutationObserver's labelling and a relayout settle
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{what}: the document is {width} px wide"
+    assert page.evaluate(OVERFLOWING) == [], what
