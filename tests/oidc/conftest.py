@@ -4,6 +4,7 @@ browser does: following every redirect and filling the provider's login form."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -41,24 +42,27 @@ class Stack:
         return self.srv.url
 
 
+@contextlib.contextmanager
+def oidc_stack(data_dir, id_token_ttl: int = 3600, **settings):
+    """A provider and a js node (live server in `data_dir`) that trusts it; `settings`: more
+    Settings fields or live_server arguments (refresh_seconds)."""
+    from tests.web.live_server import live_server
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with oidc_provider(base + "/auth/callback", base + "/", id_token_ttl=id_token_ttl) as idp:
+        with live_server(data_dir, region="js", port=port, oidc_issuer=idp.issuer,
+                         oidc_client_id=idp.client_id, oidc_client_secret=idp.client_secret,
+                         oidc_redirect_url=base + "/auth/callback", oidc_scopes=SCOPES,
+                         **settings) as srv:
+            yield Stack(idp, srv)
+
+
 @pytest.fixture(scope="module")
 def make_stack(tmp_path_factory):
     """`with make_stack(**provider_kwargs) as stack`: a provider and a js node that trusts it."""
-    import contextlib
-
-    from tests.web.live_server import live_server
-
-    @contextlib.contextmanager
     def make(id_token_ttl: int = 3600, **settings):
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with oidc_provider(base + "/auth/callback", base + "/", id_token_ttl=id_token_ttl) as idp:
-            with live_server(tmp_path_factory.mktemp("oidc-node"), region="js", port=port,
-                             oidc_issuer=idp.issuer, oidc_client_id=idp.client_id,
-                             oidc_client_secret=idp.client_secret,
-                             oidc_redirect_url=base + "/auth/callback", oidc_scopes=SCOPES,
-                             **settings) as srv:
-                yield Stack(idp, srv)
+        return oidc_stack(tmp_path_factory.mktemp("oidc-node"), id_token_ttl, **settings)
     return make
 
 
