@@ -255,7 +255,8 @@ def _verify_pdf(data: bytes, trust: Trust, at: datetime) -> Report:
         from verification.pdf import verify_pdf
     except ImportError:
         return _unavailable("pdf", "PDF 验证器不可用", "PDF verifier unavailable")
-    return _guard("pdf", lambda: verify_pdf(data, trust.seal, at, status_lookup=trust.status_lookup))
+    return _guard("pdf", lambda: verify_pdf(data, trust.seal, at, status_lookup=trust.status_lookup,
+                                            code_trust=trust.qr))
 
 
 def _verify_ofd(data: bytes, trust: Trust, at: datetime) -> Report:
