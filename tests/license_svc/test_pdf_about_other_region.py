@@ -89,6 +89,16 @@ def test_another_regions_pdf_names_holder_number_and_validity(ctx, issuers, cloc
     assert about["validity"] == "2026-01-15 至 2032-01-15"
     assert "code" not in report.licence and report.licence["code_claims"]["id"] == ident
     assert HOLDER_ID not in report.to_json() + report.to_text()
+    modifications = report.check("pdf.modifications").detail
+    assert modifications.startswith("签名后无任何修改") and "NONE" not in modifications
+
+
+def test_the_codes_own_expiry_is_not_called_the_licences(ctx, issuers, clock):
+    _ident, _pdf, el1 = _issue(ctx, issuers)
+    report = verify_offline(ctx.keystore, text=el1, at=clock())
+    detail = report.check("el1.licence_validity").detail
+    assert detail.startswith("证照有效期至 2032-01-15") and "二维码本身有效至" in detail
+    assert "（不是证照有效期）" in detail and "code valid until" not in detail
 
 
 def test_a_pdf_without_code_verifies_as_before(ctx, issuers, clock):
