@@ -2,6 +2,7 @@
 EL1 the PDF carries in its catalog (`/Code`) names holder (masked), number and validity — but
 only when it verifies under the issuer's signature and names this very licence.  A PDF without
 `/Code` (made before it existed) verifies exactly as before and names type, issuer and region.
+The licence's OFD carries the same code (CustomData `license-svc.code`) and says the same.
 
 Licences are issued on the Shanghai node (`ctx`) and verified offline with `region="js"`, no
 register session, the key store's trust and the issuer's signed status answers — the situation
@@ -16,6 +17,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
 from license_svc.licences import status as signed
+from license_svc.licences.artefacts import stored_ofd
 from license_svc.licences.resources import org_signing
 from license_svc.licences.seals import licence_seal, seal_der
 from license_svc.templates import load_templates
@@ -38,7 +40,7 @@ def _issue(ctx, issuers, **changes):
         return ident, v.pdf, v.el1
 
 
-def _verify_in_jiangsu(ctx, clock, pdf: bytes):
+def _verify_in_jiangsu(ctx, clock, data: bytes):
     def fetch_response(_region, identifier):
         with ctx.unit_of_work() as s:
             return signed.signed_status(ctx, s, identifier)
@@ -51,7 +53,7 @@ def _verify_in_jiangsu(ctx, clock, pdf: bytes):
     trust = verifier_trust(ctx.keystore)
     cache = StatusCache(trust.status, clock=clock, fetch_list=fetch_list,
                         fetch_response=fetch_response)
-    return verify_offline(ctx.keystore, pdf, at=clock(), region="js", remote=cache, trust=trust)
+    return verify_offline(ctx.keystore, data, at=clock(), region="js", remote=cache, trust=trust)
 
 
 def _resigned(ctx, ident: str, code: str | None) -> bytes:
@@ -99,6 +101,16 @@ def test_the_codes_own_expiry_is_not_called_the_licences(ctx, issuers, clock):
     detail = report.check("el1.licence_validity").detail
     assert detail.startswith("证照有效期至 2032-01-15") and "二维码本身有效至" in detail
     assert "（不是证照有效期）" in detail and "code valid until" not in detail
+
+
+def test_another_regions_ofd_says_the_same(ctx, issuers, clock):
+    ident, pdf, _el1 = _issue(ctx, issuers)
+    with ctx.unit_of_work() as s:
+        ofd = stored_ofd(ctx, s, lifecycle.load_version(s, ident))
+    of_ofd, of_pdf = _verify_in_jiangsu(ctx, clock, ofd), _verify_in_jiangsu(ctx, clock, pdf)
+    assert of_ofd.indication == TOTAL_PASSED, of_ofd.to_text()
+    assert of_ofd.about == of_pdf.about and of_ofd.about["holder"] == "张*"
+    assert of_ofd.licence["code_claims"] == of_pdf.licence["code_claims"]
 
 
 def test_a_pdf_without_code_verifies_as_before(ctx, issuers, clock):

@@ -149,7 +149,8 @@ def _entries_within_caps(report: Report, entries: list) -> bool:
 
 
 LICENCE_DATA = {"license-svc.identifier": "identifier", "license-svc.data_hash": "data_hash",
-                "license-svc.hash_alg": "hash_alg", "license-svc.version": "version"}
+                "license-svc.hash_alg": "hash_alg", "license-svc.version": "version",
+                "license-svc.code": "code"}  # the EL1, for verification.licence_code
 
 
 def _licence(report: Report, pkg: OfdPackage) -> dict:

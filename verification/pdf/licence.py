@@ -6,12 +6,8 @@ changed the catalog.  Status comes from the caller (`status_lookup(identifier)`:
 registry, a peer's signed status response or a status list), so this module stays a pure
 function of its inputs.
 
-The catalog's optional `/Code` is the EL1 the page prints.  Its claims (masked holder, number,
-validity) are what another region's verifier, without the licence's record, can tell people the
-licence is about — but the PDF's signer is not the one who vouches for them: they count only when
-the EL1 verifies under the issuer's own signature, with the same QR trust as a scanned code, and
-names this very licence (identifier, version, issuer).  Anything less is a note, never a failure:
-the PDF's own signatures are the verdict.
+The catalog's optional `/Code` (the EL1 the page prints) is read as `code`, for
+verification.licence_code to judge.
 """
 
 from __future__ import annotations
@@ -20,16 +16,9 @@ from typing import Callable, Mapping
 
 from pyhanko.pdf_utils import generic
 
-from formats.identifier import IdentifierError, parse_identifier
 from formats.pdf_licence import LICENCE_CODE_KEY, LICENCE_DICT_KEY
-from verification.checks import PdfCheck, QrCheck
-from verification.qr import QrTrust, verify_qr_text
-from verification.report import TOTAL_FAILED, Report
-
-# What must hold for an EL1's claims to be the issuer's word.  Not `el1.licence_validity`: the
-# printed code's own expiry, or a licence not yet in force, does not change whom it is about.
-_CODE_HOLDS = (QrCheck.EL1_FORMAT, QrCheck.EL1_SIGNER_KNOWN, QrCheck.EL1_SIGNATURE,
-               QrCheck.EL1_ISSUER_BINDING, QrCheck.EL1_SIGNER_VALIDITY)
+from verification.checks import PdfCheck
+from verification.report import Report
 
 
 def read_licence(reader) -> dict:
@@ -50,41 +39,6 @@ def read_licence(reader) -> dict:
     if type(d.get("/Version")) is generic.NumberObject:
         out["version"] = int(d["/Version"])
     return out
-
-
-def check_code(report: Report, licence: dict, qr_trust: QrTrust | None, at) -> None:
-    """Replace the raw `/Code` text in `licence` by `code_claims` — the EL1's claims and issuer
-    code — when they are the issuer's word about this licence; otherwise a note says why not."""
-    code = licence.pop("code", None)
-    if code is None or report.indication == TOTAL_FAILED:
-        return  # a failed file lends no facts, not even a genuine code copied into it
-    if qr_trust is None:
-        report.notes.append("未核对文件中的证照码 / the licence code in the file was not checked "
-                            "(no QR trust)")
-        return
-    qr = verify_qr_text(code, qr_trust, at)
-    failed = [n for n in _CODE_HOLDS if (c := qr.check(n)) is None or not c.passed]
-    claims = qr.licence
-    if failed:
-        report.notes.append(f"文件中的证照码未通过验证（{', '.join(failed)}），未采用其内容 / the "
-                            "licence code in the file does not verify; its claims are not used")
-    elif not _names_this_licence(claims, licence):
-        report.notes.append("文件中的证照码属于另一证照，未采用其内容 / the licence code in the file "
-                            "names another licence; its claims are not used")
-    else:
-        licence["code_claims"] = claims
-
-
-def _names_this_licence(claims: dict, licence: dict) -> bool:
-    ident = licence.get("identifier")
-    if not ident or claims.get("id") != ident:
-        return False
-    if licence.get("version") is not None and claims.get("v") != licence["version"]:
-        return False
-    try:
-        return claims.get("issuer_code") == parse_identifier(ident).issuer_code
-    except IdentifierError:
-        return False
 
 
 def check_status(report: Report, licence: dict, status_lookup: Callable | None) -> None:

@@ -16,7 +16,7 @@ Order (each a named check; docs/pdf.md maps every attack to the check that stops
   pdf.licence_status                      status_lookup(identifier), when given
 
 The licence's EL1 in the catalog (`/Code`) is checked with `code_trust`, the QR trust, when given
-(verification.pdf.licence.check_code): its claims are reported, never judged.
+(verification.licence_code): its claims are reported, never judged.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from formats.algorithms import registry
 from verification import certpath
 from verification.checks import PdfCheck
 from verification.limits import check_budget
-from verification.pdf.licence import check_code, check_status, read_licence
+from verification.licence_code import check_code
+from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
 from verification.pdf.sigdict import check_signature_fields, normalise
 from verification.pdf.signature import (check_document_timestamp, check_signature,
