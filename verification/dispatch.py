@@ -34,7 +34,6 @@ from verification import qr as qr_verifier
 from verification.ofd import verify_ofd
 from verification.checks import OfdCheck, PdfCheck, QrCheck, StatusCheck
 from verification.qr import QrTrust
-from verification.licence_code import check_code
 from verification.listing import TrustIndex, check_against_lists
 from verification.report import Report
 from verification.seal import SealFormatError, SealTrust, detect as detect_seal
@@ -261,8 +260,7 @@ def _verify_pdf(data: bytes, trust: Trust, at: datetime) -> Report:
 
 
 def _verify_ofd(data: bytes, trust: Trust, at: datetime) -> Report:
-    report = _guard("ofd", lambda: verify_ofd(data, trust.seal, at))
-    check_code(report, report.licence, trust.qr, at)
+    report = _guard("ofd", lambda: verify_ofd(data, trust.seal, at, code_trust=trust.qr))
     if report.licence.get("identifier"):  # a licence OFD (signed CustomData): its status, as for PDFs
         add_status_check(report, StatusCheck.LICENCE, report.licence["identifier"],
                          trust.status_lookup)
