@@ -514,13 +514,14 @@ def _check_layout(t: Template) -> None:
     for spec in lay.get("fields", []) + [x for x in lay.get("texts", []) if "value" in x]:
         if spec.get("format") == "validity":
             continue
-        path = spec["value"].split(".")
-        if path[0] not in RECORD_PATH_ROOTS:
-            raise _err(f"template {t.folder}: layout refers to unknown record path {spec['value']}",
-                       f"模板 {t.folder} 的版式引用了未知字段 {spec['value']}")
-        if path[0] == "fields" and path[1] not in props:
-            raise _err(f"template {t.folder}: layout field {spec['value']} is not in schema.json",
-                       f"模板 {t.folder} 的版式字段 {spec['value']} 未在 schema.json 中定义")
+        for value in (spec["value"], *([spec["or"]] if "or" in spec else [])):
+            path = value.split(".")
+            if path[0] not in RECORD_PATH_ROOTS:
+                raise _err(f"template {t.folder}: layout refers to unknown record path {value}",
+                           f"模板 {t.folder} 的版式引用了未知字段 {value}")
+            if path[0] == "fields" and path[1] not in props:
+                raise _err(f"template {t.folder}: layout field {value} is not in schema.json",
+                           f"模板 {t.folder} 的版式字段 {value} 未在 schema.json 中定义")
 
 
 def _check_qr(t: Template) -> None:

@@ -8,9 +8,12 @@ is policy over the report (verification.verdict); this module only gathers the f
 Where each fact comes from, best first:
 - this node's register (the licence record: type, number, holders, issuer, validity) when it
   issued the licence;
-- the signed claims of an EL1 (already masked by the issuer's template rules);
-- the identifier (type and issuer codes) for a PDF from another region, whose record this node
-  does not hold: the type and issuer are named, holder, number and validity stay unknown.
+- the signed claims of an EL1 (already masked by the issuer's template rules): a scanned code's,
+  or the one a PDF carries in its catalog (`/Code`), which the PDF verifier reports as
+  `code_claims` only when it verifies under the issuer's signature and names this licence;
+- the identifier (type and issuer codes) for a PDF from another region without such a code
+  (made before 2026-12): the type and issuer are named, holder, number and validity stay
+  unknown.
 The validity is always the licence's own (`vf`/`vu` or the record's dates, 长期 when it has no
 end), never the QR code's own expiry.  The status reason and date are the status source's: the
 local register's last event, or the issuing region's signed status response; a signed status
@@ -68,7 +71,7 @@ def describe(report: Report, *, ks, session: Session | None, status: dict | None
     ident = identifier_of(report)
     if ident is None:
         return None
-    claims = report.licence if "t" in report.licence else {}
+    claims = report.licence if "t" in report.licence else report.licence.get("code_claims") or {}
     record = register_record(session, ident)
     try:
         parsed = parse_identifier(ident)
@@ -82,7 +85,7 @@ def describe(report: Report, *, ks, session: Session | None, status: dict | None
     if record is not None:
         _from_record(about, record, template)
     elif claims:
-        _from_claims(about, claims)
+        _from_claims(about, claims, "qr" if claims is report.licence else "pdf_code")
     about["issuer_code"] = about.get("issuer_code") or issuer_code
     about["issuer_name"] = about.get("issuer_name") or _issuer_name(ks, report, issuer_code)
     region = about.get("region") or _issuer_region(ks, issuer_code)
@@ -122,14 +125,14 @@ def _from_record(about: dict, record: dict, template) -> None:
     })
 
 
-def _from_claims(about: dict, claims: dict) -> None:
+def _from_claims(about: dict, claims: dict, source: str) -> None:
     """The EL1's own claims, masked by the issuer when it was printed."""
     about.update({
         "number": claims.get("n"), "holder": claims.get("h"),
         "holder_code": (claims.get("hid") or "").replace(",", "、") or None,
         "issuer_code": claims.get("issuer_code"), "region": claims.get("r"),
         "valid_from": claims.get("vf"), "valid_until": claims.get("vu"),
-        "validity_known": "vf" in claims, "source": "qr",
+        "validity_known": "vf" in claims, "source": source,
     })
 
 

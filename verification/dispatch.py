@@ -255,11 +255,12 @@ def _verify_pdf(data: bytes, trust: Trust, at: datetime) -> Report:
         from verification.pdf import verify_pdf
     except ImportError:
         return _unavailable("pdf", "PDF 验证器不可用", "PDF verifier unavailable")
-    return _guard("pdf", lambda: verify_pdf(data, trust.seal, at, status_lookup=trust.status_lookup))
+    return _guard("pdf", lambda: verify_pdf(data, trust.seal, at, status_lookup=trust.status_lookup,
+                                            code_trust=trust.qr))
 
 
 def _verify_ofd(data: bytes, trust: Trust, at: datetime) -> Report:
-    report = _guard("ofd", lambda: verify_ofd(data, trust.seal, at))
+    report = _guard("ofd", lambda: verify_ofd(data, trust.seal, at, code_trust=trust.qr))
     if report.licence.get("identifier"):  # a licence OFD (signed CustomData): its status, as for PDFs
         add_status_check(report, StatusCheck.LICENCE, report.licence["identifier"],
                          trust.status_lookup)

@@ -38,6 +38,7 @@ FIELD_ZH = {
     "signers": "签章人数", "cert_list_type": "证书列表类型", "maker": "制章者",
     "trust_lists": "信任列表", "cti": "亮证码编号", "issued_at": "生成时间", "expires_at": "失效时间",
     "node_kid": "亮证节点密钥标识", "replayed": "是否重复扫描",
+    "code_claims": "文件所载证照码（经签发机构签名核验）",
 }
 # Region names as config.REGIONS has them (verification may not import the service; a test
 # keeps the two equal).

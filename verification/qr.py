@@ -495,7 +495,8 @@ def _check_licence(report: Report, signer: QrSigner, kid: bytes, claims: dict, s
         until = (f"证照有效期至 {claims['vu']} / licence valid until {claims['vu']}" if "vu" in claims
                  else "证照长期有效 / licence without an end date (长期)")
         report.add(QrCheck.EL1_LICENCE_VALIDITY, True,
-                   f"{until}；证照码有效至 / code valid until {exp.isoformat()}")
+                   f"{until}；二维码本身有效至 {exp.isoformat()}（不是证照有效期）/ the QR code "
+                   f"itself is valid until {exp.isoformat()} (not the licence's validity)")
 
 
 # -- EP1 --------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 - A **citizen**: the token carries an ID number (settings.oidc_claim("id_number")) and no
   organisation.  The session acts as a citizen client of this region whose holder code is that
   number; its client id is derived from the holder reference (the region's keyed hash), so the
-  number itself is in no id, log line, audit entry or cookie.
+  number itself is in no id, log line, audit entry or cookie, and the session row keeps it
+  encrypted only (license_svc/auth/holder_seal.py).
 - A **clerk or officer**: the token carries an organisation code and roles.  The session acts as
   the *registered* client of that department in this region (an API client an administrator
   created: `license-svc clients`), with only the roles both the client and the person hold; the
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from formats.errors import Kind, ServiceError
 from formats.privacy import mask_id_numbers
+from license_svc.auth import holder_seal
 from license_svc.auth.clients import ROLES, Client
 from license_svc.auth.models import ApiClient
 from license_svc.grants.fields import holder_code_type_of, normalise_code
@@ -109,13 +111,22 @@ def client_of(ctx, session: Session, principal: Principal) -> Client | None:
                   roles=frozenset(roles), licence_types=tuple(row.licence_types or ()))
 
 
-def as_data(principal: Principal) -> dict[str, Any]:
+def as_data(ctx, principal: Principal) -> dict[str, Any]:
+    """What the session row keeps: the ID number sealed, never in clear."""
+    sealed = (holder_seal.seal(ctx, principal.holder_code, principal.client_id)
+              if principal.holder_code else None)
     return {"kind": principal.kind, "client_id": principal.client_id, "name": principal.name,
             "roles": list(principal.roles), "operator": principal.operator,
-            "holder_code": principal.holder_code}
+            "holder_code_sealed": sealed}
 
 
-def from_data(data: dict[str, Any]) -> Principal:
+def from_data(ctx, data: dict[str, Any]) -> Principal | None:
+    """The principal of a session row, or None when a citizen's sealed number does not open
+    (the node's secret changed, or the row was altered): the session ends."""
+    sealed = data.get("holder_code_sealed")
+    holder_code = holder_seal.unseal(ctx, sealed, data["client_id"]) if sealed else None
+    if data["kind"] == CITIZEN and holder_code is None:
+        return None
     return Principal(kind=data["kind"], client_id=data["client_id"], name=data["name"],
                      roles=tuple(data["roles"]), operator=data.get("operator"),
-                     holder_code=data.get("holder_code"))
+                     holder_code=holder_code)

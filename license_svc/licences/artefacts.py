@@ -1,7 +1,9 @@
 """The two faces of a licence made from its signed record: the printed EL1 QR credential and
 the certified, sealed PDF.  Both carry the identifier and the record's SM3 data hash (the PDF
 in its `/LicenseSvc` catalog dictionary and footer, the QR through the identifier it signs),
-so paper, file and code can be matched to one signed record (docs/issuance.md).
+so paper, file and code can be matched to one signed record (docs/issuance.md).  The PDF's
+catalog also carries the EL1 text (`/Code`): another region's verifier, which does not hold the
+record, learns holder, number and validity from it once the issuer's signature on it holds.
 
 The OFD file (GB/T 33190, `signing.ofd`) is the same page sealed as an OFD document: made from
 the stored record and EL1 the first time someone asks for it (`stored_ofd`) — or at issuance,
@@ -31,7 +33,7 @@ def produce(template, record: dict, data_hash: str, signing, at: datetime) -> tu
     el1 = el1_for_record(record, template.qr, cred.key, signing.cert_der, now=at)
     page = render_licence_pdf(template.layout, record, el1, data_hash=data_hash)
     pdf = signing.stamper.sign(page, {"id": record["identifier"], "data_hash": data_hash,
-                                      "version": record["version"]})
+                                      "version": record["version"], "code": el1})
     return el1, pdf
 
 

@@ -48,7 +48,7 @@ from license_svc.licences.models import IdempotencyKey, LicenceVersion
 from license_svc.licences.record import RECORD_SCHEMA, iso_time
 from formats.canonical_json import CanonicalJSONError, canonical_json
 from license_svc.licences.resources import org_signing
-from license_svc.licences.seals import licence_seal, seal_der
+from license_svc.licences.seals import issuing_office, licence_seal, seal_der
 from license_svc.licences.signer_check import usable_signer
 from license_svc.licences.status import add_with_status_slot
 from formats import algorithms as alg
@@ -144,6 +144,9 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
                                   version=identifier.version)
     record.update({"schema": RECORD_SCHEMA, "issued_at": iso_time(at),
                    "supersedes": previous.identifier if previous is not None else None})
+    office = issuing_office(org, template, record)
+    if office:
+        record["issuer"]["office"] = office
     unique_key = uniqueness.licence_key(ctx, template, record)
     uniqueness.claim(session, unique_key, template, today,  # before anything is signed
                      replacing=previous.identifier if previous is not None else None)

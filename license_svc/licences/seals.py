@@ -49,12 +49,20 @@ def seal_name(org) -> str:
     return (org.seal or {}).get("name") or f"{org.name}{SEAL_NAME}"
 
 
+def issuing_office(org, template, record: dict) -> str | None:
+    """The office of `org` that registers `record` (上海市黄浦区民政局 for a marriage in 310101),
+    or None when the organisation registers it itself.  Issuance writes it into the record as
+    `issuer.office`, so the page's 登记机关 names the office whose seal it bears."""
+    setting = seal_setting(template)
+    return org.offices.get(record["fields"].get(setting["office_field"])) if setting else None
+
+
 def seal_for(org, template, record: dict) -> LicenceSeal:
     """The seal of the office that issues `record`: the template's office seal when the
     organisation has an office for the licence's office field, else the organisation's own."""
     setting = seal_setting(template)
-    office = org.offices.get(record["fields"].get(setting["office_field"])) if setting else None
-    if office:
+    office = issuing_office(org, template, record)
+    if setting and office:
         return LicenceSeal(f"{office}{setting['name']}", setting["type"], office,
                            setting.get("shape"))
     return LicenceSeal(seal_name(org), SEAL_TYPE_ORGANISATION,

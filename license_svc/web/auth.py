@@ -107,12 +107,13 @@ def _session_client(ctx: AppContext, token: str) -> tuple[Client, str | None]:
             session.delete(row)
             raise session_ended(f"the session ended at {row.expires_at.isoformat()}",
                                 f"会话已于 {row.expires_at.isoformat()} 到期")
-        principal = signin.from_data(row.data)
-        client = signin.client_of(ctx, session, principal)
-        if client is None:
+        principal = signin.from_data(ctx, row.data)
+        client = None if principal is None else signin.client_of(ctx, session, principal)
+        if principal is None or client is None:
             session.delete(row)
-            raise session_ended("the department's client was disabled or lost its roles",
-                                "所属部门的客户端已停用或角色已变更")
+            raise session_ended("the department's client was disabled or lost its roles, or "
+                                "the session no longer opens on this node",
+                                "所属部门的客户端已停用或角色已变更，或会话在本节点已失效")
     return client, principal.operator
 
 

@@ -14,7 +14,7 @@ from signing.qr.credentials import mask
 from signing.render.pdf import MM, page_size, seal_rect
 
 
-def metadata(record: Mapping, data_hash: str, qr_rules: Mapping) -> Metadata:
+def metadata(record: Mapping, data_hash: str, qr_rules: Mapping, code: str = "") -> Metadata:
     """The record's GB/T 36903 elements; holder codes (and names, where the template says so)
     masked by the template's QR rules, which decide what a stranger holding the file may read."""
     rules = qr_rules.get("mask", {})
@@ -27,7 +27,8 @@ def metadata(record: Mapping, data_hash: str, qr_rules: Mapping) -> Metadata:
                        mask(h["code"], rules.get("hid", "none"))) for h in record["holders"]),
         valid_from=record["valid_from"], valid_until=record.get("valid_until"),
         issued_on=record.get("issued_on", ""), version=int(record["version"]),
-        data_hash=data_hash, title=f"{record.get('type_name', '')} {record['identifier']}".strip())
+        data_hash=data_hash, title=f"{record.get('type_name', '')} {record['identifier']}".strip(),
+        code=code)
 
 
 def seal_box_mm(layout: Mapping) -> tuple[float, float, float, float]:
@@ -41,6 +42,6 @@ def licence_ofd(layout: Mapping, qr_rules: Mapping, record: Mapping, qr_text: st
                 data_hash: str, signer: SealSigner, at: datetime) -> bytes:
     """The sealed OFD package of one licence."""
     page = licence_page(layout, record, qr_text, data_hash=data_hash)
-    files = package_files(page, metadata(record, data_hash, qr_rules), at)
+    files = package_files(page, metadata(record, data_hash, qr_rules, qr_text), at)
     signed = add_seal_signature(files, signer, [Stamp(str(PAGE_ID), seal_box_mm(layout))], at)
     return zip_package(signed)

@@ -57,6 +57,7 @@ class Metadata:
     version: int
     data_hash: str                          # SM3 of the signed record, hex
     title: str
+    code: str = ""                          # the EL1 the page prints (CustomData license-svc.code)
 
 
 def package_files(page: PageContent, meta: Metadata, created: datetime) -> dict[str, bytes]:
@@ -98,8 +99,11 @@ def _ofd_xml(meta: Metadata, created: datetime) -> bytes:
 def _custom_data(meta: Metadata) -> dict[str, str]:
     """DocInfo/CustomData: which licence this file is — the OFD twin of the PDF's /LicenseSvc
     dictionary (docs/formats.md), read by the verifier to look up the licence's status."""
-    return {"license-svc.identifier": meta.identifier, "license-svc.data_hash": meta.data_hash,
+    data = {"license-svc.identifier": meta.identifier, "license-svc.data_hash": meta.data_hash,
             "license-svc.hash_alg": "SM3", "license-svc.version": str(meta.version)}
+    if meta.code:
+        data["license-svc.code"] = meta.code
+    return data
 
 
 def _metadata_xml(meta: Metadata) -> bytes:

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 from formats import algorithms as alg
 from formats.errors import SigningError
-from formats.pdf_licence import LICENCE_DICT_VERSION
+from formats.pdf_licence import LICENCE_CODE_KEY, LICENCE_DICT_VERSION
 from signing.pdf_syntax import literal_string, num, text_string
 
 _TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref\s*(\d+)\s*%%EOF\s*\Z", re.S)
@@ -125,6 +125,8 @@ def licence_entry(licence) -> bytes:
         out += b"/HashAlg/" + name.encode()
     if licence.get("version") is not None:
         out += b"/Version %d" % int(licence["version"])
+    if licence.get("code"):
+        out += LICENCE_CODE_KEY.encode() + b" " + text_string(str(licence["code"]))
     return out + b">>"
 
 

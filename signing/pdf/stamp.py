@@ -32,7 +32,7 @@ from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
 
 from formats.der import encoded_size
 from formats.errors import SigningError
-from formats.pdf_licence import LICENCE_DICT_KEY, LICENCE_DICT_VERSION
+from formats.pdf_licence import LICENCE_CODE_KEY, LICENCE_DICT_KEY, LICENCE_DICT_VERSION
 from signing.pdf import fast_stamp
 from signing.pdf.appearance import seal_stamp_style
 from signing.pdf.held_key import HeldKeySigner
@@ -141,7 +141,8 @@ _CONTENTS = re.compile(rb"/Contents\s*<([0-9A-Fa-f]{16})")
 
 
 def licence_dictionary(licence: Mapping) -> generic.DictionaryObject:
-    """`/LicenseSvc << /V 1 /Id (identifier) /Hash (hex) /HashAlg /SM3 ... >>` (docs/formats.md)."""
+    """`/LicenseSvc << /V 1 /Id (identifier) /Hash (hex) /HashAlg /SM3 /Version n /Code (EL1) >>`
+    (docs/formats.md)."""
     ident = licence.get("id") or licence.get("identifier")
     if not ident:
         raise SigningError("licence metadata needs an identifier", "证照元数据缺少证照标识")
@@ -154,6 +155,8 @@ def licence_dictionary(licence: Mapping) -> generic.DictionaryObject:
         d[pdf_name("/HashAlg")] = pdf_name("/" + str(licence.get("hash_alg", "SM3")).upper())
     if licence.get("version") is not None:
         d[pdf_name("/Version")] = generic.NumberObject(int(licence["version"]))
+    if licence.get("code"):
+        d[pdf_name(LICENCE_CODE_KEY)] = pdf_string(str(licence["code"]))
     return d
 
 

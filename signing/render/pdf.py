@@ -116,6 +116,8 @@ def field_text(record: Mapping, spec: Mapping) -> str:
     if fmt == "validity":
         return f"{chinese_date(record.get('valid_from'))} 至 {chinese_date(record.get('valid_until'))}"
     value = _lookup(record, spec["value"])
+    if (value is None or value == "") and spec.get("or"):
+        value = _lookup(record, spec["or"])  # records made before the value's path existed
     if value is None or value == "":
         return spec.get("default", "")
     if fmt == "date":

@@ -17,6 +17,10 @@ NOT_CACHES = {
     # the licence-type search path: a start-up setting for the process (set from the settings
     # by each AppContext), not a value computed for one database or clock
     ("license_svc/templates.py", "_search_path"),
+    # the OpenAPI document's component registry: filled at import by the schema modules'
+    # declarations, the same for every context (like FastAPI's own route table)
+    ("license_svc/web/schemas/openapi.py", "_models"),
+    ("license_svc/web/schemas/openapi.py", "_providers"),
 }
 MUTATORS = {"setdefault", "update", "append", "add", "pop", "popitem", "clear", "move_to_end",
             "extend"}

@@ -4,6 +4,7 @@ browser does: following every redirect and filling the provider's login form."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -41,24 +42,27 @@ class Stack:
         return self.srv.url
 
 
+@contextlib.contextmanager
+def oidc_stack(data_dir, id_token_ttl: int = 3600, **settings):
+    """A provider and a js node (live server in `data_dir`) that trusts it; `settings`: more
+    Settings fields or live_server arguments (refresh_seconds)."""
+    from tests.web.live_server import live_server
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with oidc_provider(base + "/auth/callback", base + "/", id_token_ttl=id_token_ttl) as idp:
+        with live_server(data_dir, region="js", port=port, oidc_issuer=idp.issuer,
+                         oidc_client_id=idp.client_id, oidc_client_secret=idp.client_secret,
+                         oidc_redirect_url=base + "/auth/callback", oidc_scopes=SCOPES,
+                         **settings) as srv:
+            yield Stack(idp, srv)
+
+
 @pytest.fixture(scope="module")
 def make_stack(tmp_path_factory):
     """`with make_stack(**provider_kwargs) as stack`: a provider and a js node that trusts it."""
-    import contextlib
-
-    from tests.web.live_server import live_server
-
-    @contextlib.contextmanager
     def make(id_token_ttl: int = 3600, **settings):
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with oidc_provider(base + "/auth/callback", base + "/", id_token_ttl=id_token_ttl) as idp:
-            with live_server(tmp_path_factory.mktemp("oidc-node"), region="js", port=port,
-                             oidc_issuer=idp.issuer, oidc_client_id=idp.client_id,
-                             oidc_client_secret=idp.client_secret,
-                             oidc_redirect_url=base + "/auth/callback", oidc_scopes=SCOPES,
-                             **settings) as srv:
-                yield Stack(idp, srv)
+        return oidc_stack(tmp_path_factory.mktemp("oidc-node"), id_token_ttl, **settings)
     return make
 
 
@@ -102,3 +106,18 @@ def login_until_callback(http: httpx.Client, start: str, callback_prefix: str,
             return location
         r = http.get(location)
     raise AssertionError(f"the provider did not send us back: {r.status_code} {r.text[:300]}")
+
+
+def signin_through_provider(page, base: str, path: str, account: str) -> None:
+    """In a Playwright page: open `path`, press the provider's button, log in as `account` on the
+    provider's form, and wait until the page shows who signed in."""
+    from playwright.sync_api import expect
+
+    page.goto(base + path)
+    expect(page.locator("#demo-signin")).to_contain_text("演示登录")
+    page.click("#oidc-login")
+    page.fill("input[name=login]", account)
+    page.fill("input[name=password]", "any")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + path)
+    page.wait_for_selector("#identity:not([hidden])")

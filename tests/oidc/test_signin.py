@@ -11,6 +11,7 @@ import time
 from urllib.parse import urljoin
 
 import httpx
+from sqlalchemy import text
 
 from tests.oidc.conftest import (CITIZEN, CLERK, CLERK_NAME, OFFICER, SESSION, browser_client,
                                  login_until_callback, sign_in, skip_unless_node)
@@ -68,6 +69,10 @@ def test_citizen_sees_own_licences(stack):
         assert "310101199003071230" not in str(me) and me["holder_code_masked"] == "3101**********1230"
         licences = _my_licences(http, stack.url)
         assert {"机动车驾驶证", "结婚证"} <= {lic["type_name"] for lic in licences}
+        # Nor in the server's session row: it keeps the number encrypted only.
+        with stack.srv.ctx.engine.connect() as conn:
+            rows = conn.execute(text("SELECT * FROM web_sessions")).all()
+        assert rows and not any("310101199003071230" in str(value) for row in rows for value in row)
         # A citizen session is no issuer.
         assert http.get(stack.url + "/api/v1/issuers/me/licences", headers=SESSION).status_code == 403
 
@@ -96,6 +101,20 @@ def test_clerk_verification_records_the_clerk_as_operator(stack):
         latest = _access_log(citizen, stack.url)[0]
         assert latest["action"] == "licence.verify" and latest["department"]["client_id"] == "js-relying"
         assert latest["department"]["operator"] is None
+
+
+def test_the_pages_session_probe_answers_200_and_the_api_401(stack):
+    with browser_client() as http:
+        probe = http.get(stack.url + "/auth/session")
+        assert probe.status_code == 200 and probe.json() == {"signed_in": False, "ended": False}
+        assert http.get(stack.url + "/api/v1/me", headers=SESSION).status_code == 401
+        sign_in(http, stack.url, CLERK)
+        assert http.get(stack.url + "/auth/session").json() == {"signed_in": True, "ended": False}
+        with stack.srv.ctx.unit_of_work() as session:  # the session ends on the server
+            session.execute(text("DELETE FROM web_sessions"))
+        assert http.get(stack.url + "/auth/session").json() == {"signed_in": False, "ended": True}
+        gone = http.get(stack.url + "/api/v1/me", headers=SESSION)
+        assert gone.status_code == 401 and gone.json()["type"].endswith(":session-expired")
 
 
 def test_officer_signs_in_as_the_departments_issuer_client(stack):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.oidc.conftest import CITIZEN, CLERK, CLERK_NAME, SESSION, browser_client, sign_in, skip_unless_node
+from tests.oidc.conftest import (CITIZEN, CLERK, CLERK_NAME, SESSION, browser_client, sign_in,
+                                 signin_through_provider, skip_unless_node)
 from tests.web.browser import skip_module_unless_browser
 
 skip_unless_node()
@@ -16,7 +17,7 @@ skip_module_unless_browser()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from tests.web.browser import new_page, write  # noqa: E402
+from tests.web.browser import PHONE, assert_fits, new_page, write  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -41,17 +42,6 @@ def page(browser, stack):
     yield pg
     context.close()
     assert errors == []
-
-
-def signin_through_provider(page, base: str, path: str, account: str) -> None:
-    page.goto(base + path)
-    expect(page.locator("#demo-signin")).to_contain_text("演示登录")
-    page.click("#oidc-login")
-    page.fill("input[name=login]", account)
-    page.fill("input[name=password]", "any")
-    page.click("button[type=submit]")
-    page.wait_for_url(base + path)
-    page.wait_for_selector("#identity:not([hidden])")
 
 
 def test_clerk_verifies_and_the_holder_sees_the_clerk(stack, page, browser, tmp_path):
@@ -81,6 +71,56 @@ def test_clerk_verifies_and_the_holder_sees_the_clerk(stack, page, browser, tmp_
         row = wallet.locator("#access-log tbody tr", has_text=CLERK_NAME).first
         expect(row).to_contain_text(f"经办人：{CLERK_NAME}")
         expect(row).to_contain_text("人力资源和社会保障")  # the department, by its registered name
+    finally:
+        context.close()
+
+
+def test_no_failed_request_before_anyone_signs_in(stack, page):
+    """The silent session check on load answers 200: no 401 in the browser's console."""
+    failed: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and failed.append(msg.text))
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    for path in ("/verify", "/wallet", "/console"):
+        page.goto(stack.url + path)
+        expect(page.locator("#oidc-login")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        assert page.is_hidden("#login-error") and page.is_hidden("#app")
+    assert failed == []
+
+
+def test_the_sign_in_card_on_a_phone(stack, browser):
+    """At 390 px with the provider configured: the card fits and looks like the other cards, the
+    provider's button is the primary one and spans the card, the demo sign-in comes after it,
+    set apart (dashed box) with a plain button."""
+    context, phone = new_page(browser, PHONE)
+    try:
+        for path in ("/verify", "/wallet", "/console"):
+            phone.goto(stack.url + path)
+            expect(phone.locator("#oidc-login")).to_be_visible()
+            assert_fits(phone, f"{path}, the sign-in card")
+            look = phone.evaluate("""() => {
+              const OTHER_CARD = ".card:not(#login):not(#identity)";  // the page's own, hidden or not
+              const css = (sel, prop) => getComputedStyle(document.querySelector(sel))[prop];
+              const box = (sel) => document.querySelector(sel).getBoundingClientRect();
+              const card = box("#login"), button = box("#oidc-login"), demo = box("#demo-signin");
+              return {
+                card: [css("#login", "backgroundColor"), css("#login", "borderTopColor"),
+                       css("#login", "borderRadius")],
+                other: [css(OTHER_CARD, "backgroundColor"), css(OTHER_CARD, "borderTopColor"),
+                        css(OTHER_CARD, "borderRadius")],
+                oidc: css("#oidc-login", "backgroundColor"),
+                demo: css("#login-form button", "backgroundColor"),
+                demoBorder: css("#demo-signin", "borderTopStyle"),
+                spans: button.width / (card.width - 2 * parseFloat(css("#login", "paddingLeft")) - 2),
+                demoBelow: demo.top >= button.bottom,
+              };
+            }""")
+            assert look["card"] == look["other"], path
+            assert look["oidc"] == "rgb(13, 74, 148)", path   # --blue: the primary button
+            assert look["demo"] == "rgb(255, 255, 255)", path  # the demo's button is a plain one
+            assert look["demoBorder"] == "dashed" and look["demoBelow"], path
+            assert look["spans"] > 0.98, path
+            expect(phone.locator("#demo-signin")).to_contain_text("演示登录")
     finally:
         context.close()
 

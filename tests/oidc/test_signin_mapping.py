@@ -99,7 +99,7 @@ def _session_for(ctx, claims, *, minutes: float = 30) -> str:
     now = ctx.now()
     with ctx.unit_of_work() as session:
         p = signin.principal_of(ctx, session, claims)
-        return sessions.create(session, sessions.ACTIVE, signin.as_data(p), now=now,
+        return sessions.create(session, sessions.ACTIVE, signin.as_data(ctx, p), now=now,
                                expires_at=now + timedelta(minutes=minutes))
 
 
@@ -114,6 +114,43 @@ def test_the_api_takes_the_session_only_with_the_pages_header(ctx, client, dept,
     ended = client.get("/api/v1/me", headers={SESSION_HEADER: "1"})
     assert ended.status_code == 401 and ended.json()["type"].endswith(":session-expired")
     assert ended.json()["title_zh"] and ended.json()["title_en"]
+
+
+def _columns(ctx, table: str) -> list[bytes]:
+    from sqlalchemy import text
+
+    with ctx.engine.connect() as conn:
+        return [value if isinstance(value, bytes) else str(value).encode("utf-8")
+                for row in conn.execute(text(f"SELECT * FROM {table}")) for value in row]
+
+
+def test_a_citizen_session_keeps_no_id_number_in_clear(ctx, client):
+    token = _session_for(ctx, {"sub": "c1", "name": "张三", "id_number": ID_NUMBER.lower()})
+    values = _columns(ctx, "web_sessions")
+    assert values and not any(ID_NUMBER.encode() in v for v in values), values
+    # ...yet the session is the holder: /me masks the number, the wallet lists the licences.
+    client.cookies.set(SESSION_COOKIE, token)
+    me = client.get("/api/v1/me", headers={SESSION_HEADER: "1"})
+    assert me.status_code == 200 and me.json()["holder_code_masked"] == "3101**********1230"
+    assert ID_NUMBER not in me.text
+    assert client.get("/api/v1/holders/me/licences", headers={SESSION_HEADER: "1"}).status_code == 200
+
+
+def test_a_sealed_id_number_opens_only_in_its_own_session(ctx, client):
+    from license_svc.auth.models import WebSession
+
+    mine = _session_for(ctx, {"sub": "c1", "id_number": ID_NUMBER})
+    other = _session_for(ctx, {"sub": "c2", "id_number": "11010519491231002X"})
+    with ctx.unit_of_work() as session:
+        rows = {r.data["client_id"]: r for r in session.query(WebSession)}
+        stolen = next(r for r in rows.values() if r.id_hash == sessions._hash(mine))
+        target = next(r for r in rows.values() if r.id_hash == sessions._hash(other))
+        target.data = dict(target.data, holder_code_sealed=stolen.data["holder_code_sealed"])
+    client.cookies.set(SESSION_COOKIE, other)
+    moved = client.get("/api/v1/me", headers={SESSION_HEADER: "1"})
+    assert moved.status_code == 401 and moved.json()["type"].endswith(":session-expired")
+    client.cookies.set(SESSION_COOKIE, mine)
+    assert client.get("/api/v1/me", headers={SESSION_HEADER: "1"}).status_code == 200
 
 
 def test_audit_entries_of_the_session_client_carry_the_person(ctx, dept):

@@ -238,7 +238,10 @@ def test_problem_bodies_never_echo_an_id_number(http, issuers, parties):
         http.get(f"/api/v1/status-lists/{ID}"),
     ):
         body = client_error(resp)
-        assert "[REDACTED-ID]" in resp.text, body
+        assert ID not in resp.text, body
+        # Where the answer quotes the offending value, it quotes it masked; a message that
+        # names only the field (「字段“证照信息”（fields）应为对象」) quotes nothing.
+        assert "[REDACTED-ID]" in resp.text or "pointer" in body, body
 
 
 def test_request_id_that_is_an_id_number_is_replaced(http, parties):

@@ -41,8 +41,9 @@ PUBLIC = {
     # node to node, authenticated by a signed node request instead of a key (disputes)
     ("POST", "/api/v1/federation/disputes"), ("POST", "/api/v1/federation/disputes/{dispute_id}/outcome"),
     # sign-in through the identity provider: before there is anyone to authenticate (logout
-    # ends only the session of the cookie it is sent with)
+    # ends only the session of the cookie it is sent with; the probe says only whether it has one)
     ("GET", "/auth/login"), ("GET", "/auth/callback"), ("POST", "/auth/logout"),
+    ("GET", "/auth/session"),
 }
 
 

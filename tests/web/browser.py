@@ -1,6 +1,7 @@
 """What the browser tests and the docs' screenshot script share: launching Debian's Chromium
-through Playwright, signing in on a page, reading a QR code off the screen, and a tampered
-copy of a licence PDF."""
+through Playwright, signing in on a page, reading a QR code off the screen (at half size, as a
+scanner at the counter would see it), a tampered copy of a licence PDF, whether a page fits a
+phone's width, and the console's ids for its form inputs."""
 
 from __future__ import annotations
 
@@ -79,3 +80,60 @@ def tampered(pdf: bytes) -> bytes:
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+# Every visible element whose box reaches outside [0, viewport width], as "tag#id.class: left–right".
+# A function, not an expression: the pages' CSP forbids eval.
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  for (const node of document.querySelectorAll("body *")) {
+    const r = node.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.right > width + 0.5 || r.left < -0.5) {
+      const name = node.tagName.toLowerCase() + (node.id ? "#" + node.id : "")
+        + (typeof node.className === "string" && node.className ? "." + node.className.split(" ").join(".") : "");
+      out.push(`${name}: ${Math.round(r.left)}–${Math.round(r.right)}`);
+    }
+  }
+  return out;
+}"""
+
+
+def assert_fits(page, what: str) -> None:
+    page.wait_for_timeout(100)   # let a MutationObserver's labelling and a relayout settle
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{what}: the document is {width} px wide"
+    assert page.evaluate(OVERFLOWING) == [], what
+
+
+def half_size_read(page) -> tuple[list[str], str | None]:
+    """What zxing-cpp reads from a screenshot of the phone's screen at half its size, and the
+    cti the page says it shows (taken in the same breath, in case the code was just replaced)."""
+    from PIL import Image
+
+    cti = page.get_attribute("#qr", "data-cti")
+    shot = Image.open(io.BytesIO(page.screenshot(animations="disabled")))
+    assert shot.width == PHONE["width"]
+    half = shot.resize((shot.width // 2, shot.height // 2))
+    out = io.BytesIO()
+    half.save(out, "PNG")
+    return read_qr(out.getvalue()), cti
+
+
+def shown_qr(page) -> tuple[str, str]:
+    """The text and cti of the QR code the page shows, read off a half-size screenshot."""
+    page.wait_for_function("() => { const i = document.getElementById('qr');"
+                           " return i.complete && i.naturalWidth > 0 && !!i.dataset.cti; }")
+    page.locator(".qr-box").scroll_into_view_if_needed()
+    for _ in range(6):
+        texts, cti = half_size_read(page)
+        if len(texts) == 1 and page.get_attribute("#qr", "data-cti") == cti:
+            return texts[0], cti
+        page.wait_for_timeout(300)
+    raise AssertionError(f"no single QR code read from the half-size screenshot: {texts}")
+
+
+def console_field(pointer: str) -> str:
+    """The id console.js gives the input of a request pointer."""
+    return "#fld" + "".join(c if c.isalnum() else "-" for c in pointer)

@@ -21,16 +21,11 @@ skip_module_unless_browser()
 from playwright.sync_api import expect  # noqa: E402
 
 from license_svc.identifiers import uscc_check_char  # noqa: E402
-from tests.web.browser import new_page, sign_in  # noqa: E402
+from tests.web.browser import console_field as fld, new_page, sign_in  # noqa: E402
 
 pytestmark = pytest.mark.browser
 OFFICER = "sh-issuer-amr"
 PHONE = {"width": 390, "height": 844}
-
-
-def fld(pointer: str) -> str:
-    """The id console.js gives the input of a request pointer."""
-    return "#fld" + "".join(c if c.isalnum() else "-" for c in pointer)
 
 
 @pytest.fixture(scope="module")

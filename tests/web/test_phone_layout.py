@@ -22,28 +22,10 @@ from tests.web.browser import skip_module_unless_browser
 
 skip_module_unless_browser()
 
-from tests.web.browser import MATTER, PHONE, new_page, sign_in, tampered, write  # noqa: E402
+from tests.web.browser import MATTER, PHONE, assert_fits, new_page, sign_in, tampered, write  # noqa: E402
 
 pytestmark = pytest.mark.browser
 CITIZEN, RELYING, ISSUER = "sh-citizen", "sh-relying", "sh-issuer-amr"
-
-# Every visible element whose box reaches outside [0, viewport width], as "tag#id.class: left–right".
-# A function, not an expression: the pages' CSP forbids eval.
-OVERFLOWING = """() => {
-  const width = document.documentElement.clientWidth;
-  const out = [];
-  for (const node of document.querySelectorAll("body *")) {
-    const r = node.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0) continue;
-    if (r.right > width + 0.5 || r.left < -0.5) {
-      const name = node.tagName.toLowerCase() + (node.id ? "#" + node.id : "")
-        + (typeof node.className === "string" && node.className ? "." + node.className.split(" ").join(".") : "");
-      out.push(`${name}: ${Math.round(r.left)}–${Math.round(r.right)}`);
-    }
-  }
-  return out;
-}"""
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -83,13 +65,6 @@ def driving_licence(server) -> dict:
     licences = api(server, "GET", "/api/v1/holders/me/licences", CITIZEN).json()["licences"]
     return next(lic for lic in licences
                 if lic["type_name"] == "机动车驾驶证" and lic["status"] == "active" and lic["algorithm"] == "sm2")
-
-
-def assert_fits(page, what: str) -> None:
-    page.wait_for_timeout(100)   # let a MutationObserver's labelling and a relayout settle
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{what}: the document is {width} px wide"
-    assert page.evaluate(OVERFLOWING) == [], what
 
 
 def assert_stacked(page, table: str) -> None:

@@ -6,8 +6,6 @@ verify twice."""
 
 from __future__ import annotations
 
-import io
-
 import httpx
 import pytest
 
@@ -17,12 +15,11 @@ skip_module_unless_browser()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from tests.web.browser import launch, read_qr, sign_in  # noqa: E402
+from tests.web.browser import PHONE, launch, shown_qr, sign_in  # noqa: E402
 from verification.report import TOTAL_PASSED  # noqa: E402
 
 pytestmark = pytest.mark.browser
 REFRESH_SECONDS = 3
-PHONE = {"width": 390, "height": 844}
 CITIZEN, RELYING = "sh-citizen", "sh-relying"
 
 
@@ -61,32 +58,6 @@ def _licences(server) -> list[dict]:
     return [lic for lic in resp.json()["licences"] if lic["status"] == "active"]
 
 
-def _half_size_read(page) -> tuple[list[str], str | None]:
-    """What zxing-cpp reads from a screenshot of the phone's screen at half its size, and the
-    cti the page says it shows (taken in the same breath, in case the code was just replaced)."""
-    from PIL import Image
-
-    cti = page.get_attribute("#qr", "data-cti")
-    shot = Image.open(io.BytesIO(page.screenshot(animations="disabled")))
-    assert shot.width == PHONE["width"]
-    half = shot.resize((shot.width // 2, shot.height // 2))
-    out = io.BytesIO()
-    half.save(out, "PNG")
-    return read_qr(out.getvalue()), cti
-
-
-def _shown(page) -> tuple[str, str]:
-    page.wait_for_function("() => { const i = document.getElementById('qr');"
-                           " return i.complete && i.naturalWidth > 0 && !!i.dataset.cti; }")
-    page.locator(".qr-box").scroll_into_view_if_needed()
-    for _ in range(6):
-        texts, cti = _half_size_read(page)
-        if len(texts) == 1 and page.get_attribute("#qr", "data-cti") == cti:
-            return texts[0], cti
-        page.wait_for_timeout(300)
-    raise AssertionError(f"no single QR code read from the half-size screenshot: {texts}")
-
-
 def _verify_online(server, text: str) -> dict:
     resp = httpx.post(server.url + "/api/v1/verify", json={"qr": text},
                       headers=server.auth(RELYING), timeout=30)
@@ -101,7 +72,7 @@ def test_half_size_phone_screenshot_decodes_and_verifies(server, phone, algorith
     phone.locator(f'article.licence[data-identifier="{licence["identifier"]}"] .present-btn').click()
     phone.wait_for_selector("#present:not([hidden])")
 
-    first, cti1 = _shown(phone)
+    first, cti1 = shown_qr(phone)
     assert first.startswith("EP2:")
     report = _verify_online(server, first)
     assert report["indication"] == TOTAL_PASSED, report
@@ -111,7 +82,7 @@ def test_half_size_phone_screenshot_decodes_and_verifies(server, phone, algorith
 
     expect(phone.locator("#qr")).not_to_have_attribute("data-cti", cti1,
                                                        timeout=(REFRESH_SECONDS + 10) * 1000)
-    second, cti2 = _shown(phone)
+    second, cti2 = shown_qr(phone)
     assert second != first and cti2 != cti1
     assert _verify_online(server, second)["indication"] == TOTAL_PASSED
     # the page tells the holder the interval it runs on, and the 60 s a code lives

@@ -39,11 +39,13 @@ from typing import Iterable
 from formats import algorithms as alg
 from formats import oids
 from verification.checks import OFD_SEAL, OfdCheck, embedded
+from verification.licence_code import check_code
 from verification.limits import MAX_OFD_REFERENCES, MAX_OFD_SIGNATURES, check_budget, over_cap
 from verification.ofd import safexml
 from verification.ofd.model import SEAL, Document, SignatureFile, read_documents, read_signature
 from verification.ofd.package import OfdFormatError, OfdPackage, read_package
 from verification.ofd.signed_data import SHA256, verify_plain
+from verification.qr import QrTrust
 from verification.report import Check, Report
 from verification.seal import SealFormatError, SealTrust, parse_signature, verify_signature
 
@@ -55,16 +57,18 @@ ENTRY_FILE = "OFD.xml"
 
 
 def verify_ofd(data: bytes, trust: SealTrust, at: datetime, *,
-               known_signers: Iterable = ()) -> Report:
+               known_signers: Iterable = (), code_trust: QrTrust | None = None) -> Report:
     """Report on the OFD package `data` as of `at` (timezone-aware).
 
     `known_signers`: certificates (asn1crypto or DER) the relying party already holds, used only
-    for bare signature values that carry none (ofdrw's DigitalSignContainer)."""
+    for bare signature values that carry none (ofdrw's DigitalSignContainer).  `code_trust`: the
+    QR trust that judges the licence's EL1 (`license-svc.code`, verification.licence_code)."""
     if not isinstance(at, datetime) or at.tzinfo is None:
         raise ValueError("`at` must be a timezone-aware datetime")
     report = Report(subject="ofd")
     try:
         _verify(report, data, trust, at, list(known_signers))
+        check_code(report, report.licence, code_trust, at)
     except Exception as exc:  # noqa: BLE001 - last line of defence, reported not hidden
         report.add(OfdCheck.INTERNAL, False, f"验证过程出错 / verification error: "
                    f"{exc.__class__.__name__}: {str(exc)[:200]}", failure="GENERIC",
@@ -149,7 +153,8 @@ def _entries_within_caps(report: Report, entries: list) -> bool:
 
 
 LICENCE_DATA = {"license-svc.identifier": "identifier", "license-svc.data_hash": "data_hash",
-                "license-svc.hash_alg": "hash_alg", "license-svc.version": "version"}
+                "license-svc.hash_alg": "hash_alg", "license-svc.version": "version",
+                "license-svc.code": "code"}  # the EL1, for verification.licence_code
 
 
 def _licence(report: Report, pkg: OfdPackage) -> dict:

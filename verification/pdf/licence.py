@@ -5,6 +5,9 @@ file; the structural checks have already made sure nothing after the signature m
 changed the catalog.  Status comes from the caller (`status_lookup(identifier)`: the local
 registry, a peer's signed status response or a status list), so this module stays a pure
 function of its inputs.
+
+The catalog's optional `/Code` (the EL1 the page prints) is read as `code`, for
+verification.licence_code to judge.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Callable, Mapping
 
 from pyhanko.pdf_utils import generic
 
-from formats.pdf_licence import LICENCE_DICT_KEY
+from formats.pdf_licence import LICENCE_CODE_KEY, LICENCE_DICT_KEY
 from verification.checks import PdfCheck
 from verification.report import Report
 
@@ -26,7 +29,7 @@ def read_licence(reader) -> dict:
     if not isinstance(d, generic.DictionaryObject):
         return {}
     out: dict = {}
-    for key, name in (("/Id", "identifier"), ("/Hash", "data_hash")):
+    for key, name in (("/Id", "identifier"), ("/Hash", "data_hash"), (LICENCE_CODE_KEY, "code")):
         v = d.get(key)
         if isinstance(v, (generic.TextStringObject, generic.ByteStringObject)):
             out[name] = str(v) if isinstance(v, generic.TextStringObject) else bytes(v).decode(

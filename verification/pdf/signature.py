@@ -218,12 +218,22 @@ def _modifications(report: Report, st, signed_after: bool = False) -> None:
             SignatureCoverageLevel.ENTIRE_FILE:
         ok, detail = False, f"签名后存在不允许的修改 / disallowed change after signing: {diff}"
     elif level is not None and (level > allowed or not st.docmdp_ok):
-        ok, detail = False, (f"签名后的修改超出证书签名（DocMDP）允许范围：{level.name} / changes "
-                             f"after signing exceed what the certification allows: {level.name}")
+        ok, detail = False, (f"签名后的修改超出证书签名（DocMDP）允许范围：{_CHANGES_ZH[level.name]} / "
+                             f"changes after signing exceed what the certification allows: "
+                             f"{level.name}")
     else:
         name = level.name if level is not None else "NONE"
-        ok, detail = True, f"签名后无修改或仅有长期验证数据（{name}）/ no changes after signing ({name})"
+        ok, detail = True, f"签名后{_CHANGES_ZH[name]} / after signing: {_CHANGES_EN[name]}"
     report.add(PdfCheck.MODIFICATIONS, ok, detail, failure="SIG_CONSTRAINTS_FAILURE")
+
+
+# pyHanko's ModificationLevel names, in the words a clerk reads.
+_CHANGES_ZH = {"NONE": "无任何修改", "LTA_UPDATES": "仅追加了长期验证数据或文档时间戳",
+               "FORM_FILLING": "仅填写了表单域（含追加签章）", "ANNOTATIONS": "添加了注释",
+               "OTHER": "有其他修改"}
+_CHANGES_EN = {"NONE": "no changes", "LTA_UPDATES": "only validation data or document "
+               "timestamps added", "FORM_FILLING": "only form fields filled (later signatures)",
+               "ANNOTATIONS": "annotations added", "OTHER": "other changes"}
 
 
 def _algorithms(report: Report, st, emb, ts_time: datetime | None, at: datetime) -> None:

@@ -14,6 +14,9 @@ Order (each a named check; docs/pdf.md maps every attack to the check that stops
   pdf.seal_binding, pdf.seal              SESeal attribute: signer listed, seal valid and trusted
                                           (each signature's, when there are several)
   pdf.licence_status                      status_lookup(identifier), when given
+
+The licence's EL1 in the catalog (`/Code`) is checked with `code_trust`, the QR trust, when given
+(verification.licence_code): its claims are reported, never judged.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ from formats.algorithms import registry
 from verification import certpath
 from verification.checks import PdfCheck
 from verification.limits import check_budget
+from verification.licence_code import check_code
 from verification.pdf.licence import check_status, read_licence
 from verification.pdf.seal_binding import check_seal
 from verification.pdf.sigdict import check_signature_fields, normalise
 from verification.pdf.signature import (check_document_timestamp, check_signature,
                                          embedded_certs)
 from verification.pdf.structure import read_pdf
+from verification.qr import QrTrust
 from verification.report import Report, Signed
 from verification.seal import SealTrust
 
@@ -44,26 +49,28 @@ PdfTrust = SealTrust
 
 
 def verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
-               status_lookup: Callable | None = None) -> Report:
+               status_lookup: Callable | None = None, code_trust: QrTrust | None = None) -> Report:
     libraries.install()  # a library user may not have: without it genuine SM2 PDFs fail
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         report, follow_ups = certpath.run_on_new_loop(_pdf_part(data, trust, at))
-        _finish(report, follow_ups, status_lookup)
+        _finish(report, follow_ups, status_lookup, code_trust, at)
         return report
     box: list = []  # called from inside an event loop: run apart on a private loop
-    t = threading.Thread(target=lambda: box.append(verify_pdf(data, trust, at, status_lookup)))
+    t = threading.Thread(target=lambda: box.append(
+        verify_pdf(data, trust, at, status_lookup, code_trust)))
     t.start()
     t.join()
     return box[0]
 
 
 async def async_verify_pdf(data: bytes, trust: PdfTrust, at: datetime,
-                           status_lookup: Callable | None = None) -> Report:
+                           status_lookup: Callable | None = None,
+                           code_trust: QrTrust | None = None) -> Report:
     libraries.install()  # as in verify_pdf
     report, follow_ups = await _pdf_part(data, trust, at)
-    await asyncio.to_thread(_finish, report, follow_ups, status_lookup)
+    await asyncio.to_thread(_finish, report, follow_ups, status_lookup, code_trust, at)
     return report
 
 
@@ -86,12 +93,13 @@ async def _pdf_part(data, trust, at: datetime):
     return report, follow_ups
 
 
-def _finish(report: Report, follow_ups, status_lookup) -> None:
+def _finish(report: Report, follow_ups, status_lookup, code_trust, at: datetime) -> None:
     if follow_ups is None:
         return
     try:
         for step in follow_ups:
             step()
+        check_code(report, report.licence, code_trust, at)  # before the status: judges the file
         check_status(report, report.licence, status_lookup)
     except Exception as exc:
         _format_failure(report, exc)

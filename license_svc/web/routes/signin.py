@@ -3,6 +3,7 @@
     GET  /auth/login?next=/verify   → 303 to the provider (code flow, PKCE, state, nonce)
     GET  /auth/callback             → verifies the ID token, starts a server-side session, 303 back
     POST /auth/logout               → ends the session; answers the provider's logout URL
+    GET  /auth/session              → {"signed_in", "ended"}: the pages' probe, never a 401
 
 The login under way is remembered server-side under a short-lived `SameSite=Lax` cookie (the
 provider's redirect back is a cross-site navigation, on which a Strict cookie is not sent); the
@@ -27,8 +28,6 @@ from license_svc.context import AppContext
 from license_svc.web.auth import (SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_HEADER, get_ctx,
                                   session_token)
 from license_svc.web.problems import ProblemError
-from license_svc.web.schemas.openapi import ok
-from license_svc.web.schemas.pages import SignedOut
 
 router = APIRouter(prefix="/auth", tags=["登录 sign-in"], include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ def _next_page(value: str | None) -> str:
     return value if value in PAGES else "/"
 
 
-@router.get("/login", include_in_schema=False)  # browser navigation, not an API
+@router.get("/login")
 def login(request: Request, next: str | None = Query(None, max_length=32),
           ctx: AppContext = Depends(get_ctx)) -> Response:
     begun = _oidc(ctx).begin()
@@ -69,7 +68,7 @@ def login(request: Request, next: str | None = Query(None, max_length=32),
     return response
 
 
-@router.get("/callback", include_in_schema=False)  # the provider's redirect
+@router.get("/callback")
 def callback(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
     provider = _oidc(ctx)
     now = ctx.now()
@@ -86,7 +85,7 @@ def callback(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
             principal = signin.principal_of(ctx, session, claims)
             ends = min(datetime.fromtimestamp(int(claims["exp"]), timezone.utc),
                        now + timedelta(minutes=ctx.settings.session_max_minutes))
-            token = sessions.create(session, sessions.ACTIVE, signin.as_data(principal),
+            token = sessions.create(session, sessions.ACTIVE, signin.as_data(ctx, principal),
                                     now=now, expires_at=ends)
     except ServiceError as exc:
         log.warning("sign-in refused: %s (%s)", exc.code, exc.message_en)
@@ -115,8 +114,24 @@ def _failed(exc: ServiceError) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-@router.post("/logout", summary="退出登录 / end the page session",
-             responses=ok(SignedOut))
+@router.get("/session")
+def session_probe(request: Request, ctx: AppContext = Depends(get_ctx)) -> JSONResponse:
+    """Whether this browser has a live page session, answered 200 either way: every page asks
+    on load, and a visitor who has not signed in is no error (a 401 from /api/v1/me would be
+    logged as a failed request in the browser's console).  `ended`: there was a session cookie
+    but the session is over (expiry, logout elsewhere), which the page says.  The API keeps
+    answering 401 to calls without a valid session or key."""
+    token = session_token(request)
+    active = False
+    if token:
+        with ctx.unit_of_work() as session:
+            row = sessions.find(session, token, sessions.ACTIVE)
+            active = row is not None and row.expires_at > ctx.now()
+    return JSONResponse({"signed_in": active, "ended": bool(token) and not active},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/logout")
 def logout(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
     """End the page session here and tell the page where the provider ends its own."""
     if not request.headers.get(SESSION_HEADER):

@@ -59,11 +59,3 @@ class IssuableType(Open):
 
 class Templates(Open):
     templates: list[IssuableType]
-
-
-class SignedOut(Open):
-    """`POST /auth/logout`: the page then sends the browser to `logout_url` (the provider's
-    end-session page), when there is one."""
-
-    signed_out: bool
-    logout_url: str | None = None

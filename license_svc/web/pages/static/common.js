@@ -164,9 +164,26 @@ const LS = (() => {
     if (next) window.location.assign(next);
   }
 
+  /** {signed_in, ended} of this browser's page session (200 either way: no 401 in the console
+   *  for a visitor who has not signed in); null when the service cannot be reached. */
+  async function probe() {
+    try {
+      const resp = await fetch("/auth/session", { credentials: "same-origin", cache: "no-store",
+                                                  headers: { Accept: "application/json" } });
+      return resp.ok ? await resp.json() : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   async function signIn(silent) {
     show("login-error");
     const viaKey = Boolean(key());
+    if (silent) {  // back from the identity provider, or a reload: only ask /me with a session
+      const state = await probe();
+      if (!state) { show("login-error", problemText(0, null)); return; }
+      if (!state.signed_in) { if (state.ended) show("login-error", SESSION_ENDED); return; }
+    }
     try {
       const who = await api("/api/v1/me");
       if (roles.length && !who.roles.some((r) => roles.includes(r))) {
@@ -178,10 +195,13 @@ const LS = (() => {
       me = who;
       renderIdentity();
       if (me.session_expires_at) {
-        // At the session's end ask the server: its 401 brings the sign-in form back.
+        // At the session's end ask the server; an ended session brings the sign-in form back.
         const ms = new Date(me.session_expires_at).getTime() - Date.now() + 1000;
         clearTimeout(expiryTimer);
-        expiryTimer = setTimeout(() => api("/api/v1/me").catch(() => {}), Math.max(ms, 1000));
+        expiryTimer = setTimeout(async () => {
+          const state = await probe();
+          if (state && !state.signed_in) signedOut(SESSION_ENDED);
+        }, Math.max(ms, 1000));
       }
       readyHandlers.forEach((fn) => fn(me));
     } catch (e) {
