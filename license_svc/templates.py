@@ -9,7 +9,8 @@ Adding a licence type is adding a folder with five files, no code (docs/formats.
 
 - ``template.json`` what the type is: GB/T 36904 type code, name, holder code type and count,
   whether the Delta regions recognise it, validity rules, licence-number pattern, which kind of
-  issuing organisation (``amr``, ``traffic``, …) may issue it;
+  issuing organisation (``amr``, ``traffic``, …) may issue it, and what makes two of its
+  licences the same licence (``unique``: at most one of them in force at a time);
 - ``schema.json`` JSON Schema of the type's own fields;
 - ``layout.json`` where things go on the A4 page (mm), the QR and seal boxes;
 - ``qr.json`` which claims go into the printed EL1 code and how they are masked;
@@ -49,6 +50,8 @@ FILES = ("template.json", "schema.json", "layout.json", "qr.json", "example.json
 REQUEST_KEYS = {"type", "issuer_code", "holders", "valid_from", "valid_until", "fields", "number"}
 RECORD_PATH_ROOTS = {"identifier", "type_code", "type_name", "number", "holders", "issuer",
                      "issued_on", "valid_from", "valid_until", "region", "version", "fields"}
+# `unique` parts: every holder's code (order-free), the licence number, or one of the type's fields.
+UNIQUE_PARTS = ("holders", "number")
 _FOLDER = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 _MASK = re.compile(r"^(none|name|keep:\d{1,2}:\d{1,2})$")
 MAX_HOLDER_NAME = 100
@@ -120,6 +123,13 @@ class Template:
     @property
     def number_pattern(self) -> str:
         return self.meta["number"]["pattern"]
+
+    @property
+    def unique_parts(self) -> tuple[str, ...]:
+        """What makes two licences of this type the same licence (`UNIQUE_PARTS`): while one is
+        in force, issuing another with the same values is refused (docs/issuance.md "No
+        duplicates")."""
+        return tuple(self.meta["unique"])
 
     # -- names a person reads ---------------------------------------------------------------------
     def holder_titles(self, i: int = 0) -> dict[str, str]:
@@ -448,10 +458,33 @@ def _check_meta(t: Template) -> None:
     if v.get("max_years") is not None and not (isinstance(v["max_years"], int) and v["max_years"] > 0):
         raise ValueError("validity.max_years")
     ids.licence_number_regex(m["number"]["pattern"])
+    _check_unique(t)
     for what, path in m.get("id_card_fields", {}).items():
         if what not in ("birth_date", "sex") or not path.startswith("fields."):
             raise _err(f"template {t.folder}: id_card_fields maps birth_date/sex to fields.* paths",
                        f"模板 {t.folder} 的 id_card_fields 只能把 birth_date/sex 对应到 fields 字段")
+
+
+def _check_unique(t: Template) -> None:
+    """`unique` lists the parts of a record that name one licence: "holders", "number" (only
+    when the number pattern has no random serial: a number drawn afresh never repeats, so the
+    rule could never hold) or "fields.<a property of schema.json>"."""
+    parts = t.meta.get("unique")
+    fields = t.schema.get("properties", {})
+    bad = not isinstance(parts, list) or not parts or len(set(map(str, parts))) != len(parts)
+    for part in parts if not bad else ():
+        if not isinstance(part, str):
+            bad = True
+        elif part == "number" and "{serial" in t.number_pattern:
+            raise _err(f"template {t.folder}: unique cannot use a number with a random serial",
+                       f"模板 {t.folder} 的 unique 不能使用含随机序号的证照编号")
+        elif part not in UNIQUE_PARTS and not (part.startswith("fields.") and part[7:] in fields):
+            bad = True
+    if bad:
+        raise _err(f"template {t.folder}: unique must list distinct parts of "
+                   f"{', '.join(UNIQUE_PARTS)}, fields.<field of schema.json>",
+                   f"模板 {t.folder} 的 unique（唯一性规则）必须列出不重复的 "
+                   f"{'、'.join(UNIQUE_PARTS)} 或 schema.json 中的 fields 字段")
 
 
 def _check_schema(t: Template) -> None:

@@ -30,9 +30,9 @@ def seed_grant(ctx, session) -> None:
     if session.scalar(select(Grant.id).where(Grant.created_by == DEMO_CLIENT).limit(1)):
         return  # seeded on an earlier start
     driving = load_templates()["driving_licence"].type_code
-    licence = session.scalars(select(LicenceVersion).where(
-        LicenceVersion.region == ctx.region, LicenceVersion.type_code == driving)
-        .order_by(LicenceVersion.id)).first()
+    licence = session.scalars(select(LicenceVersion).where(  # one in force (unique_key set)
+        LicenceVersion.region == ctx.region, LicenceVersion.type_code == driving,
+        LicenceVersion.unique_key.is_not(None)).order_by(LicenceVersion.id)).first()
     departments = [c for c, disabled in list_clients(session)
                    if not disabled and c.region == ctx.region and c.has_role("relying")]
     # the dev relying client of keys_dev/clients.json if there is one

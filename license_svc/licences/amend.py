@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from license_svc import templates
 from license_svc.licences.errors import LicenceDataInvalid
 from license_svc.licences.issue import issue_one
-from license_svc.licences.lifecycle import check_change_authority, clean_reason, load_version
+from license_svc.licences.lifecycle import clean_reason, version_for_change
 from license_svc.licences.models import LicenceVersion
-from license_svc.licences.signer_check import usable_signer
 
 AMENDABLE = ("holders", "valid_from", "valid_until", "fields", "algorithm")
 
@@ -28,10 +27,8 @@ def amend(ctx, session: Session, identifier: str, actor, changes: dict,
         raise LicenceDataInvalid(f"an amendment changes some of {', '.join(AMENDABLE)}",
                                  f"变更内容只能包含 {'、'.join(AMENDABLE)}")
     reason = clean_reason(reason, required=False)
-    old = load_version(session, identifier, for_update=True)
-    check_change_authority(ctx, actor, old)
     # The old version's "superseded" event is signed with its own algorithm's key.
-    usable_signer(ctx, session, old.issuer_code, old.algorithm)
+    old = version_for_change(ctx, session, identifier, actor)
     record = json.loads(old.record)
     template = templates.by_type_code(old.type_code)
     request = {"type": template.folder, "issuer_code": old.issuer_code,

@@ -75,3 +75,37 @@ class IdempotencyKeyInvalid(LicenceError):
     def __init__(self):
         super().__init__("Idempotency-Key must be 1-255 printable ASCII characters",
                          "幂等键（Idempotency-Key）必须是 1 到 255 个可打印 ASCII 字符")
+
+
+class DuplicateLicence(LicenceError):
+    """The holder already has this licence in force (active or suspended) by the type's
+    uniqueness rule (`licences/uniqueness.py`).  The answer names the licence that exists, so the
+    caller can show it, or ask again with `"replaces": <that identifier>` to amend it."""
+
+    code = "licence-duplicate"
+    kind = Kind.CONFLICT
+    title_zh = "该证照已存在且有效"
+    title_en = "This licence is already in force"
+
+    def __init__(self, existing: str, type_name: str):
+        super().__init__(
+            f"this holder already has a {type_name} in force ({existing}); to change it, send "
+            f"\"replaces\": \"{existing}\"",
+            f"该持证主体已有有效的{type_name}（{existing}），如需变更请在请求中注明 "
+            f"\"replaces\": \"{existing}\"")
+        self.existing = existing
+        self.problem_members = {"existing_identifier": existing}
+
+
+class BatchAllDuplicates(LicenceError):
+    """Every item of a batch was a duplicate: nothing was issued (`rejected` lists them)."""
+
+    code = "licence-duplicate"
+    kind = Kind.CONFLICT
+    title_zh = DuplicateLicence.title_zh
+    title_en = DuplicateLicence.title_en
+
+    def __init__(self, rejected: list[dict]):
+        super().__init__("every item of the batch is a licence already in force; nothing was issued",
+                         "批量请求中的每一项都是已有的有效证照，未签发任何证照")
+        self.problem_members = {"rejected": rejected}

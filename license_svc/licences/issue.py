@@ -13,6 +13,12 @@ included: the retry's body must be byte-for-byte the original request, holder co
 so the caller shows it already holds them — it is the issuing system), and each replay is
 audited as `licence.issue.replay`, one entry per licence, like any other read of the record
 (issue 14 item 6).
+
+No duplicates (docs/issuance.md): a request for a licence the holder already has in force, by the
+type's uniqueness rule, is refused with 409 `licence-duplicate` naming the existing identifier
+(`uniqueness`), unless it says `"replaces": "<that identifier>"` — then it is an amendment of it
+with the request as its whole new content.  A batch refuses such items one by one and issues the
+rest.
 """
 
 from __future__ import annotations
@@ -30,12 +36,14 @@ from sqlalchemy.orm import Session
 from license_svc import templates
 from license_svc.auth import policy
 from license_svc.identifiers import make_identifier, parse_identifier
-from license_svc.licences import artefacts, holders
+from license_svc.licences import artefacts, holders, uniqueness
 from license_svc.licences.auditing import audit_holder_ref, audit_licence
-from license_svc.licences.errors import (IdempotencyKeyInvalid, IdempotencyKeyReused,
+from license_svc.licences.errors import (BatchAllDuplicates, DuplicateLicence,
+                                         IdempotencyKeyInvalid, IdempotencyKeyReused,
                                          IssuerAuthorityError, LicenceDataInvalid,
                                          UnknownLicenceType)
-from license_svc.licences.lifecycle import CST, append_event, holder_code_of, supersede
+from license_svc.licences.lifecycle import (CST, append_event, clean_reason, holder_code_of,
+                                            supersedable, supersede, version_for_change)
 from license_svc.licences.models import IdempotencyKey, LicenceVersion
 from license_svc.licences.record import RECORD_SCHEMA, iso_time
 from formats.canonical_json import CanonicalJSONError, canonical_json
@@ -57,6 +65,7 @@ class IssueResult:
     identifiers: list[str]
     replayed: bool = False  # an idempotent retry: these were made by an earlier request
     view: Any = None  # what `issue(describe=...)` said of the new licence, inside its transaction
+    rejected: tuple[dict, ...] = ()  # batch items refused as duplicates (`rejected_item`)
 
 
 # -- request validation ------------------------------------------------------------------------
@@ -127,6 +136,7 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
     else:
         if template.type_code != previous.type_code:
             raise _invalid("an amendment cannot change the licence type", "变更不能改变证照类型")
+        last = supersedable(session, previous, at)
         identifier = parse_identifier(previous.identifier).with_version(previous.version + 1)
         number = json.loads(previous.record)["number"]
     record = template.make_record(request, identifier=str(identifier), number=number,
@@ -137,6 +147,9 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
     office = issuing_office(org, template, record)
     if office:
         record["issuer"]["office"] = office
+    unique_key = uniqueness.licence_key(ctx, template, record)
+    uniqueness.claim(session, unique_key, template, today,  # before anything is signed
+                     replacing=previous.identifier if previous is not None else None)
     body_bytes = canonical_json(record)
     digest = alg.sm3(body_bytes).hex()
     es_id = licence_seal(ctx, session, org, template, record)
@@ -152,9 +165,9 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
         record=body_bytes.decode("utf-8"), data_hash=digest, signature=cred.key.sign(body_bytes),
         signer_cert=cred.cert.dump(), el1=el1, pdf=pdf,
         valid_until=date.fromisoformat(record["valid_until"]) if record["valid_until"] else None,
-        issued_at=at, client_id=actor.client_id)
+        issued_at=at, client_id=actor.client_id, unique_key=unique_key)
     if previous is not None:
-        supersede(ctx, session, previous, version.identifier, actor, at, reason)
+        supersede(ctx, session, previous, version.identifier, actor, at, reason, last)
     add_with_status_slot(session, version, owner=ctx)
     holders.add(ctx, session, version.identifier, record)  # every holder, not only the first
     append_event(ctx, session, version, "amended" if previous is not None else "issued", "active",
@@ -163,6 +176,28 @@ def issue_one(ctx, session: Session, actor, body: Any, *,
                   actor=actor, identifier=version.identifier, holder_code=record["holders"][0]["code"])
     session.flush()
     return version
+
+
+def issue_request(ctx, session: Session, actor, body: Any) -> LicenceVersion:
+    """One request of `POST /licences` or one batch item: a new licence, or, with
+    `"replaces": "<identifier>"` (and an optional `"reason"`), an amendment of that licence whose
+    new content is the request itself."""
+    if not (isinstance(body, dict) and "replaces" in body):
+        return issue_one(ctx, session, actor, body)
+    request = dict(body)
+    replaced = request.pop("replaces")
+    if not isinstance(replaced, str):
+        raise _invalid("replaces must be the identifier of the licence this one replaces",
+                       "replaces 必须是被替换证照的标识")
+    reason = clean_reason(request.pop("reason", None), required=False)
+    previous = version_for_change(ctx, session, replaced, actor)
+    return issue_one(ctx, session, actor, request, previous=previous, reason=reason)
+
+
+def rejected_item(index: int, exc: DuplicateLicence) -> dict:
+    """How a batch reports an item refused as a duplicate (no holder data in it)."""
+    return {"index": index, "code": exc.code, "existing_identifier": exc.existing,
+            "message_zh": exc.message_zh, "message_en": exc.message_en}
 
 
 # -- idempotent entry points -----------------------------------------------------------------
@@ -182,24 +217,35 @@ def _stored_result(ctx, session: Session, actor, key: str, digest: str) -> Issue
         return None
     if row.request_hash != digest:
         raise IdempotencyKeyReused()
-    identifiers = json.loads(row.result)
+    result = json.loads(row.result)  # the identifiers, or {"identifiers", "rejected"} of a batch
+    identifiers = result if isinstance(result, list) else result["identifiers"]
+    rejected = () if isinstance(result, list) else tuple(result["rejected"])
     for identifier in identifiers:
         version = session.scalar(select(LicenceVersion).where(LicenceVersion.identifier == identifier))
         audit_licence(ctx, session, action="licence.issue.replay", actor=actor, identifier=identifier,
                       holder_code=holder_code_of(version) if version is not None else None,
                       detail={"idempotent_replay": True, "first_request_at": iso_time(row.created_at)})
-    return IssueResult(identifiers, replayed=True)
+    return IssueResult(identifiers, replayed=True, rejected=rejected)
+
+
+def _stored_form(result: IssueResult) -> str:
+    if not result.rejected:
+        return json.dumps(result.identifiers)
+    return json.dumps({"identifiers": result.identifiers, "rejected": list(result.rejected)},
+                      ensure_ascii=False)
 
 
 def run_idempotent(ctx, actor, kind: str, body: Any, key: str | None,
-                   produce: Callable[[Session], list[str]]) -> IssueResult:
+                   produce: Callable[[Session], IssueResult]) -> IssueResult:
     """Run `produce` in its own transaction, at most once per (client, key).
 
     A concurrent request with the same key loses on the primary key of the idempotency row;
     its whole transaction (licence included) rolls back and it answers with the winner's
     result, so a retry storm still makes exactly one licence.  Any other unique clash (a random
-    serial drawn twice) is retried with fresh random choices; status-list slots never clash
-    here (`status.add_with_status_slot` draws again itself)."""
+    serial drawn twice, or a concurrent request for the same licence taking its uniqueness key
+    first) is retried with fresh random choices, and the retry's look-up then finds the winner
+    (`uniqueness.claim`: 409); status-list slots never clash here (`status.add_with_status_slot`
+    draws again itself)."""
     if key is not None and not (isinstance(key, str) and _IDEMPOTENCY_KEY.match(key)):
         raise IdempotencyKeyInvalid()
     digest = request_hash(kind, body) if key is not None else None
@@ -210,14 +256,13 @@ def run_idempotent(ctx, actor, kind: str, body: Any, key: str | None,
                     stored = _stored_result(ctx, session, actor, key, digest)
                     if stored is not None:
                         return stored
-                identifiers = produce(session)
+                result = produce(session)
                 if key is not None:
                     session.add(IdempotencyKey(client_id=actor.client_id, key=key,
-                                               request_hash=digest,
-                                               result=json.dumps(identifiers),
+                                               request_hash=digest, result=_stored_form(result),
                                                created_at=ctx.now()))
                     session.flush()
-                return IssueResult(identifiers)
+                return result
         except IntegrityError:
             if key is not None:
                 with ctx.unit_of_work() as session:
@@ -234,35 +279,36 @@ def issue(ctx, actor, body: Any, *, idempotency_key: str | None = None,
     """One licence.  `describe(session, version)` runs in the issuing transaction and its result
     is `IssueResult.view`: the HTTP route's 201 body comes from the licence just made instead of
     a second transaction reading the ~100 KB row back.  A replay has no view (nothing was made)."""
-    views: list[Any] = []
 
-    def produce(session: Session) -> list[str]:
-        version = issue_one(ctx, session, actor, body)
-        if describe is not None:
-            views.append(describe(session, version))
-        return [version.identifier]
+    def produce(session: Session) -> IssueResult:
+        version = issue_request(ctx, session, actor, body)
+        return IssueResult([version.identifier],
+                           view=describe(session, version) if describe is not None else None)
 
-    result = run_idempotent(ctx, actor, "issue", body, idempotency_key, produce)
-    if views and not result.replayed:  # the last attempt's: earlier ones rolled back
-        return IssueResult(result.identifiers, view=views[-1])
-    return result
+    return run_idempotent(ctx, actor, "issue", body, idempotency_key, produce)
 
 
 def issue_batch(ctx, actor, bodies: Any, *, idempotency_key: str | None = None) -> IssueResult:
-    """All or nothing: one bad item fails the batch (its index is in the error) and none is kept."""
+    """One bad item fails the batch (its index is in the error) and none is kept — except a
+    duplicate (`DuplicateLicence`: of a licence in force, or of an earlier item), which is left
+    out and reported in `rejected` while the rest issue.  All duplicates: 409, nothing issued."""
     if not isinstance(bodies, list) or not 1 <= len(bodies) <= MAX_BATCH:
         raise _invalid(f"a batch is a list of 1..{MAX_BATCH} licence requests",
                        f"批量签发须为 1 到 {MAX_BATCH} 个证照请求的列表")
 
-    def produce(session):
-        out = []
+    def produce(session: Session) -> IssueResult:
+        out, rejected = [], []
         for i, body in enumerate(bodies):
             try:
-                out.append(issue_one(ctx, session, actor, body).identifier)
+                out.append(issue_request(ctx, session, actor, body).identifier)
+            except DuplicateLicence as exc:  # refused before it wrote anything: the batch goes on
+                rejected.append(rejected_item(i, exc))
             except ServiceError as exc:
                 exc.message_en = f"item {i}: {exc.message_en}"
                 exc.message_zh = f"第 {i} 项：{exc.message_zh}"
                 raise
-        return out
+        if not out:
+            raise BatchAllDuplicates(rejected)
+        return IssueResult(out, rejected=tuple(rejected))
 
     return run_idempotent(ctx, actor, "batch", bodies, idempotency_key, produce)

@@ -24,6 +24,7 @@ from license_svc.licences.errors import (IssuerAuthorityError, LicenceDataInvali
                                          LicenceStateError)
 from license_svc.licences.models import LicenceEvent, LicenceVersion, insert_row
 from license_svc.licences.signer_check import usable_signer
+from license_svc.licences.uniqueness import release
 from formats.canonical_json import canonical_json
 from formats.privacy import mask_id_numbers
 from license_svc.licences.record import iso_time
@@ -129,6 +130,16 @@ def clean_reason(reason: str | None, required: bool) -> str | None:
     return mask_id_numbers(reason) if reason is not None else None
 
 
+def version_for_change(ctx, session: Session, identifier: str, actor) -> LicenceVersion:
+    """The version a change (lifecycle event, amendment, replacing issuance) is about, locked
+    for the rest of the transaction; refused unless `actor` may change it and its organisation's
+    key of the version's algorithm may sign now (the change's event is signed with it)."""
+    version = load_version(session, identifier, for_update=True)
+    check_change_authority(ctx, actor, version)
+    usable_signer(ctx, session, version.issuer_code, version.algorithm)
+    return version
+
+
 def change_status(ctx, session: Session, identifier: str, action: str, actor,
                   reason: str | None = None) -> LicenceEvent:
     """Suspend, reinstate or revoke one version; signed, appended, audited, in the caller's
@@ -136,10 +147,7 @@ def change_status(ctx, session: Session, identifier: str, action: str, actor,
     if action not in ("suspended", "reinstated", "revoked"):
         raise LicenceDataInvalid(f"unknown lifecycle action {action!r}", f"未知的状态变更 {action!r}")
     reason = clean_reason(reason, required=action == "revoked")
-    version = load_version(session, identifier, for_update=True)
-    check_change_authority(ctx, actor, version)
-    # The event is signed with the organisation's key: not with a withdrawn or missing one.
-    usable_signer(ctx, session, version.issuer_code, version.algorithm)
+    version = version_for_change(ctx, session, identifier, actor)
     at = ctx.now()
     previous = latest_event(session, identifier)
     current = status_at(version, previous, at)
@@ -149,6 +157,8 @@ def change_status(ctx, session: Session, identifier: str, action: str, actor,
             f"cannot mark a {current} licence as {action}",
             f"证照当前状态为“{STATUS_ZH[current]}”，不能{ACTION_ZH[action]}")
     event = append_event(ctx, session, version, action, after, actor.client_id, at, reason, previous)
+    if after == REVOKED:  # out of force for good: the holder may be issued this licence again
+        release(session, identifier)
     audit_licence(ctx, session, action=f"licence.{action}", actor=actor, identifier=identifier,
                   holder_code=holder_code_of(version), detail={"reason": reason})
     session.flush()
@@ -167,14 +177,23 @@ def revoke(ctx, session, identifier, actor, reason):
     return change_status(ctx, session, identifier, "revoked", actor, reason)
 
 
-def supersede(ctx, session: Session, old: LicenceVersion, new_identifier: str, actor,
-              at: datetime, reason: str | None) -> LicenceEvent:
-    """Mark `old` superseded by `new_identifier` (called by amendment, same transaction)."""
+def supersedable(session: Session, old: LicenceVersion, at: datetime) -> LicenceEvent:
+    """The latest event of `old` if it may be superseded now (amendment), else LicenceStateError
+    — asked before the new version is built, so amending an old version says so rather than
+    meeting the newer version as a duplicate."""
     previous = latest_event(session, old.identifier)
     current = status_at(old, previous, at)
     if current not in TRANSITIONS["superseded"][0]:
         raise LicenceStateError(f"cannot amend a {current} licence",
                                 f"证照当前状态为“{STATUS_ZH[current]}”，不能变更")
+    return previous
+
+
+def supersede(ctx, session: Session, old: LicenceVersion, new_identifier: str, actor,
+              at: datetime, reason: str | None, previous: LicenceEvent) -> LicenceEvent:
+    """Mark `old` superseded by `new_identifier` (called by amendment, same transaction, after
+    `supersedable` returned `previous`)."""
+    release(session, old.identifier)  # before the new version's INSERT takes the key over
     return append_event(ctx, session, old, "superseded", SUPERSEDED, actor.client_id, at,
                         reason or f"superseded by {new_identifier}", previous)
 

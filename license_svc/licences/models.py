@@ -12,6 +12,9 @@
   retried POST returns the licence it already made.
 - `licence_ofd`: a version's sealed OFD file, made once and kept (docs/ofd.md).
 - Status-list slots are columns of the version row with a unique (list, index) pair.
+- `licence_versions.unique_key`: the only column ever updated — bookkeeping, not signed content.
+  Set while the version is in force, NULL after (`license_svc.licences.uniqueness`); its unique
+  index is what keeps a holder from having the same licence twice, even under concurrency.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class LicenceVersion(Base):
     __table_args__ = (
         UniqueConstraint("family", "version", name="uq_licence_versions_family_version"),
         UniqueConstraint("status_list", "status_index", name="uq_licence_versions_status_slot"),
+        Index("ux_licence_versions_unique_key", "unique_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -57,6 +61,8 @@ class LicenceVersion(Base):
     status_index: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime]
     client_id: Mapped[str] = mapped_column(String(64))
+    # HMAC of what makes this licence "the same licence" (template `unique`) while in force
+    unique_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class LicenceEvent(Base):

@@ -169,6 +169,7 @@ async def _service_error_handler(_request: Request, exc):
     # shows the message next to that input (templates.TemplateError).
     if getattr(exc, "pointer", None):
         problem.extra["pointer"] = exc.pointer
+    problem.extra.update(getattr(exc, "problem_members", {}))  # e.g. existing_identifier
     return problem_response(problem)
 
 

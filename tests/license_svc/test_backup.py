@@ -70,7 +70,7 @@ def _verify_log(ctx, tmp: Path, kept_checkpoint: str):
 
 def test_backup_under_load_restores_every_committed_licence_and_the_log_goes_on(
         ctx, ctx_factory, amr, empty_database, tmp_path):
-    before = {issue(ctx, amr, example("business_licence")).identifiers[0] for _ in range(4)}
+    before = {issue(ctx, amr, example("business_licence", n)).identifiers[0] for n in range(4)}
     audit.publish(ctx)
     during: list[str] = []
     stop = threading.Event()
@@ -78,7 +78,7 @@ def test_backup_under_load_restores_every_committed_licence_and_the_log_goes_on(
     def writer():
         deadline = time.monotonic() + 60
         while not stop.is_set() and len(during) < 200 and time.monotonic() < deadline:
-            during.append(issue(ctx, amr, example("business_licence")).identifiers[0])
+            during.append(issue(ctx, amr, example("business_licence", 4 + len(during))).identifiers[0])
 
     thread = threading.Thread(target=writer)
     thread.start()
@@ -103,7 +103,7 @@ def test_backup_under_load_restores_every_committed_licence_and_the_log_goes_on(
 
     # The restored node goes on writing the same log: its new checkpoint is consistent with
     # the one the backup recorded.
-    more = issue(restored_ctx, amr, example("business_licence")).identifiers[0]
+    more = issue(restored_ctx, amr, example("business_licence", 300)).identifiers[0]
     audit.publish(restored_ctx)
     report = _verify_log(restored_ctx, tmp_path / "after.json", manifest["checkpoint"]["note"])
     assert report.indication == "TOTAL_PASSED", report.to_text()

@@ -19,7 +19,7 @@ def test_sh_disputes_a_js_licence(tmp_path, monkeypatch):
         for node in (sh, js):   # each node's first sync ran before the other was up
             node.sync()
         wait_until(lambda: sh.usable("js") and js.usable("sh"), timeout=30, what="mutual lists")
-        r = js.post("/api/v1/licences", json=example("business_licence"),
+        r = js.post("/api/v1/licences", json=example("business_licence", 1),  # not the demo one
                     headers=js.auth("js-issuer-amr"))
         assert r.status_code == 201, r.text
         licence = r.json()["identifier"]

@@ -18,7 +18,8 @@ URL = "/api/v1/verify"
 
 
 def _issue(ctx, issuers, algorithm):
-    ident = issuing.issue(ctx, issuers[AMR_SH][0], example("business_licence", algorithm=algorithm)).identifiers[0]
+    nth = ("sm2", "rsa").index(algorithm)  # a company per algorithm: not one licence twice
+    ident = issuing.issue(ctx, issuers[AMR_SH][0], example("business_licence", nth, algorithm=algorithm)).identifiers[0]
     with ctx.unit_of_work() as s:
         return ident, lifecycle.load_version(s, ident).el1
 

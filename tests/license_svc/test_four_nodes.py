@@ -5,6 +5,7 @@ list the answer is INDETERMINATE; a withdrawal at js reaches every region after 
 another region's client is refused; `license-svc verify` works offline from list files."""
 
 import hashlib
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -20,9 +21,11 @@ from formats.qr_claims import el1_claims
 from signing.keystore import KeyStore
 from signing.pdf import sign_licence_pdf
 from signing.qr.credentials import make_el1, make_ep1
+from tests.support.issuing import example
 from tests.support.nodes import REPO_ROOT, child_env, running_nodes, wait_until
 
 pytestmark = pytest.mark.slow
+_NTH = itertools.count(1)
 VERIFY = "/api/v1/verify"
 RECHECK = 6  # seconds: verify_service.LIST_RECHECK (5 s) and a margin
 
@@ -41,7 +44,8 @@ def nodes(tmp_path_factory):
 
 
 def _issue(node, folder="business_licence", algorithm="sm2"):
-    body = json.loads((REPO_ROOT / "license_svc" / "licence_types" / folder / "example.json").read_text("utf-8"))
+    # a holder of its own each time: the same licence again is a 409 (docs/issuance.md)
+    body = example(folder, next(_NTH))
     client = f"{node.region}-issuer-amr"
     keys = json.loads((node.keys_dir / "clients.json").read_text("utf-8"))
     body["issuer_code"] = next(c["org_code"] for c in keys if c["client_id"] == client)

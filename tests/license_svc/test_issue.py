@@ -79,8 +79,8 @@ def test_retry_with_same_key_returns_the_same_licence(ctx, amr):
     assert r2.replayed and v2.identifier == v1.identifier
     # nothing made again; the replay itself is audited (issue 14 item 6)
     assert row_counts(ctx) == dict(before, audit_entries=before["audit_entries"] + 1)
-    # a different client may use the same key string for its own request
-    v3, r3 = _issue(ctx, amr, body, idempotency_key="order-43")
+    # another key is another request: for another holder, another licence
+    v3, r3 = _issue(ctx, amr, example("business_licence", 1), idempotency_key="order-43")
     assert v3.identifier != v1.identifier and not r3.replayed
 
 
@@ -167,7 +167,7 @@ def test_batch_is_all_or_nothing(ctx, amr):
 
 
 def test_status_slots_are_random_and_unique(ctx, amr):
-    ids = issuing.issue_batch(ctx, amr, [example("business_licence") for _ in range(6)]).identifiers
+    ids = issuing.issue_batch(ctx, amr, [example("business_licence", i) for i in range(6)]).identifiers
     with ctx.unit_of_work() as session:
         rows = session.scalars(select(LicenceVersion).where(LicenceVersion.identifier.in_(ids))).all()
     slots = {(r.status_list, r.status_index) for r in rows}
@@ -198,7 +198,7 @@ def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch, attempt
     draws = iter([taken, taken, (taken + 1) % status.LIST_ENTRIES])
     monkeypatch.setattr(status.secrets, "randbelow", lambda n: next(draws))
     attempts.clear()  # count the issuance under test only
-    second = issuing.issue(ctx, amr, example("business_licence")).identifiers[0]
+    second = issuing.issue(ctx, amr, example("business_licence", 1)).identifiers[0]
     assert len(attempts) == 1, "a taken slot made the whole issuance roll back and run again"
     with ctx.unit_of_work() as session:
         row = session.scalars(select(LicenceVersion).where(LicenceVersion.identifier == second)).one()
@@ -206,7 +206,7 @@ def test_a_taken_status_slot_is_skipped_not_fatal(ctx, amr, monkeypatch, attempt
     assert row.status_index == (taken + 1) % status.LIST_ENTRIES and len(events) == 1
 
     monkeypatch.setattr(status.secrets, "randbelow", lambda n: taken)  # every draw taken
-    err = _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, example("business_licence")),
+    err = _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, example("business_licence", 2)),
                    code="status-slot-unavailable", status=503)
     assert "status-list slot" in err.message_en and "状态列表" in err.message_zh
 
@@ -239,7 +239,7 @@ def test_concurrent_issuances_with_clashing_slot_draws_all_succeed(ctx, amr, mon
     from license_svc.licences import status
 
     monkeypatch.setattr(status.secrets, "randbelow", lambda n: random.randrange(8))
-    ids = _in_threads(6, lambda i: issuing.issue(ctx, amr, example("business_licence")).identifiers[0])
+    ids = _in_threads(6, lambda i: issuing.issue(ctx, amr, example("business_licence", i)).identifiers[0])
     with ctx.unit_of_work() as session:
         slots = session.execute(select(LicenceVersion.status_list, LicenceVersion.status_index)
                                 .where(LicenceVersion.identifier.in_(ids))).all()
@@ -285,5 +285,5 @@ def test_the_registry_seal_is_used_and_its_suspension_stops_issuance(ctx, amr):
                    roles=frozenset({"admin"}))  # seals are managed by admins, not issuers
     with ctx.unit_of_work() as s:
         registry.change_status(ctx, s, admin, seal.es_id, "suspend", "印章核查")
-    _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, example("business_licence")),
+    _refused(ctx, ServiceError, lambda: issuing.issue(ctx, amr, example("business_licence", 1)),
              code="licence-state", status=409)

@@ -129,7 +129,9 @@ def test_cli_issue_format_and_verify(tmp_path, settings):
     data = tmp_path / "req.json"
     data.write_text(json.dumps(example("marriage_certificate"), ensure_ascii=False), encoding="utf-8")
     written = {}
-    for fmt in ("ofd", "both", "pdf"):
+    for n, fmt in enumerate(("ofd", "both", "pdf")):  # a couple each: not one licence thrice
+        data.write_text(json.dumps(example("marriage_certificate", n), ensure_ascii=False),
+                        encoding="utf-8")
         out = tmp_path / fmt
         r = _run(["issue", "--type", "marriage_certificate", "--data", str(data), "--format", fmt,
                   "--out", str(out)], env, tmp_path)

@@ -3,6 +3,7 @@ certificate with the 婚姻登记专用章 of the district registry its 字号 n
 seal; a licence type without an office setting with the organisation's own seal."""
 
 import copy
+import itertools
 import json
 
 import pytest
@@ -21,9 +22,12 @@ from verification.seal import parse_seal
 MARRIAGE = "marriage_certificate"
 
 
+_COUPLES = itertools.count()
+
+
 def _issued(ctx, **fields):
     example = load_templates()[MARRIAGE].example
-    ident = issue_licence(ctx, MARRIAGE, CIVIL_SH, [MARRIAGE],
+    ident = issue_licence(ctx, MARRIAGE, CIVIL_SH, [MARRIAGE], nth=next(_COUPLES),  # not one twice
                           fields={**copy.deepcopy(example["fields"]), **fields})
     with ctx.unit_of_work() as session:
         version = lifecycle.load_version(session, ident)

@@ -57,6 +57,6 @@ def test_operations_metrics(ctx, http, amr, make_api_client, clock):
     assert _series(text, "license_svc_audit_sequencing_lag_seconds")[""] == 0
     assert 29 <= _series(text, "license_svc_audit_checkpoint_age_seconds")[""] <= 31
     assert _series(text, "license_svc_audit_tree_size")[""] >= queued
-    issue(ctx, amr, example("business_licence"))
+    issue(ctx, amr, example("business_licence", 1))
     after = _series(http.get("/metrics").text, "license_svc_status_list_slots_left")
     assert after[f'{{issuer="{AMR_SH}"}}'] == slots[f'{{issuer="{AMR_SH}"}}'] - 1

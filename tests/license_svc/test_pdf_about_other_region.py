@@ -127,7 +127,7 @@ def test_a_pdf_without_code_verifies_as_before(ctx, issuers, clock):
 
 def test_another_licences_code_lends_nothing(ctx, issuers, clock):
     ident, _pdf, _el1 = _issue(ctx, issuers)
-    _other, _other_pdf, other_el1 = _issue(ctx, issuers, valid_until="2030-01-01")
+    _other, _other_pdf, other_el1 = _issue(ctx, issuers, nth=1, valid_until="2030-01-01")  # another holder
     swapped = _resigned(ctx, ident, other_el1)
     assert _catalog_code(swapped) == other_el1
     report = _verify_in_jiangsu(ctx, clock, swapped)

@@ -60,7 +60,7 @@ def test_a_withdrawn_key_stops_issuance_at_once_and_readyz_says_so(http, ctx, is
                                       "cert_sha256": _sha256(ctx, AMR_SH, "sm2")}]
 
     # Other algorithms and organisations still issue.
-    assert http.post("/api/v1/licences", json=example("business_licence", algorithm="rsa"),
+    assert http.post("/api/v1/licences", json=example("business_licence", 1, algorithm="rsa"),
                      headers=amr_h).status_code == 201
     assert http.post("/api/v1/licences", headers=issuers[TRAFFIC_SH][1],
                      json=example("driving_licence", issuer_code=TRAFFIC_SH)).status_code == 201
@@ -68,7 +68,7 @@ def test_a_withdrawn_key_stops_issuance_at_once_and_readyz_says_so(http, ctx, is
     # The key is back (the withdrawal lifted): issuance works again, still without a restart.
     with ctx.unit_of_work() as session:
         session.execute(delete(Withdrawal))
-    assert http.post("/api/v1/licences", json=example("business_licence"),
+    assert http.post("/api/v1/licences", json=example("business_licence", 2),
                      headers=amr_h).status_code == 201
     assert http.get("/readyz").json()["issuance"]["ok"] is True
 

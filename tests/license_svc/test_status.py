@@ -43,7 +43,7 @@ def test_superseded_names_the_newer_version(ctx, amr):
 
 
 def test_status_list_reflects_each_licence(ctx, amr):
-    ids = issuing.issue_batch(ctx, amr, [example("business_licence") for _ in range(4)]).identifiers
+    ids = issuing.issue_batch(ctx, amr, [example("business_licence", i) for i in range(4)]).identifiers
     with ctx.unit_of_work() as s:
         lifecycle.suspend(ctx, s, ids[0], amr, "核查")
         lifecycle.revoke(ctx, s, ids[1], amr, "吊销")

@@ -5,6 +5,7 @@ and `license-svc audit verify --witnesses 2` fails on ah's forked export."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -16,16 +17,19 @@ import pytest
 
 from formats import libraries
 from license_svc.federation.dev import node_environment
-from tests.support.nodes import REPO_ROOT, child_env, running_nodes, wait_until
+from tests.support.issuing import example
+from tests.support.nodes import child_env, running_nodes, wait_until
 from verification.tlog import parse_checkpoint
 
 pytestmark = pytest.mark.slow
+_NTH = itertools.count(1)
 REGIONS = ("sh", "js", "zj", "ah")
 WITNESS_LINE = re.compile(r"^\u2014 licence-audit-witness/([a-z]+) ", re.M)
 
 
 def _issue(node):
-    body = json.loads((REPO_ROOT / "license_svc" / "licence_types" / "business_licence" / "example.json").read_text("utf-8"))
+    # a company of its own each time: the same licence again is a 409 (docs/issuance.md)
+    body = example("business_licence", next(_NTH))
     client = f"{node.region}-issuer-amr"
     keys = json.loads((node.keys_dir / "clients.json").read_text("utf-8"))
     body["issuer_code"] = next(c["org_code"] for c in keys if c["client_id"] == client)

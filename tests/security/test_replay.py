@@ -114,10 +114,13 @@ def test_idempotency_keys_are_per_client(http, ctx, issuers, make_api_client):
                      headers={**issuers[CIVIL_SH][1], **key})
     refused(resp, 403, "issuer-authority")
     assert mine not in resp.text
-    # a second approval system of the same organisation: no replay of the first one's licence
+    # a second approval system of the same organisation: no replay of the first one's licence;
+    # its request is judged on its own — the same licence again is a duplicate, not a replay
     _, amr2 = make_api_client(["issuer"], org_code=AMR_SH)
     again = http.post("/api/v1/licences", json=example("business_licence"), headers={**amr2, **key})
-    assert again.status_code == 201 and again.json()["identifier"] != mine
+    assert again.status_code == 409 and "idempotent-replayed" not in again.headers
+    another = http.post("/api/v1/licences", json=example("business_licence", 1), headers={**amr2, **key})
+    assert another.status_code == 201 and another.json()["identifier"] != mine
     # the owner's own retry replays, and a different body under its key is refused
     replay = http.post("/api/v1/licences", json=example("business_licence"), headers={**amr_h, **key})
     assert replay.json()["identifier"] == mine and replay.headers["idempotent-replayed"] == "true"
@@ -170,7 +173,7 @@ def test_an_old_active_status_replayed_after_revocation_is_not_believed(http, ct
 
 def test_a_status_answer_for_another_licence_is_refused(http, ctx, issuers):
     a = issuing.issue(ctx, issuers[AMR_SH][0], example("business_licence")).identifiers[0]
-    b = issuing.issue(ctx, issuers[AMR_SH][0], example("business_licence")).identifiers[0]
+    b = issuing.issue(ctx, issuers[AMR_SH][0], example("business_licence", 1)).identifiers[0]
     trust = verify_service.verifier_trust(ctx.keystore).status
     other = _status_envelope(http, b)
     cache = StatusCache(trust, clock=ctx.now, fetch_response=lambda region, i: other)

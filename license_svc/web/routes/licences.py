@@ -52,7 +52,10 @@ def _issued(ctx: AppContext, result: issuing.IssueResult, single: bool) -> JSONR
             with ctx.unit_of_work() as session:
                 view = retrieve.licence_view(ctx, session, lifecycle.load_version(session, ident))
         return JSONResponse(view, status_code=201, headers=headers)
-    return JSONResponse({"identifiers": result.identifiers}, status_code=201, headers=headers)
+    body = {"identifiers": result.identifiers}
+    if result.rejected:  # duplicates left out of the batch (docs/issuance.md "No duplicates")
+        body["rejected"] = list(result.rejected)
+    return JSONResponse(body, status_code=201, headers=headers)
 
 
 @router.post("/licences", status_code=201,

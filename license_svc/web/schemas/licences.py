@@ -42,6 +42,10 @@ class IssueEnvelope(Open):
     number: str | None = Field(None, description="licence number, where the type's rule lets "
                                "the issuer give it")
     fields: dict[str, Any]
+    replaces: str | None = Field(None, description="the identifier of a licence in force this "
+                                 "request amends instead of issuing another (docs/issuance.md "
+                                 "\"No duplicates\")")
+    reason: str | None = Field(None, max_length=500, description="with `replaces`: why (变更原因)")
 
 
 ENVELOPE = ref(IssueEnvelope)  # registered now: the providers run after the models are collected
@@ -91,7 +95,8 @@ BATCH_REQUEST = {"oneOf": [
     {"type": "array", "minItems": 1, "maxItems": 100, "items": ISSUE_REQUEST},
     {"type": "object", "required": ["licences"], "properties": {
         "licences": {"type": "array", "minItems": 1, "maxItems": 100, "items": ISSUE_REQUEST}}},
-], "description": "1–100 issuance requests, all or nothing: a list, or {\"licences\": [...]}"}
+], "description": "1–100 issuance requests, all or nothing except duplicates of licences in "
+   "force (left out, listed in `rejected`): a list, or {\"licences\": [...]}"}
 
 
 class StatusListRef(Open):
@@ -121,8 +126,19 @@ class LicenceView(Open):
     events: list[SignedEvent]
 
 
+class Rejected(Open):
+    """A batch item left out as a duplicate (docs/issuance.md "No duplicates")."""
+
+    index: int
+    code: str = Field(..., examples=["licence-duplicate"])
+    existing_identifier: str = Field(..., description="the licence in force it duplicates")
+    message_zh: str
+    message_en: str
+
+
 class Issued(Open):
     identifiers: list[str] = Field(..., description="the new licences, in request order")
+    rejected: list[Rejected] | None = Field(None, description="items left out as duplicates")
 
 
 class StatusChange(Open):
