@@ -5,8 +5,9 @@
 
 Two real nodes (sh and js), each on its own exported one-region key store and SQLite database,
 as `license-svc federation dev-up` starts them.  js issues licences; so does sh — each to a
-company of its own (bench/holders.py; a batch of one example would issue one and refuse the rest).  Then, at the sh
-node, one client posts each PDF and each EL1 once to `POST /api/v1/verify`, in turn:
+company of its own (bench/holders.py; a batch of one example would issue one and refuse the
+rest).  Then, at the sh node, one client posts each PDF and each EL1 once to `POST
+/api/v1/verify`, in turn:
 
 - local:  sh's own licences (trust from sh's own list, status from the local register);
 - cross:  js's licences (trust from js's synced list, already cached; status fetched live from

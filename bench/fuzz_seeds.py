@@ -61,7 +61,8 @@ def _from_service(tmp: Path, seeds: dict[str, list[bytes]]) -> None:
     from license_svc.bootstrap import bootstrap
     from license_svc.config import DEV_KEYS_DIR, Settings
     from license_svc.web import create_app
-    from holders import Holders, created
+    from holders import Holders, created, held
+    from tests.support.issuing import example
 
     ctx = bootstrap(Settings(region="sh", env="development", data_dir=tmp, keys_dir=DEV_KEYS_DIR,
                              sync_interval_minutes=0))
@@ -84,7 +85,8 @@ def _from_service(tmp: Path, seeds: dict[str, list[bytes]]) -> None:
                 add("qr-image", _ok(http.get(f"/api/v1/licences/{ident}/qr",
                                              headers=keys[ISSUER]), "qr png").content)
                 add("status", _ok(http.get(f"/api/v1/licences/{ident}/status"), "status").content)
-            driving = _citizens_driving_licence(http, keys)
+            driving = held(http.post("/api/v1/licences", json=example("driving_licence"),
+                                     headers=keys[TRAFFIC]), "the citizen's driving licence")
             ep1 = _ok(http.post(f"/api/v1/licences/{driving}/presentations",
                                 headers=keys[CITIZEN]), "presentation").json()["text"]
             add("qr-text", ep1.encode())
@@ -111,19 +113,6 @@ def _from_service(tmp: Path, seeds: dict[str, list[bytes]]) -> None:
     for name in ("UserV1.esl", "UserV4.esl", "UserV5.esl", "SignedValueV4.dat", "SignedValueV5.dat"):
         if (OFDRW / name).exists():
             add("seal", (OFDRW / name).read_bytes())
-
-
-def _citizens_driving_licence(http, keys) -> str:
-    """The dev citizen's driving licence (an EP1 is the holder's own): the demo data of the
-    development node has it in force, so the request is a 409 naming it; a node without demo
-    data issues it."""
-    from holders import created
-    from tests.support.issuing import example
-
-    r = http.post("/api/v1/licences", json=example("driving_licence"), headers=keys[TRAFFIC])
-    if r.status_code == 409 and r.json().get("existing_identifier"):
-        return r.json()["existing_identifier"]
-    return created(r, "issue the citizen's driving licence")["identifier"]
 
 
 def _api_seed(route: str, body) -> bytes:

@@ -39,3 +39,12 @@ def created(response, what: str = "issuance") -> dict:
         raise SystemExit(f"{what} answered {response.status_code}, not 201 with every item issued: "
                          f"{response.text[:300]}")
     return body
+
+
+def held(response, what: str) -> str:
+    """The identifier of a licence a dev client's holder must have (the citizen's driving licence,
+    for a grant or a presentation): issued now (201), or already in force — a development node's
+    demo data holds it, and the request is then a 409 naming it.  Anything else: SystemExit."""
+    if response.status_code == 409 and response.json().get("existing_identifier"):
+        return response.json()["existing_identifier"]
+    return created(response, what)["identifier"]

@@ -7,16 +7,18 @@ stays flat — memory, open files, database connections — and answers without 
     python bench/soak.py --minutes 30 --database-url postgresql+psycopg://postgres@127.0.0.1/soak
 
 The mix (weights in MIX), as the dev clients of keys_dev/clients.json would send it: issue a
-business licence to a company that has none (sh-issuer-amr; bench/holders.py), verify a licence PDF and an EL1 QR text (sh-relying), retrieve a
-driving licence under the citizen's grant (sh-relying; the licence is the demo data's, or issued
-at the start if the node has none), read a signed status, and read the audit
-log's checkpoint and an inclusion proof.  Traffic goes to loopback only, at `--rps` in total from
-`--clients` threads, and stops by itself after `--minutes`.
+business licence to a company that has none (sh-issuer-amr; bench/holders.py), verify a licence
+PDF and an EL1 QR text (sh-relying), retrieve a driving licence under the citizen's grant
+(sh-relying; the licence is the demo data's, or issued at the start if the node has none), read a
+signed status, and read the audit log's checkpoint and an inclusion proof.  Traffic goes to
+loopback only, at `--rps` in total from `--clients` threads, and stops by itself after
+`--minutes`.
 
 Each minute: the node's RSS and open file descriptors (/proc), database connections (SQLite: open
 descriptors on the database file; PostgreSQL: pg_stat_activity rows for the database), p50/p99
 per route and the count of unexpected answers (any status other than the route's expected one;
-an issuance answering anything but 201 is one).  Written as a table to stdout and, with --json, as JSON.  Exit status 1 on any error.
+an issuance answering anything but 201 is one).  Written as a table to stdout and, with --json,
+as JSON.  Exit status 1 on any error.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from holders import Holders, created  # noqa: E402  (bench/, after the repository root)
+from holders import Holders, created, held  # noqa: E402  (bench/, after the repository root)
 from tests.support.issuing import example  # noqa: E402
 
 MIX = {"issue": 1, "verify-pdf": 2, "verify-qr": 3, "retrieve": 2, "status": 4, "audit-proof": 2}
@@ -160,20 +162,13 @@ class Mix:
         return ident
 
     def _post_issue(self) -> httpx.Response:
-        return self.http.post(f"{self.url}/api/v1/licences", json=self.companies(),
-                              headers={**self.keys["sh-issuer-amr"], "Idempotency-Key": uuid.uuid4().hex})
-
-    def _citizens_licence(self) -> None:
-        """The citizen's driving licence, for the retrievals: a development node's demo data has
-        it in force (then the request is a 409 naming it); otherwise it is issued now."""
-        r = self.http.post(f"{self.url}/api/v1/licences", json=example("driving_licence"),
-                           headers=self.keys["sh-issuer-traffic"])
-        if r.status_code == 409 and r.json().get("existing_identifier"):
-            return
-        created(r, "issue the citizen's driving licence")
+        return self.http.post(f"{self.url}/api/v1/licences", json=self.companies(), headers={
+            **self.keys["sh-issuer-amr"], "Idempotency-Key": uuid.uuid4().hex})
 
     def _grant(self) -> tuple[str, str]:
-        self._citizens_licence()
+        held(self.http.post(f"{self.url}/api/v1/licences", json=example("driving_licence"),
+                            headers=self.keys["sh-issuer-traffic"]),
+             "the citizen's driving licence")
         until = (datetime.now(timezone.utc) + timedelta(days=300)).isoformat()
         last = ""
         for matter in MATTERS:
