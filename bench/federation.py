@@ -4,8 +4,10 @@
     python bench/federation.py --count 100
 
 Two real nodes (sh and js), each on its own exported one-region key store and SQLite database,
-as `license-svc federation dev-up` starts them.  js issues licences; so does sh.  Then, at the sh
-node, one client posts each PDF and each EL1 once to `POST /api/v1/verify`, in turn:
+as `license-svc federation dev-up` starts them.  js issues licences; so does sh — each to a
+company of its own (bench/holders.py; a batch of one example would issue one and refuse the
+rest).  Then, at the sh node, one client posts each PDF and each EL1 once to `POST
+/api/v1/verify`, in turn:
 
 - local:  sh's own licences (trust from sh's own list, status from the local register);
 - cross:  js's licences (trust from js's synced list, already cached; status fetched live from
@@ -73,16 +75,16 @@ def wait(predicate, timeout: float, what: str):
 
 
 def issue(http: httpx.Client, url: str, key: str, issuer_code: str, count: int) -> list[tuple]:
-    body = json.loads((ROOT / "license_svc/licence_types/business_licence/example.json").read_text("utf-8"))
-    body["issuer_code"] = issuer_code
+    from holders import Holders, created
+
+    companies = Holders("business_licence", issuer_code=issuer_code)
     out = []
     headers = {"Authorization": f"Bearer {key}"}
     idents = []
     for start in range(0, count, 100):  # the batch route takes at most 100
-        r = http.post(f"{url}/api/v1/licences/batch", json=[body] * min(100, count - start),
+        r = http.post(f"{url}/api/v1/licences/batch", json=companies.batch(min(100, count - start)),
                       headers=headers, timeout=300)
-        r.raise_for_status()
-        idents += r.json()["identifiers"]
+        idents += created(r, "batch issuance")["identifiers"]
     for ident in idents:
         view = http.get(f"{url}/api/v1/licences/{ident}", headers=headers).json()
         pdf = http.get(f"{url}/api/v1/licences/{ident}/pdf", headers=headers).content

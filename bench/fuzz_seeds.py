@@ -61,6 +61,7 @@ def _from_service(tmp: Path, seeds: dict[str, list[bytes]]) -> None:
     from license_svc.bootstrap import bootstrap
     from license_svc.config import DEV_KEYS_DIR, Settings
     from license_svc.web import create_app
+    from holders import Holders, created, held
     from tests.support.issuing import example
 
     ctx = bootstrap(Settings(region="sh", env="development", data_dir=tmp, keys_dir=DEV_KEYS_DIR,
@@ -70,14 +71,12 @@ def _from_service(tmp: Path, seeds: dict[str, list[bytes]]) -> None:
     api_bodies = seeds.setdefault("api", [])
     try:
         with TestClient(create_app(ctx=ctx)) as http:
-            idents = []
+            idents, companies = [], Holders("business_licence")
             for i, algorithm in enumerate(("sm2", "rsa")):
-                body = example("business_licence", algorithm=algorithm)
+                body = companies(algorithm=algorithm)
                 api_bodies.append(_api_seed("issue", body))
-                r = _ok(http.post("/api/v1/licences", json=body,
-                                  headers={**keys[ISSUER], "Idempotency-Key": f"fuzz-seed-{i}"}),
-                        "issue")
-                ident = r.json()["identifier"]
+                ident = created(http.post("/api/v1/licences", json=body, headers={
+                    **keys[ISSUER], "Idempotency-Key": f"fuzz-seed-{i}"}), "issue")["identifier"]
                 idents.append(ident)
                 add("pdf", _ok(http.get(f"/api/v1/licences/{ident}/pdf", headers=keys[ISSUER]),
                                "pdf").content)
@@ -86,8 +85,8 @@ def _from_service(tmp: Path, seeds: dict[str, list[bytes]]) -> None:
                 add("qr-image", _ok(http.get(f"/api/v1/licences/{ident}/qr",
                                              headers=keys[ISSUER]), "qr png").content)
                 add("status", _ok(http.get(f"/api/v1/licences/{ident}/status"), "status").content)
-            driving = _ok(http.post("/api/v1/licences", json=example("driving_licence"),
-                                    headers=keys[TRAFFIC]), "issue driving").json()["identifier"]
+            driving = held(http.post("/api/v1/licences", json=example("driving_licence"),
+                                     headers=keys[TRAFFIC]), "the citizen's driving licence")
             ep1 = _ok(http.post(f"/api/v1/licences/{driving}/presentations",
                                 headers=keys[CITIZEN]), "presentation").json()["text"]
             add("qr-text", ep1.encode())

@@ -24,6 +24,9 @@ round (ours and the reference a few seconds apart) and the median over rounds is
 best rates and CPU ms per operation (process time, all threads, not disturbed by waiting for
 the core) are printed too.
 
+Every issuance is for a holder no earlier one had (bench/holders.py): a holder has one licence
+of a type in force, and a repeated example would be refused (409), not issued.
+
 HTTP: uvicorn on 127.0.0.1 (this file's `create_app` factory, `--workers` processes), every
 worker warmed for both algorithms first, then `--http-count` issuances per algorithm from
 `--clients` concurrent httpx clients.  Printed with the server's CPU ms per licence (all worker
@@ -37,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import io
 import json
 import logging
@@ -52,6 +54,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 ORG = "11310000MB0000010A"
 TYPES = ["business_licence", "food_business_licence"]
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -72,14 +75,6 @@ def create_app():
 
     ctx = bootstrap(_settings(os.environ["BENCH_DB"], os.environ["BENCH_DATA"]), seed=False)
     return make(ctx=ctx)
-
-
-def _body(algorithm: str) -> dict:
-    from license_svc.templates import load_templates
-
-    body = copy.deepcopy(load_templates()["business_licence"].example)
-    body["algorithm"] = algorithm
-    return body
 
 
 def _measure(fn, seconds: float, threads: int = 1, minimum: int = 3) -> tuple[float, float]:
@@ -150,17 +145,17 @@ def _page() -> bytes:
     return render_licence_pdf(template.layout, record, "EL1:" + "A" * 380, data_hash="0" * 64)
 
 
-def in_process(ctx, actor, tmp: Path, rounds: int, seconds: float, threads: int) -> dict:
+def in_process(ctx, actor, holders, tmp: Path, rounds: int, seconds: float, threads: int) -> dict:
     """Rounds of [raw SM2, sign_pdf, issue SM2, issue RSA], each run by `threads` threads of
     this process: the reference under the same thread count as ours."""
     from license_svc.licences import issue as issuing
 
-    bodies = {a: _body(a) for a in ALGS}
     for a in ALGS:
-        issuing.issue(ctx, actor, bodies[a])  # warm: stamper, seal, fonts, template pages
+        issuing.issue(ctx, actor, holders(algorithm=a))  # warm: stamper, seal, fonts, template pages
     work = {"sm2_sign": reference_sm2_sign(),
             "sign_pdf": reference_plain_sign_pdf(ctx, _page(), tmp),
-            **{f"issue_{a}": (lambda a=a: issuing.issue(ctx, actor, bodies[a])) for a in ALGS}}
+            **{f"issue_{a}": (lambda a=a: issuing.issue(ctx, actor, holders(algorithm=a)))
+               for a in ALGS}}
     runs: dict[str, list[tuple[float, float]]] = {k: [] for k in work}
     for _ in range(rounds):
         for name, fn in work.items():
@@ -192,17 +187,17 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-async def _drive(url: str, key: str, algorithm: str, count: int, clients: int,
+async def _drive(url: str, key: str, holders, algorithm: str, count: int, clients: int,
                  server_pid: int) -> tuple[float, float, float]:
     """(licences/s, server CPU ms per licence, load generator CPU ms per licence)."""
     import httpx
 
-    body = _body(algorithm)
     headers = {"Authorization": f"Bearer {key}"}
     failures: list[str] = []
 
     async def post(client):
-        r = await client.post(f"{url}/api/v1/licences", json=body, headers=headers)
+        r = await client.post(f"{url}/api/v1/licences", json=holders(algorithm=algorithm),
+                              headers=headers)
         if r.status_code != 201:
             failures.append(f"{r.status_code} {r.text[:200]}")
 
@@ -227,7 +222,8 @@ async def _drive(url: str, key: str, algorithm: str, count: int, clients: int,
     return count / elapsed, server * 1000 / count, own * 1000 / count
 
 
-def over_http(db_url: str, data_dir: str, key: str, count: int, clients: int, workers: int) -> dict:
+def over_http(db_url: str, data_dir: str, key: str, holders, count: int, clients: int,
+              workers: int) -> dict:
     port = _free_port()
     env = dict(os.environ, BENCH_DB=db_url, BENCH_DATA=data_dir, PYTHONPATH=str(ROOT))
     server = subprocess.Popen(
@@ -245,7 +241,8 @@ def over_http(db_url: str, data_dir: str, key: str, count: int, clients: int, wo
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        return {a: asyncio.run(_drive(url, key, a, count, clients, server.pid)) for a in ALGS}
+        return {a: asyncio.run(_drive(url, key, holders, a, count, clients, server.pid))
+                for a in ALGS}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -272,6 +269,7 @@ def _pg_database(url: str) -> str | None:
 
 
 def run_backend(name: str, db_url: str, tmp: Path, args) -> dict:
+    from holders import Holders
     from license_svc.auth.clients import upsert_client
     from license_svc.context import AppContext
     from license_svc.db import upgrade
@@ -282,12 +280,13 @@ def run_backend(name: str, db_url: str, tmp: Path, args) -> dict:
     with ctx.unit_of_work() as s:
         actor, key = upsert_client(s, client_id="bench", name="bench", region="sh", org_code=ORG,
                                    roles=["issuer"], licence_types=TYPES)
-    result = {"in_process": {t: in_process(ctx, actor, tmp, args.rounds, args.seconds, t)
+    holders = Holders("business_licence")  # one sequence: in process and HTTP share the database
+    result = {"in_process": {t: in_process(ctx, actor, holders, tmp, args.rounds, args.seconds, t)
                              for t in args.threads}}
     ctx.close()
     if not args.no_http:
-        result["http"] = over_http(db_url, str(data_dir), key, args.http_count, args.clients,
-                                   args.workers)
+        result["http"] = over_http(db_url, str(data_dir), key, holders, args.http_count,
+                                   args.clients, args.workers)
     return result
 
 

@@ -38,13 +38,14 @@ DEPTS = {"js": "11320000MB0000300E", "zj": "11330000MB0000300J"}
 
 
 def setup(js) -> str:
+    from holders import created
     from tests.support.issuing import example
 
     body = example("driving_licence", issuer_code="11320000MB0000020F")
     body["holders"][0].update(code=HOLDER, name="李四")
     body["fields"].update(birth_date="1985-06-12")
-    r = js.post("/api/v1/licences", json=body, headers=js.auth("js-issuer-traffic"))
-    r.raise_for_status()
+    created(js.post("/api/v1/licences", json=body, headers=js.auth("js-issuer-traffic")),
+            "issue the js citizen's driving licence")
     until = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
     for region, org in DEPTS.items():
         r = js.post("/api/v1/grants", headers=js.auth("js-citizen"), json={

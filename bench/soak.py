@@ -7,15 +7,18 @@ stays flat — memory, open files, database connections — and answers without 
     python bench/soak.py --minutes 30 --database-url postgresql+psycopg://postgres@127.0.0.1/soak
 
 The mix (weights in MIX), as the dev clients of keys_dev/clients.json would send it: issue a
-business licence (sh-issuer-amr), verify a licence PDF and an EL1 QR text (sh-relying), retrieve a
-driving licence under the citizen's grant (sh-relying), read a signed status, and read the audit
-log's checkpoint and an inclusion proof.  Traffic goes to loopback only, at `--rps` in total from
-`--clients` threads, and stops by itself after `--minutes`.
+business licence to a company that has none (sh-issuer-amr; bench/holders.py), verify a licence
+PDF and an EL1 QR text (sh-relying), retrieve a driving licence under the citizen's grant
+(sh-relying; the licence is the demo data's, or issued at the start if the node has none), read a
+signed status, and read the audit log's checkpoint and an inclusion proof.  Traffic goes to
+loopback only, at `--rps` in total from `--clients` threads, and stops by itself after
+`--minutes`.
 
 Each minute: the node's RSS and open file descriptors (/proc), database connections (SQLite: open
 descriptors on the database file; PostgreSQL: pg_stat_activity rows for the database), p50/p99
-per route and the count of unexpected answers (any status other than the route's expected one).
-Written as a table to stdout and, with --json, as JSON.  Exit status 1 on any error.
+per route and the count of unexpected answers (any status other than the route's expected one;
+an issuance answering anything but 201 is one).  Written as a table to stdout and, with --json,
+as JSON.  Exit status 1 on any error.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from holders import Holders, created, held  # noqa: E402  (bench/, after the repository root)
+from tests.support.issuing import example  # noqa: E402
+
 MIX = {"issue": 1, "verify-pdf": 2, "verify-qr": 3, "retrieve": 2, "status": 4, "audit-proof": 2}
 GRANTEE = "11310000MB0000300A"     # sh-relying's organisation
 MATTERS = ("310000-000-0001", "YRD000-003-0001")
@@ -46,12 +52,6 @@ MATTERS = ("310000-000-0001", "YRD000-003-0001")
 def _clients() -> dict[str, dict[str, str]]:
     data = json.loads((ROOT / "keys_dev" / "clients.json").read_text())
     return {c["client_id"]: {"Authorization": f"Bearer {c['api_key']}"} for c in data}
-
-
-def _example(folder: str) -> dict:
-    body = json.loads((ROOT / "templates" / folder / "example.json").read_text())
-    body.pop("issuer_code", None)
-    return body
 
 
 # -- the node ----------------------------------------------------------------------------------
@@ -143,6 +143,8 @@ class Mix:
         self.http, self.url, self.keys = http, url, _clients()
         self.lock = threading.Lock()
         self.identifiers: list[str] = []
+        # companies from a random point on: a node given with --url may hold an earlier soak's
+        self.companies = Holders("business_licence", random.randrange(1, 9_000_000))
         first = self._issue()
         self.pdf = self._get(f"/api/v1/licences/{first}/pdf", "sh-issuer-amr").content
         self.qr = self._get(f"/api/v1/licences/{first}/qr?format=text", "sh-issuer-amr").text
@@ -154,20 +156,19 @@ class Mix:
         return r
 
     def _issue(self) -> str:
-        r = self.http.post(f"{self.url}/api/v1/licences", json=_example("business_licence"),
-                           headers={**self.keys["sh-issuer-amr"], "Idempotency-Key": uuid.uuid4().hex})
-        if r.status_code != 201:
-            raise RuntimeError(f"issue: {r.status_code} {r.text[:200]}")
-        ident = r.json()["identifier"]
+        ident = created(self._post_issue(), "issue")["identifier"]
         with self.lock:
             self.identifiers.append(ident)
         return ident
 
+    def _post_issue(self) -> httpx.Response:
+        return self.http.post(f"{self.url}/api/v1/licences", json=self.companies(), headers={
+            **self.keys["sh-issuer-amr"], "Idempotency-Key": uuid.uuid4().hex})
+
     def _grant(self) -> tuple[str, str]:
-        r = self.http.post(f"{self.url}/api/v1/licences", json=_example("driving_licence"),
-                           headers=self.keys["sh-issuer-traffic"])
-        if r.status_code != 201:
-            raise RuntimeError(f"issue driving licence: {r.status_code} {r.text[:200]}")
+        held(self.http.post(f"{self.url}/api/v1/licences", json=example("driving_licence"),
+                            headers=self.keys["sh-issuer-traffic"]),
+             "the citizen's driving licence")
         until = (datetime.now(timezone.utc) + timedelta(days=300)).isoformat()
         last = ""
         for matter in MATTERS:
@@ -193,8 +194,7 @@ class Mix:
         """→ (status, expected status)."""
         h, u = self.http, self.url
         if op == "issue":
-            r = h.post(f"{u}/api/v1/licences", json=_example("business_licence"),
-                       headers={**self.keys["sh-issuer-amr"], "Idempotency-Key": uuid.uuid4().hex})
+            r = self._post_issue()
             if r.status_code == 201:
                 with self.lock:
                     self.identifiers.append(r.json()["identifier"])

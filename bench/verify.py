@@ -13,7 +13,8 @@ What is measured (one process, one thread of Python; CPU time = user + system of
 - EP1: a fresh 亮证 presentation (two SM2 verifications: node, then the wrapped EL1);
 - PDF: `verify_bytes` of a genuine issued licence PDF (strict parse, CMS, SM2/RSA signature,
   timestamp, certificate path with CRLs, SESeal binding and seal), status not looked up.
-Licences come from the real issuance pipeline on a scratch SQLite database.
+Licences come from the real issuance pipeline on a scratch SQLite database, one company each
+(bench/holders.py: a second example for the same holder would be refused as a duplicate).
 Goals (issue "Verification"): >= 1,000 QR/s and >= 100 PDF/s per core.
 """
 
@@ -45,20 +46,19 @@ def rate(fn, seconds: float) -> float:
 
 
 def _licences(tmp: str):
+    from holders import Holders
     from license_svc.auth.clients import Client
     from license_svc.bootstrap import bootstrap
     from license_svc.config import Settings
     from license_svc.licences import issue as issuing
     from license_svc.licences import lifecycle
-    from license_svc.templates import load_templates
 
     ctx = bootstrap(Settings(region="sh", database_url=f"sqlite:///{tmp}/bench.db",
                              data_dir=Path(tmp)), seed=False)
     actor = Client("bench", "bench", ORG, "sh", frozenset({"issuer"}))
-    out = {}
+    out, companies = {}, Holders("business_licence")
     for algorithm in ("sm2", "rsa"):
-        body = dict(load_templates()["business_licence"].example, algorithm=algorithm)
-        ident = issuing.issue(ctx, actor, body).identifiers[0]
+        ident = issuing.issue(ctx, actor, companies(algorithm=algorithm)).identifiers[0]
         with ctx.unit_of_work() as s:
             v = lifecycle.load_version(s, ident)
             out[algorithm] = (ident, v.el1, v.pdf)
