@@ -287,3 +287,17 @@ def http(app):
     app.state.audit_checkpoint_interval = 0
     with TestClient(app) as tc:
         yield tc
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright, one per browser-test module (tests/web/browser.py
+    says how it is launched; modules skip themselves where it is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.browser import launch
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

@@ -22,18 +22,6 @@ from tests.web.browser import PHONE, assert_fits, new_page, write  # noqa: E402
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.web.browser import launch
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, stack):
     context, pg = new_page(browser)

@@ -137,3 +137,12 @@ def shown_qr(page) -> tuple[str, str]:
 def console_field(pointer: str) -> str:
     """The id console.js gives the input of a request pointer."""
     return "#fld" + "".join(c if c.isalnum() else "-" for c in pointer)
+
+
+def api(server, method: str, path: str, client_id: str, **kwargs):
+    """A call to the live server's API as one of its dev clients (set-up steps of a browser
+    story: suspend a licence, list a holder's licences)."""
+    import httpx
+
+    return httpx.request(method, server.url + path, headers=server.auth(client_id), timeout=30,
+                         **kwargs)

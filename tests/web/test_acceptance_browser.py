@@ -31,8 +31,7 @@ from playwright.sync_api import expect  # noqa: E402
 from license_svc.identifiers import uscc_check_char  # noqa: E402
 from tests.oidc.conftest import (CITIZEN, CLERK, CLERK_NAME, OFFICER, SESSION,  # noqa: E402
                                  browser_client, oidc_stack, sign_in, signin_through_provider)
-from tests.web.browser import (PHONE, assert_fits, console_field as fld, launch,  # noqa: E402
-                               new_page, shown_qr, write)
+from tests.web.browser import (PHONE, assert_fits, console_field as fld, new_page, shown_qr, write)
 from verification.report import TOTAL_PASSED  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -44,16 +43,6 @@ HOLDER_ID = "310101199003071230"  # the provider's citizen (tests/oidc/provider.
 def stack(tmp_path_factory):
     with oidc_stack(tmp_path_factory.mktemp("acceptance"), refresh_seconds=REFRESH_SECONDS) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

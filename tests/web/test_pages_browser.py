@@ -19,10 +19,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-import httpx
 import pytest
 
-from tests.web.browser import skip_module_unless_browser
+from tests.web.browser import api, skip_module_unless_browser
 
 skip_module_unless_browser()
 
@@ -43,18 +42,6 @@ def server(tmp_path_factory):
 
     with live_server(tmp_path_factory.mktemp("live"), refresh_seconds=REFRESH_SECONDS) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.web.browser import launch
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -82,10 +69,6 @@ def page(browser, server, problems):
                             for u in requests), requests
     assert not any("key" in u.lower() or "bearer" in u.lower() for u in requests)
     assert cookies == []
-
-
-def api(server, method: str, path: str, client_id: str, **kwargs) -> httpx.Response:
-    return httpx.request(method, server.url + path, headers=server.auth(client_id), timeout=30, **kwargs)
 
 
 def active_driving_licence(server) -> dict:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
-from tests.web.browser import skip_module_unless_browser
+from tests.web.browser import api, skip_module_unless_browser
 
 skip_module_unless_browser()
 
@@ -35,18 +34,6 @@ def server(tmp_path_factory):
         yield srv
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.web.browser import launch
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def phone(browser):
     context, page = new_page(browser, PHONE)
@@ -55,10 +42,6 @@ def phone(browser):
     yield page
     context.close()
     assert errors == []
-
-
-def api(server, method: str, path: str, client_id: str, **kwargs) -> httpx.Response:
-    return httpx.request(method, server.url + path, headers=server.auth(client_id), timeout=30, **kwargs)
 
 
 def driving_licence(server) -> dict:

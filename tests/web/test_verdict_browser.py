@@ -5,10 +5,9 @@ with that reason — no raw enumeration values or booleans on the page."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from tests.web.browser import skip_module_unless_browser
+from tests.web.browser import api, skip_module_unless_browser
 
 skip_module_unless_browser()
 
@@ -24,23 +23,6 @@ def server(tmp_path_factory):
 
     with live_server(tmp_path_factory.mktemp("live-verdict")) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.web.browser import launch
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
-def api(server, method: str, path: str, client_id: str, **kwargs) -> httpx.Response:
-    return httpx.request(method, server.url + path, headers=server.auth(client_id), timeout=30,
-                         **kwargs)
 
 
 def _upload(page, path) -> None:

@@ -15,7 +15,7 @@ skip_module_unless_browser()
 
 from playwright.sync_api import expect  # noqa: E402
 
-from tests.web.browser import PHONE, launch, shown_qr, sign_in  # noqa: E402
+from tests.web.browser import PHONE, shown_qr, sign_in  # noqa: E402
 from verification.report import TOTAL_PASSED  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -29,16 +29,6 @@ def server(tmp_path_factory):
 
     with live_server(tmp_path_factory.mktemp("live"), refresh_seconds=REFRESH_SECONDS) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
