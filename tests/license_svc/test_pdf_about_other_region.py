@@ -16,18 +16,17 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from license_svc.licences import issue as issuing
 from license_svc.licences import lifecycle
-from license_svc.licences import status as signed
 from license_svc.licences.artefacts import stored_ofd
 from license_svc.licences.resources import org_signing
 from license_svc.licences.seals import licence_seal, seal_der
 from license_svc.templates import load_templates
-from license_svc.verify_service import verifier_trust, verify_offline
+from license_svc.verify_service import verify_offline
 from signing.pdf import fast_stamp
 from signing.render import render_licence_pdf
 from tests.support.issuing import TRAFFIC_SH, example
 from tests.support.pdf import LICENCE, stamper
+from tests.support.remote_status import remote_status
 from verification.report import TOTAL_PASSED
-from verification.status import StatusCache
 
 HOLDER_ID = "310101199003071230"  # the driving licence example's holder
 
@@ -41,18 +40,7 @@ def _issue(ctx, issuers, **changes):
 
 
 def _verify_in_jiangsu(ctx, clock, data: bytes):
-    def fetch_response(_region, identifier):
-        with ctx.unit_of_work() as s:
-            return signed.signed_status(ctx, s, identifier)
-
-    def fetch_list(_region, list_id):
-        _r, issuer, part = list_id.rsplit("-", 2)
-        with ctx.unit_of_work() as s:
-            return signed.signed_status_list(ctx, s, issuer, int(part))
-
-    trust = verifier_trust(ctx.keystore)
-    cache = StatusCache(trust.status, clock=clock, fetch_list=fetch_list,
-                        fetch_response=fetch_response)
+    trust, cache = remote_status(ctx, clock)
     return verify_offline(ctx.keystore, data, at=clock(), region="js", remote=cache, trust=trust)
 
 

@@ -151,26 +151,14 @@ def test_another_regions_signed_status_gives_reason_and_date_its_list_none(ctx, 
     """Verified without the issuer's register (as another region's node would): the signed
     status response carries the reason and `since`; the status list used for the next look-up
     carries neither, and the sentence says 原因未公布 rather than inventing one."""
-    from license_svc.licences import status as signed
-    from license_svc.verify_service import verifier_trust, verify_offline
-    from verification.status import StatusCache
+    from license_svc.verify_service import verify_offline
+    from tests.support.remote_status import remote_status
 
     ident, _pdf, el1 = _issue(ctx, issuers, "business_licence")
     with ctx.unit_of_work() as s:
         lifecycle.suspend(ctx, s, ident, amr, "年报核查")
 
-    def fetch_response(_region, identifier):
-        with ctx.unit_of_work() as s:
-            return signed.signed_status(ctx, s, identifier)
-
-    def fetch_list(_region, list_id):
-        _r, issuer, part = list_id.rsplit("-", 2)
-        with ctx.unit_of_work() as s:
-            return signed.signed_status_list(ctx, s, issuer, int(part))
-
-    trust = verifier_trust(ctx.keystore)
-    cache = StatusCache(trust.status, clock=clock, fetch_list=fetch_list,
-                        fetch_response=fetch_response)
+    trust, cache = remote_status(ctx, clock)
     first = verify_offline(ctx.keystore, text=el1, at=clock(), region="js", remote=cache,
                            trust=trust)
     assert first.verdict.code == "suspended" and "年报核查" in first.verdict.text
