@@ -90,7 +90,7 @@ def _quiet_libraries() -> None:
 @app.command("verify")
 def verify_command(
         path: str = typer.Argument(None, help="PDF, OFD, .esl/.dat, QR image, or a text file; - for stdin"),
-        qr: str = typer.Option(None, "--qr", help="二维码文本 / scanned QR text (EL1:… or EP1:…)"),
+        qr: str = typer.Option(None, "--qr", help="二维码文本 / scanned QR text (EL1:…, EP1:… or EP2:…)"),
         as_json: bool = typer.Option(False, "--json", help="JSON report (docs/api.md)"),
         at: str = typer.Option(None, "--at", help="verify as of this ISO time (default now)"),
         html: Path = typer.Option(None, "--html", help="also write the report as an HTML page"),
@@ -102,7 +102,12 @@ def verify_command(
         trust_root: list[Path] = typer.Option(None, "--trust-root", help="本次验证临时信任的 CA 证书（PEM 或 "
                                               "DER，可多次）/ trust this CA for this verification "
                                               "(repeatable; license_svc/trust_roots.py)")):
-    """验证电子证照、印章或二维码 / verify a licence PDF, OFD, seal file or QR code."""
+    """验证电子证照、印章或二维码 / verify a licence PDF, OFD, seal file or QR code.
+
+    退出码 / exit status: 0 有效 valid; 1 无效、已撤销、已过期或已暂停 invalid, revoked,
+    expired or suspended; 2 无法确定 undetermined; 3 无法读取或用法错误 unreadable input or usage
+    (docs/verification.md).
+    """
     from license_svc.config import ConfigError, load_settings
     from license_svc.context import load_keystore
     from license_svc.federation.peer_client import PeerClient

@@ -13,7 +13,7 @@ class VerifyText(Open):
     """Exactly one of `qr` and `ses`."""
 
     qr: str | None = Field(None, max_length=16384, examples=["EL1:NCFOXNMG2FDH…"],
-                           description="a scanned QR text (EL1:… or EP1:…)")
+                           description="a scanned QR text (EL1:…, EP1:… or EP2:…)")
     ses: str | None = Field(None, description="base64 of an .esl (SESeal) or .dat (SES_Signature)")
 
 
